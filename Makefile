@@ -1,0 +1,72 @@
+# Impuls build. Plain make + pkg-config; `make run` and `make test` are the
+# two commands a new user needs (see README.md).
+
+CC      ?= cc
+PKGS    := libevent jansson sqlite3 libseccomp libarchive libcrypto
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
+           -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+# Debian packages the build, the tests and the benchmarks need.
+DEB_PKGS := build-essential pkg-config libevent-dev libjansson-dev libsqlite3-dev \
+            libseccomp-dev libarchive-dev libssl-dev libcmocka-dev \
+            curl iproute2 python3 python3-pytest nodejs bubblewrap wrk
+
+SRC      := $(sort $(wildcard src/*/*.c))
+LIB_SRC  := $(filter-out src/cli/main.c,$(SRC))
+OBJ      := $(patsubst src/%.c,build/obj/%.o,$(SRC))
+LIB_OBJ  := $(patsubst src/%.c,build/obj/%.o,$(LIB_SRC))
+
+# Unit tests link the library objects built with sanitizers.
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN := $(patsubst tests/unit/%.c,build/test/%,$(TEST_SRC))
+SAN_OBJ  := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
+
+ADDR     ?= 127.0.0.1:8080
+DATA_DIR ?= var
+
+.PHONY: all deps build run test unit e2e bench clean fmt
+
+all: build
+
+deps:
+	@sh scripts/deps.sh $(DEB_PKGS)
+
+build: build/impuls
+
+build/impuls: $(OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/obj/%.o: src/%.c $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/san/%.o: src/%.c $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+build/test/%: tests/unit/%.c $(SAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+run: deps build
+	@mkdir -p $(DATA_DIR)
+	exec ./build/impuls serve --addr $(ADDR) --data-dir $(DATA_DIR)
+
+unit: $(TEST_BIN)
+	@sh scripts/run-unit.sh $(TEST_BIN)
+
+e2e: build/impuls
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+
+test: deps
+	@$(MAKE) --no-print-directory build unit
+	@$(MAKE) --no-print-directory e2e
+
+bench: deps build
+	sh bench/run.sh
+
+clean:
+	rm -rf build

@@ -1,0 +1,21 @@
+#pragma once
+/* The public HTTP API: route table and handlers. */
+#include <event2/http.h>
+
+/* Binds addr ("HOST:PORT") and serves the API on D->base. */
+struct evhttp *api_start(const char *addr, char *err, size_t errlen);
+
+/* Route handlers; name is the {name} path segment, already validated. */
+void api_health(struct evhttp_request *req);
+void api_runtimes(struct evhttp_request *req);
+void api_functions_list(struct evhttp_request *req);
+void api_functions_create(struct evhttp_request *req);
+void api_function_get(struct evhttp_request *req, const char *name);
+void api_function_update(struct evhttp_request *req, const char *name);
+void api_function_delete(struct evhttp_request *req, const char *name);
+void api_function_invoke(struct evhttp_request *req, const char *name);
+void api_function_logs(struct evhttp_request *req, const char *name);
+void api_function_instances(struct evhttp_request *req, const char *name);
+
+/* Query parameter of the request, or NULL. Copies into buf. */
+const char *api_query(struct evhttp_request *req, const char *key, char *buf, size_t size);

@@ -1,0 +1,256 @@
+#include "api/fn_spec.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+bool fn_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 1 || n > FN_NAME_MAX || !isalnum((unsigned char)name[0]))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!(isalnum(c) || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool ident_char(unsigned char c) { return isalnum(c) || c == '_' || c == '$'; }
+
+bool handler_split(const char *handler, const runtime_def_t *rt, char module[FN_HANDLER_MAX + 1],
+                   char func[FN_HANDLER_MAX + 1], char *err, size_t errlen)
+{
+    size_t n = strlen(handler);
+    if (n == 0 || n > FN_HANDLER_MAX) {
+        snprintf(err, errlen, "handler must be 1 to %d characters", FN_HANDLER_MAX);
+        return false;
+    }
+    const char *dot = strrchr(handler, '.');
+    const char *fn = dot ? dot + 1 : handler;
+    size_t mlen = dot ? (size_t)(dot - handler) : 0;
+    if (*fn == '\0' || isdigit((unsigned char)*fn)) {
+        snprintf(err, errlen, "handler '%s': the function name after the last '.' is missing or invalid", handler);
+        return false;
+    }
+    for (const char *p = fn; *p; p++)
+        if (!ident_char((unsigned char)*p)) {
+            snprintf(err, errlen, "handler '%s': function name may only hold letters, digits, '_' and '$'", handler);
+            return false;
+        }
+    if (dot) {
+        /* A module is a relative path below the code dir: no "..", no leading '/'. */
+        if (mlen == 0 || handler[0] == '/' || handler[0] == '.') {
+            snprintf(err, errlen, "handler '%s': module name is missing or not relative", handler);
+            return false;
+        }
+        for (size_t i = 0; i < mlen; i++) {
+            unsigned char c = (unsigned char)handler[i];
+            bool ok = ident_char(c) || c == '-' || c == '/' || c == '.';
+            if (!ok || (c == '.' && i + 1 < mlen && handler[i + 1] == '.') ||
+                (c == '/' && i + 1 < mlen && handler[i + 1] == '/')) {
+                snprintf(err, errlen, "handler '%s': module may only hold letters, digits, '_', '-', '.' and '/'", handler);
+                return false;
+            }
+        }
+        if (strstr(handler, "/.") || handler[mlen - 1] == '/') {
+            snprintf(err, errlen, "handler '%s': module path is not allowed", handler);
+            return false;
+        }
+        memcpy(module, handler, mlen);
+        module[mlen] = '\0';
+    } else {
+        snprintf(module, FN_HANDLER_MAX + 1, "%s", rt ? rt->default_module : "index");
+    }
+    snprintf(func, FN_HANDLER_MAX + 1, "%s", fn);
+    return true;
+}
+
+static int get_int(json_t *body, const char *key, int lo, int hi, int *out, bool *has, char *err,
+                   size_t errlen)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v)) {
+        snprintf(err, errlen, "%s must be an integer", key);
+        return -1;
+    }
+    json_int_t x = json_integer_value(v);
+    if (x < lo || x > hi) {
+        snprintf(err, errlen, "%s must be between %d and %d", key, lo, hi);
+        return -1;
+    }
+    *out = (int)x;
+    *has = true;
+    return 0;
+}
+
+static bool env_key_valid(const char *k)
+{
+    if (!(isalpha((unsigned char)k[0]) || k[0] == '_'))
+        return false;
+    for (const char *p = k; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_'))
+            return false;
+    /* Keys the platform sets itself may not be overridden. */
+    static const char *reserved[] = {"_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+                                     "AWS_LAMBDA_RUNTIME_API", NULL};
+    for (int i = 0; reserved[i]; i++)
+        if (!strcmp(k, reserved[i]))
+            return false;
+    return strncmp(k, "AWS_LAMBDA_", 11) != 0;
+}
+
+static int parse_env(json_t *v, fn_input_t *in, char *err, size_t errlen)
+{
+    if (!json_is_object(v)) {
+        snprintf(err, errlen, "env must be an object of string values");
+        return -1;
+    }
+    size_t total = 0;
+    const char *k;
+    json_t *val;
+    json_object_foreach(v, k, val)
+    {
+        if (!json_is_string(val)) {
+            snprintf(err, errlen, "env.%.64s must be a string", k);
+            return -1;
+        }
+        if (!env_key_valid(k)) {
+            snprintf(err, errlen, "env key '%.64s' is not allowed (letters, digits and '_'; reserved Lambda names refused)", k);
+            return -1;
+        }
+        if (memchr(json_string_value(val), '\0', json_string_length(val))) {
+            snprintf(err, errlen, "env.%.64s must not contain NUL", k);
+            return -1;
+        }
+        total += strlen(k) + json_string_length(val) + 2;
+    }
+    if (total > FN_ENV_MAX_BYTES) {
+        snprintf(err, errlen, "env is larger than %d bytes", FN_ENV_MAX_BYTES);
+        return -1;
+    }
+    json_decref(in->cfg.env);
+    in->cfg.env = json_deep_copy(v);
+    in->has_env = true;
+    return 0;
+}
+
+static int get_string(json_t *body, const char *key, const char **out, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v)
+        return 0;
+    if (!json_is_string(v)) {
+        snprintf(err, errlen, "%s must be a string", key);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 1;
+}
+
+int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t errlen)
+{
+    fn_config_init_defaults(&in->cfg);
+    in->code = NULL;
+    in->code_len = 0;
+    if (!json_is_object(body)) {
+        snprintf(err, errlen, "request body must be a JSON object");
+        return -1;
+    }
+    static const char *known[] = {"name", "runtime", "handler", "code", "env", "memory_mb",
+                                  "timeout_s", "concurrency", "idle_timeout_s", NULL};
+    const char *key;
+    json_t *val;
+    json_object_foreach(body, key, val)
+    {
+        bool ok = false;
+        for (int i = 0; known[i]; i++)
+            ok = ok || !strcmp(key, known[i]);
+        if (!ok) {
+            snprintf(err, errlen, "unknown field '%.64s'", key);
+            return -1;
+        }
+    }
+    const char *s;
+    int r = get_string(body, "name", &s, err, errlen);
+    if (r < 0)
+        return -1;
+    if (r == 0 && create) {
+        snprintf(err, errlen, "name is required");
+        return -1;
+    }
+    if (r == 1) {
+        if (!fn_name_valid(s)) {
+            snprintf(err, errlen, "name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$");
+            return -1;
+        }
+        snprintf(in->cfg.name, sizeof in->cfg.name, "%s", s);
+    }
+    if ((r = get_string(body, "runtime", &s, err, errlen)) < 0)
+        return -1;
+    if (r == 0 && create) {
+        snprintf(err, errlen, "runtime is required");
+        return -1;
+    }
+    const runtime_def_t *rt = NULL;
+    if (r == 1) {
+        rt = runtime_find(s);
+        if (!rt) {
+            snprintf(err, errlen, "unknown runtime '%.32s' (see GET /api/v1/runtimes)", s);
+            return -1;
+        }
+        if (!runtime_available(rt)) {
+            snprintf(err, errlen, "runtime '%s' needs %s, which is not installed", rt->name, rt->interpreter);
+            return -1;
+        }
+        snprintf(in->cfg.runtime, sizeof in->cfg.runtime, "%s", rt->name);
+        in->has_runtime = true;
+    }
+    if ((r = get_string(body, "handler", &s, err, errlen)) < 0)
+        return -1;
+    if (r == 1) {
+        char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1];
+        if (!handler_split(s, rt, module, func, err, errlen))
+            return -1;
+        snprintf(in->cfg.handler, sizeof in->cfg.handler, "%s", s);
+        in->has_handler = true;
+    } else if (create) {
+        snprintf(in->cfg.handler, sizeof in->cfg.handler, "%s",
+                 rt && rt->lang == LANG_PYTHON ? "main.handler" : "index.handler");
+        in->has_handler = true;
+    }
+    json_t *code = json_object_get(body, "code");
+    if (code) {
+        if (!json_is_string(code)) {
+            snprintf(err, errlen, "code must be a string");
+            return -1;
+        }
+        in->code = json_string_value(code);
+        in->code_len = json_string_length(code);
+        if (in->code_len == 0) {
+            snprintf(err, errlen, "code must not be empty");
+            return -1;
+        }
+        if (in->code_len > FN_CODE_MAX) {
+            snprintf(err, errlen, "code is larger than %u bytes", FN_CODE_MAX);
+            return -1;
+        }
+    } else if (create) {
+        snprintf(err, errlen, "code is required");
+        return -1;
+    }
+    json_t *env = json_object_get(body, "env");
+    if (env && parse_env(env, in, err, errlen) < 0)
+        return -1;
+    if (get_int(body, "memory_mb", FN_MEMORY_MIN, FN_MEMORY_MAX, &in->cfg.memory_mb, &in->has_memory, err, errlen) ||
+        get_int(body, "timeout_s", FN_TIMEOUT_MIN, FN_TIMEOUT_MAX, &in->cfg.timeout_s, &in->has_timeout, err, errlen) ||
+        get_int(body, "concurrency", FN_CONCURRENCY_MIN, FN_CONCURRENCY_MAX, &in->cfg.concurrency, &in->has_concurrency, err, errlen) ||
+        get_int(body, "idle_timeout_s", FN_IDLE_MIN, FN_IDLE_MAX, &in->cfg.idle_timeout_s, &in->has_idle, err, errlen))
+        return -1;
+    return 0;
+}
+
+void fn_input_clear(fn_input_t *in) { fn_config_clear(&in->cfg); }

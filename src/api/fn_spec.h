@@ -1,0 +1,29 @@
+#pragma once
+/* Validation of a function spec sent to the API (create or partial update). */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "runtime_api/runtimes.h"
+#include "store/function.h"
+
+#define FN_CODE_MAX (50u << 20)
+
+typedef struct fn_input {
+    fn_config_t cfg; /* values of the fields that are present */
+    bool has_runtime, has_handler, has_env, has_memory, has_timeout, has_concurrency, has_idle;
+    const char *code; /* inline source, borrowed from the parsed JSON */
+    size_t code_len;
+} fn_input_t;
+
+bool fn_name_valid(const char *name);
+
+/* Splits "module.function" (or "function", which means the runtime's default
+ * module). Returns false, with a message in err, when the handler is bad. */
+bool handler_split(const char *handler, const runtime_def_t *rt, char module[FN_HANDLER_MAX + 1],
+                   char func[FN_HANDLER_MAX + 1], char *err, size_t errlen);
+
+/* Parses body into in. create demands name, runtime and code; an update takes
+ * any subset. Returns 0, or -1 with a message for the caller in err. */
+int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t errlen);
+void fn_input_clear(fn_input_t *in);

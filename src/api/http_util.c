@@ -1,0 +1,74 @@
+#include "api/http_util.h"
+
+#include <event2/buffer.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 507: return "Insufficient Storage";
+    default: return "Status";
+    }
+}
+
+void http_send(struct evhttp_request *req, int status, const char *body, size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (body && len)
+        evbuffer_add(b, body, len);
+    evhttp_send_reply(req, status, http_reason(status), b);
+    evbuffer_free(b);
+}
+
+void http_json(struct evhttp_request *req, int status, json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(j);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    if (!evhttp_find_header(h, "Content-Type"))
+        evhttp_add_header(h, "Content-Type", "application/json");
+    http_send(req, status, s, s ? strlen(s) : 0);
+    free(s);
+}
+
+void http_error(struct evhttp_request *req, int status, const char *type, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    http_json(req, status, json_pack("{s:s, s:s}", "errorType", type, "errorMessage", msg));
+}
+
+char *http_body(struct evhttp_request *req, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    char *s = malloc(n + 1);
+    if (!s)
+        return NULL;
+    evbuffer_copyout(in, s, n);
+    s[n] = '\0';
+    *len = n;
+    return s;
+}

@@ -1,0 +1,15 @@
+#pragma once
+/* Sending answers from route handlers. */
+#include <event2/http.h>
+#include <jansson.h>
+#include <stddef.h>
+
+void http_send(struct evhttp_request *req, int status, const char *body, size_t len);
+/* Sends j as JSON and drops the reference. */
+void http_json(struct evhttp_request *req, int status, json_t *j);
+/* {"errorType": type, "errorMessage": message}, Content-Type application/json. */
+void http_error(struct evhttp_request *req, int status, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+const char *http_reason(int status);
+/* Reads the request body into a NUL-terminated malloc'd string. */
+char *http_body(struct evhttp_request *req, size_t *len);

@@ -1,0 +1,160 @@
+#include "api/result.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/base64.h"
+
+void http_result_clear(http_result_t *r)
+{
+    json_decref(r->headers);
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+static int malformed(http_result_t *out, const char *why)
+{
+    http_result_clear(out);
+    out->error = why;
+    return -1;
+}
+
+static bool header_name_ok(const char *k)
+{
+    if (!*k)
+        return false;
+    for (const char *p = k; *p; p++)
+        if (!(isalnum((unsigned char)*p) || strchr("!#$%&'*+-.^_`|~", *p)))
+            return false;
+    return true;
+}
+
+static bool header_value_ok(const char *v)
+{
+    for (const char *p = v; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            return false;
+    return true;
+}
+
+static int map_http_shape(json_t *root, http_result_t *out)
+{
+    json_t *sc = json_object_get(root, "statusCode");
+    if (!json_is_integer(sc) || json_integer_value(sc) < 100 || json_integer_value(sc) > 599)
+        return malformed(out, "statusCode must be an integer from 100 to 599");
+    out->status = (int)json_integer_value(sc);
+    json_t *hdrs = json_object_get(root, "headers");
+    bool has_ct = false;
+    if (hdrs && !json_is_null(hdrs)) {
+        if (!json_is_object(hdrs))
+            return malformed(out, "headers must be an object");
+        const char *k;
+        json_t *v;
+        json_object_foreach(hdrs, k, v)
+        {
+            char num[64];
+            const char *s = NULL;
+            if (json_is_string(v))
+                s = json_string_value(v);
+            else if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
+                char *d = json_dumps(v, JSON_ENCODE_ANY);
+                snprintf(num, sizeof num, "%s", d ? d : "");
+                free(d);
+                s = num;
+            }
+            if (!s || !header_name_ok(k) || !header_value_ok(s))
+                return malformed(out, "headers must map header names to strings without line breaks");
+            json_object_set_new(out->headers, k, json_string(s));
+            has_ct = has_ct || !strcasecmp(k, "content-type");
+        }
+    }
+    json_t *body = json_object_get(root, "body");
+    json_t *b64 = json_object_get(root, "isBase64Encoded");
+    const char *ct = "text/plain; charset=utf-8";
+    if (!body || json_is_null(body)) {
+        out->body = strdup("");
+    } else if (json_is_string(body)) {
+        const char *s = json_string_value(body);
+        size_t n = json_string_length(body);
+        if (json_is_true(b64)) {
+            out->body = malloc(n / 4 * 3 + 4);
+            ssize_t m = base64_decode(s, n, (unsigned char *)out->body);
+            if (m < 0)
+                return malformed(out, "body is not valid base64 though isBase64Encoded is true");
+            out->body_len = (size_t)m;
+            ct = "application/octet-stream";
+        } else {
+            out->body = malloc(n + 1);
+            memcpy(out->body, s, n + 1);
+            out->body_len = n;
+        }
+    } else {
+        out->body = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+        out->body_len = strlen(out->body);
+        ct = "application/json";
+    }
+    if (!has_ct)
+        json_object_set_new(out->headers, "Content-Type", json_string(ct));
+    return 0;
+}
+
+int result_map(const char *body, size_t len, http_result_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->headers = json_object();
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    if (!root)
+        return malformed(out, "the function's response is not valid JSON");
+    int rc = 0;
+    if (json_is_object(root) && json_object_get(root, "statusCode")) {
+        rc = map_http_shape(root, out);
+    } else {
+        out->status = 200;
+        out->body = malloc(len + 1);
+        memcpy(out->body, body, len);
+        out->body[len] = '\0';
+        out->body_len = len;
+        json_object_set_new(out->headers, "Content-Type", json_string("application/json"));
+    }
+    json_decref(root);
+    return rc;
+}
+
+char *error_body(const char *type, const char *message, json_t *stack, const char *request_id)
+{
+    json_t *trace = json_is_array(stack) ? json_incref(stack) : json_array();
+    json_t *o = json_pack("{s:s, s:s, s:o, s:s}", "errorType", type ? type : "Unhandled",
+                          "errorMessage", message ? message : "", "stackTrace", trace,
+                          "requestId", request_id);
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+int error_map(const char *body, size_t len, const char *type_hint, const char *request_id,
+              char **out_body)
+{
+    json_t *root = json_loadb(body, len, 0, NULL);
+    const char *type = NULL, *msg = NULL;
+    json_t *stack = NULL;
+    char *raw = NULL;
+    if (json_is_object(root)) {
+        type = json_string_value(json_object_get(root, "errorType"));
+        msg = json_string_value(json_object_get(root, "errorMessage"));
+        stack = json_object_get(root, "stackTrace");
+    } else {
+        raw = strndup(body, len > 4096 ? 4096 : len);
+        msg = raw;
+    }
+    if (!type || !*type)
+        type = type_hint && *type_hint ? type_hint : "Unhandled";
+    int status = strncmp(type, "Runtime.", 8) == 0 ? 502 : 500;
+    *out_body = error_body(type, msg, stack, request_id);
+    json_decref(root);
+    free(raw);
+    return status;
+}

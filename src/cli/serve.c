@@ -1,0 +1,212 @@
+/* `impuls serve`: the daemon. One libevent loop serves the API and the Runtime
+ * API of every instance; SIGCHLD reaps sandboxes; SIGTERM drains. */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "cli/cli.h"
+#include "pool/pool.h"
+#include "util/log.h"
+#include "util/util.h"
+
+daemon_t *D;
+
+enum { DRAIN_MAX_S = 930, STOP_MAX_S = 5 };
+
+static struct event *drain_timer;
+static double drain_started;
+
+static void load_fn(const fn_config_t *c, void *arg)
+{
+    (void)arg;
+    registry_add(c);
+}
+
+static void on_sigchld(evutil_socket_t s, short w, void *a) { pool_reap(); }
+
+static void drain_tick(evutil_socket_t s, short w, void *a)
+{
+    double waited = (mono_ms() - drain_started) / 1000.0;
+    if (D->n_inflight > 0 && waited < DRAIN_MAX_S)
+        return;
+    pool_kill_all();
+    pool_reap();
+    if (pool_instance_count() == 0 || waited > DRAIN_MAX_S + STOP_MAX_S)
+        event_base_loopexit(D->base, NULL);
+}
+
+static void on_sigterm(evutil_socket_t s, short w, void *a)
+{
+    if (D->draining)
+        return;
+    log_info("shutting down: draining %d in-flight invocation(s)", D->n_inflight);
+    D->draining = true;
+    drain_started = mono_ms();
+    /* Idle instances have nothing to finish. */
+    for (int i = 0; i < 2; i++) {
+    }
+    drain_timer = event_new(D->base, -1, EV_PERSIST, drain_tick, NULL);
+    struct timeval tv = {0, 20000};
+    event_add(drain_timer, &tv);
+}
+
+static int default_runtime_dir(char out[4096])
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n < 0)
+        return -1;
+    exe[n] = '\0';
+    /* build/impuls -> ../runtimes; installed: <prefix>/bin -> ../share/impuls/runtimes */
+    char *dir = dirname(exe);
+    snprintf(out, 4096, "%s/../runtimes", dir);
+    char real[PATH_MAX];
+    if (realpath(out, real)) {
+        snprintf(out, 4096, "%s", real);
+        return 0;
+    }
+    snprintf(out, 4096, "%s/../share/impuls/runtimes", dir);
+    if (realpath(out, real)) {
+        snprintf(out, 4096, "%s", real);
+        return 0;
+    }
+    return -1;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: impuls serve [--addr HOST:PORT] [--data-dir DIR] [--runtime-dir DIR]\n"
+                    "                    [--cgroup v1|v2] [--queue-max N] [--debug]\n"
+                    "  env: IMPULS_ADDR (default 127.0.0.1:8080), IMPULS_DATA_DIR (default ./var)\n");
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    static daemon_t d;
+    D = &d;
+    const char *addr = getenv("IMPULS_ADDR") ? getenv("IMPULS_ADDR") : "127.0.0.1:8080";
+    const char *data = getenv("IMPULS_DATA_DIR") ? getenv("IMPULS_DATA_DIR") : "var";
+    const char *rtdir = getenv("IMPULS_RUNTIME_DIR");
+    enum cg_version cgv = CG_NONE;
+    D->cfg.queue_max = 100;
+    D->cfg.tmp_mb = 64;
+    D->cfg.pids_max = 256;
+    static struct option opts[] = {
+        {"addr", required_argument, 0, 'a'},        {"data-dir", required_argument, 0, 'd'},
+        {"runtime-dir", required_argument, 0, 'r'}, {"cgroup", required_argument, 0, 'c'},
+        {"queue-max", required_argument, 0, 'q'},   {"debug", no_argument, 0, 'D'},
+        {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
+    };
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'a': addr = optarg; break;
+        case 'd': data = optarg; break;
+        case 'r': rtdir = optarg; break;
+        case 'c':
+            if (strcmp(optarg, "v1") && strcmp(optarg, "v2")) {
+                fprintf(stderr, "impuls: --cgroup takes v1 or v2\n");
+                return 2;
+            }
+            cgv = optarg[1] == '1' ? CG_V1 : CG_V2;
+            break;
+        case 'q': D->cfg.queue_max = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
+        case 'D': log_set_level(LOG_DEBUG); break;
+        default: usage(); return o == 'h' ? 0 : 2;
+        }
+    }
+    if (optind < argc) {
+        usage();
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(D->cfg.addr, sizeof D->cfg.addr, "%s", addr);
+    int r = mkdir_p(data, 0700);
+    char real[PATH_MAX];
+    if (r < 0 || !realpath(data, real)) {
+        log_error("cannot use data dir %s: %s", data, strerror(r < 0 ? -r : errno));
+        return 1;
+    }
+    snprintf(D->cfg.data_dir, sizeof D->cfg.data_dir, "%s", real);
+    if (rtdir) {
+        if (!realpath(rtdir, real)) {
+            log_error("runtime dir %s: %s", rtdir, strerror(errno));
+            return 1;
+        }
+        snprintf(D->cfg.runtime_dir, sizeof D->cfg.runtime_dir, "%s", real);
+    } else if (default_runtime_dir(D->cfg.runtime_dir) < 0) {
+        log_error("cannot find the runtimes/ directory beside the binary; pass --runtime-dir");
+        return 1;
+    }
+
+    /* One daemon per data dir. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/lock", D->cfg.data_dir);
+    int lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
+        log_error("data dir %s is in use by another impuls daemon", D->cfg.data_dir);
+        return 1;
+    }
+    snprintf(D->cfg.root_mnt, sizeof D->cfg.root_mnt, "%s/sandbox-root", D->cfg.data_dir);
+    mkdir(D->cfg.root_mnt, 0755);
+
+    /* Each daemon owns one cgroup subtree, named after its data dir, so a
+     * restart finds and removes what a killed predecessor left. */
+    char h[65], parent[64], err[512];
+    sha256_hex(D->cfg.data_dir, strlen(D->cfg.data_dir), h);
+    snprintf(parent, sizeof parent, "impuls/d-%.12s", h);
+    if (sandbox_init(parent, cgv, err, sizeof err) < 0) {
+        log_error("sandbox: %s", err);
+        return 1;
+    }
+    D->store = store_open(D->cfg.data_dir, err, sizeof err);
+    if (!D->store) {
+        log_error("store: %s", err);
+        return 1;
+    }
+    D->base = event_base_new();
+    if (store_load_all(D->store, load_fn, NULL) != STORE_OK) {
+        log_error("store: cannot load functions: %s", store_last_error(D->store));
+        return 1;
+    }
+    struct evhttp *api = api_start(addr, err, sizeof err);
+    if (!api) {
+        log_error("api: %s", err);
+        return 1;
+    }
+    struct event *sigchld = evsignal_new(D->base, SIGCHLD, on_sigchld, NULL);
+    struct event *sigterm = evsignal_new(D->base, SIGTERM, on_sigterm, NULL);
+    struct event *sigint = evsignal_new(D->base, SIGINT, on_sigterm, NULL);
+    event_add(sigchld, NULL);
+    event_add(sigterm, NULL);
+    event_add(sigint, NULL);
+    log_info("impuls listening on http://%s (data %s, runtimes %s, sandbox namespace, cgroup %s)", addr,
+             D->cfg.data_dir, D->cfg.runtime_dir, cgroup_version_name(cgroup_version()));
+
+    event_base_dispatch(D->base);
+
+    evhttp_free(api);
+    event_free(sigchld);
+    event_free(sigterm);
+    event_free(sigint);
+    if (drain_timer)
+        event_free(drain_timer);
+    cgroup_shutdown();
+    store_close(D->store);
+    event_base_free(D->base);
+    log_info("stopped");
+    close(lock);
+    return 0;
+}

@@ -1,0 +1,31 @@
+#pragma once
+/* The daemon's process-wide state: one event loop, one store, one registry of
+ * functions with their instance pools. Everything runs on the loop thread. */
+#include <event2/event.h>
+#include <stdbool.h>
+
+#include "sandbox/sandbox.h"
+#include "store/store.h"
+
+typedef struct daemon_cfg {
+    char addr[256];
+    char data_dir[4096];
+    char runtime_dir[4096]; /* host path of runtimes/ */
+    char root_mnt[4096];    /* empty dir each sandbox mounts its root on */
+    int queue_max;          /* queued invocations per function before 429 */
+    int tmp_mb;
+    int pids_max;
+} daemon_cfg_t;
+
+typedef struct daemon {
+    struct event_base *base;
+    store_t *store;
+    daemon_cfg_t cfg;
+    bool draining; /* SIGTERM: no new invocations */
+    struct fn *functions;
+    struct instance *instances; /* every live instance of every function */
+    int n_inflight;              /* invocations not yet answered */
+    uint64_t next_instance_id;
+} daemon_t;
+
+extern daemon_t *D;

@@ -1,0 +1,404 @@
+/* An instance's life: spawn a sandbox running the function's runtime, hand it
+ * invocations when it asks for work, keep it warm while idle, reap it when it
+ * exits or is killed (timeout, OOM, idle reaping, retirement). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pool/internal.h"
+#include "runtime_api/runtimes.h"
+#include "util/log.h"
+#include "util/util.h"
+
+enum { UID_BASE = 200000, UID_RANGE = 50000 };
+
+static void on_log(evutil_socket_t fd, short what, void *arg);
+static void on_ctl(evutil_socket_t fd, short what, void *arg);
+static void on_idle(evutil_socket_t fd, short what, void *arg);
+
+/* The environment of the runtime: Lambda's variables and the function's own
+ * env, nothing of the daemon's. */
+static char **build_env(instance_t *inst, const char *task_dir, const char *runtime_dir)
+{
+    const fn_config_t *c = &inst->pool->fn->cfg;
+    size_t n = json_object_size(c->env) + 24, i = 0;
+    char **env = calloc(n, sizeof *env);
+    char date[16];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(date, sizeof date, "%Y/%m/%d", &tm);
+#define PUT(...)                                                                                  \
+    do {                                                                                          \
+        if (asprintf(&env[i], __VA_ARGS__) >= 0)                                                  \
+            i++;                                                                                  \
+    } while (0)
+    PUT("PATH=/usr/local/bin:/usr/bin:/bin");
+    PUT("LANG=C.UTF-8");
+    PUT("TZ=:UTC");
+    PUT("HOME=%s", inst->sb.backend == SANDBOX_NAMESPACE ? "/tmp" : task_dir);
+    PUT("LAMBDA_TASK_ROOT=%s", task_dir);
+    PUT("LAMBDA_RUNTIME_DIR=%s", runtime_dir);
+    PUT("_HANDLER=%s", c->handler);
+    PUT("AWS_LAMBDA_FUNCTION_NAME=%s", c->name);
+    PUT("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", c->memory_mb);
+    PUT("AWS_LAMBDA_FUNCTION_VERSION=$LATEST");
+    PUT("AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", c->name);
+    PUT("AWS_LAMBDA_LOG_STREAM_NAME=%s/[$LATEST]%016llx", date, (unsigned long long)inst->id);
+    PUT("AWS_EXECUTION_ENV=AWS_Lambda_%s", c->runtime);
+    PUT("AWS_REGION=us-east-1");
+    PUT("AWS_DEFAULT_REGION=us-east-1");
+    PUT("PYTHONDONTWRITEBYTECODE=1");
+    PUT("PYTHONUNBUFFERED=1");
+    const char *k;
+    json_t *v;
+    json_object_foreach(c->env, k, v) PUT("%s=%s", k, json_string_value(v));
+#undef PUT
+    env[i] = NULL;
+    return env;
+}
+
+static void free_env(char **env)
+{
+    for (char **e = env; *e; e++)
+        free(*e);
+    free(env);
+}
+
+instance_t *instance_spawn(pool_t *pool)
+{
+    fn_t *fn = pool->fn;
+    const runtime_def_t *rt = runtime_find(fn->cfg.runtime);
+    if (!rt)
+        return NULL;
+    instance_t *inst = calloc(1, sizeof *inst);
+    inst->id = ++D->next_instance_id;
+    inst->pool = pool;
+    inst->version = fn->cfg.version;
+    inst->memory_mb = fn->cfg.memory_mb;
+    inst->state = INST_STARTING;
+    inst->sb.backend = pool->backend;
+    inst->created_at = now_ms();
+
+    char cgname[64];
+    snprintf(cgname, sizeof cgname, "i-%llu", (unsigned long long)inst->id);
+    sandbox_spec_t spec = {
+        .backend = pool->backend,
+        .task_dir = fn->task_dir,
+        .runtime_dir = D->cfg.runtime_dir,
+        .root_mnt = D->cfg.root_mnt,
+        .cgroup_name = cgname,
+        .memory_mb = fn->cfg.memory_mb,
+        .pids_max = D->cfg.pids_max,
+        .tmp_mb = D->cfg.tmp_mb,
+        .cpu_weight = fn->cfg.memory_mb * 100 / 1024 < 1 ? 1 : fn->cfg.memory_mb * 100 / 1024,
+        .uid = (uid_t)(UID_BASE + inst->id % UID_RANGE),
+    };
+    const char *task_dir, *runtime_dir;
+    sandbox_paths(pool->backend, &spec, &task_dir, &runtime_dir);
+    char bootstrap[4096];
+    const char *argv[8];
+    runtime_argv(rt, runtime_dir, bootstrap, argv);
+    char **env = build_env(inst, task_dir, runtime_dir);
+    spec.argv = argv;
+    spec.envp = (const char *const *)env;
+
+    char err[512];
+    inst->spawned_ms = mono_ms();
+    int rc = sandbox_spawn(&spec, &inst->sb, err, sizeof err);
+    free_env(env);
+    if (rc == -1) {
+        log_error("function %s: cannot start an instance: %s", fn->cfg.name, err);
+        free(inst);
+        return NULL;
+    }
+    fn_ref(fn);
+    inst->next = D->instances;
+    D->instances = inst;
+    pool->n_instances++;
+    pool->n_starting++;
+    if (rc < 0) { /* spawned but failed: reaped like any dead instance */
+        log_error("function %s: %s", fn->cfg.name, err);
+        inst->state = INST_DYING;
+        pool->n_instances--;
+        pool->n_starting--;
+        return inst;
+    }
+    inst->log_budget = LOG_MAX_PER_CALL;
+    inst->log_ev = event_new(D->base, inst->sb.log_fd, EV_READ | EV_PERSIST, on_log, inst);
+    event_add(inst->log_ev, NULL);
+    inst->idle_ev = evtimer_new(D->base, on_idle, inst);
+    if (inst->sb.rapi_fd >= 0) {
+        inst->rapi = runtime_api_start(inst, inst->sb.rapi_fd);
+        inst->sb.rapi_fd = -1; /* the evhttp listener owns it now */
+    } else {
+        inst->ctl_ev = event_new(D->base, inst->sb.ctl_fd, EV_READ, on_ctl, inst);
+        event_add(inst->ctl_ev, NULL);
+    }
+    log_debug("function %s: instance %llu started (pid %d)", fn->cfg.name,
+              (unsigned long long)inst->id, (int)inst->sb.pid);
+    return inst;
+}
+
+static void on_ctl(evutil_socket_t fd, short what, void *arg)
+{
+    instance_t *inst = arg;
+    int rfd = sandbox_take_rapi_fd(&inst->sb);
+    if (rfd < 0)
+        return; /* init died first; the reaper cleans up */
+    inst->rapi = runtime_api_start(inst, rfd);
+    inst->sb.rapi_fd = -1;
+}
+
+static void leave_state(instance_t *inst)
+{
+    pool_t *p = inst->pool;
+    if (inst->state == INST_STARTING)
+        p->n_starting--;
+    if (inst->state != INST_DYING)
+        p->n_instances--;
+}
+
+void instance_kill(instance_t *inst)
+{
+    if (inst->state == INST_DYING)
+        return;
+    leave_state(inst);
+    inst->state = INST_DYING;
+    if (inst->idle_ev)
+        evtimer_del(inst->idle_ev);
+    sandbox_kill(&inst->sb);
+}
+
+static void append_log(instance_t *inst, const char *buf, size_t n)
+{
+    if (inst->log_budget == 0)
+        return; /* a flood: the rest of this call's output is dropped */
+    if (n > inst->log_budget) {
+        n = inst->log_budget;
+        inst->log_budget = 0;
+    } else {
+        inst->log_budget -= n;
+    }
+    fn_log_write(inst->pool->fn, buf, n);
+    invocation_t *inv = inst->inv;
+    if (inv) {
+        evbuffer_add(inv->log, buf, n);
+        size_t len = evbuffer_get_length(inv->log);
+        if (len > LOG_KEEP)
+            evbuffer_drain(inv->log, len - LOG_KEEP);
+    }
+    if (inst->log_budget == 0) {
+        static const char note[] = "[impuls] log output of this invocation truncated\n";
+        fn_log_write(inst->pool->fn, note, sizeof note - 1);
+    }
+}
+
+void instance_drain_log(instance_t *inst)
+{
+    if (inst->sb.log_fd < 0)
+        return;
+    char buf[65536];
+    for (int rounds = 0; rounds < 64; rounds++) { /* bounded: a flood can't stall the loop */
+        ssize_t n = read(inst->sb.log_fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        append_log(inst, buf, (size_t)n);
+    }
+}
+
+static void on_log(evutil_socket_t fd, short what, void *arg)
+{
+    instance_t *inst = arg;
+    char buf[65536];
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+        append_log(inst, buf, (size_t)n);
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        event_del(inst->log_ev); /* all writers gone */
+    }
+}
+
+static void on_idle(evutil_socket_t fd, short what, void *arg)
+{
+    instance_t *inst = arg;
+    log_debug("function %s: reaping idle instance %llu", inst->pool->fn->cfg.name,
+              (unsigned long long)inst->id);
+    instance_kill(inst);
+}
+
+static void on_next_closed(struct evhttp_connection *conn, void *arg)
+{
+    instance_t *inst = arg;
+    if (inst->parked_next && evhttp_request_get_connection(inst->parked_next) == conn)
+        inst->parked_next = NULL;
+}
+
+void instance_next(instance_t *inst, struct evhttp_request *req)
+{
+    pool_t *pool = inst->pool;
+    if (inst->state == INST_STARTING) {
+        pool->n_starting--;
+        inst->state = INST_BUSY;
+        inst->init_ms = mono_ms() - inst->spawned_ms;
+    }
+    if (inst->state == INST_DYING)
+        return; /* no answer: the instance is going away */
+    if (inst->version != pool->fn->cfg.version || pool->fn->removed) {
+        instance_kill(inst); /* retired: the function changed under it */
+        pool_pump(pool);
+        return;
+    }
+    invocation_t *inv = TAILQ_FIRST(&pool->queue);
+    if (inv) {
+        TAILQ_REMOVE(&pool->queue, inv, link);
+        pool->n_queued--;
+        inv->queued = false;
+        invocation_deliver(inv, inst, req);
+        return;
+    }
+    if (D->draining) { /* shutting down: no more warm instances */
+        instance_kill(inst);
+        return;
+    }
+    inst->state = INST_IDLE;
+    inst->parked_next = req;
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_next_closed, inst);
+    struct timeval tv = {.tv_sec = pool->fn->cfg.idle_timeout_s};
+    evtimer_add(inst->idle_ev, &tv);
+}
+
+void instance_release_inv(instance_t *inst)
+{
+    inst->inv = NULL;
+    inst->log_budget = LOG_MAX_PER_CALL;
+    if (inst->version != inst->pool->fn->cfg.version || inst->pool->fn->removed)
+        instance_kill(inst);
+}
+
+static void instance_free(instance_t *inst)
+{
+    for (instance_t **p = &D->instances; *p; p = &(*p)->next)
+        if (*p == inst) {
+            *p = inst->next;
+            break;
+        }
+    if (inst->ctl_ev)
+        event_free(inst->ctl_ev);
+    if (inst->log_ev)
+        event_free(inst->log_ev);
+    if (inst->idle_ev)
+        event_free(inst->idle_ev);
+    if (inst->rapi) {
+        inst->parked_next = NULL;
+        evhttp_free(inst->rapi); /* closes its connections and parked requests */
+    }
+    sandbox_release(&inst->sb);
+    json_decref(inst->init_error);
+    fn_unref(inst->pool->fn);
+    free(inst);
+}
+
+static void format_exit(int status, char *out, size_t len)
+{
+    if (WIFSIGNALED(status))
+        snprintf(out, len, "signal: %s", strsignal(WTERMSIG(status)));
+    else
+        snprintf(out, len, "exit status %d", WEXITSTATUS(status));
+}
+
+/* The sandbox's main process is gone: answer whoever waited on it. */
+static void instance_exited(instance_t *inst, int status)
+{
+    pool_t *pool = inst->pool;
+    instance_drain_log(inst);
+    bool oom = inst->sb.backend == SANDBOX_NAMESPACE && cgroup_oom_kills(&inst->sb.cg) > 0;
+    char how[128], msg[512];
+    format_exit(status, how, sizeof how);
+    /* Init exits with 128+N when the runtime died of signal N. */
+    if (WIFEXITED(status) && WEXITSTATUS(status) > 128)
+        snprintf(how, sizeof how, "signal: %s", strsignal(WEXITSTATUS(status) - 128));
+    bool was_starting = inst->state == INST_STARTING;
+    leave_state(inst);
+    inst->state = INST_DYING;
+    invocation_t *inv = inst->inv;
+    if (!inv && was_starting) {
+        /* It died during init: the call that was waiting for it fails. */
+        inv = TAILQ_FIRST(&pool->queue);
+        if (inv) {
+            TAILQ_REMOVE(&pool->queue, inv, link);
+            pool->n_queued--;
+            inv->queued = false;
+        }
+    }
+    if (inv) {
+        inv->inst = NULL;
+        inst->inv = NULL;
+        if (oom) {
+            snprintf(msg, sizeof msg, "Runtime exited: out of memory (limit %d MB)", inst->memory_mb);
+            invocation_respond_error(inv, 502, "Runtime.OutOfMemory", msg, NULL);
+        } else if (was_starting && inst->init_error) {
+            json_t *e = inst->init_error;
+            invocation_respond_error(inv, 502, json_string_value(json_object_get(e, "errorType")),
+                                     json_string_value(json_object_get(e, "errorMessage")),
+                                     json_object_get(e, "stackTrace"));
+        } else {
+            snprintf(msg, sizeof msg, "Runtime exited with error: %s", how);
+            invocation_respond_error(inv, 502, "Runtime.ExitError", msg, NULL);
+        }
+    }
+    log_debug("function %s: instance %llu exited (%s)", pool->fn->cfg.name,
+              (unsigned long long)inst->id, how);
+    instance_free(inst);
+    pool_pump(pool);
+}
+
+void pool_reap(void)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0)
+            return;
+        for (instance_t *i = D->instances; i; i = i->next)
+            if (i->sb.pid == pid) {
+                instance_exited(i, status);
+                break;
+            }
+    }
+}
+
+void pool_kill_all(void)
+{
+    for (instance_t *i = D->instances; i; i = i->next)
+        instance_kill(i);
+}
+
+int pool_instance_count(void)
+{
+    int n = 0;
+    for (instance_t *i = D->instances; i; i = i->next)
+        n++;
+    return n;
+}
+
+json_t *pool_instances_json(fn_t *fn)
+{
+    static const char *states[] = {"starting", "idle", "busy", "dying"};
+    json_t *arr = json_array();
+    for (instance_t *i = D->instances; i; i = i->next) {
+        if (fn && i->pool->fn != fn)
+            continue;
+        char created[32];
+        iso8601(created, i->created_at);
+        json_array_append_new(
+            arr, json_pack("{s:I, s:s, s:s, s:i, s:s, s:i, s:s}", "id", (json_int_t)i->id, "function",
+                           i->pool->fn->cfg.name, "state", states[i->state], "pid", (int)i->sb.pid,
+                           "isolation", i->sb.backend == SANDBOX_NAMESPACE ? "namespace" : "process",
+                           "version", i->version, "created_at", created));
+    }
+    return arr;
+}

@@ -1,0 +1,104 @@
+#pragma once
+/* Structures shared by the pool's files (registry, instance, invocation,
+ * runtime_api). Not for use outside src/pool and src/runtime_api. */
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <sys/queue.h>
+
+#include "pool/pool.h"
+#include "sandbox/sandbox.h"
+
+enum inst_state {
+    INST_STARTING, /* spawned; its runtime has not asked for work yet */
+    INST_IDLE,     /* a /next request is parked, waiting for an invocation */
+    INST_BUSY,     /* running an invocation, or returning from one */
+    INST_DYING,    /* killed; waiting to be reaped */
+};
+
+TAILQ_HEAD(inv_queue, invocation);
+
+typedef struct pool {
+    fn_t *fn;
+    enum sandbox_backend backend;
+    struct inv_queue queue;
+    int n_queued;
+    int n_instances; /* not DYING */
+    int n_starting;
+} pool_t;
+
+struct fn {
+    fn_config_t cfg;
+    char task_dir[4096];
+    pool_t pools[2]; /* indexed by enum sandbox_backend */
+    int log_fd;      /* append-only function log */
+    bool removed;
+    int refs; /* instances and invocations still pointing here */
+    fn_t *next;
+};
+
+struct instance {
+    uint64_t id;
+    pool_t *pool;
+    int version; /* of the configuration it was started with */
+    int memory_mb;
+    enum inst_state state;
+    sandbox_t sb;
+    struct event *ctl_ev, *log_ev, *idle_ev;
+    struct evhttp *rapi;
+    struct evhttp_request *parked_next;
+    invocation_t *inv;
+    double spawned_ms;
+    double init_ms; /* reported on its first invocation; < 0 once reported */
+    bool first_served;
+    json_t *init_error;
+    size_t log_budget; /* bytes of output still written to the log this call */
+    uint64_t created_at;
+    instance_t *next;
+};
+
+struct invocation {
+    char id[37];
+    pool_t *pool;
+    struct evhttp_request *req;
+    struct evhttp_connection *conn;
+    struct evbuffer *event;
+    double enqueued_ms, started_ms;
+    instance_t *inst;
+    struct event *timer;
+    struct evbuffer *log; /* this call's output, the last LOG_KEEP bytes */
+    bool want_log_tail;
+    bool queued;
+    TAILQ_ENTRY(invocation) link;
+};
+
+enum { LOG_KEEP = 64 * 1024, LOG_MAX_PER_CALL = 1 << 20, INIT_TIMEOUT_S = 10 };
+
+/* registry.c */
+void fn_ref(fn_t *fn);
+void fn_unref(fn_t *fn);
+void fn_log_write(fn_t *fn, const char *data, size_t len);
+
+/* instance.c */
+instance_t *instance_spawn(pool_t *pool);
+void instance_kill(instance_t *inst);
+/* Reads what the runtime printed so far into the log (and the invocation). */
+void instance_drain_log(instance_t *inst);
+/* The runtime asked for work: deliver a queued call or park the request. */
+void instance_next(instance_t *inst, struct evhttp_request *req);
+/* The current invocation is done; the instance returns for more work. */
+void instance_release_inv(instance_t *inst);
+
+/* invocation.c */
+void pool_pump(pool_t *pool);
+void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_request *next_req);
+void invocation_respond_result(invocation_t *inv, const char *body, size_t len);
+void invocation_respond_error(invocation_t *inv, int status, const char *error_type,
+                              const char *message, json_t *stack);
+void invocation_respond_function_error(invocation_t *inv, const char *body, size_t len,
+                                       const char *type_header);
+void invocation_fail_queued(pool_t *pool, int status, const char *error_type, const char *message);
+
+/* runtime_api/runtime_api.c */
+struct evhttp *runtime_api_start(instance_t *inst, int fd);

@@ -1,0 +1,263 @@
+/* An invocation's life: queued (or handed straight to an idle instance),
+ * delivered as the answer to the runtime's /next, answered when the runtime
+ * posts a response or an error, or failed by timeout, crash or overload.
+ * Each answer carries the request id and duration, and the function's log
+ * gets Lambda's START / END / REPORT lines around what the function printed. */
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/http_util.h"
+#include "api/result.h"
+#include "pool/internal.h"
+#include "util/base64.h"
+#include "util/log.h"
+#include "util/util.h"
+
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+
+static void on_client_closed(struct evhttp_connection *conn, void *arg)
+{
+    invocation_t *inv = arg;
+    if (inv->conn == conn) {
+        inv->req = NULL; /* libevent frees the request with the connection */
+        inv->conn = NULL;
+    }
+}
+
+static void invocation_free(invocation_t *inv)
+{
+    if (inv->conn)
+        evhttp_connection_set_closecb(inv->conn, NULL, NULL);
+    if (inv->timer)
+        event_free(inv->timer);
+    evbuffer_free(inv->event);
+    evbuffer_free(inv->log);
+    D->n_inflight--;
+    fn_unref(inv->pool->fn);
+    free(inv);
+}
+
+static void arm_timer(invocation_t *inv, int seconds)
+{
+    struct timeval tv = {.tv_sec = seconds};
+    evtimer_add(inv->timer, &tv);
+}
+
+void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
+                 struct evbuffer *event, bool want_log_tail)
+{
+    pool_t *pool = &fn->pools[backend];
+    invocation_t *inv = calloc(1, sizeof *inv);
+    uuid4(inv->id);
+    inv->pool = pool;
+    inv->req = req;
+    inv->conn = evhttp_request_get_connection(req);
+    evhttp_connection_set_closecb(inv->conn, on_client_closed, inv);
+    inv->event = event;
+    inv->log = evbuffer_new();
+    inv->want_log_tail = want_log_tail;
+    inv->enqueued_ms = mono_ms();
+    inv->timer = evtimer_new(D->base, on_timer, inv);
+    fn_ref(fn);
+    D->n_inflight++;
+
+    for (instance_t *i = D->instances; i; i = i->next)
+        if (i->pool == pool && i->state == INST_IDLE && i->parked_next &&
+            i->version == fn->cfg.version) {
+            invocation_deliver(inv, i, i->parked_next);
+            return;
+        }
+    if (pool->n_queued >= D->cfg.queue_max) {
+        invocation_respond_error(inv, 429, "TooManyRequestsException",
+                                 "the function is at its concurrency limit and its queue is full", NULL);
+        return;
+    }
+    TAILQ_INSERT_TAIL(&pool->queue, inv, link);
+    pool->n_queued++;
+    inv->queued = true;
+    /* Waiting for an instance (and its init) is bounded too. */
+    arm_timer(inv, fn->cfg.timeout_s + INIT_TIMEOUT_S);
+    pool_pump(pool);
+}
+
+void pool_pump(pool_t *pool)
+{
+    fn_t *fn = pool->fn;
+    if (fn->removed || pool->n_queued == 0)
+        return;
+    /* Instances on their way back from a call will take queued work too. */
+    int returning = 0;
+    for (instance_t *i = D->instances; i; i = i->next)
+        if (i->pool == pool && i->state == INST_BUSY && !i->inv && i->version == fn->cfg.version)
+            returning++;
+    int need = pool->n_queued - pool->n_starting - returning;
+    while (need-- > 0 && pool->n_instances < fn->cfg.concurrency) {
+        if (!instance_spawn(pool)) {
+            invocation_fail_queued(pool, 500, "Runtime.StartFailed",
+                                   "cannot start an instance of the function (see the daemon's log)");
+            return;
+        }
+    }
+}
+
+void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_request *next_req)
+{
+    fn_t *fn = inst->pool->fn;
+    inv->inst = inst;
+    inst->inv = inv;
+    inst->state = INST_BUSY;
+    inst->parked_next = NULL;
+    evtimer_del(inst->idle_ev);
+    evhttp_connection_set_closecb(evhttp_request_get_connection(next_req), NULL, NULL);
+    if (inst->sb.backend == SANDBOX_NAMESPACE)
+        cgroup_reset_peak(&inst->sb.cg);
+    instance_drain_log(inst); /* output from before this call is not its own */
+    inv->started_ms = mono_ms();
+    char line[128];
+    int n = snprintf(line, sizeof line, "START RequestId: %s Version: $LATEST\n", inv->id);
+    fn_log_write(fn, line, (size_t)n);
+    evbuffer_add(inv->log, line, (size_t)n);
+
+    struct evkeyvalq *h = evhttp_request_get_output_headers(next_req);
+    char deadline[32], arn[160];
+    snprintf(deadline, sizeof deadline, "%llu", (unsigned long long)(now_ms() + (uint64_t)fn->cfg.timeout_s * 1000));
+    snprintf(arn, sizeof arn, "arn:aws:lambda:us-east-1:000000000000:function:%s", fn->cfg.name);
+    evhttp_add_header(h, "Lambda-Runtime-Aws-Request-Id", inv->id);
+    evhttp_add_header(h, "Lambda-Runtime-Deadline-Ms", deadline);
+    evhttp_add_header(h, "Lambda-Runtime-Invoked-Function-Arn", arn);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_send_reply(next_req, 200, "OK", inv->event);
+    arm_timer(inv, fn->cfg.timeout_s);
+}
+
+/* Writes END and REPORT, detaches the instance, sends the answer, frees. */
+static void finish(invocation_t *inv, int status, json_t *headers, const char *body, size_t len,
+                   const char *content_type)
+{
+    fn_t *fn = inv->pool->fn;
+    instance_t *inst = inv->inst;
+    double duration = inv->started_ms > 0 ? mono_ms() - inv->started_ms : 0;
+    if (inv->started_ms > 0) {
+        int max_mb = 0;
+        double init_ms = -1;
+        if (inst) {
+            instance_drain_log(inst);
+            if (inst->sb.backend == SANDBOX_NAMESPACE) {
+                int64_t peak = cgroup_peak_bytes(&inst->sb.cg);
+                max_mb = peak > 0 ? (int)((peak + (1 << 20) - 1) >> 20) : 0;
+            }
+            if (!inst->first_served) {
+                inst->first_served = true;
+                init_ms = inst->init_ms;
+            }
+        }
+        char init[64] = "";
+        if (init_ms >= 0)
+            snprintf(init, sizeof init, "\tInit Duration: %.2f ms", init_ms);
+        char lines[512];
+        int n = snprintf(lines, sizeof lines,
+                         "END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms"
+                         "\tMemory Size: %d MB\tMax Memory Used: %d MB%s\n",
+                         inv->id, inv->id, duration, (int)duration + 1, fn->cfg.memory_mb, max_mb, init);
+        fn_log_write(fn, lines, (size_t)n);
+        evbuffer_add(inv->log, lines, (size_t)n);
+    }
+    if (inst) {
+        inv->inst = NULL;
+        instance_release_inv(inst);
+    }
+    if (inv->queued) {
+        TAILQ_REMOVE(&inv->pool->queue, inv, link);
+        inv->pool->n_queued--;
+        inv->queued = false;
+    }
+    if (inv->req) {
+        struct evkeyvalq *h = evhttp_request_get_output_headers(inv->req);
+        const char *k;
+        json_t *v;
+        json_object_foreach(headers, k, v) evhttp_add_header(h, k, json_string_value(v));
+        if (content_type && !evhttp_find_header(h, "Content-Type"))
+            evhttp_add_header(h, "Content-Type", content_type);
+        evhttp_add_header(h, "X-Impuls-Request-Id", inv->id);
+        char dur[32];
+        snprintf(dur, sizeof dur, "%.3f", duration);
+        evhttp_add_header(h, "X-Impuls-Duration-Ms", dur);
+        if (inv->want_log_tail) {
+            size_t loglen = evbuffer_get_length(inv->log);
+            size_t take = loglen > LOG_TAIL_BYTES ? LOG_TAIL_BYTES : loglen;
+            unsigned char *tail = evbuffer_pullup(inv->log, -1) + (loglen - take);
+            char *enc = malloc(take / 3 * 4 + 8);
+            base64_encode(tail, take, enc);
+            evhttp_add_header(h, "X-Impuls-Log-Result", enc);
+            free(enc);
+        }
+        evhttp_connection_set_closecb(inv->conn, NULL, NULL);
+        inv->conn = NULL;
+        http_send(inv->req, status, body, len);
+        inv->req = NULL;
+    }
+    invocation_free(inv);
+}
+
+void invocation_respond_result(invocation_t *inv, const char *body, size_t len)
+{
+    http_result_t r;
+    if (result_map(body, len, &r) < 0) {
+        invocation_respond_error(inv, 502, "Runtime.MalformedResult", r.error, NULL);
+        return;
+    }
+    finish(inv, r.status, r.headers, r.body, r.body_len, NULL);
+    http_result_clear(&r);
+}
+
+void invocation_respond_error(invocation_t *inv, int status, const char *error_type,
+                              const char *message, json_t *stack)
+{
+    char *body = error_body(error_type, message, stack, inv->id);
+    json_t *none = json_object();
+    finish(inv, status, none, body, strlen(body), "application/json");
+    json_decref(none);
+    free(body);
+}
+
+void invocation_respond_function_error(invocation_t *inv, const char *body, size_t len,
+                                       const char *type_header)
+{
+    char *out;
+    int status = error_map(body, len, type_header, inv->id, &out);
+    json_t *none = json_object();
+    finish(inv, status, none, out, strlen(out), "application/json");
+    json_decref(none);
+    free(out);
+}
+
+void invocation_fail_queued(pool_t *pool, int status, const char *error_type, const char *message)
+{
+    invocation_t *inv;
+    while ((inv = TAILQ_FIRST(&pool->queue)))
+        invocation_respond_error(inv, status, error_type, message, NULL);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    invocation_t *inv = arg;
+    fn_t *fn = inv->pool->fn;
+    char msg[128];
+    if (inv->queued) {
+        snprintf(msg, sizeof msg, "no instance of the function became ready within %d seconds",
+                 fn->cfg.timeout_s + INIT_TIMEOUT_S);
+        invocation_respond_error(inv, 504, "Sandbox.Timedout", msg, NULL);
+        return;
+    }
+    instance_t *inst = inv->inst;
+    if (inst) {
+        /* The whole instance goes: whatever the function was doing is stopped. */
+        instance_drain_log(inst);
+        inst->inv = NULL;
+        inv->inst = NULL;
+        instance_kill(inst);
+    }
+    snprintf(msg, sizeof msg, "Task timed out after %d.00 seconds", fn->cfg.timeout_s);
+    invocation_respond_error(inv, 504, "Sandbox.Timedout", msg, NULL);
+}

@@ -1,0 +1,39 @@
+#pragma once
+/* The function registry and, per function, its pools of instances: warm idle
+ * instances, busy ones, and a bounded queue of invocations waiting for one. */
+#include <event2/http.h>
+#include <stdbool.h>
+#include <sys/queue.h>
+
+#include "pool/daemon.h"
+#include "store/function.h"
+
+typedef struct fn fn_t;
+typedef struct instance instance_t;
+typedef struct invocation invocation_t;
+
+enum { LOG_TAIL_BYTES = 4096 };
+
+/* Registry (the in-memory copy of the functions table). */
+fn_t *registry_find(const char *name);
+fn_t *registry_add(const fn_config_t *cfg);
+const fn_config_t *fn_cfg(const fn_t *fn);
+/* New configuration: invocations from now on see it; warm instances of the old
+ * one are retired (idle ones at once, busy ones when their call ends). */
+void registry_update(fn_t *fn, const fn_config_t *cfg);
+/* Stops every instance, fails queued calls with 404, forgets the function. */
+void registry_remove(fn_t *fn);
+void registry_each(void (*cb)(fn_t *fn, void *arg), void *arg);
+
+/* Starts an invocation: answers req when the function has answered (or failed,
+ * timed out, or the queue was full). event is taken over. */
+void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
+                 struct evbuffer *event, bool want_log_tail);
+
+/* Reaps exited sandboxes (on SIGCHLD). */
+void pool_reap(void);
+/* Kills every instance (shutdown). */
+void pool_kill_all(void);
+int pool_instance_count(void);
+/* JSON list of the live instances of fn (all of them when fn is NULL). */
+struct json_t *pool_instances_json(fn_t *fn);

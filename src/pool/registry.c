@@ -1,0 +1,134 @@
+/* The registry: the functions the daemon knows, each with two pools (the
+ * sandboxed one and the local development one) and an append-only log. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pool/internal.h"
+#include "util/log.h"
+#include "util/util.h"
+
+enum { LOG_ROTATE_BYTES = 8 << 20 };
+
+static void log_path(const char *name, char out[4096], const char *suffix)
+{
+    snprintf(out, 4096, "%s/logs/%s.log%s", D->cfg.data_dir, name, suffix);
+}
+
+static void open_log(fn_t *fn)
+{
+    char path[4096];
+    log_path(fn->cfg.name, path, "");
+    fn->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fn->log_fd < 0)
+        log_warn("cannot open %s: %s", path, strerror(errno));
+}
+
+void fn_log_write(fn_t *fn, const char *data, size_t len)
+{
+    if (fn->log_fd < 0 || len == 0)
+        return;
+    struct stat st;
+    if (fstat(fn->log_fd, &st) == 0 && st.st_size > LOG_ROTATE_BYTES) {
+        /* Keep one older file: bounded disk use whatever a function prints. */
+        char cur[4096], old[4096];
+        log_path(fn->cfg.name, cur, "");
+        log_path(fn->cfg.name, old, ".1");
+        rename(cur, old);
+        close(fn->log_fd);
+        open_log(fn);
+        if (fn->log_fd < 0)
+            return;
+    }
+    ssize_t n = write(fn->log_fd, data, len);
+    (void)n; /* a full disk loses log lines, never an invocation */
+}
+
+fn_t *registry_find(const char *name)
+{
+    for (fn_t *f = D->functions; f; f = f->next)
+        if (!f->removed && !strcmp(f->cfg.name, name))
+            return f;
+    return NULL;
+}
+
+const fn_config_t *fn_cfg(const fn_t *fn) { return &fn->cfg; }
+
+fn_t *registry_add(const fn_config_t *cfg)
+{
+    fn_t *fn = calloc(1, sizeof *fn);
+    fn_config_copy(&fn->cfg, cfg);
+    store_task_dir(D->store, cfg->task_key, fn->task_dir);
+    for (int b = 0; b < 2; b++) {
+        fn->pools[b].fn = fn;
+        fn->pools[b].backend = (enum sandbox_backend)b;
+        TAILQ_INIT(&fn->pools[b].queue);
+    }
+    open_log(fn);
+    fn->refs = 1; /* the registry's own */
+    fn->next = D->functions;
+    D->functions = fn;
+    return fn;
+}
+
+void fn_ref(fn_t *fn) { fn->refs++; }
+
+void fn_unref(fn_t *fn)
+{
+    if (--fn->refs > 0)
+        return;
+    for (fn_t **p = &D->functions; *p; p = &(*p)->next)
+        if (*p == fn) {
+            *p = fn->next;
+            break;
+        }
+    if (fn->log_fd >= 0)
+        close(fn->log_fd);
+    fn_config_clear(&fn->cfg);
+    free(fn);
+}
+
+static void retire_instances(fn_t *fn, bool all)
+{
+    for (instance_t *i = D->instances; i; i = i->next) {
+        if (i->pool->fn != fn || i->state == INST_DYING)
+            continue;
+        /* Busy instances finish their call and are retired when they ask for
+         * the next one (their version is old); the rest go now. */
+        if (all || i->state != INST_BUSY)
+            instance_kill(i);
+    }
+}
+
+void registry_update(fn_t *fn, const fn_config_t *cfg)
+{
+    fn_config_clear(&fn->cfg);
+    fn_config_copy(&fn->cfg, cfg);
+    store_task_dir(D->store, cfg->task_key, fn->task_dir);
+    retire_instances(fn, false);
+}
+
+void registry_remove(fn_t *fn)
+{
+    fn->removed = true;
+    for (int b = 0; b < 2; b++)
+        invocation_fail_queued(&fn->pools[b], 404, "ResourceNotFoundException",
+                               "the function was deleted");
+    retire_instances(fn, true);
+    char path[4096];
+    log_path(fn->cfg.name, path, "");
+    unlink(path);
+    log_path(fn->cfg.name, path, ".1");
+    unlink(path);
+    fn_unref(fn);
+}
+
+void registry_each(void (*cb)(fn_t *fn, void *arg), void *arg)
+{
+    for (fn_t *f = D->functions; f; f = f->next)
+        if (!f->removed)
+            cb(f, arg);
+}

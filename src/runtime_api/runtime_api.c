@@ -1,0 +1,121 @@
+/* The AWS Lambda Runtime API (2018-06-01) of one instance, served by the
+ * daemon's loop on the socket that the sandbox's init made inside the
+ * sandbox's network namespace (127.0.0.1:9001 as the runtime sees it).
+ *   GET  /2018-06-01/runtime/invocation/next
+ *   POST /2018-06-01/runtime/invocation/{id}/response
+ *   POST /2018-06-01/runtime/invocation/{id}/error
+ *   POST /2018-06-01/runtime/init/error */
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <string.h>
+
+#include "api/http_util.h"
+#include "pool/internal.h"
+#include "util/log.h"
+
+#define PREFIX "/2018-06-01/runtime/"
+enum { RAPI_MAX_BODY = 6 * 1024 * 1024 + 4096 };
+
+static void status_ok(struct evhttp_request *req)
+{
+    http_json(req, 202, json_pack("{s:s}", "status", "OK"));
+}
+
+static void on_invocation_post(instance_t *inst, struct evhttp_request *req, const char *rest)
+{
+    /* rest = "{id}/response" or "{id}/error" */
+    const char *slash = strchr(rest, '/');
+    invocation_t *inv = inst->inv;
+    if (!slash || (strcmp(slash, "/response") && strcmp(slash, "/error"))) {
+        http_error(req, 404, "UnknownRoute", "no such Runtime API route");
+        return;
+    }
+    size_t idlen = (size_t)(slash - rest);
+    if (!inv || idlen != strlen(inv->id) || strncmp(rest, inv->id, idlen)) {
+        http_error(req, 400, "InvalidRequestID", "no invocation with this request id is in progress");
+        return;
+    }
+    size_t len;
+    char *body = http_body(req, &len);
+    status_ok(req);
+    if (!strcmp(slash, "/response")) {
+        invocation_respond_result(inv, body, len);
+    } else {
+        const char *type = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                              "Lambda-Runtime-Function-Error-Type");
+        invocation_respond_function_error(inv, body, len, type);
+    }
+    free(body);
+}
+
+static void dispatch(struct evhttp_request *req, void *arg)
+{
+    instance_t *inst = arg;
+    const char *uri = evhttp_request_get_uri(req);
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    if (inst->state == INST_DYING) {
+        http_error(req, 410, "InstanceStopping", "this instance is being stopped");
+        return;
+    }
+    if (strncmp(uri, PREFIX, strlen(PREFIX)) != 0) {
+        http_error(req, 404, "UnknownRoute", "no such Runtime API route");
+        return;
+    }
+    const char *path = uri + strlen(PREFIX);
+    if (!strcmp(path, "invocation/next")) {
+        if (cmd != EVHTTP_REQ_GET) {
+            http_error(req, 405, "MethodNotAllowed", "use GET");
+            return;
+        }
+        if (inst->inv || inst->parked_next) {
+            http_error(req, 400, "InvalidStateTransition",
+                       "a /next is already pending or an invocation has no response yet");
+            return;
+        }
+        instance_next(inst, req);
+        return;
+    }
+    if (cmd != EVHTTP_REQ_POST) {
+        http_error(req, 405, "MethodNotAllowed", "use POST");
+        return;
+    }
+    if (!strncmp(path, "invocation/", 11)) {
+        on_invocation_post(inst, req, path + 11);
+        return;
+    }
+    if (!strcmp(path, "init/error")) {
+        if (inst->state != INST_STARTING) {
+            http_error(req, 403, "InvalidStateTransition", "init/error after init is done");
+            return;
+        }
+        size_t len;
+        char *body = http_body(req, &len);
+        json_t *e = json_loadb(body, len, 0, NULL);
+        if (!json_is_object(e) || !json_is_string(json_object_get(e, "errorType"))) {
+            json_decref(e);
+            const char *type = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                                  "Lambda-Runtime-Function-Error-Type");
+            e = json_pack("{s:s, s:s%}", "errorType", type ? type : "Runtime.InitError",
+                          "errorMessage", body, len > 4096 ? (size_t)4096 : len);
+        }
+        json_decref(inst->init_error);
+        inst->init_error = e;
+        free(body);
+        status_ok(req);
+        return;
+    }
+    http_error(req, 404, "UnknownRoute", "no such Runtime API route");
+}
+
+struct evhttp *runtime_api_start(instance_t *inst, int fd)
+{
+    evutil_make_socket_nonblocking(fd); /* libevent's listener expects it */
+    struct evhttp *h = evhttp_new(D->base);
+    evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+    evhttp_set_max_body_size(h, RAPI_MAX_BODY);
+    evhttp_set_max_headers_size(h, 16384);
+    evhttp_set_gencb(h, dispatch, inst);
+    if (!evhttp_accept_socket_with_handle(h, fd))
+        log_error("runtime api: cannot serve the instance socket");
+    return h;
+}

@@ -1,0 +1,43 @@
+#include "runtime_api/runtimes.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Debian's interpreters: the sandbox binds /usr read-only, so an interpreter
+ * under a home directory (pyenv, nvm) is never what a function gets. */
+static const runtime_def_t RUNTIMES[] = {
+    {"nodejs20", LANG_NODE, "/usr/bin/node", ".js", "index"},
+    {"nodejs18", LANG_NODE, "/usr/bin/node", ".js", "index"},
+    {"python311", LANG_PYTHON, "/usr/bin/python3", ".py", "main"},
+    {"python39", LANG_PYTHON, "/usr/bin/python3", ".py", "main"},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+const runtime_def_t *runtime_all(void) { return RUNTIMES; }
+
+const runtime_def_t *runtime_find(const char *name)
+{
+    for (const runtime_def_t *r = RUNTIMES; r->name; r++)
+        if (!strcmp(r->name, name))
+            return r;
+    return NULL;
+}
+
+bool runtime_available(const runtime_def_t *rt) { return access(rt->interpreter, X_OK) == 0; }
+
+int runtime_argv(const runtime_def_t *rt, const char *runtime_dir, char bootstrap[4096],
+                 const char *argv[8])
+{
+    int n = 0;
+    argv[n++] = rt->interpreter;
+    if (rt->lang == LANG_PYTHON) {
+        argv[n++] = "-s"; /* no user site-packages */
+        snprintf(bootstrap, 4096, "%s/python/bootstrap.py", runtime_dir);
+    } else {
+        snprintf(bootstrap, 4096, "%s/nodejs/bootstrap.js", runtime_dir);
+    }
+    argv[n++] = bootstrap;
+    argv[n] = NULL;
+    return n;
+}

@@ -1,0 +1,345 @@
+#include "sandbox/cgroup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/util.h"
+
+static enum cg_version version = CG_NONE;
+static char root_dir[512] = "/sys/fs/cgroup";
+static char parent_rel[256];
+
+/* v1 controllers each instance joins; v2 has one tree. */
+static const char *V1_CONTROLLERS[] = {"memory", "pids", "cpu", NULL};
+
+enum cg_version cgroup_version(void) { return version; }
+
+const char *cgroup_version_name(enum cg_version v)
+{
+    return v == CG_V2 ? "v2" : v == CG_V1 ? "v1" : "none";
+}
+
+static int write_str(const char *path, const char *val)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = write(fd, val, strlen(val));
+    int err = n < 0 ? -errno : 0;
+    close(fd);
+    return err;
+}
+
+static int64_t read_int(const char *path)
+{
+    char *s = read_file(path, 64, NULL);
+    if (!s)
+        return -1;
+    int64_t v = strtoll(s, NULL, 10);
+    free(s);
+    return v;
+}
+
+/* Path of `file` in the cgroup `rel` (below the parent) of controller ctrl. */
+static void cg_path(char out[4096], const char *ctrl, const char *rel, const char *file)
+{
+    if (version == CG_V2)
+        snprintf(out, 4096, "%s/%s%s%s%s%s", root_dir, parent_rel, rel[0] ? "/" : "", rel,
+                 file ? "/" : "", file ? file : "");
+    else
+        snprintf(out, 4096, "%s/%s/%s%s%s%s%s", root_dir, ctrl, parent_rel, rel[0] ? "/" : "", rel,
+                 file ? "/" : "", file ? file : "");
+}
+
+static bool v2_has_memory(const char *root)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/cgroup.controllers", root);
+    char *s = read_file(path, 4096, NULL);
+    bool ok = s && strstr(s, "memory") && strstr(s, "pids");
+    free(s);
+    return ok;
+}
+
+/* Removes stale instance cgroups (and kills their processes). */
+static void sweep(const char *ctrl)
+{
+    char dir[4096];
+    cg_path(dir, ctrl, "", NULL);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.')
+            continue;
+        cgroup_t cg = {.created = true};
+        snprintf(cg.name, sizeof cg.name, "%s", e->d_name);
+        log_warn("cgroup: removing %s left by an earlier daemon", e->d_name);
+        cgroup_destroy(&cg);
+    }
+    closedir(d);
+}
+
+enum cg_version cgroup_init(const char *root, const char *parent, enum cg_version want, char *err,
+                            size_t errlen)
+{
+    if (root)
+        snprintf(root_dir, sizeof root_dir, "%s", root);
+    snprintf(parent_rel, sizeof parent_rel, "%s", parent);
+    char path[4096];
+    if (want == CG_NONE) {
+        snprintf(path, sizeof path, "%s/memory/memory.limit_in_bytes", root_dir);
+        if (v2_has_memory(root_dir))
+            want = CG_V2;
+        else if (access(path, F_OK) == 0)
+            want = CG_V1;
+    }
+    version = want;
+    if (want == CG_NONE) {
+        snprintf(err, errlen, "no usable cgroup hierarchy under %s (need v2 with memory and pids, or v1 memory/pids/cpu)", root_dir);
+        return CG_NONE;
+    }
+    if (want == CG_V2) {
+        /* Enable the controllers down the path to our parent. */
+        char cur[4096];
+        snprintf(cur, sizeof cur, "%s", root_dir);
+        char rel[256];
+        snprintf(rel, sizeof rel, "%s", parent_rel);
+        for (char *tok = strtok(rel, "/"); tok; tok = strtok(NULL, "/")) {
+            char ctl[4096];
+            snprintf(ctl, sizeof ctl, "%s/cgroup.subtree_control", cur);
+            write_str(ctl, "+memory +pids +cpu");
+            size_t l = strlen(cur);
+            snprintf(cur + l, sizeof cur - l, "/%s", tok);
+            if (mkdir(cur, 0755) < 0 && errno != EEXIST) {
+                snprintf(err, errlen, "cannot create cgroup %s: %s", cur, strerror(errno));
+                return version = CG_NONE;
+            }
+        }
+        char ctl[4096];
+        snprintf(ctl, sizeof ctl, "%s/cgroup.subtree_control", cur);
+        int r = write_str(ctl, "+memory +pids +cpu");
+        if (r < 0)
+            r = write_str(ctl, "+memory +pids");
+        if (r < 0) {
+            snprintf(err, errlen, "cannot enable memory and pids controllers in %s: %s", cur, strerror(-r));
+            return version = CG_NONE;
+        }
+        sweep(NULL);
+    } else {
+        for (int i = 0; V1_CONTROLLERS[i]; i++) {
+            cg_path(path, V1_CONTROLLERS[i], "", NULL);
+            int r = mkdir_p(path, 0755);
+            if (r < 0) {
+                snprintf(err, errlen, "cannot create cgroup %s: %s", path, strerror(-r));
+                return version = CG_NONE;
+            }
+            sweep(V1_CONTROLLERS[i]);
+        }
+        /* Hierarchical OOM accounting in v1 must be on for per-child limits. */
+        cg_path(path, "memory", "", "memory.use_hierarchy");
+        write_str(path, "1");
+    }
+    return version;
+}
+
+int cgroup_create(cgroup_t *cg, const char *name, int memory_mb, int pids_max, int cpu_weight)
+{
+    snprintf(cg->name, sizeof cg->name, "%s", name);
+    cg->created = false;
+    char path[4096], val[64];
+    long long mem = (long long)memory_mb << 20;
+    if (version == CG_V2) {
+        cg_path(path, NULL, name, NULL);
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        cg->created = true;
+        snprintf(val, sizeof val, "%lld", mem);
+        cg_path(path, NULL, name, "memory.max");
+        if (write_str(path, val) < 0)
+            goto fail;
+        cg_path(path, NULL, name, "memory.swap.max");
+        write_str(path, "0"); /* absent without swap accounting: fine */
+        snprintf(val, sizeof val, "%d", pids_max);
+        cg_path(path, NULL, name, "pids.max");
+        if (write_str(path, val) < 0)
+            goto fail;
+        snprintf(val, sizeof val, "%d", cpu_weight < 1 ? 1 : cpu_weight > 10000 ? 10000 : cpu_weight);
+        cg_path(path, NULL, name, "cpu.weight");
+        write_str(path, val);
+        return 0;
+    }
+    for (int i = 0; V1_CONTROLLERS[i]; i++) {
+        cg_path(path, V1_CONTROLLERS[i], name, NULL);
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+            goto fail;
+        cg->created = true;
+    }
+    snprintf(val, sizeof val, "%lld", mem);
+    cg_path(path, "memory", name, "memory.limit_in_bytes");
+    if (write_str(path, val) < 0)
+        goto fail;
+    cg_path(path, "memory", name, "memory.memsw.limit_in_bytes");
+    write_str(path, val); /* absent without swap accounting: no swap to limit */
+    cg_path(path, "memory", name, "memory.swappiness");
+    write_str(path, "0");
+    snprintf(val, sizeof val, "%d", pids_max);
+    cg_path(path, "pids", name, "pids.max");
+    if (write_str(path, val) < 0)
+        goto fail;
+    /* v1 shares: 1024 is the default weight; v2 weight 100 maps to it. */
+    snprintf(val, sizeof val, "%d", cpu_weight * 1024 / 100 < 2 ? 2 : cpu_weight * 1024 / 100);
+    cg_path(path, "cpu", name, "cpu.shares");
+    write_str(path, val);
+    return 0;
+fail:;
+    int err = errno ? -errno : -EIO;
+    log_error("cgroup: cannot set up %s: %s", name, strerror(-err));
+    cgroup_destroy(cg);
+    return err;
+}
+
+int cgroup_attach(const cgroup_t *cg, pid_t pid)
+{
+    char path[4096], val[32];
+    snprintf(val, sizeof val, "%d", (int)pid);
+    if (version == CG_V2) {
+        cg_path(path, NULL, cg->name, "cgroup.procs");
+        return write_str(path, val);
+    }
+    for (int i = 0; V1_CONTROLLERS[i]; i++) {
+        cg_path(path, V1_CONTROLLERS[i], cg->name, "cgroup.procs");
+        int r = write_str(path, val);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+int64_t cgroup_peak_bytes(const cgroup_t *cg)
+{
+    char path[4096];
+    if (version == CG_V2)
+        cg_path(path, NULL, cg->name, "memory.peak");
+    else
+        cg_path(path, "memory", cg->name, "memory.max_usage_in_bytes");
+    int64_t v = read_int(path);
+    if (v < 0 && version == CG_V2) { /* kernels before 5.19: current usage */
+        cg_path(path, NULL, cg->name, "memory.current");
+        v = read_int(path);
+    }
+    return v;
+}
+
+void cgroup_reset_peak(const cgroup_t *cg)
+{
+    char path[4096];
+    if (version == CG_V2)
+        cg_path(path, NULL, cg->name, "memory.peak"); /* resettable since 6.12 */
+    else
+        cg_path(path, "memory", cg->name, "memory.max_usage_in_bytes");
+    write_str(path, "0");
+}
+
+int cgroup_oom_kills(const cgroup_t *cg)
+{
+    char path[4096];
+    if (version == CG_V2)
+        cg_path(path, NULL, cg->name, "memory.events");
+    else
+        cg_path(path, "memory", cg->name, "memory.oom_control");
+    char *s = read_file(path, 4096, NULL);
+    if (!s)
+        return -1;
+    char *p = strstr(s, "oom_kill ");
+    int n = p ? atoi(p + 9) : 0;
+    free(s);
+    return n;
+}
+
+static void kill_procs(const char *procs_file)
+{
+    char *s = read_file(procs_file, 1 << 20, NULL);
+    if (!s)
+        return;
+    for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n"))
+        kill((pid_t)atoi(line), SIGKILL);
+    free(s);
+}
+
+static int remove_dir(const char *dir)
+{
+    /* A cgroup empties only after its killed tasks are reaped: retry briefly. */
+    char procs[4096];
+    snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
+    for (int tries = 0; tries < 200; tries++) {
+        if (rmdir(dir) == 0 || errno == ENOENT)
+            return 0;
+        if (errno != EBUSY)
+            return -errno;
+        kill_procs(procs);
+        usleep(1000);
+    }
+    return -EBUSY;
+}
+
+int cgroup_destroy(cgroup_t *cg)
+{
+    if (!cg->created)
+        return 0;
+    char path[4096];
+    int rc = 0;
+    if (version == CG_V2) {
+        cg_path(path, NULL, cg->name, NULL);
+        rc = remove_dir(path);
+    } else {
+        for (int i = 0; V1_CONTROLLERS[i]; i++) {
+            cg_path(path, V1_CONTROLLERS[i], cg->name, NULL);
+            int r = remove_dir(path);
+            if (r < 0)
+                rc = r;
+        }
+    }
+    if (rc < 0)
+        log_warn("cgroup: cannot remove %s: %s", cg->name, strerror(-rc));
+    cg->created = false;
+    return rc;
+}
+
+int cgroup_count(void)
+{
+    char dir[4096];
+    cg_path(dir, "memory", "", NULL);
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_type == DT_DIR && e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+void cgroup_shutdown(void)
+{
+    /* Remove our parent dirs when empty; leave shared ancestors alone. */
+    char path[4096];
+    if (version == CG_V2) {
+        cg_path(path, NULL, "", NULL);
+        rmdir(path);
+    } else if (version == CG_V1) {
+        for (int i = 0; V1_CONTROLLERS[i]; i++) {
+            cg_path(path, V1_CONTROLLERS[i], "", NULL);
+            rmdir(path);
+        }
+    }
+}

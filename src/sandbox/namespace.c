@@ -1,0 +1,230 @@
+/* The namespace backend: the sandbox's init and the runtime it starts.
+ *
+ *   daemon ──clone(NEWPID|NEWNS|NEWNET|NEWIPC|NEWUTS)──▶ init (pid 1 inside)
+ *     │ joins init to the instance cgroup, then says "go"    │ new cgroup ns, lo up,
+ *     │◀── Runtime API socket (SCM_RIGHTS) ─────────────────│ 127.0.0.1:9001 listening,
+ *     │                                                     │ root fs + pivot_root
+ *     │                                    fork ──▶ runtime: no caps, uid ≠ 0,
+ *     │                                               no_new_privs, seccomp, exec
+ *   init waits for the runtime and exits with it, which ends every process of
+ *   the pid namespace; PDEATHSIG ends init when the daemon dies. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox.h"
+#include "sandbox/spawn_util.h"
+#include "util/util.h"
+
+enum { FD_CTL = 3, FD_LOG = 4 };
+
+static int send_fd(int sock, int fd)
+{
+    char byte = 'F';
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                         .msg_controllen = sizeof u.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+int sandbox_take_rapi_fd(sandbox_t *sb)
+{
+    char byte;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                         .msg_controllen = sizeof u.buf};
+    ssize_t n = recvmsg(sb->ctl_fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    if (n <= 0)
+        return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (!c || c->cmsg_type != SCM_RIGHTS)
+        return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    sb->rapi_fd = fd;
+    return fd;
+}
+
+static int loopback_up(void)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+    if (rc == 0) {
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+    }
+    close(s);
+    return rc;
+}
+
+/* The unprivileged runtime: never returns. */
+static void exec_runtime(const sandbox_spec_t *spec, char *const *envp)
+{
+    setsid();
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul < 0 || dup2(nul, 0) < 0 || dup2(FD_LOG, 1) < 0 || dup2(FD_LOG, 2) < 0)
+        _exit(126);
+    close_range(3, ~0u, 0);
+    set_runtime_rlimits(spec->pids_max);
+    /* Drop every capability for good: bounding set first (needs CAP_SETPCAP),
+     * then the uid change clears permitted and effective. */
+    for (int cap = 0; cap <= 63; cap++)
+        prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+    gid_t gid = (gid_t)spec->uid;
+    if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+        setresuid(spec->uid, spec->uid, spec->uid) < 0) {
+        dprintf(2, "impuls: cannot drop privileges: %s\n", strerror(errno));
+        _exit(126);
+    }
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || chdir(SANDBOX_TASK_DIR) < 0) {
+        dprintf(2, "impuls: cannot lock down the runtime: %s\n", strerror(errno));
+        _exit(126);
+    }
+    int rc = sandbox_apply_seccomp();
+    if (rc != 0) {
+        dprintf(2, "impuls: cannot load the seccomp filter: %s\n", strerror(-rc));
+        _exit(126);
+    }
+    execve(spec->argv[0], (char *const *)spec->argv, envp);
+    dprintf(2, "impuls: cannot start %s: %s\n", spec->argv[0], strerror(errno));
+    _exit(127);
+}
+
+static void die(const char *what)
+{
+    dprintf(FD_LOG, "impuls: sandbox init: %s: %s\n", what, strerror(errno));
+    _exit(125);
+}
+
+/* pid 1 of the sandbox: never returns. */
+static void init_main(const sandbox_spec_t *spec, int ctl, int logw)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (move_fd(ctl, FD_CTL) < 0 || move_fd(logw, FD_LOG) < 0)
+        _exit(125);
+    close_range(FD_LOG + 1, ~0u, 0);
+    char go;
+    if (read(FD_CTL, &go, 1) != 1) /* the daemon gave up on us */
+        _exit(125);
+    if (unshare(CLONE_NEWCGROUP) < 0)
+        die("unshare cgroup namespace");
+    sethostname("impuls", 6);
+    if (loopback_up() < 0)
+        die("bring up lo");
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(SANDBOX_RAPI_PORT)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 64) < 0)
+        die("listen on 127.0.0.1:9001");
+    if (send_fd(FD_CTL, s) < 0)
+        die("hand over the Runtime API socket");
+    close(s);
+    char err[512];
+    if (sandbox_setup_root(spec, err, sizeof err) < 0) {
+        dprintf(FD_LOG, "impuls: sandbox init: %s\n", err);
+        _exit(125);
+    }
+    char **envp = env_with_rapi(spec->envp, "127.0.0.1:9001");
+    pid_t rt = fork();
+    if (rt < 0)
+        die("fork runtime");
+    if (rt == 0)
+        exec_runtime(spec, envp);
+    int nul = open("/dev/null", O_RDWR);
+    dup2(nul, 0);
+    dup2(nul, 1);
+    dup2(nul, 2);
+    close(FD_LOG);
+    for (;;) {
+        int st;
+        pid_t p = waitpid(-1, &st, 0);
+        if (p < 0 && errno == EINTR)
+            continue;
+        if (p < 0)
+            _exit(125);
+        if (p == rt)
+            _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+        /* Anything else is an orphan re-parented to us: reaped, forgotten. */
+    }
+}
+
+int namespace_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t errlen)
+{
+    int rc = cgroup_create(&sb->cg, spec->cgroup_name, spec->memory_mb, spec->pids_max, spec->cpu_weight);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot create cgroup: %s", strerror(-rc));
+        return -1;
+    }
+    int sp[2], logp[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+        snprintf(err, errlen, "socketpair: %s", strerror(errno));
+        cgroup_destroy(&sb->cg);
+        return -1;
+    }
+    if (pipe2(logp, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        close(sp[0]);
+        close(sp[1]);
+        cgroup_destroy(&sb->cg);
+        return -1;
+    }
+    long pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
+                                      CLONE_NEWUTS | SIGCHLD, NULL, NULL, NULL, NULL);
+    if (pid == 0)
+        init_main(spec, sp[1], logp[1]);
+    close(sp[1]);
+    close(logp[1]);
+    if (pid < 0) {
+        snprintf(err, errlen, "clone: %s", strerror(errno));
+        close(sp[0]);
+        close(logp[0]);
+        cgroup_destroy(&sb->cg);
+        return -1;
+    }
+    sb->pid = (pid_t)pid;
+    sb->ctl_fd = sp[0];
+    sb->log_fd = logp[0];
+    sb->rapi_fd = -1;
+    rc = cgroup_attach(&sb->cg, sb->pid);
+    if (rc < 0 || write(sb->ctl_fd, "g", 1) != 1) {
+        snprintf(err, errlen, "cannot place the sandbox in its cgroup: %s", strerror(rc < 0 ? -rc : errno));
+        kill(sb->pid, SIGKILL);
+        return -2; /* spawned: the caller reaps it and releases */
+    }
+    fcntl(sb->log_fd, F_SETFL, O_NONBLOCK);
+    return 0;
+}

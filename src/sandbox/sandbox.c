@@ -1,0 +1,95 @@
+/* What both backends share: spawning dispatch, paths, kill and release. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox.h"
+#include "sandbox/spawn_util.h"
+
+int sandbox_init(const char *cgroup_parent, enum cg_version want, char *err, size_t errlen)
+{
+    return cgroup_init(NULL, cgroup_parent, want, err, errlen) == CG_NONE ? -1 : 0;
+}
+
+void sandbox_paths(enum sandbox_backend b, const sandbox_spec_t *spec, const char **task_dir,
+                   const char **runtime_dir)
+{
+    *task_dir = b == SANDBOX_NAMESPACE ? SANDBOX_TASK_DIR : spec->task_dir;
+    *runtime_dir = b == SANDBOX_NAMESPACE ? SANDBOX_RUNTIME_DIR : spec->runtime_dir;
+}
+
+int sandbox_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t errlen)
+{
+    memset(sb, 0, sizeof *sb);
+    sb->backend = spec->backend;
+    sb->pid = -1;
+    sb->ctl_fd = sb->log_fd = sb->rapi_fd = -1;
+    return spec->backend == SANDBOX_NAMESPACE ? namespace_spawn(spec, sb, err, errlen)
+                                              : process_spawn(spec, sb, err, errlen);
+}
+
+void sandbox_kill(sandbox_t *sb)
+{
+    if (sb->pid <= 0)
+        return;
+    /* Namespace: killing pid 1 ends the whole pid namespace. Process: the
+     * runtime leads its own process group. */
+    if (sb->backend == SANDBOX_PROCESS)
+        kill(-sb->pid, SIGKILL);
+    kill(sb->pid, SIGKILL);
+}
+
+void sandbox_release(sandbox_t *sb)
+{
+    if (sb->backend == SANDBOX_PROCESS && sb->pid > 0)
+        kill(-sb->pid, SIGKILL); /* children the runtime left behind */
+    int *fds[] = {&sb->ctl_fd, &sb->log_fd, &sb->rapi_fd};
+    for (int i = 0; i < 3; i++)
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+    cgroup_destroy(&sb->cg);
+    sb->pid = -1;
+}
+
+int move_fd(int fd, int target)
+{
+    if (fd == target)
+        return fcntl(fd, F_SETFD, 0);
+    return dup2(fd, target) < 0 ? -1 : 0; /* dup2 clears FD_CLOEXEC on target */
+}
+
+char **env_with_rapi(const char *const *envp, const char *addr)
+{
+    size_t n = 0;
+    while (envp[n])
+        n++;
+    char **out = calloc(n + 2, sizeof *out);
+    if (!out)
+        _exit(126);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char *)envp[i];
+    size_t len = strlen(addr) + 32;
+    out[n] = malloc(len);
+    if (!out[n])
+        _exit(126);
+    snprintf(out[n], len, "AWS_LAMBDA_RUNTIME_API=%s", addr);
+    return out;
+}
+
+void set_runtime_rlimits(int nproc)
+{
+    struct rlimit nofile = {1024, 1024}, core = {0, 0};
+    setrlimit(RLIMIT_NOFILE, &nofile);
+    setrlimit(RLIMIT_CORE, &core);
+    if (nproc > 0) {
+        struct rlimit np = {(rlim_t)nproc, (rlim_t)nproc};
+        setrlimit(RLIMIT_NPROC, &np);
+    }
+}

@@ -1,0 +1,63 @@
+#pragma once
+/* An instance's sandbox: where one runtime process runs. Two backends behind
+ * one interface: "namespace" (pid, mount, net, ipc, uts and cgroup namespaces,
+ * pivot_root, cgroup limits, no capabilities, seccomp) and "process" (a plain
+ * child, no isolation: the ?local=true development mode). */
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "sandbox/cgroup.h"
+
+#define SANDBOX_RAPI_PORT 9001
+#define SANDBOX_RUNTIME_DIR "/var/runtime"
+#define SANDBOX_TASK_DIR "/var/task"
+
+enum sandbox_backend { SANDBOX_PROCESS, SANDBOX_NAMESPACE };
+
+typedef struct sandbox_spec {
+    enum sandbox_backend backend;
+    const char *task_dir;    /* host path of the function's code */
+    const char *runtime_dir; /* host path of runtimes/ */
+    const char *root_mnt;    /* host dir the sandbox root tmpfs is mounted on */
+    const char *const *argv; /* as the process sees paths (see sandbox_paths) */
+    const char *const *envp; /* complete environment, less AWS_LAMBDA_RUNTIME_API */
+    const char *cgroup_name;
+    int memory_mb;
+    int pids_max;
+    int tmp_mb;
+    int cpu_weight;
+    uid_t uid; /* unprivileged uid and gid the runtime runs as */
+} sandbox_spec_t;
+
+typedef struct sandbox {
+    enum sandbox_backend backend;
+    pid_t pid;    /* namespace: the sandbox's init (pid 1 inside); process: the runtime */
+    int ctl_fd;   /* namespace: socketpair to init; it brings the Runtime API socket */
+    int log_fd;   /* read end of the runtime's stdout+stderr */
+    int rapi_fd;  /* listening socket of the Runtime API, -1 until known */
+    cgroup_t cg;
+} sandbox_t;
+
+/* The task and runtime dirs as the process sees them. */
+void sandbox_paths(enum sandbox_backend b, const sandbox_spec_t *spec, const char **task_dir,
+                   const char **runtime_dir);
+
+/* Starts the sandbox; the runtime inside will connect to its Runtime API. On
+ * the process backend rapi_fd is ready at once; on the namespace backend the
+ * caller waits for ctl_fd to become readable and calls sandbox_take_rapi_fd. */
+int sandbox_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t errlen);
+/* Namespace backend: receives the listening socket made inside the sandbox's
+ * network namespace. Returns the fd, or -1 when init closed the channel. */
+int sandbox_take_rapi_fd(sandbox_t *sb);
+/* Kills everything in the sandbox (idempotent). */
+void sandbox_kill(sandbox_t *sb);
+/* After the sandbox's main pid was reaped: closes fds and removes the cgroup. */
+void sandbox_release(sandbox_t *sb);
+
+/* Startup of the namespace backend: the cgroup tree. */
+int sandbox_init(const char *cgroup_parent, enum cg_version want, char *err, size_t errlen);
+
+/* Internal pieces of the namespace backend (one file each). */
+int sandbox_setup_root(const sandbox_spec_t *spec, char *err, size_t errlen);
+int sandbox_apply_seccomp(void);

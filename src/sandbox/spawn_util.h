@@ -1,0 +1,14 @@
+#pragma once
+/* Pieces both backends use between fork and exec. */
+#include <stddef.h>
+
+#include "sandbox/sandbox.h"
+
+/* Moves fd to exactly target (even if fd == target), clearing close-on-exec. */
+int move_fd(int fd, int target);
+/* A copy of envp with AWS_LAMBDA_RUNTIME_API=addr appended (leaked: the
+ * caller is about to exec). */
+char **env_with_rapi(const char *const *envp, const char *addr);
+void set_runtime_rlimits(int nproc);
+int namespace_spawn(const struct sandbox_spec *spec, struct sandbox *sb, char *err, size_t errlen);
+int process_spawn(const struct sandbox_spec *spec, struct sandbox *sb, char *err, size_t errlen);

@@ -1,0 +1,42 @@
+#include "store/function.h"
+
+#include <string.h>
+
+#include "util/util.h"
+
+void fn_config_init_defaults(fn_config_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->env = json_object();
+    c->memory_mb = FN_MEMORY_DEFAULT;
+    c->timeout_s = FN_TIMEOUT_DEFAULT;
+    c->concurrency = FN_CONCURRENCY_DEFAULT;
+    c->idle_timeout_s = FN_IDLE_DEFAULT;
+    c->version = 1;
+}
+
+void fn_config_clear(fn_config_t *c)
+{
+    json_decref(c->env);
+    c->env = NULL;
+}
+
+void fn_config_copy(fn_config_t *dst, const fn_config_t *src)
+{
+    *dst = *src;
+    dst->env = json_deep_copy(src->env ? src->env : json_object());
+}
+
+json_t *fn_config_to_json(const fn_config_t *c)
+{
+    char created[32], updated[32];
+    iso8601(created, c->created_at);
+    iso8601(updated, c->updated_at);
+    return json_pack("{s:s, s:s, s:s, s:O, s:i, s:i, s:i, s:i, s:s, s:I, s:i, s:s, s:s}",
+                     "name", c->name, "runtime", c->runtime, "handler", c->handler, "env",
+                     c->env, "memory_mb", c->memory_mb, "timeout_s",
+                     c->timeout_s, "concurrency", c->concurrency, "idle_timeout_s",
+                     c->idle_timeout_s, "code_sha256", c->code_sha256, "code_size",
+                     (json_int_t)c->code_size, "version", c->version, "created_at", created,
+                     "updated_at", updated);
+}

@@ -1,0 +1,38 @@
+#pragma once
+/* A function's stored configuration: one row of the functions table. */
+#include <jansson.h>
+#include <stdint.h>
+
+#define FN_NAME_MAX 64
+#define FN_HANDLER_MAX 128
+
+typedef struct fn_config {
+    char name[FN_NAME_MAX + 1];
+    char runtime[32];
+    char handler[FN_HANDLER_MAX + 1];
+    json_t *env; /* object of string values; owned */
+    int memory_mb;
+    int timeout_s;
+    int concurrency;
+    int idle_timeout_s;
+    char code_sha256[65];
+    int64_t code_size;
+    char task_key[65]; /* names the materialised code dir under tasks/ */
+    int version;       /* bumped on every code or configuration change */
+    uint64_t created_at, updated_at; /* ms since the epoch */
+} fn_config_t;
+
+/* Limits of the fields, shared by validation and docs. */
+enum {
+    FN_MEMORY_MIN = 64, FN_MEMORY_MAX = 10240, FN_MEMORY_DEFAULT = 128,
+    FN_TIMEOUT_MIN = 1, FN_TIMEOUT_MAX = 900, FN_TIMEOUT_DEFAULT = 30,
+    FN_CONCURRENCY_MIN = 1, FN_CONCURRENCY_MAX = 1000, FN_CONCURRENCY_DEFAULT = 10,
+    FN_IDLE_MIN = 1, FN_IDLE_MAX = 86400, FN_IDLE_DEFAULT = 300,
+    FN_ENV_MAX_BYTES = 4096,
+};
+
+void fn_config_init_defaults(fn_config_t *c);
+void fn_config_clear(fn_config_t *c);
+void fn_config_copy(fn_config_t *dst, const fn_config_t *src);
+/* The public JSON view of a function (no code). */
+json_t *fn_config_to_json(const fn_config_t *c);

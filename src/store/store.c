@@ -1,0 +1,288 @@
+#include "store/store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/log.h"
+#include "util/util.h"
+
+struct store {
+    sqlite3 *db;
+    char dir[4096];
+    char err[512];
+};
+
+static const char *SCHEMA =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS functions ("
+    " name TEXT PRIMARY KEY, runtime TEXT NOT NULL, handler TEXT NOT NULL,"
+    " env TEXT NOT NULL, memory_mb INTEGER NOT NULL, timeout_s INTEGER NOT NULL,"
+    " concurrency INTEGER NOT NULL, idle_timeout_s INTEGER NOT NULL,"
+    " code_sha256 TEXT NOT NULL, code_size INTEGER NOT NULL, task_key TEXT NOT NULL,"
+    " version INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);";
+
+static int fail(store_t *s, const char *what)
+{
+    snprintf(s->err, sizeof s->err, "%s: %s", what, sqlite3_errmsg(s->db));
+    log_error("store: %s", s->err);
+    return STORE_ERR;
+}
+
+const char *store_last_error(store_t *s) { return s->err; }
+
+store_t *store_open(const char *data_dir, char *err, size_t errlen)
+{
+    store_t *s = calloc(1, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "%s", data_dir);
+    char path[4096];
+    const char *subdirs[] = {"code", "tasks", "logs", NULL};
+    for (int i = 0; subdirs[i]; i++) {
+        snprintf(path, sizeof path, "%s/%s", data_dir, subdirs[i]);
+        int r = mkdir_p(path, 0700);
+        if (r < 0) {
+            snprintf(err, errlen, "cannot create %s: %s", path, strerror(-r));
+            free(s);
+            return NULL;
+        }
+    }
+    /* tasks/ is bound into sandboxes by root before privileges drop, but keep
+     * it traversable so the unprivileged runtime can read its own files. */
+    snprintf(path, sizeof path, "%s/tasks", data_dir);
+    chmod(path, 0711);
+    snprintf(path, sizeof path, "%s/impuls.db", data_dir);
+    if (sqlite3_open(path, &s->db) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path, sqlite3_errmsg(s->db));
+        sqlite3_close(s->db);
+        free(s);
+        return NULL;
+    }
+    sqlite3_busy_timeout(s->db, 2000);
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot initialise %s: %s", path, msg ? msg : "?");
+        sqlite3_free(msg);
+        sqlite3_close(s->db);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void store_close(store_t *s)
+{
+    if (!s)
+        return;
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static void bind_config(sqlite3_stmt *st, const fn_config_t *c)
+{
+    char *env = json_dumps(c->env, JSON_COMPACT | JSON_SORT_KEYS);
+    sqlite3_bind_text(st, 1, c->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, c->runtime, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, c->handler, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, env ? env : "{}", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 5, c->memory_mb);
+    sqlite3_bind_int(st, 6, c->timeout_s);
+    sqlite3_bind_int(st, 7, c->concurrency);
+    sqlite3_bind_int(st, 8, c->idle_timeout_s);
+    sqlite3_bind_text(st, 9, c->code_sha256, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 10, c->code_size);
+    sqlite3_bind_text(st, 11, c->task_key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 12, c->version);
+    sqlite3_bind_int64(st, 13, (sqlite3_int64)c->created_at);
+    sqlite3_bind_int64(st, 14, (sqlite3_int64)c->updated_at);
+    free(env);
+}
+
+static int exec_config(store_t *s, const char *sql, const fn_config_t *c, const char *what)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fail(s, what);
+    bind_config(st, c);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return STORE_EXISTS;
+    if (rc != SQLITE_DONE)
+        return fail(s, what);
+    return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+int store_insert(store_t *s, const fn_config_t *c)
+{
+    return exec_config(s,
+                       "INSERT INTO functions (name, runtime, handler, env, memory_mb, timeout_s,"
+                       " concurrency, idle_timeout_s, code_sha256, code_size, task_key, version,"
+                       " created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+                       c, "insert function");
+}
+
+int store_update(store_t *s, const fn_config_t *c)
+{
+    return exec_config(s,
+                       "UPDATE functions SET runtime=?2, handler=?3, env=?4, memory_mb=?5,"
+                       " timeout_s=?6, concurrency=?7, idle_timeout_s=?8, code_sha256=?9,"
+                       " code_size=?10, task_key=?11, version=?12, created_at=?13, updated_at=?14"
+                       " WHERE name=?1",
+                       c, "update function");
+}
+
+int store_delete(store_t *s, const char *name)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM functions WHERE name=?1", -1, &st, NULL) != SQLITE_OK)
+        return fail(s, "delete function");
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, "delete function");
+    return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
+int store_load_all(store_t *s, store_each_fn cb, void *arg)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT name, runtime, handler, env, memory_mb, timeout_s, concurrency,"
+                           " idle_timeout_s, code_sha256, code_size, task_key, version, created_at,"
+                           " updated_at FROM functions ORDER BY name",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(s, "load functions");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fn_config_t c;
+        memset(&c, 0, sizeof c);
+        copy_col(c.name, sizeof c.name, st, 0);
+        copy_col(c.runtime, sizeof c.runtime, st, 1);
+        copy_col(c.handler, sizeof c.handler, st, 2);
+        const char *env = (const char *)sqlite3_column_text(st, 3);
+        c.env = env ? json_loads(env, 0, NULL) : NULL;
+        if (!json_is_object(c.env)) {
+            json_decref(c.env);
+            c.env = json_object();
+        }
+        c.memory_mb = sqlite3_column_int(st, 4);
+        c.timeout_s = sqlite3_column_int(st, 5);
+        c.concurrency = sqlite3_column_int(st, 6);
+        c.idle_timeout_s = sqlite3_column_int(st, 7);
+        copy_col(c.code_sha256, sizeof c.code_sha256, st, 8);
+        c.code_size = sqlite3_column_int64(st, 9);
+        copy_col(c.task_key, sizeof c.task_key, st, 10);
+        c.version = sqlite3_column_int(st, 11);
+        c.created_at = (uint64_t)sqlite3_column_int64(st, 12);
+        c.updated_at = (uint64_t)sqlite3_column_int64(st, 13);
+        cb(&c, arg);
+        fn_config_clear(&c);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? STORE_OK : fail(s, "load functions");
+}
+
+static void blob_path(store_t *s, const char *sha, char out[4096])
+{
+    snprintf(out, 4096, "%s/code/%s", s->dir, sha);
+}
+
+void store_task_dir(store_t *s, const char *task_key, char out[4096])
+{
+    snprintf(out, 4096, "%s/tasks/%s", s->dir, task_key);
+}
+
+int store_put_blob(store_t *s, const void *data, size_t len, char sha_out[65])
+{
+    sha256_hex(data, len, sha_out);
+    char path[4096];
+    blob_path(s, sha_out, path);
+    if (path_exists(path))
+        return STORE_OK;
+    int r = write_file_atomic(path, data, len, 0600);
+    if (r < 0) {
+        snprintf(s->err, sizeof s->err, "cannot write code blob: %s", strerror(-r));
+        return STORE_ERR;
+    }
+    return STORE_OK;
+}
+
+char *store_get_blob(store_t *s, const char *sha, size_t *len)
+{
+    char path[4096];
+    blob_path(s, sha, path);
+    return read_file(path, (size_t)1 << 31, len);
+}
+
+static int count_refs(store_t *s, const char *col, const char *value)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM functions WHERE %s=?1", col);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, value, -1, SQLITE_TRANSIENT);
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+}
+
+void store_gc_code(store_t *s, const char *code_sha256, const char *task_key)
+{
+    char path[4096];
+    if (code_sha256[0] && count_refs(s, "code_sha256", code_sha256) == 0) {
+        blob_path(s, code_sha256, path);
+        unlink(path);
+    }
+    if (task_key[0] && count_refs(s, "task_key", task_key) == 0) {
+        store_task_dir(s, task_key, path);
+        rm_rf(path);
+    }
+}
+
+int store_materialize_inline(store_t *s, const char *code, size_t len, const char *filename,
+                             char task_key[65])
+{
+    /* The key covers the file name too: the same code under another handler
+     * module is another directory. */
+    char code_sha[65];
+    sha256_hex(code, len, code_sha);
+    char keysrc[4096];
+    int n = snprintf(keysrc, sizeof keysrc, "inline:%s:%s", code_sha, filename);
+    sha256_hex(keysrc, (size_t)n, task_key);
+    char dir[4096], tmp[4096], file[4096];
+    store_task_dir(s, task_key, dir);
+    if (path_exists(dir))
+        return STORE_OK;
+    snprintf(tmp, sizeof tmp, "%s.tmp", dir);
+    rm_rf(tmp);
+    if (!fmt_path(file, sizeof file, "%s/%s", tmp, filename))
+        return STORE_ERR;
+    /* The module may name a subdirectory ("src/app"). */
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", file);
+    *strrchr(parent, '/') = '\0';
+    int r = mkdir_p(parent, 0755);
+    if (r == 0)
+        r = write_file_atomic(file, code, len, 0644);
+    if (r == 0)
+        r = chmod(tmp, 0755) < 0 ? -errno : 0;
+    if (r == 0 && rename(tmp, dir) < 0 && errno != ENOTEMPTY && errno != EEXIST)
+        r = -errno;
+    if (r < 0) {
+        snprintf(s->err, sizeof s->err, "cannot write code: %s", strerror(-r));
+        rm_rf(tmp);
+        return STORE_ERR;
+    }
+    return STORE_OK;
+}

@@ -1,0 +1,34 @@
+#pragma once
+/* Durable state in the data dir: the functions table in SQLite (WAL) and the
+ * code, stored content-addressed by sha256 under code/, materialised for the
+ * sandbox under tasks/<task_key>/. */
+#include <stddef.h>
+
+#include "store/function.h"
+
+typedef struct store store_t;
+
+enum { STORE_OK = 0, STORE_ERR = -1, STORE_EXISTS = -2, STORE_NOT_FOUND = -3 };
+
+store_t *store_open(const char *data_dir, char *err, size_t errlen);
+void store_close(store_t *s);
+const char *store_last_error(store_t *s);
+
+int store_insert(store_t *s, const fn_config_t *c);
+int store_update(store_t *s, const fn_config_t *c);
+int store_delete(store_t *s, const char *name);
+typedef void (*store_each_fn)(const fn_config_t *c, void *arg);
+int store_load_all(store_t *s, store_each_fn cb, void *arg);
+
+/* Code blobs. put returns the sha256 of the data in sha_out. */
+int store_put_blob(store_t *s, const void *data, size_t len, char sha_out[65]);
+char *store_get_blob(store_t *s, const char *sha, size_t *len);
+/* Removes the blob and task dir when no function row refers to them. */
+void store_gc_code(store_t *s, const char *code_sha256, const char *task_key);
+
+/* Writes inline code as <module><ext> into tasks/<task_key>/ (once; the key
+ * is derived from the code and the file name). */
+int store_materialize_inline(store_t *s, const char *code, size_t len, const char *filename,
+                             char task_key[65]);
+/* Path of a materialised code dir. */
+void store_task_dir(store_t *s, const char *task_key, char out[4096]);
