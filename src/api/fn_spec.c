@@ -153,9 +153,8 @@ static int get_string(json_t *body, const char *key, const char **out, char *err
 
 int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t errlen)
 {
+    memset(in, 0, sizeof *in);
     fn_config_init_defaults(&in->cfg);
-    in->code = NULL;
-    in->code_len = 0;
     if (!json_is_object(body)) {
         snprintf(err, errlen, "request body must be a JSON object");
         return -1;
