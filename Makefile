@@ -27,7 +27,7 @@ SAN_OBJ  := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
 ADDR     ?= 127.0.0.1:8080
 DATA_DIR ?= var
 
-.PHONY: all deps build run test unit e2e bench clean fmt
+.PHONY: all deps build run test unit e2e e2e-asan bench clean
 
 all: build
 
@@ -47,6 +47,10 @@ build/san/%.o: src/%.c $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
 
+# The daemon itself with sanitizers, for the e2e suite (make e2e-asan).
+build/impuls-asan: $(SAN_OBJ) build/san/cli/main.o
+	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS)
+
 build/test/%: tests/unit/%.c $(SAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
@@ -61,9 +65,16 @@ unit: $(TEST_BIN)
 e2e: build/impuls
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
 
+e2e-asan: build/impuls-asan
+	IMPULS_BIN=$(CURDIR)/build/impuls-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+
+# Unit tests (sanitizers), then the e2e suite against the release daemon and
+# again against the daemon built with ASan/UBSan.
 test: deps
 	@$(MAKE) --no-print-directory build unit
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory e2e-asan
 
 bench: deps build
 	sh bench/run.sh

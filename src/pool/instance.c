@@ -352,8 +352,11 @@ static void instance_exited(instance_t *inst, int status)
     }
     log_debug("function %s: instance %llu exited (%s)", pool->fn->cfg.name,
               (unsigned long long)inst->id, how);
+    fn_t *fn = pool->fn;
+    fn_ref(fn); /* the instance may hold the last reference */
     instance_free(inst);
     pool_pump(pool);
+    fn_unref(fn);
 }
 
 void pool_reap(void)
