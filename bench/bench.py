@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Impuls benchmarks, each against a reference in the same run.
+
+  warm:  a hello handler invoked through Impuls (warm instance) vs a bare
+         server running the same handler in-process (Node http, Python
+         http.server): throughput at 1 and 8 connections, p50/p99 at 1.
+  cold:  invoke of a function with no instance (fresh function each time),
+         p50/p99, vs starting the bare interpreter (node -e 0, python3 -c pass).
+
+Prints a table with ratios and writes bench/results/latest.json. Every run is
+bounded in time; all traffic stays on 127.0.0.1."""
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+from impuls_daemon import Daemon, free_port  # noqa: E402
+
+DURATION = os.environ.get("BENCH_DURATION", "5s")
+COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "50"))
+RESULTS = {}
+
+
+def wrk(url, conns):
+    out = subprocess.run(["wrk", "-t", "1", "-c", str(conns), "-d", DURATION, "--latency",
+                          "-s", os.path.join(HERE, "post.lua"), url],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {}
+    for pct in ("50", "99"):
+        m = re.search(rf"\s{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)", out)
+        v, unit = float(m.group(1)), m.group(2)
+        lat[pct] = v * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{url}: {errors.group(1)} failed responses")
+    return rps, lat
+
+
+def wait_port(port):
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"port {port} never answered")
+
+
+def percentile(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def warm(daemon, lang, fn, ref_cmd):
+    port = free_port()
+    ref = subprocess.Popen(ref_cmd + [str(port)], cwd=os.path.join(HERE, "ref"))
+    try:
+        wait_port(port)
+        assert daemon.invoke(fn, {}).status == 200  # the instance is warm from here on
+        rows = {}
+        for conns in (1, 8):
+            # Unmeasured warm-up: the instances that `conns` connections need are started.
+            subprocess.run(["wrk", "-t", "1", "-c", str(conns), "-d", "1s", "-s",
+                            os.path.join(HERE, "post.lua"), f"{daemon.url}/api/v1/functions/{fn}/invoke"],
+                           capture_output=True, timeout=60, check=True)
+            imp = wrk(f"{daemon.url}/api/v1/functions/{fn}/invoke", conns)
+            bare = wrk(f"http://127.0.0.1:{port}/", conns)
+            rows[conns] = (imp, bare)
+        RESULTS[f"warm_{lang}"] = {
+            f"c{c}": {"impuls_rps": i[0], "bare_rps": b[0], "ratio": i[0] / b[0],
+                      "impuls_p50_ms": i[1]["50"], "impuls_p99_ms": i[1]["99"],
+                      "bare_p50_ms": b[1]["50"], "bare_p99_ms": b[1]["99"]}
+            for c, (i, b) in rows.items()}
+    finally:
+        ref.kill()
+        ref.wait()
+
+
+def time_cmd(cmd, runs):
+    xs = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        xs.append((time.perf_counter() - t) * 1000)
+    return xs
+
+
+def cold(daemon, lang, runtime, code, handler, ref_cmd):
+    xs = []
+    for i in range(COLD_RUNS):
+        name = f"cold-{lang}-{i}"
+        daemon.create(name=name, runtime=runtime, handler=handler, code=code)
+        t = time.perf_counter()
+        r = daemon.invoke(name, {})
+        xs.append((time.perf_counter() - t) * 1000)
+        assert r.status == 200, r
+        daemon.request("DELETE", f"/api/v1/functions/{name}")
+    ref = time_cmd(ref_cmd, COLD_RUNS)
+    RESULTS[f"cold_{lang}"] = {
+        "impuls_p50_ms": percentile(xs, 50), "impuls_p99_ms": percentile(xs, 99),
+        "ref": " ".join(ref_cmd), "ref_p50_ms": percentile(ref, 50),
+        "ref_p99_ms": percentile(ref, 99), "ratio_p50": percentile(xs, 50) / percentile(ref, 50)}
+
+
+def main():
+    node_code = open(os.path.join(HERE, "ref", "hello.js")).read()
+    py_code = open(os.path.join(HERE, "ref", "hello.py")).read()
+    d = Daemon().start()
+    try:
+        d.create(name="bench-node", runtime="nodejs20", handler="index.handler", code=node_code)
+        d.create(name="bench-py", runtime="python311", handler="main.handler", code=py_code)
+        warm(d, "node", "bench-node", ["/usr/bin/node", "node_server.js"])
+        warm(d, "python", "bench-py", ["/usr/bin/python3", "py_server.py"])
+        cold(d, "node", "nodejs20", node_code, "index.handler", ["/usr/bin/node", "-e", "0"])
+        cold(d, "python", "python311", py_code, "main.handler", ["/usr/bin/python3", "-c", "pass"])
+    finally:
+        d.stop()
+        d.cleanup()
+    report()
+
+
+def report():
+    print(f"\n{'benchmark':<28}{'impuls':>14}{'reference':>14}{'ratio':>9}")
+    for lang in ("node", "python"):
+        w = RESULTS[f"warm_{lang}"]
+        for c in ("c1", "c8"):
+            r = w[c]
+            print(f"{'warm ' + lang + ' req/s ' + c:<28}{r['impuls_rps']:>14.0f}{r['bare_rps']:>14.0f}"
+                  f"{r['ratio']:>9.2f}")
+        r = w["c1"]
+        print(f"{'warm ' + lang + ' p50 ms c1':<28}{r['impuls_p50_ms']:>14.3f}{r['bare_p50_ms']:>14.3f}"
+              f"{r['impuls_p50_ms'] / r['bare_p50_ms']:>9.2f}")
+        print(f"{'warm ' + lang + ' p99 ms c1':<28}{r['impuls_p99_ms']:>14.3f}{r['bare_p99_ms']:>14.3f}"
+              f"{r['impuls_p99_ms'] / r['bare_p99_ms']:>9.2f}")
+    for lang in ("node", "python"):
+        r = RESULTS[f"cold_{lang}"]
+        print(f"{'cold ' + lang + ' p50 ms':<28}{r['impuls_p50_ms']:>14.1f}{r['ref_p50_ms']:>14.1f}"
+              f"{r['ratio_p50']:>9.2f}")
+        print(f"{'cold ' + lang + ' p99 ms':<28}{r['impuls_p99_ms']:>14.1f}{r['ref_p99_ms']:>14.1f}"
+              f"{r['impuls_p99_ms'] / r['ref_p99_ms']:>9.2f}")
+    print("references: warm = bare server with the same handler; cold = the bare interpreter "
+          "(node -e 0, python3 -c pass)")
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    with open(os.path.join(HERE, "results", "latest.json"), "w") as f:
+        json.dump(RESULTS, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
