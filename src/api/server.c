@@ -164,7 +164,6 @@ struct evhttp *api_start(const char *addr, char *err, size_t errlen)
     evhttp_set_max_body_size(h, API_MAX_BODY);
     evhttp_set_max_headers_size(h, API_MAX_HEADERS);
     evhttp_set_timeout(h, API_TIMEOUT_S);
-    evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_gencb(h, dispatch, NULL);
     if (!evhttp_bind_socket_with_handle(h, host, (ev_uint16_t)port)) {
         snprintf(err, errlen, "cannot listen on %s", addr);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,9 +54,6 @@ static void on_sigterm(evutil_socket_t s, short w, void *a)
     log_info("shutting down: draining %d in-flight invocation(s)", D->n_inflight);
     D->draining = true;
     drain_started = mono_ms();
-    /* Idle instances have nothing to finish. */
-    for (int i = 0; i < 2; i++) {
-    }
     drain_timer = event_new(D->base, -1, EV_PERSIST, drain_tick, NULL);
     struct timeval tv = {0, 20000};
     event_add(drain_timer, &tv);
@@ -132,6 +130,12 @@ int cmd_serve(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Each function keeps its log open and each instance holds a few fds. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     snprintf(D->cfg.addr, sizeof D->cfg.addr, "%s", addr);
     int r = mkdir_p(data, 0700);
     char real[PATH_MAX];

@@ -399,7 +399,8 @@ json_t *pool_instances_json(fn_t *fn)
         iso8601(created, i->created_at);
         json_array_append_new(
             arr, json_pack("{s:I, s:s, s:s, s:i, s:s, s:i, s:s}", "id", (json_int_t)i->id, "function",
-                           i->pool->fn->cfg.name, "state", states[i->state], "pid", (int)i->sb.pid,
+                           i->pool->fn->cfg.name, "state",
+                           i->state == INST_BUSY && !i->inv ? "returning" : states[i->state], "pid", (int)i->sb.pid,
                            "isolation", i->sb.backend == SANDBOX_NAMESPACE ? "namespace" : "process",
                            "version", i->version, "created_at", created));
     }

@@ -1,8 +1,11 @@
 """Invocations: results, errors, timeouts, OOM, crashes, concurrency, warm
 instances, logs."""
-import json
 import re
+import socket
 import threading
+import time
+
+import pytest
 
 from conftest import Daemon, log_tail
 
@@ -204,3 +207,46 @@ def test_local_mode_runs_without_sandbox(daemon):
     r = daemon.invoke("loc", query="?local=true")
     assert r.status == 200 and r.json().startswith(daemon.data_dir)
     assert daemon.invoke("loc").json() == "/var/task"
+
+
+def test_idle_instances_are_reaped(daemon):
+    node(daemon, "idle", "exports.handler = async () => 1", idle_timeout_s=1)
+    assert daemon.invoke("idle").status == 200
+    assert [i["state"] for i in daemon.instances("idle")] in (["idle"], ["returning"])
+    deadline = time.time() + 5
+    while daemon.instances("idle") and time.time() < deadline:
+        time.sleep(0.1)
+    assert daemon.instances("idle") == []
+    assert daemon.invoke("idle").json() == 1  # a cold start again
+
+
+def test_update_retires_the_warm_instance(daemon):
+    node(daemon, "r", "exports.handler = async () => 'old'")
+    assert daemon.invoke("r").json() == "old"
+    (before,) = daemon.instances("r")
+    daemon.request("PUT", "/api/v1/functions/r", {"code": "exports.handler = async () => 'new'"})
+    assert daemon.invoke("r").json() == "new"
+    ids = [i["id"] for i in daemon.instances("r")]
+    assert before["id"] not in ids and len(ids) == 1
+
+
+def test_client_that_hangs_up_does_not_hurt_the_daemon(daemon):
+    node(daemon, "hang", "exports.handler = async (e) => { await new Promise(r => setTimeout(r, e.ms)); return e.ms; }")
+    with pytest.raises(OSError):
+        daemon.invoke("hang", {"ms": 1500}, timeout=0.3)
+    time.sleep(1.5)
+    assert daemon.invoke("hang", {"ms": 1}).json() == 1
+    assert daemon.request("GET", "/healthz").json()["inflight"] == 0
+
+
+def test_oversized_body_is_413_before_it_is_sent(daemon):
+    s = socket.create_connection(("127.0.0.1", daemon.port))
+    s.sendall(b"POST /api/v1/functions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: 52428801\r\n\r\n{")
+    s.settimeout(5)
+    assert s.recv(4096).startswith(b"HTTP/1.1 413 ")
+    s.close()
+    node(daemon, "big", "exports.handler = async (e) => e.length")
+    r = daemon.invoke("big", "x" * (6 * 1024 * 1024 + 1))
+    assert (r.status, r.json()["errorType"]) == (413, "RequestTooLargeException")
+    assert daemon.invoke("big", "x" * 1000).json() == 1000

@@ -1,9 +1,15 @@
 """What a function sees from inside its sandbox, reported by the function."""
+import os
 import threading
 import time
 
+from conftest import Daemon
+
+NAMESPACES = ["pid", "mnt", "net", "ipc", "uts", "cgroup"]
+
 PROBE = r'''
 import ctypes, errno, os, socket
+NAMESPACES = ["pid", "mnt", "net", "ipc", "uts", "cgroup"]
 
 def attempt(f):
     try:
@@ -47,6 +53,8 @@ def handler(event, context):
         "mount": attempt(mount), "hostname": socket.gethostname(),
         "tmp_before": os.listdir("/tmp"), "marker": attempt(marker),
         "dev": sorted(os.listdir("/dev")),
+        "ns": {n: os.readlink(f"/proc/self/ns/{n}") for n in NAMESPACES},
+        "cgroup": open("/proc/self/cgroup").read().split(),
     }
 '''
 
@@ -73,6 +81,10 @@ def test_sandbox_facts(daemon):
     assert a["dev"] == ["fd", "full", "null", "random", "shm", "stderr", "stdin", "stdout",
                         "urandom", "zero"]
     assert (a["tmp_before"], a["marker"]) == ([], "ok")
+    # Every namespace is its own, and its cgroup is the root of its cgroup namespace.
+    for n in NAMESPACES:
+        assert a["ns"][n] != os.readlink(f"/proc/self/ns/{n}"), n
+    assert a["cgroup"] and all(line.endswith(":/") for line in a["cgroup"]), a["cgroup"]
     # The same (warm) instance keeps its /tmp; another function never sees it.
     assert daemon.invoke("probe-a", event).json()["tmp_before"] == ["marker"]
     b = daemon.invoke("probe-b", event).json()
@@ -106,3 +118,23 @@ def test_sigterm_drains_in_flight_calls_then_leaves_nothing(daemon):
     assert (late.status, late.json()["errorType"]) == (503, "ServiceUnavailable")
     assert daemon.proc.wait(10) == 0
     assert daemon.leftovers() == []
+
+
+def test_killed_daemon_leaves_nothing_after_restart():
+    d = Daemon().start()
+    try:
+        d.create(name="k", runtime="nodejs20", handler="index.handler",
+                 code="exports.handler = async () => 'k'")
+        assert d.invoke("k").status == 200
+        assert d.invoke("k", query="?local=true").status == 200
+        d.kill()  # SIGKILL: no drain, no cleanup
+        time.sleep(0.3)
+        # The sandboxes died with it (PDEATHSIG); their cgroups wait for the next start.
+        assert all(not x.startswith("process") for x in d.leftovers())
+        d.start()
+        assert d.leftovers() == []
+        assert d.invoke("k").json() == "k"
+    finally:
+        assert d.stop() == 0
+        assert d.leftovers() == []
+        d.cleanup()
