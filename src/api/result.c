@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/base64.h"
+#include "util/utf8.h"
 
 void http_result_clear(http_result_t *r)
 {
@@ -57,7 +58,7 @@ static int map_http_shape(json_t *root, http_result_t *out)
         {
             char num[64];
             const char *s = NULL;
-            if (json_is_string(v))
+            if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v))
                 s = json_string_value(v);
             else if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
                 char *d = json_dumps(v, JSON_ENCODE_ANY);
@@ -126,12 +127,19 @@ int result_map(const char *body, size_t len, http_result_t *out)
 
 char *error_body(const char *type, const char *message, json_t *stack, const char *request_id)
 {
+    /* Type and message come from the function: any bytes, any length. */
+    char *t = utf8_sanitize(type ? type : "Unhandled", strlen(type ? type : "Unhandled"), 256);
+    char *m = utf8_sanitize(message ? message : "", strlen(message ? message : ""), 64 * 1024);
     json_t *trace = json_is_array(stack) ? json_incref(stack) : json_array();
-    json_t *o = json_pack("{s:s, s:s, s:o, s:s}", "errorType", type ? type : "Unhandled",
-                          "errorMessage", message ? message : "", "stackTrace", trace,
-                          "requestId", request_id);
+    json_t *o = json_object();
+    json_object_set_new(o, "errorType", json_string(t && *t ? t : "Unhandled"));
+    json_object_set_new(o, "errorMessage", json_string(m ? m : ""));
+    json_object_set_new(o, "stackTrace", trace);
+    json_object_set_new(o, "requestId", json_string(request_id));
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
+    free(t);
+    free(m);
     return s;
 }
 
@@ -139,22 +147,22 @@ int error_map(const char *body, size_t len, const char *type_hint, const char *r
               char **out_body)
 {
     json_t *root = json_loadb(body, len, 0, NULL);
-    const char *type = NULL, *msg = NULL;
+    const char *type = NULL;
     json_t *stack = NULL;
-    char *raw = NULL;
+    char *msg = NULL;
     if (json_is_object(root)) {
         type = json_string_value(json_object_get(root, "errorType"));
-        msg = json_string_value(json_object_get(root, "errorMessage"));
+        const char *m = json_string_value(json_object_get(root, "errorMessage"));
+        msg = m ? strdup(m) : NULL;
         stack = json_object_get(root, "stackTrace");
     } else {
-        raw = strndup(body, len > 4096 ? 4096 : len);
-        msg = raw;
+        msg = utf8_sanitize(body, len, 4096); /* not JSON: the start of it */
     }
     if (!type || !*type)
         type = type_hint && *type_hint ? type_hint : "Unhandled";
     int status = strncmp(type, "Runtime.", 8) == 0 ? 502 : 500;
     *out_body = error_body(type, msg, stack, request_id);
     json_decref(root);
-    free(raw);
+    free(msg);
     return status;
 }

@@ -12,6 +12,7 @@
 #include "api/http_util.h"
 #include "pool/internal.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 #define PREFIX "/2018-06-01/runtime/"
 enum { RAPI_MAX_BODY = 6 * 1024 * 1024 + 4096 };
@@ -95,8 +96,13 @@ static void dispatch(struct evhttp_request *req, void *arg)
             json_decref(e);
             const char *type = evhttp_find_header(evhttp_request_get_input_headers(req),
                                                   "Lambda-Runtime-Function-Error-Type");
-            e = json_pack("{s:s, s:s%}", "errorType", type ? type : "Runtime.InitError",
-                          "errorMessage", body, len > 4096 ? (size_t)4096 : len);
+            char *t = utf8_sanitize(type ? type : "Runtime.InitError", strlen(type ? type : "Runtime.InitError"), 256);
+            char *m = utf8_sanitize(body, len, 4096);
+            e = json_object();
+            json_object_set_new(e, "errorType", json_string(t));
+            json_object_set_new(e, "errorMessage", json_string(m));
+            free(t);
+            free(m);
         }
         json_decref(inst->init_error);
         inst->init_error = e;

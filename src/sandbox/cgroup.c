@@ -28,7 +28,9 @@ const char *cgroup_version_name(enum cg_version v)
 
 static int write_str(const char *path, const char *val)
 {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    /* O_CREAT is a no-op on cgroupfs (the files exist or can't be made) and
+     * lets the unit tests run this code on a plain directory. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
     ssize_t n = write(fd, val, strlen(val));
@@ -91,8 +93,7 @@ static void sweep(const char *ctrl)
 enum cg_version cgroup_init(const char *root, const char *parent, enum cg_version want, char *err,
                             size_t errlen)
 {
-    if (root)
-        snprintf(root_dir, sizeof root_dir, "%s", root);
+    snprintf(root_dir, sizeof root_dir, "%s", root ? root : "/sys/fs/cgroup");
     snprintf(parent_rel, sizeof parent_rel, "%s", parent);
     char path[4096];
     if (want == CG_NONE) {

@@ -24,7 +24,7 @@ void fn_config_clear(fn_config_t *c)
 void fn_config_copy(fn_config_t *dst, const fn_config_t *src)
 {
     *dst = *src;
-    dst->env = json_deep_copy(src->env ? src->env : json_object());
+    dst->env = src->env ? json_deep_copy(src->env) : json_object();
 }
 
 json_t *fn_config_to_json(const fn_config_t *c)

@@ -37,6 +37,10 @@ const char *store_last_error(store_t *s) { return s->err; }
 store_t *store_open(const char *data_dir, char *err, size_t errlen)
 {
     store_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     snprintf(s->dir, sizeof s->dir, "%s", data_dir);
     char path[4096];
     const char *subdirs[] = {"code", "tasks", "logs", NULL};
@@ -259,6 +263,10 @@ int store_materialize_inline(store_t *s, const char *code, size_t len, const cha
     sha256_hex(code, len, code_sha);
     char keysrc[4096];
     int n = snprintf(keysrc, sizeof keysrc, "inline:%s:%s", code_sha, filename);
+    if (n < 0 || (size_t)n >= sizeof keysrc) {
+        snprintf(s->err, sizeof s->err, "file name too long");
+        return STORE_ERR;
+    }
     sha256_hex(keysrc, (size_t)n, task_key);
     char dir[4096], tmp[4096], file[4096];
     store_task_dir(s, task_key, dir);
@@ -277,8 +285,12 @@ int store_materialize_inline(store_t *s, const char *code, size_t len, const cha
         r = write_file_atomic(file, code, len, 0644);
     if (r == 0)
         r = chmod(tmp, 0755) < 0 ? -errno : 0;
-    if (r == 0 && rename(tmp, dir) < 0 && errno != ENOTEMPTY && errno != EEXIST)
-        r = -errno;
+    if (r == 0 && rename(tmp, dir) < 0) {
+        if (errno != ENOTEMPTY && errno != EEXIST)
+            r = -errno;
+        else
+            rm_rf(tmp); /* written meanwhile by an identical request */
+    }
     if (r < 0) {
         snprintf(s->err, sizeof s->err, "cannot write code: %s", strerror(-r));
         rm_rf(tmp);

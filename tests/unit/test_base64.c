@@ -10,15 +10,6 @@
 
 #include "util/base64.h"
 
-/* Tests of behaviour src/ gets wrong today. They are skipped unless
- * IMPULS_KNOWN_BUGS=1 is set, so that `make unit` stays green until the fix
- * lands; remove the KNOWN_BUG() line together with the fix. */
-#define KNOWN_BUG()                                                                                \
-    do {                                                                                           \
-        if (!getenv("IMPULS_KNOWN_BUGS"))                                                          \
-            skip();                                                                                \
-    } while (0)
-
 /* RFC 4648, section 10. */
 static const struct {
     const char *plain, *encoded;
@@ -170,7 +161,6 @@ static void test_decode_rejects_embedded_nul(void **state)
 static void test_decode_rejects_misplaced_padding(void **state)
 {
     (void)state;
-    KNOWN_BUG(); /* EVP_DecodeBlock maps '=' to 0; base64.c does not check */
     assert_rejected("QQ=A");
     assert_rejected("QQ==QQ==");
     assert_rejected("Q===");
@@ -183,7 +173,6 @@ static void test_decode_rejects_misplaced_padding(void **state)
 static void test_decode_rejects_surrounding_whitespace(void **state)
 {
     (void)state;
-    KNOWN_BUG();
     assert_rejected("QQ==    ");
     assert_rejected("QUJD\r\n\r\n");
     assert_rejected("    QQ==");
