@@ -1,10 +1,13 @@
 #include "api/http_util.h"
 
 #include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/util.h"
 
 const char *http_reason(int status)
 {
@@ -32,6 +35,13 @@ const char *http_reason(int status)
 
 void http_send(struct evhttp_request *req, int status, const char *body, size_t len)
 {
+    /* Every answer names a request id; invocations set their own first. */
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    if (!evhttp_find_header(h, "X-Impuls-Request-Id")) {
+        char id[37];
+        uuid4(id);
+        evhttp_add_header(h, "X-Impuls-Request-Id", id);
+    }
     struct evbuffer *b = evbuffer_new();
     if (body && len)
         evbuffer_add(b, body, len);

@@ -41,7 +41,8 @@ def test_empty_body_is_an_empty_event_and_bad_json_is_400(daemon):
     assert daemon.invoke("e").json() == {}
     r = daemon.request("POST", "/api/v1/functions/e/invoke", "{oops")
     assert r.status == 400 and r.json()["errorType"] == "InvalidRequestContentException"
-    assert daemon.invoke("missing").status == 404
+    r = daemon.invoke("missing")
+    assert r.status == 404 and len(r.headers["X-Impuls-Request-Id"]) == 36
 
 
 def test_thrown_error_is_500_with_type_message_stack_and_request_id(daemon):
