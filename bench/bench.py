@@ -92,19 +92,28 @@ def time_cmd(cmd, runs):
     return xs
 
 
-def cold(daemon, lang, runtime, code, handler, ref_cmd):
+def cold_starts(daemon, lang, runtime, code, handler, query):
     xs = []
     for i in range(COLD_RUNS):
         name = f"cold-{lang}-{i}"
         daemon.create(name=name, runtime=runtime, handler=handler, code=code)
         t = time.perf_counter()
-        r = daemon.invoke(name, {})
+        r = daemon.invoke(name, {}, query=query)
         xs.append((time.perf_counter() - t) * 1000)
         assert r.status == 200, r
         daemon.request("DELETE", f"/api/v1/functions/{name}")
+    return xs
+
+
+def cold(daemon, lang, runtime, code, handler, ref_cmd):
+    xs = cold_starts(daemon, lang, runtime, code, handler, "")
+    # The same cold start without a sandbox (?local=true): the difference is
+    # what creating the sandbox costs.
+    local = cold_starts(daemon, lang, runtime, code, handler, "?local=true")
     ref = time_cmd(ref_cmd, COLD_RUNS)
     RESULTS[f"cold_{lang}"] = {
         "impuls_p50_ms": percentile(xs, 50), "impuls_p99_ms": percentile(xs, 99),
+        "local_p50_ms": percentile(local, 50), "local_p99_ms": percentile(local, 99),
         "ref": " ".join(ref_cmd), "ref_p50_ms": percentile(ref, 50),
         "ref_p99_ms": percentile(ref, 99), "ratio_p50": percentile(xs, 50) / percentile(ref, 50)}
 
@@ -145,6 +154,9 @@ def report():
               f"{r['ratio_p50']:>9.2f}")
         print(f"{'cold ' + lang + ' p99 ms':<28}{r['impuls_p99_ms']:>14.1f}{r['ref_p99_ms']:>14.1f}"
               f"{r['impuls_p99_ms'] / r['ref_p99_ms']:>9.2f}")
+        print(f"{'cold ' + lang + ' p50 ms sandbox':<28}{r['impuls_p50_ms']:>14.1f}"
+              f"{r['local_p50_ms']:>14.1f}{r['impuls_p50_ms'] / r['local_p50_ms']:>9.2f}"
+              "   (reference: the same cold start with ?local=true, no sandbox)")
     print("references: warm = bare server with the same handler; cold = the bare interpreter "
           "(node -e 0, python3 -c pass)")
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
