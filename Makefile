@@ -62,12 +62,15 @@ run: deps build
 unit: $(TEST_BIN)
 	@sh scripts/run-unit.sh $(TEST_BIN)
 
+# The suites that drive the real daemon over HTTP (tests/conftest.py).
+DAEMON_SUITES := $(wildcard tests/e2e tests/hostile tests/badinput)
+
 e2e: build/impuls
-	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider $(DAEMON_SUITES)
 
 e2e-asan: build/impuls-asan
 	IMPULS_BIN=$(CURDIR)/build/impuls-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/e2e
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider $(DAEMON_SUITES)
 
 # Unit tests (sanitizers), then the e2e suite against the release daemon and
 # again against the daemon built with ASan/UBSan.

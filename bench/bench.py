@@ -19,7 +19,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from impuls_daemon import Daemon, free_port  # noqa: E402
 
 DURATION = os.environ.get("BENCH_DURATION", "5s")

@@ -160,7 +160,7 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         return -1;
     }
     static const char *known[] = {"name", "runtime", "handler", "code", "env", "memory_mb",
-                                  "timeout_s", "concurrency", "idle_timeout_s", NULL};
+                                  "timeout_s", "concurrency", "idle_timeout_s", "network", NULL};
     const char *key;
     json_t *val;
     json_object_foreach(body, key, val)
@@ -239,6 +239,12 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         }
     } else if (create) {
         snprintf(err, errlen, "code is required");
+        return -1;
+    }
+    /* Sandboxes have only their own loopback; egress is not offered yet. */
+    json_t *net = json_object_get(body, "network");
+    if (net && !(json_is_string(net) && !strcmp(json_string_value(net), "none"))) {
+        snprintf(err, errlen, "network must be \"none\" (a sandbox has only its own loopback)");
         return -1;
     }
     json_t *env = json_object_get(body, "env");

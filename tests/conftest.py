@@ -1,4 +1,4 @@
-"""Fixtures of the e2e suite. Every test gets its own daemon; teardown stops it
+"""Fixtures of the suites that drive the real daemon (e2e, hostile, badinput). Every test gets its own daemon; teardown stops it
 with SIGTERM and checks that nothing was left behind: no process, no mount
 under the data dir, no cgroup of the daemon."""
 import base64

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("IMPULS_BIN", os.path.join(ROOT, "build", "impuls"))
 CGROUP_ROOT = "/sys/fs/cgroup"
 
