@@ -2,7 +2,10 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util/base64.h"
 
 bool fn_name_valid(const char *name)
 {
@@ -160,7 +163,7 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         return -1;
     }
     static const char *known[] = {"name", "runtime", "handler", "code", "env", "memory_mb",
-                                  "timeout_s", "concurrency", "idle_timeout_s", "network", NULL};
+                                  "timeout_s", "concurrency", "idle_timeout_s", "network", "zip", NULL};
     const char *key;
     json_t *val;
     json_object_foreach(body, key, val)
@@ -222,7 +225,29 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         in->has_handler = true;
     }
     json_t *code = json_object_get(body, "code");
-    if (code) {
+    json_t *zip = json_object_get(body, "zip");
+    if (code && zip) {
+        snprintf(err, errlen, "give either code or zip, not both");
+        return -1;
+    }
+    if (zip) {
+        if (!json_is_string(zip)) {
+            snprintf(err, errlen, "zip must be a base64 string");
+            return -1;
+        }
+        size_t n = json_string_length(zip);
+        in->zip = malloc(n / 4 * 3 + 3);
+        ssize_t m = in->zip ? base64_decode(json_string_value(zip), n, in->zip) : -1;
+        if (m < 0) {
+            snprintf(err, errlen, "zip is not valid base64");
+            return -1;
+        }
+        in->zip_len = (size_t)m;
+        if (in->zip_len == 0) {
+            snprintf(err, errlen, "zip is empty");
+            return -1;
+        }
+    } else if (code) {
         if (!json_is_string(code)) {
             snprintf(err, errlen, "code must be a string");
             return -1;
@@ -238,7 +263,7 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
             return -1;
         }
     } else if (create) {
-        snprintf(err, errlen, "code is required");
+        snprintf(err, errlen, "code or zip is required");
         return -1;
     }
     /* Sandboxes have only their own loopback; egress is not offered yet. */
@@ -258,4 +283,9 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
     return 0;
 }
 
-void fn_input_clear(fn_input_t *in) { fn_config_clear(&in->cfg); }
+void fn_input_clear(fn_input_t *in)
+{
+    fn_config_clear(&in->cfg);
+    free(in->zip);
+    in->zip = NULL;
+}

@@ -14,6 +14,8 @@ typedef struct fn_input {
     bool has_runtime, has_handler, has_env, has_memory, has_timeout, has_concurrency, has_idle;
     const char *code; /* inline source, borrowed from the parsed JSON */
     size_t code_len;
+    unsigned char *zip; /* decoded zip archive, owned */
+    size_t zip_len;
 } fn_input_t;
 
 bool fn_name_valid(const char *name);

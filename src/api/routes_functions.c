@@ -1,6 +1,7 @@
 /* /api/v1/functions: create, list, get, update, delete, invoke, logs. */
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,10 +36,26 @@ static void not_found(struct evhttp_request *req, const char *name)
     http_error(req, 404, "ResourceNotFoundException", "function '%s' not found", name);
 }
 
-/* Stores the inline code and materialises it for the handler's module. */
+/* Stores a zip and unpacks it. Returns 0, -1 (refused: err) or -2. */
+static int save_zip(const fn_input_t *in, fn_config_t *cfg, char *err, size_t errlen)
+{
+    int rc = store_materialize_zip(D->store, in->zip, in->zip_len, cfg->task_key, err, errlen);
+    if (rc == STORE_REFUSED)
+        return -1;
+    if (rc != STORE_OK || store_put_blob(D->store, in->zip, in->zip_len, cfg->code_sha256) != STORE_OK) {
+        snprintf(err, errlen, "cannot store the code: %s", store_last_error(D->store));
+        return -2;
+    }
+    cfg->code_size = (int64_t)in->zip_len;
+    return 0;
+}
+
+/* Stores inline code and materialises it for the handler's module. */
 static int save_code(const fn_input_t *in, const char *code, size_t len, fn_config_t *cfg,
                      char *err, size_t errlen)
 {
+    if (in->zip)
+        return save_zip(in, cfg, err, errlen);
     const runtime_def_t *rt = runtime_find(cfg->runtime);
     char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1], file[FN_HANDLER_MAX + 16];
     if (!handler_split(cfg->handler, rt, module, func, err, errlen))
@@ -126,7 +143,9 @@ void api_function_get(struct evhttp_request *req, const char *name)
         return not_found(req, name);
     json_t *j = fn_config_to_json(fn_cfg(fn));
     char q[16];
-    if (api_query(req, "code", q, sizeof q) && !strcmp(q, "true")) {
+    /* Only inline code is text; a zip's hash and size are in the view. */
+    if (api_query(req, "code", q, sizeof q) && !strcmp(q, "true") &&
+        !strcmp(fn_config_code_kind(fn_cfg(fn)), "inline")) {
         size_t len;
         cleanup_free char *code = store_get_blob(D->store, fn_cfg(fn)->code_sha256, &len);
         if (code)
@@ -173,16 +192,18 @@ void api_function_update(struct evhttp_request *req, const char *name)
         next.concurrency = in.cfg.concurrency;
     if (in.has_idle)
         next.idle_timeout_s = in.cfg.idle_timeout_s;
-    /* New code, or the same code under a new module name or language. */
-    if (in.code || in.has_handler || in.has_runtime) {
+    /* New code, or inline code under a new module name or language (a zip
+     * holds its own file names). */
+    bool was_inline = !strcmp(fn_config_code_kind(old), "inline");
+    if (in.code || in.zip || (was_inline && (in.has_handler || in.has_runtime))) {
         size_t len = in.code_len;
         cleanup_free char *stored = NULL;
         const char *code = in.code;
-        if (!code) {
+        if (!code && !in.zip) {
             stored = store_get_blob(D->store, old->code_sha256, &len);
             code = stored;
         }
-        int rc = code ? save_code(&in, code, len, &next, err, sizeof err) : -2;
+        int rc = code || in.zip ? save_code(&in, code, len, &next, err, sizeof err) : -2;
         if (rc < 0) {
             http_error(req, rc == -1 ? 400 : 507, rc == -1 ? "InvalidParameterValueException" : "StorageException",
                        "%s", rc == -1 || code ? err : "the stored code is missing");

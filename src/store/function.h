@@ -34,5 +34,7 @@ enum {
 void fn_config_init_defaults(fn_config_t *c);
 void fn_config_clear(fn_config_t *c);
 void fn_config_copy(fn_config_t *dst, const fn_config_t *src);
+/* "zip" or "inline". */
+const char *fn_config_code_kind(const fn_config_t *c);
 /* The public JSON view of a function (no code). */
 json_t *fn_config_to_json(const fn_config_t *c);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store/zip_extract.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -295,6 +296,34 @@ int store_materialize_inline(store_t *s, const char *code, size_t len, const cha
         snprintf(s->err, sizeof s->err, "cannot write code: %s", strerror(-r));
         rm_rf(tmp);
         return STORE_ERR;
+    }
+    return STORE_OK;
+}
+
+int store_materialize_zip(store_t *s, const void *zip, size_t len, char task_key[65], char *err,
+                          size_t errlen)
+{
+    sha256_hex(zip, len, task_key);
+    char dir[4096], tmp[4096];
+    store_task_dir(s, task_key, dir);
+    if (path_exists(dir))
+        return STORE_OK;
+    snprintf(tmp, sizeof tmp, "%s.tmp", dir);
+    rm_rf(tmp);
+    int rc = zip_extract(zip, len, tmp, err, errlen);
+    if (rc == -1)
+        return STORE_REFUSED;
+    if (rc < 0) {
+        snprintf(s->err, sizeof s->err, "%s", err);
+        return STORE_ERR;
+    }
+    if (rename(tmp, dir) < 0) {
+        int e = errno;
+        rm_rf(tmp);
+        if (e != ENOTEMPTY && e != EEXIST) {
+            snprintf(s->err, sizeof s->err, "cannot write code: %s", strerror(e));
+            return STORE_ERR;
+        }
     }
     return STORE_OK;
 }

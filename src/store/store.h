@@ -8,7 +8,7 @@
 
 typedef struct store store_t;
 
-enum { STORE_OK = 0, STORE_ERR = -1, STORE_EXISTS = -2, STORE_NOT_FOUND = -3 };
+enum { STORE_OK = 0, STORE_ERR = -1, STORE_EXISTS = -2, STORE_NOT_FOUND = -3, STORE_REFUSED = -4 };
 
 store_t *store_open(const char *data_dir, char *err, size_t errlen);
 void store_close(store_t *s);
@@ -30,5 +30,9 @@ void store_gc_code(store_t *s, const char *code_sha256, const char *task_key);
  * is derived from the code and the file name). */
 int store_materialize_inline(store_t *s, const char *code, size_t len, const char *filename,
                              char task_key[65]);
+/* Unpacks a zip into tasks/<sha256 of the zip>/ (once). Returns STORE_OK,
+ * STORE_ERR (local failure) or STORE_REFUSED (the zip is bad; err says why). */
+int store_materialize_zip(store_t *s, const void *zip, size_t len, char task_key[65], char *err,
+                          size_t errlen);
 /* Path of a materialised code dir. */
 void store_task_dir(store_t *s, const char *task_key, char out[4096]);

@@ -35,7 +35,7 @@ def test_bad_specs_are_400_with_a_clear_message(daemon):
          "name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"),
         ({"name": "x", "runtime": "cobol", "code": "x"},
          "unknown runtime 'cobol' (see GET /api/v1/runtimes)"),
-        ({"name": "x", "runtime": "nodejs20"}, "code is required"),
+        ({"name": "x", "runtime": "nodejs20"}, "code or zip is required"),
         ({"name": "x", "runtime": "nodejs20", "code": ""}, "code must not be empty"),
         ({"name": "x", "runtime": "nodejs20", "code": "x", "handler": "index."},
          "handler 'index.': the function name after the last '.' is missing or invalid"),

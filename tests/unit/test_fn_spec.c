@@ -417,7 +417,7 @@ REFUSED_TEST(test_create_requires_name, true, "{\"runtime\":\"nodejs20\",\"code\
 REFUSED_TEST(test_create_requires_runtime, true, "{\"name\":\"f\",\"code\":\"x\"}",
              "runtime is required")
 REFUSED_TEST(test_create_requires_code, true, "{\"name\":\"f\",\"runtime\":\"nodejs20\"}",
-             "code is required")
+             "code or zip is required")
 REFUSED_TEST(test_create_rejects_empty_code, true,
              "{\"name\":\"f\",\"runtime\":\"nodejs20\",\"code\":\"\"}", "code must not be empty")
 REFUSED_TEST(test_rejects_invalid_name, true,

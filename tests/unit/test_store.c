@@ -718,9 +718,10 @@ static void test_config_to_json_is_the_public_view(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "created_at")), "2023-11-14T22:13:20.123Z");
     assert_string_equal(json_string_value(json_object_get(j, "updated_at")), "2023-11-14T22:13:20.456Z");
     assert_string_equal(json_string_value(json_object_get(j, "network")), "none");
+    assert_string_equal(json_string_value(json_object_get(j, "code_kind")), "inline");
     assert_null(json_object_get(j, "task_key"));
     assert_null(json_object_get(j, "code"));
-    assert_int_equal(json_object_size(j), 14);
+    assert_int_equal(json_object_size(j), 15);
     json_decref(j);
     fn_config_clear(&c);
 }
