@@ -63,7 +63,7 @@ unit: $(TEST_BIN)
 	@sh scripts/run-unit.sh $(TEST_BIN)
 
 # The suites that drive the real daemon over HTTP (tests/conftest.py).
-DAEMON_SUITES := $(wildcard tests/e2e tests/hostile tests/badinput)
+DAEMON_SUITES := $(wildcard tests/e2e tests/hostile tests/badinput tests/faults)
 
 e2e: build/impuls
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider $(DAEMON_SUITES)
