@@ -2,8 +2,9 @@
 /* The public HTTP API: route table and handlers. */
 #include <event2/http.h>
 
-/* Binds addr ("HOST:PORT") and serves the API on D->base. */
-struct evhttp *api_start(const char *addr, char *err, size_t errlen);
+/* Binds addr ("HOST:PORT") and serves the API on D->base, with at most
+ * max_connections client connections open at once. */
+struct evhttp *api_start(const char *addr, int max_connections, char *err, size_t errlen);
 
 /* Route handlers; name is the {name} path segment, already validated. */
 void api_health(struct evhttp_request *req);

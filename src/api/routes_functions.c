@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/conn_limit.h"
 #include "api/fn_spec.h"
 #include "api/http_util.h"
 #include "pool/pool.h"
@@ -334,7 +335,7 @@ void api_runtimes(struct evhttp_request *req)
 void api_health(struct evhttp_request *req)
 {
     http_json(req, D->draining ? 503 : 200,
-              json_pack("{s:s, s:s, s:i, s:i}", "status", D->draining ? "draining" : "ok", "cgroup",
+              json_pack("{s:s, s:s, s:i, s:i, s:i}", "status", D->draining ? "draining" : "ok", "cgroup",
                         cgroup_version_name(cgroup_version()), "instances", pool_instance_count(),
-                        "inflight", D->n_inflight));
+                        "inflight", D->n_inflight, "connections", conn_limit_open()));
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/conn_limit.h"
 #include "api/fn_spec.h"
 #include "api/http_util.h"
 #include "pool/daemon.h"
@@ -140,7 +141,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
     http_error(req, 404, "NotFound", "no such route");
 }
 
-struct evhttp *api_start(const char *addr, char *err, size_t errlen)
+struct evhttp *api_start(const char *addr, int max_connections, char *err, size_t errlen)
 {
     char host[256];
     snprintf(host, sizeof host, "%s", addr);
@@ -165,10 +166,12 @@ struct evhttp *api_start(const char *addr, char *err, size_t errlen)
     evhttp_set_max_headers_size(h, API_MAX_HEADERS);
     evhttp_set_timeout(h, API_TIMEOUT_S);
     evhttp_set_gencb(h, dispatch, NULL);
-    if (!evhttp_bind_socket_with_handle(h, host, (ev_uint16_t)port)) {
+    struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(h, host, (ev_uint16_t)port);
+    if (!bound) {
         snprintf(err, errlen, "cannot listen on %s", addr);
         evhttp_free(h);
         return NULL;
     }
+    conn_limit_install(h, bound, max_connections);
     return h;
 }

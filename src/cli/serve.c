@@ -85,7 +85,7 @@ static int default_runtime_dir(char out[4096])
 static void usage(void)
 {
     fprintf(stderr, "usage: impuls serve [--addr HOST:PORT] [--data-dir DIR] [--runtime-dir DIR]\n"
-                    "                    [--cgroup v1|v2] [--queue-max N] [--debug]\n"
+                    "                    [--cgroup v1|v2] [--queue-max N] [--max-connections N] [--debug]\n"
                     "  env: IMPULS_ADDR (default 127.0.0.1:8080), IMPULS_DATA_DIR (default ./var)\n");
 }
 
@@ -97,6 +97,7 @@ int cmd_serve(int argc, char **argv)
     const char *data = getenv("IMPULS_DATA_DIR") ? getenv("IMPULS_DATA_DIR") : "var";
     const char *rtdir = getenv("IMPULS_RUNTIME_DIR");
     enum cg_version cgv = CG_NONE;
+    int max_conns = 1024;
     D->cfg.queue_max = 100;
     D->cfg.tmp_mb = 64;
     D->cfg.pids_max = 256;
@@ -104,6 +105,7 @@ int cmd_serve(int argc, char **argv)
         {"addr", required_argument, 0, 'a'},        {"data-dir", required_argument, 0, 'd'},
         {"runtime-dir", required_argument, 0, 'r'}, {"cgroup", required_argument, 0, 'c'},
         {"queue-max", required_argument, 0, 'q'},   {"debug", no_argument, 0, 'D'},
+        {"max-connections", required_argument, 0, 'm'},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
     int o;
@@ -122,6 +124,7 @@ int cmd_serve(int argc, char **argv)
             break;
         case 'q': D->cfg.queue_max = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
         case 'D': log_set_level(LOG_DEBUG); break;
+        case 'm': max_conns = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
         default: usage(); return o == 'h' ? 0 : 2;
         }
     }
@@ -185,7 +188,7 @@ int cmd_serve(int argc, char **argv)
         log_error("store: cannot load functions: %s", store_last_error(D->store));
         return 1;
     }
-    struct evhttp *api = api_start(addr, err, sizeof err);
+    struct evhttp *api = api_start(addr, max_conns, err, sizeof err);
     if (!api) {
         log_error("api: %s", err);
         return 1;
