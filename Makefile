@@ -9,7 +9,7 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -W
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 # Debian packages the build, the tests and the benchmarks need.
-DEB_PKGS := build-essential pkg-config libevent-dev libjansson-dev libsqlite3-dev \
+DEB_PKGS := build-essential clang libclang-rt-14-dev pkg-config libevent-dev libjansson-dev libsqlite3-dev \
             libseccomp-dev libarchive-dev libssl-dev libcmocka-dev \
             curl iproute2 python3 python3-pytest nodejs bubblewrap wrk
 
@@ -27,9 +27,12 @@ SAN_OBJ  := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
 ADDR     ?= 127.0.0.1:8080
 DATA_DIR ?= var
 
-.PHONY: all deps build run test unit e2e e2e-asan bench clean
+.PHONY: all deps build run test unit e2e e2e-asan bench clean fuzz fuzz-smoke
 
 all: build
+
+# Keep the objects of every build variant between runs.
+.SECONDARY:
 
 deps:
 	@sh scripts/deps.sh $(DEB_PKGS)
@@ -37,23 +40,28 @@ deps:
 build: build/impuls
 
 build/impuls: $(OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 build/obj/%.o: src/%.c $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 build/san/%.o: src/%.c $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+	@echo "  CC-SAN  $<"
+	@$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
 
 # The daemon itself with sanitizers, for the e2e suite (make e2e-asan).
 build/impuls-asan: $(SAN_OBJ) build/san/cli/main.o
-	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS)
 
 build/test/%: tests/unit/%.c $(SAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 run: deps build
 	@mkdir -p $(DATA_DIR)
@@ -78,6 +86,30 @@ test: deps
 	@$(MAKE) --no-print-directory build unit
 	@$(MAKE) --no-print-directory e2e
 	@$(MAKE) --no-print-directory e2e-asan
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+# libFuzzer targets (fuzz/): `make fuzz` runs each for FUZZ_SECONDS; the smoke
+# run in `make test` is short and also replays every saved input.
+FUZZ_TARGETS := route fn_spec zip runtime_response
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer
+FUZZ_OBJ     := $(patsubst src/%.c,build/fuzz/obj/%.o,$(LIB_SRC))
+FUZZ_BIN     := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+build/fuzz/obj/%.o: src/%.c $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC-FUZZ $<"
+	@clang $(CFLAGS) -Wno-unknown-warning-option -Wno-missing-field-initializers -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
+	@echo "  LD      $@"
+	@clang $(CFLAGS) -Wno-unknown-warning-option -Wno-missing-field-initializers -O1 $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz: $(FUZZ_BIN)
+	@sh scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: $(FUZZ_BIN)
+	@sh scripts/fuzz.sh 5 $(FUZZ_TARGETS)
 
 bench: deps build
 	sh bench/run.sh

@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "api/conn_limit.h"
+#include "api/route.h"
 #include "api/fn_spec.h"
 #include "api/http_util.h"
 #include "pool/daemon.h"
@@ -41,104 +42,28 @@ static void method_not_allowed(struct evhttp_request *req, const char *allow)
     http_error(req, 405, "MethodNotAllowed", "method not allowed here; allowed: %s", allow);
 }
 
-/* Splits the path into at most 6 segments; returns how many, or -1. */
-static int split_path(const char *path, char seg[6][256])
-{
-    int n = 0;
-    const char *p = path;
-    while (*p == '/')
-        p++;
-    while (*p) {
-        if (n == 6)
-            return -1;
-        const char *end = strchr(p, '/');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len >= 256)
-            return -1;
-        char raw[256];
-        memcpy(raw, p, len);
-        raw[len] = '\0';
-        size_t dlen = 0;
-        char *dec = evhttp_uridecode(raw, 0, &dlen);
-        if (!dec || strlen(dec) != dlen) { /* an encoded NUL */
-            free(dec);
-            return -1;
-        }
-        snprintf(seg[n++], 256, "%s", dec);
-        free(dec);
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return n;
-}
-
 static void dispatch(struct evhttp_request *req, void *arg)
 {
-    enum evhttp_cmd_type m = evhttp_request_get_command(req);
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    char seg[6][256];
-    int n = path ? split_path(path, seg) : -1;
-    if (n < 0) {
-        http_error(req, 404, "NotFound", "no such route");
-        return;
+    route_t r;
+    route_match(evhttp_request_get_command(req),
+                evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)), &r);
+    switch (r.id) {
+    case ROUTE_NOT_FOUND: return http_error(req, 404, "NotFound", "no such route");
+    case ROUTE_BAD_NAME:
+        return http_error(req, 400, "InvalidParameterValueException",
+                          "function name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$");
+    case ROUTE_BAD_METHOD: return method_not_allowed(req, r.allow);
+    case ROUTE_HEALTH: return api_health(req);
+    case ROUTE_RUNTIMES: return api_runtimes(req);
+    case ROUTE_FN_LIST: return api_functions_list(req);
+    case ROUTE_FN_CREATE: return api_functions_create(req);
+    case ROUTE_FN_GET: return api_function_get(req, r.name);
+    case ROUTE_FN_UPDATE: return api_function_update(req, r.name);
+    case ROUTE_FN_DELETE: return api_function_delete(req, r.name);
+    case ROUTE_FN_INVOKE: return api_function_invoke(req, r.name);
+    case ROUTE_FN_LOGS: return api_function_logs(req, r.name);
+    case ROUTE_FN_INSTANCES: return api_function_instances(req, r.name);
     }
-    if (n == 1 && !strcmp(seg[0], "healthz")) {
-        if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD)
-            return method_not_allowed(req, "GET");
-        return api_health(req);
-    }
-    if (n < 3 || strcmp(seg[0], "api") || strcmp(seg[1], "v1")) {
-        http_error(req, 404, "NotFound", "no such route");
-        return;
-    }
-    if (n == 3 && !strcmp(seg[2], "runtimes")) {
-        if (m != EVHTTP_REQ_GET)
-            return method_not_allowed(req, "GET");
-        return api_runtimes(req);
-    }
-    if (strcmp(seg[2], "functions")) {
-        http_error(req, 404, "NotFound", "no such route");
-        return;
-    }
-    if (n == 3) {
-        if (m == EVHTTP_REQ_GET)
-            return api_functions_list(req);
-        if (m == EVHTTP_REQ_POST)
-            return api_functions_create(req);
-        return method_not_allowed(req, "GET, POST");
-    }
-    const char *name = seg[3];
-    if (!fn_name_valid(name)) {
-        http_error(req, 400, "InvalidParameterValueException",
-                   "function name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$");
-        return;
-    }
-    if (n == 4) {
-        if (m == EVHTTP_REQ_GET)
-            return api_function_get(req, name);
-        if (m == EVHTTP_REQ_PUT)
-            return api_function_update(req, name);
-        if (m == EVHTTP_REQ_DELETE)
-            return api_function_delete(req, name);
-        return method_not_allowed(req, "GET, PUT, DELETE");
-    }
-    if (n == 5 && !strcmp(seg[4], "invoke")) {
-        if (m != EVHTTP_REQ_POST)
-            return method_not_allowed(req, "POST");
-        return api_function_invoke(req, name);
-    }
-    if (n == 5 && !strcmp(seg[4], "logs")) {
-        if (m != EVHTTP_REQ_GET)
-            return method_not_allowed(req, "GET");
-        return api_function_logs(req, name);
-    }
-    if (n == 5 && !strcmp(seg[4], "instances")) {
-        if (m != EVHTTP_REQ_GET)
-            return method_not_allowed(req, "GET");
-        return api_function_instances(req, name);
-    }
-    http_error(req, 404, "NotFound", "no such route");
 }
 
 struct evhttp *api_start(const char *addr, int max_connections, char *err, size_t errlen)

@@ -1,0 +1,91 @@
+#include "api/route.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/fn_spec.h"
+
+enum { MAX_SEGMENTS = 6, SEGMENT_MAX = 256 };
+
+/* Splits the path into at most MAX_SEGMENTS percent-decoded segments; returns
+ * how many, or -1 (too many, too long, or an encoded NUL). */
+static int split_path(const char *path, char seg[MAX_SEGMENTS][SEGMENT_MAX])
+{
+    int n = 0;
+    const char *p = path;
+    while (*p == '/')
+        p++;
+    while (*p) {
+        if (n == MAX_SEGMENTS)
+            return -1;
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len >= SEGMENT_MAX)
+            return -1;
+        char raw[SEGMENT_MAX];
+        memcpy(raw, p, len);
+        raw[len] = '\0';
+        size_t dlen = 0;
+        char *dec = evhttp_uridecode(raw, 0, &dlen);
+        if (!dec || strlen(dec) != dlen) {
+            free(dec);
+            return -1;
+        }
+        snprintf(seg[n++], SEGMENT_MAX, "%s", dec);
+        free(dec);
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return n;
+}
+
+static void pick(route_t *out, enum evhttp_cmd_type m, const char *allow, enum route_id get,
+                 enum route_id post, enum route_id put, enum route_id del)
+{
+    enum route_id id = ROUTE_BAD_METHOD;
+    if ((m == EVHTTP_REQ_GET || (m == EVHTTP_REQ_HEAD && get == ROUTE_HEALTH)) && get)
+        id = get;
+    else if (m == EVHTTP_REQ_POST && post)
+        id = post;
+    else if (m == EVHTTP_REQ_PUT && put)
+        id = put;
+    else if (m == EVHTTP_REQ_DELETE && del)
+        id = del;
+    out->id = id;
+    out->allow = allow;
+}
+
+void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->id = ROUTE_NOT_FOUND;
+    char seg[MAX_SEGMENTS][SEGMENT_MAX];
+    int n = path ? split_path(path, seg) : -1;
+    if (n == 1 && !strcmp(seg[0], "healthz"))
+        return pick(out, m, "GET", ROUTE_HEALTH, 0, 0, 0);
+    if (n < 3 || strcmp(seg[0], "api") || strcmp(seg[1], "v1"))
+        return;
+    if (n == 3 && !strcmp(seg[2], "runtimes"))
+        return pick(out, m, "GET", ROUTE_RUNTIMES, 0, 0, 0);
+    if (strcmp(seg[2], "functions"))
+        return;
+    if (n == 3)
+        return pick(out, m, "GET, POST", ROUTE_FN_LIST, ROUTE_FN_CREATE, 0, 0);
+    if (n > 5 || (n == 5 && strcmp(seg[4], "invoke") && strcmp(seg[4], "logs") &&
+                  strcmp(seg[4], "instances")))
+        return;
+    snprintf(out->name, sizeof out->name, "%s", seg[3]);
+    if (!fn_name_valid(out->name)) {
+        out->id = ROUTE_BAD_NAME;
+        return;
+    }
+    if (n == 4)
+        return pick(out, m, "GET, PUT, DELETE", ROUTE_FN_GET, 0, ROUTE_FN_UPDATE, ROUTE_FN_DELETE);
+    if (!strcmp(seg[4], "invoke"))
+        return pick(out, m, "POST", 0, ROUTE_FN_INVOKE, 0, 0);
+    if (!strcmp(seg[4], "logs"))
+        return pick(out, m, "GET", ROUTE_FN_LOGS, 0, 0, 0);
+    return pick(out, m, "GET", ROUTE_FN_INSTANCES, 0, 0, 0);
+}
