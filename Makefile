@@ -27,7 +27,7 @@ SAN_OBJ  := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
 ADDR     ?= 127.0.0.1:8080
 DATA_DIR ?= var
 
-.PHONY: all deps build run test unit e2e e2e-asan bench clean fuzz fuzz-smoke
+.PHONY: all deps build run test unit e2e e2e-asan bench clean fuzz fuzz-smoke soak
 
 all: build
 
@@ -113,6 +113,9 @@ fuzz-smoke: $(FUZZ_BIN)
 
 bench: deps build
 	sh bench/run.sh
+
+soak: deps build
+	/usr/bin/python3 bench/soak.py
 
 clean:
 	rm -rf build
