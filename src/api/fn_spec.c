@@ -98,8 +98,9 @@ static bool env_key_valid(const char *k)
         if (!(isalnum((unsigned char)*p) || *p == '_'))
             return false;
     /* Keys the platform sets itself may not be overridden. */
-    static const char *reserved[] = {"_HANDLER", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-                                     "AWS_LAMBDA_RUNTIME_API", NULL};
+    static const char *reserved[] = {"_HANDLER", "_X_AMZN_TRACE_ID", "LAMBDA_TASK_ROOT",
+                                     "LAMBDA_RUNTIME_DIR", "AWS_REGION", "AWS_DEFAULT_REGION",
+                                     "AWS_EXECUTION_ENV", NULL};
     for (int i = 0; reserved[i]; i++)
         if (!strcmp(k, reserved[i]))
             return false;
@@ -221,7 +222,7 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         in->has_handler = true;
     } else if (create) {
         snprintf(in->cfg.handler, sizeof in->cfg.handler, "%s",
-                 rt && rt->lang == LANG_PYTHON ? "main.handler" : "index.handler");
+                 rt ? rt->default_handler : "index.handler");
         in->has_handler = true;
     }
     json_t *code = json_object_get(body, "code");

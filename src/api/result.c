@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/base64.h"
 #include "util/utf8.h"
@@ -31,6 +32,18 @@ static bool header_name_ok(const char *k)
         if (!(isalnum((unsigned char)*p) || strchr("!#$%&'*+-.^_`|~", *p)))
             return false;
     return true;
+}
+
+/* Headers that frame the HTTP message or belong to the platform: the daemon
+ * sets them, a function's value would corrupt the response. */
+static bool header_reserved(const char *k)
+{
+    static const char *names[] = {"content-length", "transfer-encoding", "connection", "keep-alive",
+                                  "upgrade", "te", "trailer", NULL};
+    for (int i = 0; names[i]; i++)
+        if (!strcasecmp(k, names[i]))
+            return true;
+    return strncasecmp(k, "x-impuls-", 9) == 0;
 }
 
 static bool header_value_ok(const char *v)
@@ -68,6 +81,8 @@ static int map_http_shape(json_t *root, http_result_t *out)
             }
             if (!s || !header_name_ok(k) || !header_value_ok(s))
                 return malformed(out, "headers must map header names to strings without line breaks");
+            if (header_reserved(k))
+                continue;
             json_object_set_new(out->headers, k, json_string(s));
             has_ct = has_ct || !strcasecmp(k, "content-type");
         }

@@ -61,6 +61,11 @@ static int save_code(const fn_input_t *in, const char *code, size_t len, fn_conf
     char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1], file[FN_HANDLER_MAX + 16];
     if (!handler_split(cfg->handler, rt, module, func, err, errlen))
         return -1;
+    /* Python imports "a.b" as a/b.py; Node requires "a.b" as a.b.js. */
+    if (rt->lang == LANG_PYTHON)
+        for (char *p = module; *p; p++)
+            if (*p == '.')
+                *p = '/';
     snprintf(file, sizeof file, "%s%s", module, rt->source_ext);
     if (store_put_blob(D->store, code, len, cfg->code_sha256) != STORE_OK ||
         store_materialize_inline(D->store, code, len, file, cfg->task_key) != STORE_OK) {
@@ -223,7 +228,7 @@ void api_function_update(struct evhttp_request *req, const char *name)
     snprintf(old_sha, sizeof old_sha, "%s", old->code_sha256);
     snprintf(old_task, sizeof old_task, "%s", old->task_key);
     registry_update(fn, &next);
-    store_gc_code(D->store, old_sha, old_task);
+    store_gc_code(D->store, old_sha, pool_task_in_use(old_task) ? "" : old_task);
     log_info("function %s updated to version %d", name, next.version);
     http_json(req, 200, fn_config_to_json(fn_cfg(fn)));
 out:
@@ -243,7 +248,7 @@ void api_function_delete(struct evhttp_request *req, const char *name)
     snprintf(sha, sizeof sha, "%s", fn_cfg(fn)->code_sha256);
     snprintf(task, sizeof task, "%s", fn_cfg(fn)->task_key);
     registry_remove(fn);
-    store_gc_code(D->store, sha, task);
+    store_gc_code(D->store, sha, pool_task_in_use(task) ? "" : task);
     log_info("function %s deleted", name);
     http_send(req, 204, NULL, 0);
 }
@@ -275,6 +280,10 @@ void api_function_invoke(struct evhttp_request *req, const char *name)
     char q[16];
     const char *local = api_query(req, "local", q, sizeof q);
     enum sandbox_backend b = local && !strcmp(local, "true") ? SANDBOX_PROCESS : SANDBOX_NAMESPACE;
+    if (b == SANDBOX_PROCESS && D->cfg.no_local) {
+        evbuffer_free(event);
+        return http_error(req, 403, "Forbidden", "local (unsandboxed) invocations are disabled on this daemon (--no-local)");
+    }
     const char *lt = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Impuls-Log-Type");
     pool_invoke(fn, b, req, event, lt && !strcasecmp(lt, "Tail"));
 }
@@ -327,7 +336,7 @@ void api_runtimes(struct evhttp_request *req)
     json_t *arr = json_array();
     for (const runtime_def_t *r = runtime_all(); r->name; r++)
         json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:b}", "name", r->name, "language",
-                                             r->lang == LANG_NODE ? "nodejs" : "python", "interpreter",
+                                             r->language, "interpreter",
                                              r->interpreter, "available", runtime_available(r)));
     http_json(req, 200, json_pack("{s:o}", "runtimes", arr));
 }

@@ -1,6 +1,7 @@
-/* The API listener and its route table. Paths are those of the original
- * Impuls (/api/v1/functions...). Unknown paths are 404, known paths with a
- * wrong method 405 with an Allow header; every answer is JSON. */
+/* The API listener. Paths are those of the original Impuls (/api/v1/...,
+ * see route.c). Unknown paths are 404, known paths with a wrong method 405
+ * with an Allow header; every answer of ours is JSON (libevent's own 413 for
+ * an oversized body and 400 for an unparsable request are HTML). */
 #include <sys/queue.h>
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>

@@ -82,10 +82,24 @@ static int default_runtime_dir(char out[4096])
     return -1;
 }
 
+static bool parse_count(const char *s, int *out, const char *flag)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end || v < 1 || v > 1000000) {
+        fprintf(stderr, "impuls: %s takes a whole number from 1 to 1000000\n", flag);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: impuls serve [--addr HOST:PORT] [--data-dir DIR] [--runtime-dir DIR]\n"
-                    "                    [--cgroup v1|v2] [--queue-max N] [--max-connections N] [--debug]\n"
+                    "                    [--cgroup v1|v2] [--queue-max N] [--max-connections N]\n"
+                    "                    [--no-local] [--init-timeout SECONDS] [--debug]\n"
+                    "  --no-local  refuse ?local=true (runs code unsandboxed, as the daemon's user)\n"
                     "  env: IMPULS_ADDR (default 127.0.0.1:8080), IMPULS_DATA_DIR (default ./var)\n");
 }
 
@@ -101,11 +115,14 @@ int cmd_serve(int argc, char **argv)
     D->cfg.queue_max = 100;
     D->cfg.tmp_mb = 64;
     D->cfg.pids_max = 256;
+    D->cfg.init_timeout_s = 10;
     static struct option opts[] = {
         {"addr", required_argument, 0, 'a'},        {"data-dir", required_argument, 0, 'd'},
         {"runtime-dir", required_argument, 0, 'r'}, {"cgroup", required_argument, 0, 'c'},
         {"queue-max", required_argument, 0, 'q'},   {"debug", no_argument, 0, 'D'},
         {"max-connections", required_argument, 0, 'm'},
+        {"no-local", no_argument, 0, 'L'},
+        {"init-timeout", required_argument, 0, 'I'},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
     int o;
@@ -122,9 +139,20 @@ int cmd_serve(int argc, char **argv)
             }
             cgv = optarg[1] == '1' ? CG_V1 : CG_V2;
             break;
-        case 'q': D->cfg.queue_max = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
+        case 'q':
+            if (!parse_count(optarg, &D->cfg.queue_max, "--queue-max"))
+                return 2;
+            break;
         case 'D': log_set_level(LOG_DEBUG); break;
-        case 'm': max_conns = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
+        case 'm':
+            if (!parse_count(optarg, &max_conns, "--max-connections"))
+                return 2;
+            break;
+        case 'L': D->cfg.no_local = true; break;
+        case 'I':
+            if (!parse_count(optarg, &D->cfg.init_timeout_s, "--init-timeout"))
+                return 2;
+            break;
         default: usage(); return o == 'h' ? 0 : 2;
         }
     }
@@ -178,19 +206,24 @@ int cmd_serve(int argc, char **argv)
         log_error("sandbox: %s", err);
         return 1;
     }
+    /* From here on a failure also removes the daemon's cgroup subtree. */
     D->store = store_open(D->cfg.data_dir, err, sizeof err);
     if (!D->store) {
         log_error("store: %s", err);
+        cgroup_shutdown();
         return 1;
     }
+    store_gc_orphans(D->store);
     D->base = event_base_new();
     if (store_load_all(D->store, load_fn, NULL) != STORE_OK) {
         log_error("store: cannot load functions: %s", store_last_error(D->store));
+        cgroup_shutdown();
         return 1;
     }
     struct evhttp *api = api_start(addr, max_conns, err, sizeof err);
     if (!api) {
         log_error("api: %s", err);
+        cgroup_shutdown();
         return 1;
     }
     struct event *sigchld = evsignal_new(D->base, SIGCHLD, on_sigchld, NULL);

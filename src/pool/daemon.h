@@ -15,6 +15,8 @@ typedef struct daemon_cfg {
     int queue_max;          /* queued invocations per function before 429 */
     int tmp_mb;
     int pids_max;
+    bool no_local;      /* refuse ?local=true invocations */
+    int init_timeout_s; /* a runtime must ask for work within this */
 } daemon_cfg_t;
 
 typedef struct daemon {

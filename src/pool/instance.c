@@ -36,10 +36,16 @@ static char **build_env(instance_t *inst, const char *task_dir, const char *runt
         if (asprintf(&env[i], __VA_ARGS__) >= 0)                                                  \
             i++;                                                                                  \
     } while (0)
-    PUT("PATH=/usr/local/bin:/usr/bin:/bin");
-    PUT("LANG=C.UTF-8");
-    PUT("TZ=:UTC");
-    PUT("HOME=%s", inst->sb.backend == SANDBOX_NAMESPACE ? "/tmp" : task_dir);
+    /* Defaults the function's own env may replace (one entry per name). */
+#define DEFAULT(key, ...)                                                                         \
+    do {                                                                                          \
+        if (!json_object_get(c->env, key))                                                        \
+            PUT(key "=" __VA_ARGS__);                                                             \
+    } while (0)
+    DEFAULT("PATH", "/usr/local/bin:/usr/bin:/bin");
+    DEFAULT("LANG", "C.UTF-8");
+    DEFAULT("TZ", ":UTC");
+    DEFAULT("HOME", "%s", inst->sb.backend == SANDBOX_NAMESPACE ? "/tmp" : task_dir);
     PUT("LAMBDA_TASK_ROOT=%s", task_dir);
     PUT("LAMBDA_RUNTIME_DIR=%s", runtime_dir);
     PUT("_HANDLER=%s", c->handler);
@@ -51,11 +57,12 @@ static char **build_env(instance_t *inst, const char *task_dir, const char *runt
     PUT("AWS_EXECUTION_ENV=AWS_Lambda_%s", c->runtime);
     PUT("AWS_REGION=us-east-1");
     PUT("AWS_DEFAULT_REGION=us-east-1");
-    PUT("PYTHONDONTWRITEBYTECODE=1");
-    PUT("PYTHONUNBUFFERED=1");
+    DEFAULT("PYTHONDONTWRITEBYTECODE", "1");
+    DEFAULT("PYTHONUNBUFFERED", "1");
     const char *k;
     json_t *v;
     json_object_foreach(c->env, k, v) PUT("%s=%s", k, json_string_value(v));
+#undef DEFAULT
 #undef PUT
     env[i] = NULL;
     return env;
@@ -82,6 +89,7 @@ instance_t *instance_spawn(pool_t *pool)
     inst->state = INST_STARTING;
     inst->sb.backend = pool->backend;
     inst->created_at = now_ms();
+    snprintf(inst->task_key, sizeof inst->task_key, "%s", fn->cfg.task_key);
 
     char cgname[64];
     snprintf(cgname, sizeof cgname, "i-%llu", (unsigned long long)inst->id);
@@ -131,6 +139,9 @@ instance_t *instance_spawn(pool_t *pool)
     inst->log_ev = event_new(D->base, inst->sb.log_fd, EV_READ | EV_PERSIST, on_log, inst);
     event_add(inst->log_ev, NULL);
     inst->idle_ev = evtimer_new(D->base, on_idle, inst);
+    /* The same timer bounds init: a runtime that never asks for work goes. */
+    struct timeval init_tv = {.tv_sec = D->cfg.init_timeout_s};
+    evtimer_add(inst->idle_ev, &init_tv);
     if (inst->sb.rapi_fd >= 0) {
         inst->rapi = runtime_api_start(inst, inst->sb.rapi_fd);
         inst->sb.rapi_fd = -1; /* the evhttp listener owns it now */
@@ -225,6 +236,13 @@ static void on_log(evutil_socket_t fd, short what, void *arg)
 static void on_idle(evutil_socket_t fd, short what, void *arg)
 {
     instance_t *inst = arg;
+    if (inst->state == INST_STARTING) {
+        log_warn("function %s: instance %llu did not finish init within %d s", inst->pool->fn->cfg.name,
+                 (unsigned long long)inst->id, D->cfg.init_timeout_s);
+        inst->init_timed_out = true;
+        instance_kill(inst);
+        return;
+    }
     log_debug("function %s: reaping idle instance %llu", inst->pool->fn->cfg.name,
               (unsigned long long)inst->id);
     instance_kill(inst);
@@ -298,8 +316,20 @@ static void instance_free(instance_t *inst)
     }
     sandbox_release(&inst->sb);
     json_decref(inst->init_error);
+    /* Its code dir outlived an update or delete while it ran: remove it now
+     * (store_gc_code keeps it if a function still refers to it). */
+    if (!pool_task_in_use(inst->task_key))
+        store_gc_code(D->store, "", inst->task_key);
     fn_unref(inst->pool->fn);
     free(inst);
+}
+
+bool pool_task_in_use(const char *task_key)
+{
+    for (instance_t *i = D->instances; i; i = i->next)
+        if (!strcmp(i->task_key, task_key))
+            return true;
+    return false;
 }
 
 static void format_exit(int status, char *out, size_t len)
@@ -321,7 +351,7 @@ static void instance_exited(instance_t *inst, int status)
     /* Init exits with 128+N when the runtime died of signal N. */
     if (WIFEXITED(status) && WEXITSTATUS(status) > 128)
         snprintf(how, sizeof how, "signal: %s", strsignal(WEXITSTATUS(status) - 128));
-    bool was_starting = inst->state == INST_STARTING;
+    bool was_starting = inst->state == INST_STARTING || inst->init_timed_out;
     leave_state(inst);
     inst->state = INST_DYING;
     invocation_t *inv = inst->inv;
@@ -340,6 +370,9 @@ static void instance_exited(instance_t *inst, int status)
         if (oom) {
             snprintf(msg, sizeof msg, "Runtime exited: out of memory (limit %d MB)", inst->memory_mb);
             invocation_respond_error(inv, 502, "Runtime.OutOfMemory", msg, NULL);
+        } else if (inst->init_timed_out) {
+            snprintf(msg, sizeof msg, "the function's init did not finish within %d seconds", D->cfg.init_timeout_s);
+            invocation_respond_error(inv, 502, "Runtime.InitTimeout", msg, NULL);
         } else if (was_starting && inst->init_error) {
             json_t *e = inst->init_error;
             invocation_respond_error(inv, 502, json_string_value(json_object_get(e, "errorType")),

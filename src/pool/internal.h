@@ -53,6 +53,8 @@ struct instance {
     double init_ms; /* reported on its first invocation; < 0 once reported */
     bool first_served;
     json_t *init_error;
+    bool init_timed_out;
+    char task_key[65]; /* its code dir, removed after the last user is gone */
     size_t log_budget; /* bytes of output still written to the log this call */
     uint64_t created_at;
     instance_t *next;
@@ -73,7 +75,7 @@ struct invocation {
     TAILQ_ENTRY(invocation) link;
 };
 
-enum { LOG_KEEP = 64 * 1024, LOG_MAX_PER_CALL = 1 << 20, INIT_TIMEOUT_S = 10 };
+enum { LOG_KEEP = 64 * 1024, LOG_MAX_PER_CALL = 1 << 20 };
 
 /* registry.c */
 void fn_ref(fn_t *fn);

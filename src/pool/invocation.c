@@ -77,7 +77,7 @@ void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evhttp_request *
     pool->n_queued++;
     inv->queued = true;
     /* Waiting for an instance (and its init) is bounded too. */
-    arm_timer(inv, fn->cfg.timeout_s + INIT_TIMEOUT_S);
+    arm_timer(inv, fn->cfg.timeout_s + D->cfg.init_timeout_s);
     pool_pump(pool);
 }
 
@@ -94,7 +94,7 @@ void pool_pump(pool_t *pool)
     int need = pool->n_queued - pool->n_starting - returning;
     while (need-- > 0 && pool->n_instances < fn->cfg.concurrency) {
         if (!instance_spawn(pool)) {
-            invocation_fail_queued(pool, 500, "Runtime.StartFailed",
+            invocation_fail_queued(pool, 502, "Runtime.StartFailed",
                                    "cannot start an instance of the function (see the daemon's log)");
             return;
         }
@@ -246,7 +246,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     char msg[128];
     if (inv->queued) {
         snprintf(msg, sizeof msg, "no instance of the function became ready within %d seconds",
-                 fn->cfg.timeout_s + INIT_TIMEOUT_S);
+                 fn->cfg.timeout_s + D->cfg.init_timeout_s);
         invocation_respond_error(inv, 504, "Sandbox.Timedout", msg, NULL);
         return;
     }

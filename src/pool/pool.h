@@ -30,6 +30,8 @@ void registry_each(void (*cb)(fn_t *fn, void *arg), void *arg);
 void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
                  struct evbuffer *event, bool want_log_tail);
 
+/* Does a live instance still run the code in tasks/<task_key>? */
+bool pool_task_in_use(const char *task_key);
 /* Reaps exited sandboxes (on SIGCHLD). */
 void pool_reap(void);
 /* Kills every instance (shutdown). */

@@ -7,6 +7,7 @@
  *   POST /2018-06-01/runtime/init/error */
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api/http_util.h"
@@ -15,7 +16,9 @@
 #include "util/utf8.h"
 
 #define PREFIX "/2018-06-01/runtime/"
-enum { RAPI_MAX_BODY = 6 * 1024 * 1024 + 4096 };
+/* Lambda's limit on a response; bodies up to RAPI_MAX_BODY are read (and
+ * refused with a clear error) so that the runtime keeps its connection. */
+enum { RESPONSE_MAX = 6 * 1024 * 1024, RAPI_MAX_BODY = 16 * 1024 * 1024 };
 
 static void status_ok(struct evhttp_request *req)
 {
@@ -36,7 +39,15 @@ static void on_invocation_post(instance_t *inst, struct evhttp_request *req, con
         http_error(req, 400, "InvalidRequestID", "no invocation with this request id is in progress");
         return;
     }
-    size_t len;
+    size_t len = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+    if (len > RESPONSE_MAX) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Response payload size (%zu bytes) exceeded maximum allowed payload size (%d bytes).",
+                 len, RESPONSE_MAX);
+        http_error(req, 413, "RequestEntityTooLarge", "%s", msg);
+        invocation_respond_error(inv, 502, "Function.ResponseSizeTooLarge", msg, NULL);
+        return;
+    }
     char *body = http_body(req, &len);
     status_ok(req);
     if (!strcmp(slash, "/response")) {

@@ -7,11 +7,11 @@
 /* Debian's interpreters: the sandbox binds /usr read-only, so an interpreter
  * under a home directory (pyenv, nvm) is never what a function gets. */
 static const runtime_def_t RUNTIMES[] = {
-    {"nodejs20", LANG_NODE, "/usr/bin/node", ".js", "index"},
-    {"nodejs18", LANG_NODE, "/usr/bin/node", ".js", "index"},
-    {"python311", LANG_PYTHON, "/usr/bin/python3", ".py", "main"},
-    {"python39", LANG_PYTHON, "/usr/bin/python3", ".py", "main"},
-    {NULL, 0, NULL, NULL, NULL},
+    {"nodejs20", LANG_NODE, "/usr/bin/node", ".js", "index", "nodejs", "index.handler"},
+    {"nodejs18", LANG_NODE, "/usr/bin/node", ".js", "index", "nodejs", "index.handler"},
+    {"python311", LANG_PYTHON, "/usr/bin/python3", ".py", "main", "python", "main.handler"},
+    {"python39", LANG_PYTHON, "/usr/bin/python3", ".py", "main", "python", "main.handler"},
+    {NULL, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
 const runtime_def_t *runtime_all(void) { return RUNTIMES; }

@@ -10,6 +10,8 @@ typedef struct runtime_def {
     const char *interpreter; /* absolute path on the host and in the sandbox */
     const char *source_ext;  /* extension of an inline code file */
     const char *default_module; /* module of a handler without a dot */
+    const char *language;       /* as listed by GET /api/v1/runtimes */
+    const char *default_handler; /* when a create names none */
 } runtime_def_t;
 
 const runtime_def_t *runtime_find(const char *name);

@@ -6,13 +6,17 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "util/log.h"
 #include "util/util.h"
 
 static enum cg_version version = CG_NONE;
+static bool test_root; /* root given by a unit test: not a cgroupfs */
 static char root_dir[512] = "/sys/fs/cgroup";
 static char parent_rel[256];
 
@@ -28,9 +32,10 @@ const char *cgroup_version_name(enum cg_version v)
 
 static int write_str(const char *path, const char *val)
 {
-    /* O_CREAT is a no-op on cgroupfs (the files exist or can't be made) and
-     * lets the unit tests run this code on a plain directory. */
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* A test root is a plain directory: there the files are created. On the
+     * real cgroupfs a missing file means a missing controller. */
+    int flags = O_WRONLY | O_CLOEXEC | (test_root ? O_CREAT | O_TRUNC : 0);
+    int fd = open(path, flags, 0644);
     if (fd < 0)
         return -errno;
     ssize_t n = write(fd, val, strlen(val));
@@ -70,6 +75,20 @@ static bool v2_has_memory(const char *root)
     return ok;
 }
 
+/* Is the hierarchy of version v really mounted (not a plain directory)? */
+static bool mounted(enum cg_version v)
+{
+    struct statfs fs;
+    char path[1024];
+    if (v == CG_V2)
+        snprintf(path, sizeof path, "%s", root_dir);
+    else
+        snprintf(path, sizeof path, "%s/memory", root_dir);
+    if (statfs(path, &fs) < 0)
+        return false;
+    return v == CG_V2 ? fs.f_type == CGROUP2_SUPER_MAGIC : fs.f_type == CGROUP_SUPER_MAGIC;
+}
+
 /* Removes stale instance cgroups (and kills their processes). */
 static void sweep(const char *ctrl)
 {
@@ -94,6 +113,7 @@ enum cg_version cgroup_init(const char *root, const char *parent, enum cg_versio
                             size_t errlen)
 {
     snprintf(root_dir, sizeof root_dir, "%s", root ? root : "/sys/fs/cgroup");
+    test_root = root != NULL;
     snprintf(parent_rel, sizeof parent_rel, "%s", parent);
     char path[4096];
     if (want == CG_NONE) {
@@ -102,6 +122,10 @@ enum cg_version cgroup_init(const char *root, const char *parent, enum cg_versio
             want = CG_V2;
         else if (access(path, F_OK) == 0)
             want = CG_V1;
+    }
+    if (!test_root && want != CG_NONE && !mounted(want)) {
+        snprintf(err, errlen, "cgroup %s is not mounted at %s", want == CG_V2 ? "v2" : "v1", root_dir);
+        return version = CG_NONE;
     }
     version = want;
     if (want == CG_NONE) {

@@ -1,6 +1,8 @@
 #include "store/store.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -326,4 +328,30 @@ int store_materialize_zip(store_t *s, const void *zip, size_t len, char task_key
         }
     }
     return STORE_OK;
+}
+
+void store_gc_orphans(store_t *s)
+{
+    /* What a killed daemon may have left: half-written dirs, and code no row
+     * refers to any more (its instances were running when it died). */
+    const char *kinds[] = {"tasks", "code"};
+    for (int k = 0; k < 2; k++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%s", s->dir, kinds[k]);
+        DIR *d = opendir(dir);
+        if (!d)
+            continue;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.')
+                continue;
+            bool tmp = strchr(e->d_name, '.') != NULL;
+            if (tmp || count_refs(s, k == 0 ? "task_key" : "code_sha256", e->d_name) == 0) {
+                char path[4096];
+                snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+                rm_rf(path);
+            }
+        }
+        closedir(d);
+    }
 }

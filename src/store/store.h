@@ -34,5 +34,7 @@ int store_materialize_inline(store_t *s, const char *code, size_t len, const cha
  * STORE_ERR (local failure) or STORE_REFUSED (the zip is bad; err says why). */
 int store_materialize_zip(store_t *s, const void *zip, size_t len, char task_key[65], char *err,
                           size_t errlen);
+/* Removes code and code dirs that no function refers to (startup). */
+void store_gc_orphans(store_t *s);
 /* Path of a materialised code dir. */
 void store_task_dir(store_t *s, const char *task_key, char out[4096]);

@@ -1,4 +1,6 @@
 """/api/v1/functions: create, list, get, update, delete, runtimes, persistence."""
+import time
+
 from conftest import Daemon, NODE_HELLO
 
 
@@ -111,6 +113,10 @@ def test_delete_removes_function_instances_and_code(daemon):
     assert daemon.invoke("d").status == 404
     assert daemon.request("DELETE", "/api/v1/functions/d").status == 404
     assert not os.path.exists(os.path.join(daemon.data_dir, "code", sha))
+    # The code dir goes when its last instance has been reaped.
+    deadline = time.time() + 5
+    while os.listdir(os.path.join(daemon.data_dir, "tasks")) and time.time() < deadline:
+        time.sleep(0.05)
     assert os.listdir(os.path.join(daemon.data_dir, "tasks")) == []
 
 
