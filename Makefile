@@ -27,7 +27,7 @@ SAN_OBJ  := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
 ADDR     ?= 127.0.0.1:8080
 DATA_DIR ?= var
 
-.PHONY: all deps build run test unit e2e e2e-asan bench clean fuzz fuzz-smoke soak
+.PHONY: all deps build run test unit e2e e2e-asan bench clean fuzz fuzz-smoke soak test-cgroup2
 
 all: build
 
@@ -87,6 +87,7 @@ test: deps
 	@$(MAKE) --no-print-directory e2e
 	@$(MAKE) --no-print-directory e2e-asan
 	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) --no-print-directory test-cgroup2
 
 # libFuzzer targets (fuzz/): `make fuzz` runs each for FUZZ_SECONDS; the smoke
 # run in `make test` is short and also replays every saved input.
@@ -113,6 +114,11 @@ fuzz-smoke: $(FUZZ_BIN)
 
 bench: deps build
 	sh bench/run.sh
+
+# The sandbox on a cgroup v2 kernel under QEMU (about 15 s once the kernel is
+# downloaded and cached in build/cgroup2/).
+test-cgroup2: deps
+	sh scripts/test-cgroup2.sh
 
 soak: deps build
 	/usr/bin/python3 bench/soak.py
