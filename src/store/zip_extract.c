@@ -22,6 +22,20 @@ static struct archive *open_zip(const void *data, size_t len)
     return a;
 }
 
+/* 1 with the next entry in e, 0 at the end, -1 (err set) on a broken zip. */
+static int next_entry(struct archive *a, struct archive_entry **e, char *err, size_t errlen)
+{
+    int r = archive_read_next_header(a, e);
+    if (r == ARCHIVE_EOF)
+        return 0;
+    if (r < ARCHIVE_WARN) {
+        const char *why = archive_error_string(a);
+        snprintf(err, errlen, "zip is not a valid zip archive: %s", why ? why : "unreadable");
+        return -1;
+    }
+    return 1;
+}
+
 /* Normalises an entry path ("./a//b/" -> "a/b"); false if it leaves the root. */
 static bool clean_path(const char *in, char *out, size_t outlen)
 {
@@ -90,12 +104,9 @@ static int check_headers(const void *data, size_t len, char *err, size_t errlen)
     int n = 0, rc = 0;
     char clean[4096];
     for (;;) {
-        int r = archive_read_next_header(a, &e);
-        if (r == ARCHIVE_EOF)
-            break;
-        if (r < ARCHIVE_WARN) {
-            snprintf(err, errlen, "zip is not a valid zip archive: %s", archive_error_string(a) ? archive_error_string(a) : "unreadable");
-            rc = -1;
+        int r = next_entry(a, &e, err, errlen);
+        if (r <= 0) {
+            rc = r;
             break;
         }
         const char *name = archive_entry_pathname(e);
@@ -140,7 +151,8 @@ static int write_data(struct archive *a, int fd, long long *total, size_t len, c
         if (n == 0)
             return 0;
         if (n < 0) {
-            snprintf(err, errlen, "zip is not a valid zip archive: %s", archive_error_string(a) ? archive_error_string(a) : "bad data");
+            const char *why = archive_error_string(a);
+            snprintf(err, errlen, "zip is not a valid zip archive: %s", why ? why : "bad data");
             return -1;
         }
         *total += n;
@@ -191,12 +203,9 @@ static int extract(const void *data, size_t len, const char *dest, char *err, si
             a = open_zip(data, len);
         }
         while (rc == 0) {
-            int r = archive_read_next_header(a, &e);
-            if (r == ARCHIVE_EOF)
-                break;
-            if (r < ARCHIVE_WARN) {
-                snprintf(err, errlen, "zip is not a valid zip archive: %s", archive_error_string(a) ? archive_error_string(a) : "unreadable");
-                rc = -1;
+            int r = next_entry(a, &e, err, errlen);
+            if (r <= 0) {
+                rc = r;
                 break;
             }
             clean_path(archive_entry_pathname(e), clean, sizeof clean);
