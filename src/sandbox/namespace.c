@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -131,7 +132,7 @@ static void die(const char *what)
 }
 
 /* pid 1 of the sandbox: never returns. */
-static void init_main(const sandbox_spec_t *spec, int ctl, int logw)
+static void init_main(const sandbox_spec_t *spec, char **envp, int ctl, int logw)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (move_fd(ctl, FD_CTL) < 0 || move_fd(logw, FD_LOG) < 0)
@@ -158,7 +159,6 @@ static void init_main(const sandbox_spec_t *spec, int ctl, int logw)
         dprintf(FD_LOG, "impuls: sandbox init: %s\n", err);
         _exit(125);
     }
-    char **envp = env_with_rapi(spec->envp, "127.0.0.1:9001");
     pid_t rt = fork();
     if (rt < 0)
         die("fork runtime");
@@ -202,10 +202,14 @@ int namespace_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t
         cgroup_destroy(&sb->cg);
         return -1;
     }
-    long pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
-                                      CLONE_NEWUTS | SIGCHLD, NULL, NULL, NULL, NULL);
+    /* Everything the child needs is made here: between clone and exec it
+     * allocates nothing (another thread may hold the allocator's lock). */
+    char **envp = env_with_rapi(spec->envp, "127.0.0.1:9001");
+    long pid = envp ? syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
+                                      CLONE_NEWUTS | SIGCHLD, NULL, NULL, NULL, NULL) : -1;
     if (pid == 0)
-        init_main(spec, sp[1], logp[1]);
+        init_main(spec, envp, sp[1], logp[1]);
+    free(envp);
     close(sp[1]);
     close(logp[1]);
     if (pid < 0) {

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -36,7 +37,8 @@ int process_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
         close(s);
         return -1;
     }
-    pid_t pid = fork();
+    char **envp = env_with_rapi(spec->envp, addr);
+    pid_t pid = envp ? fork() : -1;
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         setsid();
@@ -49,10 +51,11 @@ int process_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
             dprintf(2, "impuls: cannot enter %s: %s\n", spec->task_dir, strerror(errno));
             _exit(126);
         }
-        execve(spec->argv[0], (char *const *)spec->argv, env_with_rapi(spec->envp, addr));
+        execve(spec->argv[0], (char *const *)spec->argv, envp);
         dprintf(2, "impuls: cannot start %s: %s\n", spec->argv[0], strerror(errno));
         _exit(127);
     }
+    free(envp);
     close(logp[1]);
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));

@@ -13,6 +13,11 @@
 
 int sandbox_init(const char *cgroup_parent, enum cg_version want, char *err, size_t errlen)
 {
+    int rc = sandbox_seccomp_compile();
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot compile the seccomp filter: %s", strerror(-rc));
+        return -1;
+    }
     return cgroup_init(NULL, cgroup_parent, want, err, errlen) == CG_NONE ? -1 : 0;
 }
 
@@ -72,14 +77,12 @@ char **env_with_rapi(const char *const *envp, const char *addr)
         n++;
     char **out = calloc(n + 2, sizeof *out);
     if (!out)
-        _exit(126);
+        return NULL;
     for (size_t i = 0; i < n; i++)
         out[i] = (char *)envp[i];
-    size_t len = strlen(addr) + 32;
-    out[n] = malloc(len);
-    if (!out[n])
-        _exit(126);
-    snprintf(out[n], len, "AWS_LAMBDA_RUNTIME_API=%s", addr);
+    static char var[64];
+    snprintf(var, sizeof var, "AWS_LAMBDA_RUNTIME_API=%s", addr);
+    out[n] = var;
     return out;
 }
 

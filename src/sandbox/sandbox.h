@@ -60,4 +60,5 @@ int sandbox_init(const char *cgroup_parent, enum cg_version want, char *err, siz
 
 /* Internal pieces of the namespace backend (one file each). */
 int sandbox_setup_root(const sandbox_spec_t *spec, char *err, size_t errlen);
+int sandbox_seccomp_compile(void); /* once, at start */
 int sandbox_apply_seccomp(void);

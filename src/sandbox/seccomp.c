@@ -7,7 +7,11 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "sandbox/sandbox.h"
 
@@ -35,11 +39,48 @@ static const char *DENIED[] = {
     NULL,
 };
 
-int sandbox_apply_seccomp(void)
+/* The filter is compiled to BPF once, at start: a sandbox loads the ready
+ * program, which costs no allocation between clone and exec. */
+static struct sock_fprog prog;
+
+static int build(scmp_filter_ctx ctx);
+
+int sandbox_seccomp_compile(void)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (!ctx)
         return -ENOMEM;
+    int rc = build(ctx);
+    int fds[2];
+    if (rc == 0 && pipe(fds) < 0)
+        rc = -errno;
+    if (rc == 0) {
+        /* libseccomp exports to an fd; a pipe holds a filter of this size. */
+        rc = seccomp_export_bpf(ctx, fds[1]);
+        close(fds[1]);
+        static struct sock_filter insns[4096];
+        ssize_t n = rc == 0 ? read(fds[0], insns, sizeof insns) : -1;
+        close(fds[0]);
+        if (rc == 0 && (n <= 0 || n % (ssize_t)sizeof insns[0]))
+            rc = -EINVAL;
+        if (rc == 0) {
+            prog.len = (unsigned short)(n / (ssize_t)sizeof insns[0]);
+            prog.filter = insns;
+        }
+    }
+    seccomp_release(ctx);
+    return rc;
+}
+
+int sandbox_apply_seccomp(void)
+{
+    if (!prog.filter)
+        return -EINVAL;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0 ? -errno : 0;
+}
+
+static int build(scmp_filter_ctx ctx)
+{
     int rc = 0;
     for (int i = 0; DENIED[i] && rc == 0; i++) {
         int nr = seccomp_syscall_resolve_name(DENIED[i]);
@@ -67,8 +108,5 @@ int sandbox_apply_seccomp(void)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
                               SCMP_A0(SCMP_CMP_EQ, AF_PACKET));
-    if (rc == 0)
-        rc = seccomp_load(ctx);
-    seccomp_release(ctx);
     return rc;
 }

@@ -6,8 +6,8 @@
 
 /* Moves fd to exactly target (even if fd == target), clearing close-on-exec. */
 int move_fd(int fd, int target);
-/* A copy of envp with AWS_LAMBDA_RUNTIME_API=addr appended (leaked: the
- * caller is about to exec). */
+/* A copy of envp with AWS_LAMBDA_RUNTIME_API=addr appended; free() the array
+ * (the added string is static: the daemon is single-threaded where it spawns). */
 char **env_with_rapi(const char *const *envp, const char *addr);
 void set_runtime_rlimits(int nproc);
 int namespace_spawn(const struct sandbox_spec *spec, struct sandbox *sb, char *err, size_t errlen);
