@@ -18,5 +18,9 @@ void api_function_invoke(struct evhttp_request *req, const char *name);
 void api_function_logs(struct evhttp_request *req, const char *name);
 void api_function_instances(struct evhttp_request *req, const char *name);
 
+/* The request body as JSON, or NULL after answering 400/500. */
+struct json_t *api_json_body(struct evhttp_request *req);
+void api_not_found(struct evhttp_request *req, const char *name);
+
 /* Query parameter of the request, or NULL. Copies into buf. */
 const char *api_query(struct evhttp_request *req, const char *key, char *buf, size_t size);

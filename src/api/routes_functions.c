@@ -1,4 +1,5 @@
-/* /api/v1/functions: create, list, get, update, delete, invoke, logs. */
+/* /api/v1/functions: list, get, delete, invoke, logs, instances; the
+ * runtimes and health routes. Create and update are in routes_write.c. */
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 #include <stdbool.h>
@@ -16,7 +17,7 @@
 
 enum { EVENT_MAX_BYTES = 6 * 1024 * 1024 };
 
-static json_t *parse_json_body(struct evhttp_request *req)
+json_t *api_json_body(struct evhttp_request *req)
 {
     size_t len;
     cleanup_free char *body = http_body(req, &len);
@@ -32,88 +33,9 @@ static json_t *parse_json_body(struct evhttp_request *req)
     return j;
 }
 
-static void not_found(struct evhttp_request *req, const char *name)
+void api_not_found(struct evhttp_request *req, const char *name)
 {
     http_error(req, 404, "ResourceNotFoundException", "function '%s' not found", name);
-}
-
-/* Stores a zip and unpacks it. Returns 0, -1 (refused: err) or -2. */
-static int save_zip(const fn_input_t *in, fn_config_t *cfg, char *err, size_t errlen)
-{
-    int rc = store_materialize_zip(D->store, in->zip, in->zip_len, cfg->task_key, err, errlen);
-    if (rc == STORE_REFUSED)
-        return -1;
-    if (rc != STORE_OK || store_put_blob(D->store, in->zip, in->zip_len, cfg->code_sha256) != STORE_OK) {
-        snprintf(err, errlen, "cannot store the code: %s", store_last_error(D->store));
-        return -2;
-    }
-    cfg->code_size = (int64_t)in->zip_len;
-    return 0;
-}
-
-/* Stores inline code and materialises it for the handler's module. */
-static int save_code(const fn_input_t *in, const char *code, size_t len, fn_config_t *cfg,
-                     char *err, size_t errlen)
-{
-    if (in->zip)
-        return save_zip(in, cfg, err, errlen);
-    const runtime_def_t *rt = runtime_find(cfg->runtime);
-    char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1], file[FN_HANDLER_MAX + 16];
-    if (!handler_split(cfg->handler, rt, module, func, err, errlen))
-        return -1;
-    /* Python imports "a.b" as a/b.py; Node requires "a.b" as a.b.js. */
-    if (rt->lang == LANG_PYTHON)
-        for (char *p = module; *p; p++)
-            if (*p == '.')
-                *p = '/';
-    snprintf(file, sizeof file, "%s%s", module, rt->source_ext);
-    if (store_put_blob(D->store, code, len, cfg->code_sha256) != STORE_OK ||
-        store_materialize_inline(D->store, code, len, file, cfg->task_key) != STORE_OK) {
-        snprintf(err, errlen, "cannot store the code: %s", store_last_error(D->store));
-        return -2;
-    }
-    cfg->code_size = (int64_t)len;
-    return 0;
-}
-
-void api_functions_create(struct evhttp_request *req)
-{
-    if (D->draining)
-        return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
-    json_t *body = parse_json_body(req);
-    if (!body)
-        return;
-    fn_input_t in;
-    char err[512];
-    if (fn_input_parse(body, true, &in, err, sizeof err) < 0) {
-        http_error(req, 400, "InvalidParameterValueException", "%s", err);
-        goto out;
-    }
-    if (registry_find(in.cfg.name)) {
-        http_error(req, 409, "ResourceConflictException", "function '%s' already exists", in.cfg.name);
-        goto out;
-    }
-    int rc = save_code(&in, in.code, in.code_len, &in.cfg, err, sizeof err);
-    if (rc < 0) {
-        http_error(req, rc == -1 ? 400 : 507, rc == -1 ? "InvalidParameterValueException" : "StorageException", "%s", err);
-        goto out;
-    }
-    in.cfg.created_at = in.cfg.updated_at = now_ms();
-    in.cfg.version = 1;
-    rc = store_insert(D->store, &in.cfg);
-    if (rc == STORE_EXISTS) {
-        http_error(req, 409, "ResourceConflictException", "function '%s' already exists", in.cfg.name);
-    } else if (rc != STORE_OK) {
-        store_gc_code(D->store, in.cfg.code_sha256, in.cfg.task_key);
-        http_error(req, 507, "StorageException", "cannot save the function: %s", store_last_error(D->store));
-    } else {
-        registry_add(&in.cfg);
-        log_info("function %s created (%s, %s)", in.cfg.name, in.cfg.runtime, in.cfg.handler);
-        http_json(req, 201, fn_config_to_json(&in.cfg));
-    }
-out:
-    fn_input_clear(&in);
-    json_decref(body);
 }
 
 static int by_name(const void *a, const void *b)
@@ -146,7 +68,7 @@ void api_function_get(struct evhttp_request *req, const char *name)
 {
     fn_t *fn = registry_find(name);
     if (!fn)
-        return not_found(req, name);
+        return api_not_found(req, name);
     json_t *j = fn_config_to_json(fn_cfg(fn));
     char q[16];
     /* Only inline code is text; a zip's hash and size are in the view. */
@@ -160,88 +82,11 @@ void api_function_get(struct evhttp_request *req, const char *name)
     http_json(req, 200, j);
 }
 
-void api_function_update(struct evhttp_request *req, const char *name)
-{
-    fn_t *fn = registry_find(name);
-    if (!fn)
-        return not_found(req, name);
-    json_t *body = parse_json_body(req);
-    if (!body)
-        return;
-    fn_input_t in;
-    char err[512];
-    fn_config_t next;
-    fn_config_copy(&next, fn_cfg(fn));
-    const fn_config_t *old = fn_cfg(fn);
-    if (fn_input_parse(body, false, &in, err, sizeof err) < 0) {
-        http_error(req, 400, "InvalidParameterValueException", "%s", err);
-        goto out;
-    }
-    if (in.cfg.name[0] && strcmp(in.cfg.name, name)) {
-        http_error(req, 400, "InvalidParameterValueException", "name cannot be changed (%s in the path, %s in the body)",
-                   name, in.cfg.name);
-        goto out;
-    }
-    if (in.has_runtime)
-        snprintf(next.runtime, sizeof next.runtime, "%s", in.cfg.runtime);
-    if (in.has_handler)
-        snprintf(next.handler, sizeof next.handler, "%s", in.cfg.handler);
-    if (in.has_env) {
-        json_decref(next.env);
-        next.env = json_incref(in.cfg.env);
-    }
-    if (in.has_memory)
-        next.memory_mb = in.cfg.memory_mb;
-    if (in.has_timeout)
-        next.timeout_s = in.cfg.timeout_s;
-    if (in.has_concurrency)
-        next.concurrency = in.cfg.concurrency;
-    if (in.has_idle)
-        next.idle_timeout_s = in.cfg.idle_timeout_s;
-    /* New code, or inline code under a new module name or language (a zip
-     * holds its own file names). */
-    bool was_inline = !strcmp(fn_config_code_kind(old), "inline");
-    if (in.code || in.zip || (was_inline && (in.has_handler || in.has_runtime))) {
-        size_t len = in.code_len;
-        cleanup_free char *stored = NULL;
-        const char *code = in.code;
-        if (!code && !in.zip) {
-            stored = store_get_blob(D->store, old->code_sha256, &len);
-            code = stored;
-        }
-        int rc = code || in.zip ? save_code(&in, code, len, &next, err, sizeof err) : -2;
-        if (rc < 0) {
-            http_error(req, rc == -1 ? 400 : 507, rc == -1 ? "InvalidParameterValueException" : "StorageException",
-                       "%s", rc == -1 || code ? err : "the stored code is missing");
-            goto out;
-        }
-    }
-    next.version = old->version + 1;
-    next.updated_at = now_ms();
-    int rc = store_update(D->store, &next);
-    if (rc != STORE_OK) {
-        store_gc_code(D->store, next.code_sha256, next.task_key);
-        http_error(req, 507, "StorageException", "cannot save the function: %s", store_last_error(D->store));
-        goto out;
-    }
-    char old_sha[65], old_task[65];
-    snprintf(old_sha, sizeof old_sha, "%s", old->code_sha256);
-    snprintf(old_task, sizeof old_task, "%s", old->task_key);
-    registry_update(fn, &next);
-    store_gc_code(D->store, old_sha, pool_task_in_use(old_task) ? "" : old_task);
-    log_info("function %s updated to version %d", name, next.version);
-    http_json(req, 200, fn_config_to_json(fn_cfg(fn)));
-out:
-    fn_config_clear(&next);
-    fn_input_clear(&in);
-    json_decref(body);
-}
-
 void api_function_delete(struct evhttp_request *req, const char *name)
 {
     fn_t *fn = registry_find(name);
     if (!fn)
-        return not_found(req, name);
+        return api_not_found(req, name);
     if (store_delete(D->store, name) == STORE_ERR)
         return http_error(req, 500, "StorageException", "cannot delete: %s", store_last_error(D->store));
     char sha[65], task[65];
@@ -259,7 +104,7 @@ void api_function_invoke(struct evhttp_request *req, const char *name)
         return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
     fn_t *fn = registry_find(name);
     if (!fn)
-        return not_found(req, name);
+        return api_not_found(req, name);
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     if (len > EVENT_MAX_BYTES)
@@ -292,7 +137,7 @@ void api_function_logs(struct evhttp_request *req, const char *name)
 {
     fn_t *fn = registry_find(name);
     if (!fn)
-        return not_found(req, name);
+        return api_not_found(req, name);
     char q[32];
     long tail = 100;
     if (api_query(req, "tail", q, sizeof q)) {
@@ -327,7 +172,7 @@ void api_function_instances(struct evhttp_request *req, const char *name)
 {
     fn_t *fn = registry_find(name);
     if (!fn)
-        return not_found(req, name);
+        return api_not_found(req, name);
     http_json(req, 200, json_pack("{s:o}", "instances", pool_instances_json(fn)));
 }
 

@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 #include "pool/pool.h"
 #include "util/log.h"
+#include "util/offload.h"
 #include "util/util.h"
 
 daemon_t *D;
@@ -215,6 +216,11 @@ int cmd_serve(int argc, char **argv)
     }
     store_gc_orphans(D->store);
     D->base = event_base_new();
+    if (offload_init(D->base, 2) < 0) {
+        log_error("cannot start worker threads");
+        cgroup_shutdown();
+        return 1;
+    }
     if (store_load_all(D->store, load_fn, NULL) != STORE_OK) {
         log_error("store: cannot load functions: %s", store_last_error(D->store));
         cgroup_shutdown();
@@ -238,6 +244,7 @@ int cmd_serve(int argc, char **argv)
     event_base_dispatch(D->base);
 
     evhttp_free(api);
+    offload_shutdown();
     event_free(sigchld);
     event_free(sigterm);
     event_free(sigint);

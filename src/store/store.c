@@ -209,7 +209,8 @@ void store_task_dir(store_t *s, const char *task_key, char out[4096])
     snprintf(out, 4096, "%s/tasks/%s", s->dir, task_key);
 }
 
-int store_put_blob(store_t *s, const void *data, size_t len, char sha_out[65])
+int store_put_blob_r(store_t *s, const void *data, size_t len, char sha_out[65], char *err,
+                     size_t errlen)
 {
     sha256_hex(data, len, sha_out);
     char path[4096];
@@ -218,10 +219,15 @@ int store_put_blob(store_t *s, const void *data, size_t len, char sha_out[65])
         return STORE_OK;
     int r = write_file_atomic(path, data, len, 0600);
     if (r < 0) {
-        snprintf(s->err, sizeof s->err, "cannot write code blob: %s", strerror(-r));
+        snprintf(err, errlen, "cannot write code blob: %s", strerror(-r));
         return STORE_ERR;
     }
     return STORE_OK;
+}
+
+int store_put_blob(store_t *s, const void *data, size_t len, char sha_out[65])
+{
+    return store_put_blob_r(s, data, len, sha_out, s->err, sizeof s->err);
 }
 
 char *store_get_blob(store_t *s, const char *sha, size_t *len)
@@ -310,20 +316,19 @@ int store_materialize_zip(store_t *s, const void *zip, size_t len, char task_key
     store_task_dir(s, task_key, dir);
     if (path_exists(dir))
         return STORE_OK;
-    snprintf(tmp, sizeof tmp, "%s.tmp", dir);
-    rm_rf(tmp);
+    /* Unique per thread: two uploads of the same zip may unpack at once. */
+    static _Atomic unsigned seq;
+    snprintf(tmp, sizeof tmp, "%s.tmp%u", dir, ++seq);
     int rc = zip_extract(zip, len, tmp, err, errlen);
     if (rc == -1)
         return STORE_REFUSED;
-    if (rc < 0) {
-        snprintf(s->err, sizeof s->err, "%s", err);
+    if (rc < 0)
         return STORE_ERR;
-    }
     if (rename(tmp, dir) < 0) {
         int e = errno;
         rm_rf(tmp);
         if (e != ENOTEMPTY && e != EEXIST) {
-            snprintf(s->err, sizeof s->err, "cannot write code: %s", strerror(e));
+            snprintf(err, errlen, "cannot write code: %s", strerror(e));
             return STORE_ERR;
         }
     }

@@ -20,8 +20,11 @@ int store_delete(store_t *s, const char *name);
 typedef void (*store_each_fn)(const fn_config_t *c, void *arg);
 int store_load_all(store_t *s, store_each_fn cb, void *arg);
 
-/* Code blobs. put returns the sha256 of the data in sha_out. */
+/* Code blobs. put returns the sha256 of the data in sha_out. The _r variant
+ * reports into err and is safe on a worker thread. */
 int store_put_blob(store_t *s, const void *data, size_t len, char sha_out[65]);
+int store_put_blob_r(store_t *s, const void *data, size_t len, char sha_out[65], char *err,
+                     size_t errlen);
 char *store_get_blob(store_t *s, const char *sha, size_t *len);
 /* Removes the blob and task dir when no function row refers to them. */
 void store_gc_code(store_t *s, const char *code_sha256, const char *task_key);
@@ -31,7 +34,8 @@ void store_gc_code(store_t *s, const char *code_sha256, const char *task_key);
 int store_materialize_inline(store_t *s, const char *code, size_t len, const char *filename,
                              char task_key[65]);
 /* Unpacks a zip into tasks/<sha256 of the zip>/ (once). Returns STORE_OK,
- * STORE_ERR (local failure) or STORE_REFUSED (the zip is bad; err says why). */
+ * STORE_ERR (local failure) or STORE_REFUSED (the zip is bad); err says why.
+ * Safe on a worker thread. */
 int store_materialize_zip(store_t *s, const void *zip, size_t len, char task_key[65], char *err,
                           size_t errlen);
 /* Removes code and code dirs that no function refers to (startup). */

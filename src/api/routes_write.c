@@ -1,0 +1,271 @@
+/* POST /api/v1/functions and PUT /api/v1/functions/{name}.
+ *
+ * A request is checked at once; a zip is then unpacked on a worker thread
+ * (it may take a second for a large one) and the write is committed back on
+ * the loop, against the function as it is by then. Inline code is small and
+ * written on the loop. Either way the store is changed only by a complete,
+ * valid request. */
+#include <event2/http.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/fn_spec.h"
+#include "api/http_util.h"
+#include "pool/pool.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/offload.h"
+#include "util/util.h"
+
+typedef struct write_job {
+    struct evhttp_request *req; /* NULL once the client has gone */
+    struct evhttp_connection *conn;
+    bool create;
+    char name[FN_NAME_MAX + 1];
+    json_t *body; /* keeps in.code alive */
+    fn_input_t in;
+    /* Set by the worker for a zip. */
+    int rc; /* 0, -1 refused (err), -2 local failure (err) */
+    char err[512];
+    char task_key[65], code_sha[65];
+} write_job_t;
+
+static void on_client_closed(struct evhttp_connection *conn, void *arg)
+{
+    write_job_t *job = arg;
+    job->req = NULL;
+    job->conn = NULL;
+}
+
+static void job_free(write_job_t *job)
+{
+    if (job->conn)
+        evhttp_connection_set_closecb(job->conn, NULL, NULL);
+    fn_input_clear(&job->in);
+    json_decref(job->body);
+    D->n_inflight--;
+    free(job);
+}
+
+static void fail(write_job_t *job, int rc, const char *err)
+{
+    http_error(job->req, rc == -1 ? 400 : 507,
+               rc == -1 ? "InvalidParameterValueException" : "StorageException", "%s", err);
+}
+
+/* Writes inline code as the file of cfg's handler module. */
+static int save_inline(const char *code, size_t len, fn_config_t *cfg, char *err, size_t errlen)
+{
+    const runtime_def_t *rt = runtime_find(cfg->runtime);
+    char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1], file[FN_HANDLER_MAX + 16];
+    if (!handler_split(cfg->handler, rt, module, func, err, errlen))
+        return -1;
+    /* Python imports "a.b" as a/b.py; Node requires "a.b" as a.b.js. */
+    if (rt->lang == LANG_PYTHON)
+        for (char *p = module; *p; p++)
+            if (*p == '.')
+                *p = '/';
+    snprintf(file, sizeof file, "%s%s", module, rt->source_ext);
+    if (store_put_blob(D->store, code, len, cfg->code_sha256) != STORE_OK ||
+        store_materialize_inline(D->store, code, len, file, cfg->task_key) != STORE_OK) {
+        snprintf(err, errlen, "cannot store the code: %s", store_last_error(D->store));
+        return -2;
+    }
+    cfg->code_size = (int64_t)len;
+    return 0;
+}
+
+/* The new configuration of an update: the current one with the request's
+ * fields applied. */
+static void apply_patch(const fn_input_t *in, fn_config_t *next)
+{
+    if (in->has_runtime)
+        snprintf(next->runtime, sizeof next->runtime, "%s", in->cfg.runtime);
+    if (in->has_handler)
+        snprintf(next->handler, sizeof next->handler, "%s", in->cfg.handler);
+    if (in->has_env) {
+        json_decref(next->env);
+        next->env = json_incref(in->cfg.env);
+    }
+    if (in->has_memory)
+        next->memory_mb = in->cfg.memory_mb;
+    if (in->has_timeout)
+        next->timeout_s = in->cfg.timeout_s;
+    if (in->has_concurrency)
+        next->concurrency = in->cfg.concurrency;
+    if (in->has_idle)
+        next->idle_timeout_s = in->cfg.idle_timeout_s;
+}
+
+/* Puts the code of the request (or, for a changed handler or runtime, the
+ * stored inline code again) into cfg. */
+static int place_code(write_job_t *job, const fn_config_t *old, fn_config_t *cfg, char *err,
+                      size_t errlen)
+{
+    const fn_input_t *in = &job->in;
+    if (in->zip) {
+        snprintf(cfg->task_key, sizeof cfg->task_key, "%s", job->task_key);
+        snprintf(cfg->code_sha256, sizeof cfg->code_sha256, "%s", job->code_sha);
+        cfg->code_size = (int64_t)in->zip_len;
+        return 0;
+    }
+    if (in->code)
+        return save_inline(in->code, in->code_len, cfg, err, errlen);
+    bool was_inline = old && !strcmp(fn_config_code_kind(old), "inline");
+    if (!was_inline || !(in->has_handler || in->has_runtime))
+        return 0; /* a zip holds its own file names */
+    size_t len;
+    cleanup_free char *stored = store_get_blob(D->store, old->code_sha256, &len);
+    if (!stored) {
+        snprintf(err, errlen, "the stored code is missing");
+        return -2;
+    }
+    return save_inline(stored, len, cfg, err, errlen);
+}
+
+static void commit_create(write_job_t *job)
+{
+    char err[512];
+    fn_config_t *cfg = &job->in.cfg;
+    if (registry_find(job->name)) {
+        http_error(job->req, 409, "ResourceConflictException", "function '%s' already exists", job->name);
+        return;
+    }
+    int rc = place_code(job, NULL, cfg, err, sizeof err);
+    if (rc < 0)
+        return fail(job, rc, err);
+    cfg->created_at = cfg->updated_at = now_ms();
+    cfg->version = 1;
+    rc = store_insert(D->store, cfg);
+    if (rc == STORE_EXISTS) {
+        http_error(job->req, 409, "ResourceConflictException", "function '%s' already exists", job->name);
+    } else if (rc != STORE_OK) {
+        store_gc_code(D->store, cfg->code_sha256, cfg->task_key);
+        http_error(job->req, 507, "StorageException", "cannot save the function: %s", store_last_error(D->store));
+    } else {
+        registry_add(cfg);
+        log_info("function %s created (%s, %s)", cfg->name, cfg->runtime, cfg->handler);
+        http_json(job->req, 201, fn_config_to_json(cfg));
+    }
+}
+
+static void commit_update(write_job_t *job)
+{
+    fn_t *fn = registry_find(job->name);
+    if (!fn)
+        return api_not_found(job->req, job->name);
+    const fn_config_t *old = fn_cfg(fn);
+    fn_config_t next;
+    fn_config_copy(&next, old);
+    apply_patch(&job->in, &next);
+    char err[512];
+    int rc = place_code(job, old, &next, err, sizeof err);
+    if (rc < 0) {
+        fail(job, rc, err);
+        fn_config_clear(&next);
+        return;
+    }
+    next.version = old->version + 1;
+    next.updated_at = now_ms();
+    if (store_update(D->store, &next) != STORE_OK) {
+        store_gc_code(D->store, next.code_sha256, next.task_key);
+        http_error(job->req, 507, "StorageException", "cannot save the function: %s", store_last_error(D->store));
+        fn_config_clear(&next);
+        return;
+    }
+    char old_sha[65], old_task[65];
+    snprintf(old_sha, sizeof old_sha, "%s", old->code_sha256);
+    snprintf(old_task, sizeof old_task, "%s", old->task_key);
+    registry_update(fn, &next);
+    store_gc_code(D->store, old_sha, pool_task_in_use(old_task) ? "" : old_task);
+    log_info("function %s updated to version %d", job->name, next.version);
+    http_json(job->req, 200, fn_config_to_json(fn_cfg(fn)));
+    fn_config_clear(&next);
+}
+
+static void commit(void *arg)
+{
+    write_job_t *job = arg;
+    if (!job->req) {
+        /* The client hung up: nothing is written; unpacked code nobody uses goes. */
+        if (job->in.zip && job->rc == 0)
+            store_gc_code(D->store, job->code_sha, pool_task_in_use(job->task_key) ? "" : job->task_key);
+    } else if (job->rc < 0) {
+        fail(job, job->rc, job->err);
+    } else if (job->create) {
+        commit_create(job);
+    } else {
+        commit_update(job);
+    }
+    job_free(job);
+}
+
+/* Worker thread: unpack and store the zip. Touches only the file system. */
+static void unpack(void *arg)
+{
+    write_job_t *job = arg;
+    fn_input_t *in = &job->in;
+    int rc = store_materialize_zip(D->store, in->zip, in->zip_len, job->task_key, job->err, sizeof job->err);
+    if (rc == STORE_OK)
+        rc = store_put_blob_r(D->store, in->zip, in->zip_len, job->code_sha, job->err, sizeof job->err);
+    job->rc = rc == STORE_OK ? 0 : rc == STORE_REFUSED ? -1 : -2;
+}
+
+static void start(struct evhttp_request *req, json_t *body, bool create, const char *name)
+{
+    write_job_t *job = calloc(1, sizeof *job);
+    if (!job) {
+        json_decref(body);
+        return http_error(req, 500, "ServiceException", "out of memory");
+    }
+    D->n_inflight++;
+    job->req = req;
+    job->body = body;
+    job->create = create;
+    char err[512];
+    if (fn_input_parse(body, create, &job->in, err, sizeof err) < 0) {
+        http_error(req, 400, "InvalidParameterValueException", "%s", err);
+        return job_free(job);
+    }
+    if (!create && job->in.cfg.name[0] && strcmp(job->in.cfg.name, name)) {
+        http_error(req, 400, "InvalidParameterValueException",
+                   "name cannot be changed (%s in the path, %s in the body)", name, job->in.cfg.name);
+        return job_free(job);
+    }
+    snprintf(job->name, sizeof job->name, "%s", create ? job->in.cfg.name : name);
+    if (create && registry_find(job->name)) {
+        http_error(req, 409, "ResourceConflictException", "function '%s' already exists", job->name);
+        return job_free(job);
+    }
+    if (!job->in.zip)
+        return commit(job);
+    job->conn = evhttp_request_get_connection(req);
+    evhttp_connection_set_closecb(job->conn, on_client_closed, job);
+    if (offload_run(unpack, commit, job) < 0) {
+        http_error(req, 503, "ServiceUnavailable", "cannot take more uploads now");
+        job_free(job);
+    }
+}
+
+void api_functions_create(struct evhttp_request *req)
+{
+    if (D->draining)
+        return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
+    json_t *body = api_json_body(req);
+    if (body)
+        start(req, body, true, NULL);
+}
+
+void api_function_update(struct evhttp_request *req, const char *name)
+{
+    if (D->draining)
+        return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
+    if (!registry_find(name))
+        return api_not_found(req, name);
+    json_t *body = api_json_body(req);
+    if (body)
+        start(req, body, false, name);
+}
