@@ -6,6 +6,8 @@
  * max_connections client connections open at once. */
 struct evhttp *api_start(const char *addr, int max_connections, char *err, size_t errlen);
 
+extern struct conn_limit *api_conns; /* the public listener's connections */
+
 /* Route handlers; name is the {name} path segment, already validated. */
 void api_health(struct evhttp_request *req);
 void api_runtimes(struct evhttp_request *req);

@@ -2,76 +2,98 @@
  * connection. So we create each connection's bufferevent ourselves (bevcb)
  * and keep a reference to it: evhttp's bufferevent_free clears its callbacks
  * and drops its reference; a sweep sees the cleared callbacks, drops ours
- * (which closes the socket) and counts the connection gone. */
+ * (which closes the socket) and counts the connection gone. Sweeps run on
+ * each new connection and, only while the listener is paused, on a timer. */
 #include "api/conn_limit.h"
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
-static struct bufferevent **conns;
-static int n_conns, cap_conns, max_conns;
-static struct evconnlistener *listener;
-static struct event *sweep_ev;
-static int paused;
+struct conn_limit {
+    struct bufferevent **conns;
+    int n, cap, max;
+    struct evconnlistener *listener;
+    struct event *retry_ev;
+    bool paused;
+};
 
-static void sweep(void)
+static void sweep(conn_limit_t *cl)
 {
-    for (int i = 0; i < n_conns;) {
+    for (int i = 0; i < cl->n;) {
         bufferevent_data_cb rd;
-        bufferevent_getcb(conns[i], &rd, NULL, NULL, NULL);
+        bufferevent_getcb(cl->conns[i], &rd, NULL, NULL, NULL);
         if (rd) {
             i++;
             continue;
         }
-        bufferevent_decref(conns[i]); /* evhttp let go of it */
-        conns[i] = conns[--n_conns];
+        bufferevent_decref(cl->conns[i]); /* evhttp let go of it */
+        cl->conns[i] = cl->conns[--cl->n];
     }
-    if (paused && n_conns < max_conns) {
-        evconnlistener_enable(listener);
-        paused = 0;
+    if (cl->paused && cl->n < cl->max) {
+        evconnlistener_enable(cl->listener);
+        evtimer_del(cl->retry_ev);
+        cl->paused = false;
     }
 }
 
-static void on_sweep(evutil_socket_t fd, short what, void *arg) { sweep(); }
+static void on_retry(evutil_socket_t fd, short what, void *arg) { sweep(arg); }
 
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
-    sweep();
+    conn_limit_t *cl = arg;
+    sweep(cl);
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev)
         return NULL;
-    if (n_conns == cap_conns) {
-        int cap = cap_conns ? cap_conns * 2 : 64;
-        struct bufferevent **n = realloc(conns, (size_t)cap * sizeof *n);
+    if (cl->n == cl->cap) {
+        int cap = cl->cap ? cl->cap * 2 : 8;
+        struct bufferevent **n = realloc(cl->conns, (size_t)cap * sizeof *n);
         if (!n)
             return bev; /* untracked: still served */
-        conns = n;
-        cap_conns = cap;
+        cl->conns = n;
+        cl->cap = cap;
     }
     bufferevent_incref(bev);
-    conns[n_conns++] = bev;
-    if (n_conns >= max_conns && !paused) {
-        evconnlistener_disable(listener);
-        paused = 1;
+    cl->conns[cl->n++] = bev;
+    if (cl->n >= cl->max && !cl->paused) {
+        evconnlistener_disable(cl->listener);
+        struct timeval tv = {0, 100000};
+        evtimer_add(cl->retry_ev, &tv);
+        cl->paused = true;
     }
     return bev;
 }
 
-void conn_limit_install(struct evhttp *http, struct evhttp_bound_socket *bound, int max)
+conn_limit_t *conn_limit_install(struct evhttp *http, struct evhttp_bound_socket *bound, int max)
 {
-    max_conns = max;
-    listener = evhttp_bound_socket_get_listener(bound);
-    evhttp_set_bevcb(http, make_bev, NULL);
-    struct event_base *base = evconnlistener_get_base(listener);
-    sweep_ev = event_new(base, -1, EV_PERSIST, on_sweep, NULL);
-    struct timeval tv = {0, 100000};
-    event_add(sweep_ev, &tv);
+    conn_limit_t *cl = calloc(1, sizeof *cl);
+    if (!cl)
+        return NULL;
+    cl->max = max;
+    cl->listener = evhttp_bound_socket_get_listener(bound);
+    cl->retry_ev = event_new(evconnlistener_get_base(cl->listener), -1, EV_PERSIST, on_retry, cl);
+    evhttp_set_bevcb(http, make_bev, cl);
+    return cl;
 }
 
-int conn_limit_open(void)
+int conn_limit_open(conn_limit_t *cl)
 {
-    sweep();
-    return n_conns;
+    if (!cl)
+        return 0;
+    sweep(cl);
+    return cl->n;
+}
+
+void conn_limit_free(conn_limit_t *cl)
+{
+    if (!cl)
+        return;
+    for (int i = 0; i < cl->n; i++)
+        bufferevent_decref(cl->conns[i]);
+    event_free(cl->retry_ev);
+    free(cl->conns);
+    free(cl);
 }

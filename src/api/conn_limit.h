@@ -1,8 +1,13 @@
 #pragma once
-/* Bounds the number of open client connections of an evhttp listener: at the
- * limit, the listener stops accepting (new clients wait in the kernel's
- * backlog) until a connection closes. */
+/* Bounds the number of open connections of an evhttp listener: at the limit
+ * the listener stops accepting (new clients wait in the kernel's backlog)
+ * until a connection closes. Used for the public API and for each
+ * instance's Runtime API. */
 #include <event2/http.h>
 
-void conn_limit_install(struct evhttp *http, struct evhttp_bound_socket *bound, int max);
-int conn_limit_open(void);
+typedef struct conn_limit conn_limit_t;
+
+conn_limit_t *conn_limit_install(struct evhttp *http, struct evhttp_bound_socket *bound, int max);
+int conn_limit_open(conn_limit_t *cl);
+/* After evhttp_free of its evhttp: drops the references it kept. */
+void conn_limit_free(conn_limit_t *cl);

@@ -57,8 +57,9 @@ static bool header_value_ok(const char *v)
 static int map_http_shape(json_t *root, http_result_t *out)
 {
     json_t *sc = json_object_get(root, "statusCode");
-    if (!json_is_integer(sc) || json_integer_value(sc) < 100 || json_integer_value(sc) > 599)
-        return malformed(out, "statusCode must be an integer from 100 to 599");
+    /* 1xx would let a function write its own framing after our headers. */
+    if (!json_is_integer(sc) || json_integer_value(sc) < 200 || json_integer_value(sc) > 599)
+        return malformed(out, "statusCode must be an integer from 200 to 599");
     out->status = (int)json_integer_value(sc);
     json_t *hdrs = json_object_get(root, "headers");
     bool has_ct = false;
@@ -111,6 +112,12 @@ static int map_http_shape(json_t *root, http_result_t *out)
         out->body = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
         out->body_len = strlen(out->body);
         ct = "application/json";
+    }
+    if (out->status == 204 || out->status == 304) {
+        /* These carry no body: one sent anyway would be read as the start of
+         * the next response on the connection. */
+        out->body[0] = '\0';
+        out->body_len = 0;
     }
     if (!has_ct)
         json_object_set_new(out->headers, "Content-Type", json_string(ct));

@@ -191,5 +191,5 @@ void api_health(struct evhttp_request *req)
     http_json(req, D->draining ? 503 : 200,
               json_pack("{s:s, s:s, s:i, s:i, s:i}", "status", D->draining ? "draining" : "ok", "cgroup",
                         cgroup_version_name(cgroup_version()), "instances", pool_instance_count(),
-                        "inflight", D->n_inflight, "connections", conn_limit_open()));
+                        "inflight", D->n_inflight, "connections", conn_limit_open(api_conns)));
 }

@@ -67,6 +67,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
     }
 }
 
+conn_limit_t *api_conns;
+
 struct evhttp *api_start(const char *addr, int max_connections, char *err, size_t errlen)
 {
     char host[256];
@@ -98,6 +100,6 @@ struct evhttp *api_start(const char *addr, int max_connections, char *err, size_
         evhttp_free(h);
         return NULL;
     }
-    conn_limit_install(h, bound, max_connections);
+    api_conns = conn_limit_install(h, bound, max_connections);
     return h;
 }

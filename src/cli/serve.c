@@ -203,6 +203,7 @@ int cmd_serve(int argc, char **argv)
     char h[65], parent[64], err[512];
     sha256_hex(D->cfg.data_dir, strlen(D->cfg.data_dir), h);
     snprintf(parent, sizeof parent, "impuls/d-%.12s", h);
+    D->cfg.uid_slot = (unsigned)strtoul((char[]){h[0], h[1], h[2], 0}, NULL, 16) % 4096;
     if (sandbox_init(parent, cgv, err, sizeof err) < 0) {
         log_error("sandbox: %s", err);
         return 1;

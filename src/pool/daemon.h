@@ -17,6 +17,7 @@ typedef struct daemon_cfg {
     int pids_max;
     bool no_local;      /* refuse ?local=true invocations */
     int init_timeout_s; /* a runtime must ask for work within this */
+    unsigned uid_slot;  /* picks this daemon's uid range (from the data dir) */
 } daemon_cfg_t;
 
 typedef struct daemon {

@@ -8,12 +8,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "api/conn_limit.h"
 #include "pool/internal.h"
 #include "runtime_api/runtimes.h"
 #include "util/log.h"
 #include "util/util.h"
 
-enum { UID_BASE = 200000, UID_RANGE = 50000 };
+/* Each daemon has its own range of uids (per-uid kernel limits must not be
+ * shared with another daemon's sandboxes): 65536 uids from 200000 + 65536*k. */
+enum { UID_BASE = 200000, UID_RANGE = 65536 };
 
 static void on_log(evutil_socket_t fd, short what, void *arg);
 static void on_ctl(evutil_socket_t fd, short what, void *arg);
@@ -103,7 +106,7 @@ instance_t *instance_spawn(pool_t *pool)
         .pids_max = D->cfg.pids_max,
         .tmp_mb = D->cfg.tmp_mb,
         .cpu_weight = fn->cfg.memory_mb * 100 / 1024 < 1 ? 1 : fn->cfg.memory_mb * 100 / 1024,
-        .uid = (uid_t)(UID_BASE + inst->id % UID_RANGE),
+        .uid = (uid_t)(UID_BASE + (uid_t)D->cfg.uid_slot * UID_RANGE + inst->id % UID_RANGE),
     };
     const char *task_dir, *runtime_dir;
     sandbox_paths(pool->backend, &spec, &task_dir, &runtime_dir);
@@ -313,6 +316,7 @@ static void instance_free(instance_t *inst)
     if (inst->rapi) {
         inst->parked_next = NULL;
         evhttp_free(inst->rapi); /* closes its connections and parked requests */
+        conn_limit_free(inst->rapi_conns);
     }
     sandbox_release(&inst->sb);
     json_decref(inst->init_error);
@@ -345,7 +349,10 @@ static void instance_exited(instance_t *inst, int status)
 {
     pool_t *pool = inst->pool;
     instance_drain_log(inst);
-    bool oom = inst->sb.backend == SANDBOX_NAMESPACE && cgroup_oom_kills(&inst->sb.cg) > 0;
+    /* Out of memory: the runtime was SIGKILLed (init reports 128+9) and the
+     * cgroup's OOM killer has struck; a child killed earlier does not count. */
+    bool oom = inst->sb.backend == SANDBOX_NAMESPACE && WIFEXITED(status) &&
+               WEXITSTATUS(status) == 128 + SIGKILL && cgroup_oom_kills(&inst->sb.cg) > 0;
     char how[128], msg[512];
     format_exit(status, how, sizeof how);
     /* Init exits with 128+N when the runtime died of signal N. */

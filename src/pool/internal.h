@@ -47,6 +47,7 @@ struct instance {
     sandbox_t sb;
     struct event *ctl_ev, *log_ev, *idle_ev;
     struct evhttp *rapi;
+    struct conn_limit *rapi_conns;
     struct evhttp_request *parked_next;
     invocation_t *inv;
     double spawned_ms;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/conn_limit.h"
 #include "api/http_util.h"
 #include "pool/internal.h"
 #include "util/log.h"
@@ -17,8 +18,16 @@
 
 #define PREFIX "/2018-06-01/runtime/"
 /* Lambda's limit on a response; bodies up to RAPI_MAX_BODY are read (and
- * refused with a clear error) so that the runtime keeps its connection. */
-enum { RESPONSE_MAX = 6 * 1024 * 1024, RAPI_MAX_BODY = 16 * 1024 * 1024 };
+ * refused with a clear error) so that the runtime keeps its connection.
+ * What one instance can make the daemon hold is bounded: RAPI_MAX_CONNS
+ * connections, each with at most RAPI_MAX_BODY, each cut after
+ * RAPI_TIMEOUT_S without progress. A parked /next is not subject to it. */
+enum {
+    RESPONSE_MAX = 6 * 1024 * 1024,
+    RAPI_MAX_BODY = 8 * 1024 * 1024,
+    RAPI_MAX_CONNS = 4,
+    RAPI_TIMEOUT_S = 30,
+};
 
 static void status_ok(struct evhttp_request *req)
 {
@@ -128,11 +137,15 @@ struct evhttp *runtime_api_start(instance_t *inst, int fd)
 {
     evutil_make_socket_nonblocking(fd); /* libevent's listener expects it */
     struct evhttp *h = evhttp_new(D->base);
+    evhttp_set_timeout(h, RAPI_TIMEOUT_S);
     evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
     evhttp_set_max_body_size(h, RAPI_MAX_BODY);
     evhttp_set_max_headers_size(h, 16384);
     evhttp_set_gencb(h, dispatch, inst);
-    if (!evhttp_accept_socket_with_handle(h, fd))
+    struct evhttp_bound_socket *bound = evhttp_accept_socket_with_handle(h, fd);
+    if (!bound)
         log_error("runtime api: cannot serve the instance socket");
+    else
+        inst->rapi_conns = conn_limit_install(h, bound, RAPI_MAX_CONNS);
     return h;
 }

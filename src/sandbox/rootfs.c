@@ -127,7 +127,7 @@ static int make_dev(char *err, size_t errlen)
     if (symlink("/proc/self/fd", "dev/fd") < 0 || symlink("/proc/self/fd/0", "dev/stdin") < 0 ||
         symlink("/proc/self/fd/1", "dev/stdout") < 0 || symlink("/proc/self/fd/2", "dev/stderr") < 0)
         return fail(err, errlen, "symlink", "dev/");
-    if (mkdir("dev/shm", 01777) < 0)
+    if (mkdir("dev/shm", 01777) < 0 || chmod("dev/shm", 01777) < 0) /* past the umask */
         return fail(err, errlen, "mkdir", "dev/shm");
     return 0;
 }
@@ -158,7 +158,7 @@ int sandbox_setup_root(const sandbox_spec_t *spec, char *err, size_t errlen)
         mount("impuls-tmp", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
         return fail(err, errlen, "mount", "tmp");
     if (mkdir("proc", 0555) < 0 ||
-        mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible") < 0)
         return fail(err, errlen, "mount", "proc");
     /* Kernel knobs stay read-only even to a process that somehow gets root. */
     static const char *ro_proc[] = {"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus", NULL};

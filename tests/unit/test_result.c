@@ -11,7 +11,7 @@
 
 #include "api/result.h"
 
-#define MALFORMED_STATUS "statusCode must be an integer from 100 to 599"
+#define MALFORMED_STATUS "statusCode must be an integer from 200 to 599"
 #define MALFORMED_HEADERS "headers must map header names to strings without line breaks"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -218,12 +218,12 @@ MALFORMED_TEST(test_http_shape_base64_of_wrong_length_is_malformed,
                "{\"statusCode\":200,\"body\":\"aGk\",\"isBase64Encoded\":true}",
                "body is not valid base64 though isBase64Encoded is true")
 
-static void test_status_boundaries_100_and_599_are_accepted(void **state)
+static void test_status_boundaries_200_and_599_are_accepted(void **state)
 {
     (void)state;
     http_result_t r;
-    assert_mapped("{\"statusCode\":100}", &r);
-    assert_int_equal(r.status, 100);
+    assert_mapped("{\"statusCode\":200}", &r);
+    assert_int_equal(r.status, 200);
     http_result_clear(&r);
     assert_mapped("{\"statusCode\":599}", &r);
     assert_int_equal(r.status, 599);
@@ -232,6 +232,25 @@ static void test_status_boundaries_100_and_599_are_accepted(void **state)
 
 MALFORMED_TEST(test_status_as_string_is_malformed, "{\"statusCode\":\"200\",\"body\":\"x\"}",
                MALFORMED_STATUS)
+/* A 1xx answer lets the function write its own framing after ours. */
+MALFORMED_TEST(test_status_1xx_is_malformed, "{\"statusCode\":101,\"body\":\"HTTP/1.1 200 OK\"}",
+               MALFORMED_STATUS)
+
+/* 204 and 304 carry no body: one sent anyway would be read as the next
+ * response on the connection. */
+static void test_bodyless_status_drops_the_body(void **state)
+{
+    (void)state;
+    http_result_t r;
+    assert_mapped("{\"statusCode\":204,\"body\":\"HTTP/1.1 200 OK\\r\\n\\r\\nforged\"}", &r);
+    assert_int_equal(r.status, 204);
+    assert_int_equal(r.body_len, 0);
+    http_result_clear(&r);
+    assert_mapped("{\"statusCode\":304,\"body\":{\"a\":1}}", &r);
+    assert_int_equal(r.body_len, 0);
+    http_result_clear(&r);
+}
+
 MALFORMED_TEST(test_status_99_is_malformed, "{\"statusCode\":99}", MALFORMED_STATUS)
 MALFORMED_TEST(test_status_600_is_malformed, "{\"statusCode\":600}", MALFORMED_STATUS)
 MALFORMED_TEST(test_status_real_is_malformed, "{\"statusCode\":200.5}", MALFORMED_STATUS)
@@ -548,7 +567,9 @@ int main(void)
         cmocka_unit_test(test_http_shape_string_body_may_hold_nul),
         cmocka_unit_test(test_http_shape_bad_base64_is_malformed),
         cmocka_unit_test(test_http_shape_base64_of_wrong_length_is_malformed),
-        cmocka_unit_test(test_status_boundaries_100_and_599_are_accepted),
+        cmocka_unit_test(test_status_boundaries_200_and_599_are_accepted),
+        cmocka_unit_test(test_status_1xx_is_malformed),
+        cmocka_unit_test(test_bodyless_status_drops_the_body),
         cmocka_unit_test(test_status_as_string_is_malformed),
         cmocka_unit_test(test_status_99_is_malformed),
         cmocka_unit_test(test_status_600_is_malformed),
