@@ -2,6 +2,8 @@
 /* The public HTTP API: route table and handlers. */
 #include <event2/http.h>
 
+struct fn;
+
 /* Binds addr ("HOST:PORT") and serves the API on D->base, with at most
  * max_connections client connections open at once. */
 struct evhttp *api_start(const char *addr, int max_connections, char *err, size_t errlen);
@@ -19,6 +21,14 @@ void api_function_delete(struct evhttp_request *req, const char *name);
 void api_function_invoke(struct evhttp_request *req, const char *name);
 void api_function_logs(struct evhttp_request *req, const char *name);
 void api_function_instances(struct evhttp_request *req, const char *name);
+
+/* Invokes fn with the request as its event (shaped by the function's style). */
+void api_invoke(struct evhttp_request *req, struct fn *fn);
+/* Glambdar's routes: POST /deploy, POST /invoke/{name}, GET /info[/{name}],
+ * DELETE /del/{name}. */
+void api_glambdar_deploy(struct evhttp_request *req);
+/* Creates (as a Glambdar function) or replaces the code of `name` with zip. */
+void api_deploy_zip(struct evhttp_request *req, const char *name, const void *zip, size_t len);
 
 /* The request body as JSON, or NULL after answering 400/500. */
 struct json_t *api_json_body(struct evhttp_request *req);

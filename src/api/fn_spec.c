@@ -164,7 +164,7 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         return -1;
     }
     static const char *known[] = {"name", "runtime", "handler", "code", "env", "memory_mb",
-                                  "timeout_s", "concurrency", "idle_timeout_s", "network", "zip", NULL};
+                                  "timeout_s", "concurrency", "idle_timeout_s", "network", "zip", "style", "reuse", NULL};
     const char *key;
     json_t *val;
     json_object_foreach(body, key, val)
@@ -266,6 +266,29 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
     } else if (create) {
         snprintf(err, errlen, "code or zip is required");
         return -1;
+    }
+    json_t *style = json_object_get(body, "style");
+    if (style) {
+        const char *st = json_string_value(style);
+        if (!st || (strcmp(st, "lambda") && strcmp(st, "glambdar"))) {
+            snprintf(err, errlen, "style must be \"lambda\" or \"glambdar\"");
+            return -1;
+        }
+        if (!strcmp(st, "glambdar") && rt && rt->lang != LANG_NODE) {
+            snprintf(err, errlen, "style \"glambdar\" needs a Node.js runtime");
+            return -1;
+        }
+        snprintf(in->cfg.style, sizeof in->cfg.style, "%s", st);
+        in->has_style = true;
+    }
+    json_t *reuse = json_object_get(body, "reuse");
+    if (reuse) {
+        if (!json_is_boolean(reuse)) {
+            snprintf(err, errlen, "reuse must be true or false");
+            return -1;
+        }
+        in->cfg.reuse = json_is_true(reuse);
+        in->has_reuse = true;
     }
     /* Sandboxes have only their own loopback; egress is not offered yet. */
     json_t *net = json_object_get(body, "network");

@@ -1,12 +1,14 @@
 #include "api/http_util.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h"
 #include "util/util.h"
 
 const char *http_reason(int status)
@@ -37,6 +39,12 @@ void http_send(struct evhttp_request *req, int status, const char *body, size_t 
 {
     /* Every answer names a request id; invocations set their own first. */
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    /* libevent 2.1 does not keep pipelined requests in order: if the client
+     * already sent more, close after this answer (it may retry them). */
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    if (bev && evbuffer_get_length(bufferevent_get_input(bev)) > 0 && !evhttp_find_header(h, "Connection"))
+        evhttp_add_header(h, "Connection", "close");
     if (!evhttp_find_header(h, "X-Impuls-Request-Id")) {
         char id[37];
         uuid4(id);
@@ -51,8 +59,10 @@ void http_send(struct evhttp_request *req, int status, const char *body, size_t 
 
 void http_json(struct evhttp_request *req, int status, json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     json_decref(j);
+    if (!s) /* never an empty answer */
+        s = strdup("{\"errorType\":\"ServiceException\",\"errorMessage\":\"the answer could not be encoded\"}");
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     if (!evhttp_find_header(h, "Content-Type"))
         evhttp_add_header(h, "Content-Type", "application/json");
@@ -67,7 +77,10 @@ void http_error(struct evhttp_request *req, int status, const char *type, const 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    http_json(req, status, json_pack("{s:s, s:s}", "errorType", type, "errorMessage", msg));
+    /* Messages quote the client's input, cut to a length: keep them UTF-8. */
+    char *clean = utf8_sanitize(msg, strlen(msg), sizeof msg);
+    http_json(req, status, json_pack("{s:s, s:s}", "errorType", type, "errorMessage", clean ? clean : ""));
+    free(clean);
 }
 
 char *http_body(struct evhttp_request *req, size_t *len)

@@ -65,6 +65,23 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
     int n = path ? split_path(path, seg) : -1;
     if (n == 1 && !strcmp(seg[0], "healthz"))
         return pick(out, m, "GET", ROUTE_HEALTH, 0, 0, 0);
+    /* Glambdar's routes, kept as its users' scripts call them. */
+    if (n == 1 && !strcmp(seg[0], "deploy"))
+        return pick(out, m, "POST", 0, ROUTE_GL_DEPLOY, 0, 0);
+    if (n == 1 && !strcmp(seg[0], "info"))
+        return pick(out, m, "GET", ROUTE_FN_LIST, 0, 0, 0);
+    if (n == 2 && (!strcmp(seg[0], "invoke") || !strcmp(seg[0], "info") || !strcmp(seg[0], "del"))) {
+        snprintf(out->name, sizeof out->name, "%s", seg[1]);
+        if (!fn_name_valid(out->name)) {
+            out->id = ROUTE_BAD_NAME;
+            return;
+        }
+        if (!strcmp(seg[0], "invoke"))
+            return pick(out, m, "POST", 0, ROUTE_FN_INVOKE, 0, 0);
+        if (!strcmp(seg[0], "info"))
+            return pick(out, m, "GET", ROUTE_FN_GET, 0, 0, 0);
+        return pick(out, m, "DELETE", 0, 0, 0, ROUTE_FN_DELETE);
+    }
     if (n < 3 || strcmp(seg[0], "api") || strcmp(seg[1], "v1"))
         return;
     if (n == 3 && !strcmp(seg[2], "runtimes"))

@@ -1,5 +1,6 @@
 /* /api/v1/functions: list, get, delete, invoke, logs, instances; the
  * runtimes and health routes. Create and update are in routes_write.c. */
+#include <ctype.h>
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 #include <stdbool.h>
@@ -13,9 +14,32 @@
 #include "pool/pool.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/util.h"
 
 enum { EVENT_MAX_BYTES = 6 * 1024 * 1024 };
+
+enum { API_JSON_MAX_VALUES = 200000 };
+
+static bool json_values_over(const char *s, size_t len, long max)
+{
+    long n = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if ((c == ',' || c == '[' || c == '{') && ++n > max) {
+            return true;
+        }
+    }
+    return false;
+}
 
 json_t *api_json_body(struct evhttp_request *req)
 {
@@ -23,6 +47,13 @@ json_t *api_json_body(struct evhttp_request *req)
     cleanup_free char *body = http_body(req, &len);
     if (!body) {
         http_error(req, 500, "ServiceException", "out of memory");
+        return NULL;
+    }
+    /* A spec has a few thousand values at most; millions would keep the
+     * loop parsing for seconds. Count separators (outside strings) first. */
+    if (json_values_over(body, len, API_JSON_MAX_VALUES)) {
+        http_error(req, 400, "InvalidRequestContentException", "request body has more than %d JSON values",
+                   API_JSON_MAX_VALUES);
         return NULL;
     }
     json_error_t e;
@@ -98,28 +129,56 @@ void api_function_delete(struct evhttp_request *req, const char *name)
     http_send(req, 204, NULL, 0);
 }
 
-void api_function_invoke(struct evhttp_request *req, const char *name)
+/* Glambdar's request shape: {headers, body} with the raw body as a string;
+ * its bootstrap adds json(). Header names are lower-cased, as Node has them. */
+static struct evbuffer *glambdar_event(struct evhttp_request *req, const char *raw, size_t len)
+{
+    json_t *headers = json_object();
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
+    {
+        char key[256];
+        size_t i = 0;
+        for (; h->key[i] && i < sizeof key - 1; i++)
+            key[i] = (char)tolower((unsigned char)h->key[i]);
+        key[i] = '\0';
+        char *v = utf8_sanitize(h->value, strlen(h->value), 8192);
+        json_object_set_new(headers, key, json_string(v ? v : ""));
+        free(v);
+    }
+    char *body = utf8_sanitize(raw, len, len);
+    json_t *ev = json_pack("{s:o, s:s}", "headers", headers, "body", body ? body : "");
+    free(body);
+    char *s = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    struct evbuffer *out = evbuffer_new();
+    evbuffer_add(out, s, strlen(s));
+    free(s);
+    return out;
+}
+
+void api_invoke(struct evhttp_request *req, fn_t *fn)
 {
     if (D->draining)
         return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
-    fn_t *fn = registry_find(name);
-    if (!fn)
-        return api_not_found(req, name);
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     if (len > EVENT_MAX_BYTES)
         return http_error(req, 413, "RequestTooLargeException", "the event is larger than %d bytes", EVENT_MAX_BYTES);
-    struct evbuffer *event = evbuffer_new();
-    if (len == 0) {
+    const char *raw = len ? (const char *)evbuffer_pullup(in, -1) : "";
+    struct evbuffer *event;
+    if (!strcmp(fn_cfg(fn)->style, "glambdar")) {
+        event = glambdar_event(req, raw, len);
+    } else if (len == 0) {
+        event = evbuffer_new();
         evbuffer_add(event, "{}", 2);
     } else {
         json_error_t e;
-        json_t *j = json_loadb((const char *)evbuffer_pullup(in, -1), len, JSON_DECODE_ANY, &e);
-        if (!j) {
-            evbuffer_free(event);
+        json_t *j = json_loadb(raw, len, JSON_DECODE_ANY, &e);
+        if (!j)
             return http_error(req, 400, "InvalidRequestContentException", "the event is not valid JSON: %s", e.text);
-        }
         json_decref(j);
+        event = evbuffer_new();
         evbuffer_add_buffer(event, in);
     }
     char q[16];
@@ -131,6 +190,14 @@ void api_function_invoke(struct evhttp_request *req, const char *name)
     }
     const char *lt = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Impuls-Log-Type");
     pool_invoke(fn, b, req, event, lt && !strcasecmp(lt, "Tail"));
+}
+
+void api_function_invoke(struct evhttp_request *req, const char *name)
+{
+    fn_t *fn = registry_find(name);
+    if (!fn)
+        return api_not_found(req, name);
+    api_invoke(req, fn);
 }
 
 void api_function_logs(struct evhttp_request *req, const char *name)

@@ -98,6 +98,10 @@ static void apply_patch(const fn_input_t *in, fn_config_t *next)
         next->concurrency = in->cfg.concurrency;
     if (in->has_idle)
         next->idle_timeout_s = in->cfg.idle_timeout_s;
+    if (in->has_style)
+        snprintf(next->style, sizeof next->style, "%s", in->cfg.style);
+    if (in->has_reuse)
+        next->reuse = in->cfg.reuse;
 }
 
 /* Puts the code of the request (or, for a changed handler or runtime, the
@@ -126,13 +130,20 @@ static int place_code(write_job_t *job, const fn_config_t *old, fn_config_t *cfg
     return save_inline(stored, len, cfg, err, errlen);
 }
 
+/* The zip this job unpacked, when the write did not happen after all. */
+static void discard_code(write_job_t *job)
+{
+    if (job->in.zip && job->rc == 0)
+        store_gc_code(D->store, job->code_sha, pool_task_in_use(job->task_key) ? "" : job->task_key);
+}
+
 static void commit_create(write_job_t *job)
 {
     char err[512];
     fn_config_t *cfg = &job->in.cfg;
     if (registry_find(job->name)) {
         http_error(job->req, 409, "ResourceConflictException", "function '%s' already exists", job->name);
-        return;
+        return discard_code(job);
     }
     int rc = place_code(job, NULL, cfg, err, sizeof err);
     if (rc < 0)
@@ -155,8 +166,10 @@ static void commit_create(write_job_t *job)
 static void commit_update(write_job_t *job)
 {
     fn_t *fn = registry_find(job->name);
-    if (!fn)
-        return api_not_found(job->req, job->name);
+    if (!fn) {
+        api_not_found(job->req, job->name);
+        return discard_code(job);
+    }
     const fn_config_t *old = fn_cfg(fn);
     fn_config_t next;
     fn_config_copy(&next, old);
@@ -190,9 +203,7 @@ static void commit(void *arg)
 {
     write_job_t *job = arg;
     if (!job->req) {
-        /* The client hung up: nothing is written; unpacked code nobody uses goes. */
-        if (job->in.zip && job->rc == 0)
-            store_gc_code(D->store, job->code_sha, pool_task_in_use(job->task_key) ? "" : job->task_key);
+        discard_code(job); /* the client hung up: nothing is written */
     } else if (job->rc < 0) {
         fail(job, job->rc, job->err);
     } else if (job->create) {
@@ -212,6 +223,19 @@ static void unpack(void *arg)
     if (rc == STORE_OK)
         rc = store_put_blob_r(D->store, in->zip, in->zip_len, job->code_sha, job->err, sizeof job->err);
     job->rc = rc == STORE_OK ? 0 : rc == STORE_REFUSED ? -1 : -2;
+}
+
+/* Hands a parsed job to the worker (zip) or commits it (inline). */
+static void dispatch_job(write_job_t *job)
+{
+    if (!job->in.zip)
+        return commit(job);
+    job->conn = evhttp_request_get_connection(job->req);
+    evhttp_connection_set_closecb(job->conn, on_client_closed, job);
+    if (offload_run(unpack, commit, job) < 0) {
+        http_error(job->req, 503, "ServiceUnavailable", "cannot take more uploads now");
+        job_free(job);
+    }
 }
 
 static void start(struct evhttp_request *req, json_t *body, bool create, const char *name)
@@ -240,14 +264,35 @@ static void start(struct evhttp_request *req, json_t *body, bool create, const c
         http_error(req, 409, "ResourceConflictException", "function '%s' already exists", job->name);
         return job_free(job);
     }
-    if (!job->in.zip)
-        return commit(job);
-    job->conn = evhttp_request_get_connection(req);
-    evhttp_connection_set_closecb(job->conn, on_client_closed, job);
-    if (offload_run(unpack, commit, job) < 0) {
-        http_error(req, 503, "ServiceUnavailable", "cannot take more uploads now");
-        job_free(job);
+    dispatch_job(job);
+}
+
+void api_deploy_zip(struct evhttp_request *req, const char *name, const void *zip, size_t len)
+{
+    if (D->draining)
+        return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
+    write_job_t *job = calloc(1, sizeof *job);
+    unsigned char *copy = malloc(len ? len : 1);
+    if (!job || !copy) {
+        free(job);
+        free(copy);
+        return http_error(req, 500, "ServiceException", "out of memory");
     }
+    D->n_inflight++;
+    job->req = req;
+    snprintf(job->name, sizeof job->name, "%s", name);
+    /* A new function is a Glambdar one (Node, index.js); deploying again
+     * replaces only the code of whatever function has the name. */
+    job->create = registry_find(name) == NULL;
+    fn_config_init_defaults(&job->in.cfg);
+    snprintf(job->in.cfg.name, sizeof job->in.cfg.name, "%s", name);
+    snprintf(job->in.cfg.runtime, sizeof job->in.cfg.runtime, "nodejs20");
+    snprintf(job->in.cfg.handler, sizeof job->in.cfg.handler, "index.handler");
+    snprintf(job->in.cfg.style, sizeof job->in.cfg.style, "glambdar");
+    memcpy(copy, zip, len);
+    job->in.zip = copy;
+    job->in.zip_len = len;
+    dispatch_job(job);
 }
 
 void api_functions_create(struct evhttp_request *req)

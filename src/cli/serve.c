@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <locale.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -162,6 +163,7 @@ int cmd_serve(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    setlocale(LC_CTYPE, "C.UTF-8"); /* libarchive decodes zip entry names with it */
     /* Each function keeps its log open and each instance holds a few fds. */
     struct rlimit nofile;
     if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {

@@ -60,6 +60,8 @@ static char **build_env(instance_t *inst, const char *task_dir, const char *runt
     PUT("AWS_EXECUTION_ENV=AWS_Lambda_%s", c->runtime);
     PUT("AWS_REGION=us-east-1");
     PUT("AWS_DEFAULT_REGION=us-east-1");
+    if (strcmp(c->style, "lambda"))
+        PUT("IMPULS_HANDLER_STYLE=%s", c->style);
     DEFAULT("PYTHONDONTWRITEBYTECODE", "1");
     DEFAULT("PYTHONUNBUFFERED", "1");
     const char *k;
@@ -296,7 +298,9 @@ void instance_release_inv(instance_t *inst)
 {
     inst->inv = NULL;
     inst->log_budget = LOG_MAX_PER_CALL;
-    if (inst->version != inst->pool->fn->cfg.version || inst->pool->fn->removed)
+    const fn_t *fn = inst->pool->fn;
+    /* Retired (the function changed or went), or single-use (reuse: false). */
+    if (inst->version != fn->cfg.version || fn->removed || !fn->cfg.reuse)
         instance_kill(inst);
 }
 

@@ -89,7 +89,8 @@ void pool_pump(pool_t *pool)
     /* Instances on their way back from a call will take queued work too. */
     int returning = 0;
     for (instance_t *i = D->instances; i; i = i->next)
-        if (i->pool == pool && i->state == INST_BUSY && !i->inv && i->version == fn->cfg.version)
+        if (i->pool == pool && i->state == INST_BUSY && !i->inv && i->version == fn->cfg.version &&
+            fn->cfg.reuse)
             returning++;
     int need = pool->n_queued - pool->n_starting - returning;
     while (need-- > 0 && pool->n_instances < fn->cfg.concurrency) {

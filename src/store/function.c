@@ -1,5 +1,6 @@
 #include "store/function.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "util/util.h"
@@ -12,6 +13,8 @@ void fn_config_init_defaults(fn_config_t *c)
     c->timeout_s = FN_TIMEOUT_DEFAULT;
     c->concurrency = FN_CONCURRENCY_DEFAULT;
     c->idle_timeout_s = FN_IDLE_DEFAULT;
+    snprintf(c->style, sizeof c->style, "lambda");
+    c->reuse = true;
     c->version = 1;
 }
 
@@ -39,11 +42,11 @@ json_t *fn_config_to_json(const fn_config_t *c)
     char created[32], updated[32];
     iso8601(created, c->created_at);
     iso8601(updated, c->updated_at);
-    return json_pack("{s:s, s:s, s:s, s:O, s:i, s:i, s:i, s:i, s:s, s:s, s:s, s:I, s:i, s:s, s:s}",
+    return json_pack("{s:s, s:s, s:s, s:O, s:i, s:i, s:i, s:i, s:s, s:b, s:s, s:s, s:s, s:I, s:i, s:s, s:s}",
                      "name", c->name, "runtime", c->runtime, "handler", c->handler, "env",
                      c->env, "memory_mb", c->memory_mb, "timeout_s",
                      c->timeout_s, "concurrency", c->concurrency, "idle_timeout_s",
-                     c->idle_timeout_s, "network", "none", "code_kind", fn_config_code_kind(c), "code_sha256", c->code_sha256, "code_size",
+                     c->idle_timeout_s, "style", c->style, "reuse", c->reuse, "network", "none", "code_kind", fn_config_code_kind(c), "code_sha256", c->code_sha256, "code_size",
                      (json_int_t)c->code_size, "version", c->version, "created_at", created,
                      "updated_at", updated);
 }

@@ -1,6 +1,7 @@
 #pragma once
 /* A function's stored configuration: one row of the functions table. */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define FN_NAME_MAX 64
@@ -15,6 +16,8 @@ typedef struct fn_config {
     int timeout_s;
     int concurrency;
     int idle_timeout_s;
+    char style[16]; /* "lambda": handler(event, context); "glambdar": handler(req) */
+    bool reuse;     /* false: a fresh sandbox for every call (Glambdar's way) */
     char code_sha256[65];
     int64_t code_size;
     char task_key[65]; /* names the materialised code dir under tasks/ */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/util.h"
@@ -16,7 +18,9 @@
 static struct archive *open_zip(const void *data, size_t len)
 {
     struct archive *a = archive_read_new();
-    archive_read_support_format_zip(a);
+    /* The seekable reader trusts only the central directory: a zip without
+     * one (truncated) is refused instead of streamed. */
+    archive_read_support_format_zip_seekable(a);
     if (archive_read_open_memory(a, data, len) != ARCHIVE_OK)
         return a; /* the first next_header reports the error */
     return a;
@@ -110,6 +114,10 @@ static int check_headers(const void *data, size_t len, char *err, size_t errlen)
             break;
         }
         const char *name = archive_entry_pathname(e);
+        if (!name) { /* not decodable in our locale (UTF-8) */
+            rc = refuse(err, errlen, "zip is not a valid zip archive: %s", "an entry name is not valid UTF-8");
+            break;
+        }
         if (++n > ZIP_MAX_ENTRIES) {
             rc = refuse(err, errlen, "zip has more than %s entries", "10000");
             break;
@@ -244,9 +252,46 @@ static int extract(const void *data, size_t len, const char *dest, char *err, si
     return rc;
 }
 
+/* Pass 3: the text of each link target was checked, but a target may pass
+ * through another link of the archive ("s -> ." then "l -> s/../x"). Let the
+ * kernel resolve every link beneath dest: EXDEV means it leaves, ELOOP that
+ * it never ends. A dangling link that stays beneath is fine. */
+static int verify_links(const void *data, size_t len, const char *dest, char *err, size_t errlen)
+{
+    int dfd = open(dest, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", dest, strerror(errno));
+        return -2;
+    }
+    struct archive *a = open_zip(data, len);
+    struct archive_entry *e;
+    char clean[4096];
+    int rc = 0;
+    while (rc == 0 && next_entry(a, &e, err, errlen) > 0) {
+        if (archive_entry_filetype(e) != AE_IFLNK)
+            continue;
+        clean_path(archive_entry_pathname(e), clean, sizeof clean);
+        struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH};
+        int fd = (int)syscall(SYS_openat2, dfd, clean, &how, sizeof how);
+        if (fd >= 0)
+            close(fd);
+        else if (errno == EXDEV || errno == ELOOP)
+            rc = refuse(err, errlen, "zip entry '%.200s' is a symlink that points outside the code directory", clean);
+    }
+    archive_read_free(a);
+    close(dfd);
+    return rc;
+}
+
 int zip_extract(const void *data, size_t len, const char *dest, char *err, size_t errlen)
 {
     err[0] = '\0';
+    /* Only an end record: a valid zip with no entries (the seekable reader
+     * calls it unrecognised). */
+    if (len >= 22 && len <= 22 + 65535 && !memcmp(data, "PK\5\6", 4)) {
+        snprintf(err, errlen, "zip is empty");
+        return -1;
+    }
     int rc = check_headers(data, len, err, errlen);
     if (rc < 0)
         return rc;
@@ -256,6 +301,8 @@ int zip_extract(const void *data, size_t len, const char *dest, char *err, size_
     }
     chmod(dest, 0755);
     rc = extract(data, len, dest, err, errlen);
+    if (rc == 0)
+        rc = verify_links(data, len, dest, err, errlen);
     if (rc < 0)
         rm_rf(dest);
     return rc;
