@@ -12,6 +12,9 @@ const PREFIX = '/2018-06-01/runtime';
 const TASK_ROOT = env.LAMBDA_TASK_ROOT || '/var/task';
 // One persistent connection; no timeout anywhere because /next is a long poll.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+// Glambdar-style functions (see glambdar.js) are adapted to (event, context).
+const GLAMBDAR = env.IMPULS_HANDLER_STYLE === 'glambdar';
+const glambdar = GLAMBDAR ? require('./glambdar.js') : null;
 
 // ---------- HTTP ----------
 function request(method, urlPath, body, headers, retried) {
@@ -126,11 +129,12 @@ async function loadHandler() {
   let fn = mod && mod[fnName];
   // CJS loaded through import() (or an ESM default export object) nests exports under .default.
   if (fn === undefined && mod && mod.default) fn = mod.default[fnName];
+  if (GLAMBDAR) fn = glambdar.pick(mod, fnName);
   if (typeof fn !== 'function') {
     return initError({ errorType: 'Runtime.HandlerNotFound',
       errorMessage: `${modName}.${fnName} is ${fn === undefined ? 'undefined or not exported' : 'not a function'}`, stackTrace: [] });
   }
-  return fn;
+  return GLAMBDAR ? glambdar.wrap(fn) : fn;
 }
 
 // ---------- invocation ----------
