@@ -131,6 +131,8 @@ static void sample_config(fn_config_t *c, const char *name)
     c->version = 7;
     c->created_at = 1700000000123ULL;
     c->updated_at = 1700000000456ULL;
+    snprintf(c->style, sizeof c->style, "glambdar");
+    c->reuse = false;
 }
 
 /* What store_load_all handed to its callback, copied. */
@@ -177,6 +179,8 @@ static void assert_config_equal(const fn_config_t *a, const fn_config_t *b)
     assert_int_equal(a->version, b->version);
     assert_int_equal(a->created_at, b->created_at);
     assert_int_equal(a->updated_at, b->updated_at);
+    assert_string_equal(a->style, b->style);
+    assert_int_equal(a->reuse, b->reuse);
 }
 
 static void insert_sample(store_t *s, const char *name)
@@ -719,9 +723,11 @@ static void test_config_to_json_is_the_public_view(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "updated_at")), "2023-11-14T22:13:20.456Z");
     assert_string_equal(json_string_value(json_object_get(j, "network")), "none");
     assert_string_equal(json_string_value(json_object_get(j, "code_kind")), "inline");
+    assert_string_equal(json_string_value(json_object_get(j, "style")), "glambdar");
+    assert_true(json_is_false(json_object_get(j, "reuse")));
     assert_null(json_object_get(j, "task_key"));
     assert_null(json_object_get(j, "code"));
-    assert_int_equal(json_object_size(j), 15);
+    assert_int_equal(json_object_size(j), 17);
     json_decref(j);
     fn_config_clear(&c);
 }
