@@ -104,7 +104,7 @@ static bool env_key_valid(const char *k)
     for (int i = 0; reserved[i]; i++)
         if (!strcmp(k, reserved[i]))
             return false;
-    return strncmp(k, "AWS_LAMBDA_", 11) != 0;
+    return strncmp(k, "AWS_LAMBDA_", 11) != 0 && strncmp(k, "IMPULS_", 7) != 0;
 }
 
 static int parse_env(json_t *v, fn_input_t *in, char *err, size_t errlen)

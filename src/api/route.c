@@ -64,7 +64,7 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
     char seg[MAX_SEGMENTS][SEGMENT_MAX];
     int n = path ? split_path(path, seg) : -1;
     if (n == 1 && !strcmp(seg[0], "healthz"))
-        return pick(out, m, "GET", ROUTE_HEALTH, 0, 0, 0);
+        return pick(out, m, "GET, HEAD", ROUTE_HEALTH, 0, 0, 0);
     /* Glambdar's routes, kept as its users' scripts call them. */
     if (n == 1 && !strcmp(seg[0], "deploy"))
         return pick(out, m, "POST", 0, ROUTE_GL_DEPLOY, 0, 0);

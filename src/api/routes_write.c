@@ -175,6 +175,12 @@ static void commit_update(write_job_t *job)
     fn_config_copy(&next, old);
     apply_patch(&job->in, &next);
     char err[512];
+    const runtime_def_t *rt = runtime_find(next.runtime);
+    if (!strcmp(next.style, "glambdar") && rt && rt->lang != LANG_NODE) {
+        http_error(job->req, 400, "InvalidParameterValueException", "style \"glambdar\" needs a Node.js runtime");
+        fn_config_clear(&next);
+        return discard_code(job);
+    }
     int rc = place_code(job, old, &next, err, sizeof err);
     if (rc < 0) {
         fail(job, rc, err);

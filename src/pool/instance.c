@@ -381,14 +381,14 @@ static void instance_exited(instance_t *inst, int status)
         if (oom) {
             snprintf(msg, sizeof msg, "Runtime exited: out of memory (limit %d MB)", inst->memory_mb);
             invocation_respond_error(inv, 502, "Runtime.OutOfMemory", msg, NULL);
-        } else if (inst->init_timed_out) {
-            snprintf(msg, sizeof msg, "the function's init did not finish within %d seconds", D->cfg.init_timeout_s);
-            invocation_respond_error(inv, 502, "Runtime.InitTimeout", msg, NULL);
         } else if (was_starting && inst->init_error) {
             json_t *e = inst->init_error;
             invocation_respond_error(inv, 502, json_string_value(json_object_get(e, "errorType")),
                                      json_string_value(json_object_get(e, "errorMessage")),
                                      json_object_get(e, "stackTrace"));
+        } else if (inst->init_timed_out) {
+            snprintf(msg, sizeof msg, "the function's init did not finish within %d seconds", D->cfg.init_timeout_s);
+            invocation_respond_error(inv, 502, "Runtime.InitTimeout", msg, NULL);
         } else {
             snprintf(msg, sizeof msg, "Runtime exited with error: %s", how);
             invocation_respond_error(inv, 502, "Runtime.ExitError", msg, NULL);

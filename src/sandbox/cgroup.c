@@ -80,13 +80,16 @@ static bool mounted(enum cg_version v)
 {
     struct statfs fs;
     char path[1024];
-    if (v == CG_V2)
+    if (v == CG_V2) {
         snprintf(path, sizeof path, "%s", root_dir);
-    else
-        snprintf(path, sizeof path, "%s/memory", root_dir);
-    if (statfs(path, &fs) < 0)
-        return false;
-    return v == CG_V2 ? fs.f_type == CGROUP2_SUPER_MAGIC : fs.f_type == CGROUP_SUPER_MAGIC;
+        return statfs(path, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+    }
+    for (int i = 0; V1_CONTROLLERS[i]; i++) {
+        snprintf(path, sizeof path, "%s/%s", root_dir, V1_CONTROLLERS[i]);
+        if (statfs(path, &fs) < 0 || fs.f_type != CGROUP_SUPER_MAGIC)
+            return false;
+    }
+    return true;
 }
 
 /* Removes stale instance cgroups (and kills their processes). */

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -51,17 +52,19 @@ int sandbox_seccomp_compile(void)
     if (!ctx)
         return -ENOMEM;
     int rc = build(ctx);
-    int fds[2];
-    if (rc == 0 && pipe(fds) < 0)
+    int fd = rc == 0 ? memfd_create("impuls-seccomp", MFD_CLOEXEC) : -1;
+    if (rc == 0 && fd < 0)
         rc = -errno;
     if (rc == 0) {
-        /* libseccomp exports to an fd; a pipe holds a filter of this size. */
-        rc = seccomp_export_bpf(ctx, fds[1]);
-        close(fds[1]);
-        static struct sock_filter insns[4096];
-        ssize_t n = rc == 0 ? read(fds[0], insns, sizeof insns) : -1;
-        close(fds[0]);
-        if (rc == 0 && (n <= 0 || n % (ssize_t)sizeof insns[0]))
+        /* libseccomp exports to an fd; read the program back whole. */
+        rc = seccomp_export_bpf(ctx, fd);
+        static struct sock_filter insns[BPF_MAXINSNS];
+        ssize_t n = 0, r = 0;
+        if (rc == 0 && lseek(fd, 0, SEEK_SET) == 0)
+            while ((r = read(fd, (char *)insns + n, sizeof insns - (size_t)n)) > 0)
+                n += r;
+        close(fd);
+        if (rc == 0 && (r < 0 || n <= 0 || n == (ssize_t)sizeof insns || n % (ssize_t)sizeof insns[0]))
             rc = -EINVAL;
         if (rc == 0) {
             prog.len = (unsigned short)(n / (ssize_t)sizeof insns[0]);

@@ -70,7 +70,16 @@ store_t *store_open(const char *data_dir, char *err, size_t errlen)
     }
     sqlite3_busy_timeout(s->db, 2000);
     char *msg = NULL;
-    if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
+    /* Columns added after the first schema: present, or added now. */
+    static const char *MIGRATIONS[] = {
+        "ALTER TABLE functions ADD COLUMN style TEXT NOT NULL DEFAULT 'lambda'",
+        "ALTER TABLE functions ADD COLUMN reuse INTEGER NOT NULL DEFAULT 1",
+        NULL,
+    };
+    if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) == SQLITE_OK)
+        for (int i = 0; MIGRATIONS[i]; i++)
+            sqlite3_exec(s->db, MIGRATIONS[i], NULL, NULL, NULL); /* "duplicate column" is fine */
+    if (msg) {
         snprintf(err, errlen, "cannot initialise %s: %s", path, msg ? msg : "?");
         sqlite3_free(msg);
         sqlite3_close(s->db);

@@ -277,6 +277,8 @@ static int verify_links(const void *data, size_t len, const char *dest, char *er
             close(fd);
         else if (errno == EXDEV || errno == ELOOP)
             rc = refuse(err, errlen, "zip entry '%.200s' is a symlink that points outside the code directory", clean);
+        else if (errno == ENOSYS) /* fail closed: the check needs openat2 (Linux 5.6) */
+            rc = refuse(err, errlen, "zip entry '%.200s' is a symlink, which this kernel cannot check", clean);
     }
     archive_read_free(a);
     close(dfd);

@@ -17,7 +17,7 @@ def not_allowed(allow):
 
 
 WRONG_METHODS = [
-    ("/healthz", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"], "GET"),
+    ("/healthz", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"], "GET, HEAD"),
     ("/api/v1/runtimes", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"], "GET"),
     (FN, ["PUT", "DELETE", "PATCH", "OPTIONS"], "GET, POST"),
     (f"{FN}/{KEEP}", ["POST", "PATCH", "OPTIONS"], "GET, PUT, DELETE"),

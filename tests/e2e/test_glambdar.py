@@ -133,3 +133,12 @@ def test_reuse_false_gives_every_call_a_fresh_sandbox(daemon):
     assert daemon.instances("fresh") == []
     daemon.request("PUT", "/api/v1/functions/fresh", {"reuse": True})
     assert [daemon.invoke("fresh").json() for _ in range(3)] == [1, 2, 3]
+
+
+def test_glambdar_style_cannot_be_put_on_a_python_function(daemon):
+    daemon.create(name="py", runtime="python311", handler="main.handler", code="def handler(e, c): return 1")
+    r = daemon.request("PUT", "/api/v1/functions/py", {"style": "glambdar"})
+    assert (r.status, r.json()["errorMessage"]) == (400, 'style "glambdar" needs a Node.js runtime')
+    assert daemon.request("GET", "/api/v1/functions/py").json()["style"] == "lambda"
+    r = daemon.request("PUT", "/api/v1/functions/py", {"env": {"IMPULS_HANDLER_STYLE": "glambdar"}})
+    assert r.status == 400 and "IMPULS_HANDLER_STYLE" in r.json()["errorMessage"]

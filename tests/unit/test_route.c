@@ -19,7 +19,7 @@ typedef struct {
 static const case_t CASES[] = {
     {EVHTTP_REQ_GET, "/healthz", ROUTE_HEALTH, "", NULL},
     {EVHTTP_REQ_HEAD, "/healthz", ROUTE_HEALTH, "", NULL},
-    {EVHTTP_REQ_POST, "/healthz", ROUTE_BAD_METHOD, "", "GET"},
+    {EVHTTP_REQ_POST, "/healthz", ROUTE_BAD_METHOD, "", "GET, HEAD"},
     {EVHTTP_REQ_GET, "/api/v1/runtimes", ROUTE_RUNTIMES, "", NULL},
     {EVHTTP_REQ_GET, "/api/v1/functions", ROUTE_FN_LIST, "", NULL},
     {EVHTTP_REQ_GET, "/api/v1/functions/", ROUTE_FN_LIST, "", NULL},

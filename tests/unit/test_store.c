@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include <dirent.h>
 #include <ftw.h>
@@ -21,6 +22,7 @@
 
 #include "store/function.h"
 #include "store/store.h"
+#include "util/util.h"
 
 /* sha256("hello") */
 #define HELLO_SHA "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
@@ -732,9 +734,46 @@ static void test_config_to_json_is_the_public_view(void **state)
     fn_config_clear(&c);
 }
 
+
+/* A data dir made before the style and reuse columns existed opens, keeps its
+ * rows, and reads them with the defaults. */
+static void test_old_schema_is_migrated(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/impuls-test-migrate-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[512];
+    snprintf(path, sizeof path, "%s/impuls.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+        "CREATE TABLE functions (name TEXT PRIMARY KEY, runtime TEXT NOT NULL, handler TEXT NOT NULL,"
+        " env TEXT NOT NULL, memory_mb INTEGER NOT NULL, timeout_s INTEGER NOT NULL,"
+        " concurrency INTEGER NOT NULL, idle_timeout_s INTEGER NOT NULL, code_sha256 TEXT NOT NULL,"
+        " code_size INTEGER NOT NULL, task_key TEXT NOT NULL, version INTEGER NOT NULL,"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+        "INSERT INTO functions VALUES ('old','nodejs20','index.handler','{}',128,30,10,300,'s',1,'t',3,1,2);",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    char err[256] = "";
+    store_t *s = store_open(dir, err, sizeof err);
+    assert_non_null(s);
+    loaded_t l = {0};
+    assert_int_equal(store_load_all(s, collect, &l), STORE_OK);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.rows[0].name, "old");
+    assert_string_equal(l.rows[0].style, "lambda");
+    assert_true(l.rows[0].reuse);
+    assert_int_equal(l.rows[0].version, 3);
+    loaded_clear(&l);
+    store_close(s);
+    rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_old_schema_is_migrated),
         /* open */
         STORE_TEST(test_open_creates_the_data_dir_layout),
         STORE_TEST(test_open_fails_on_a_file_in_the_way),
