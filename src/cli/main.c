@@ -8,7 +8,10 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: impuls <command> [options]\n"
                "commands:\n"
-               "  serve     run the daemon (impuls serve --help)\n");
+               "  serve       run the daemon (impuls serve --help)\n"
+               "  deploy PATH  create or update a function from a .js/.py file, a .zip or a directory\n"
+               "  invoke NAME [JSON|-]   ls   get NAME   rm NAME   logs NAME [-f]   instances NAME\n"
+               "client options: --addr HOST:PORT (or IMPULS_ADDR; default 127.0.0.1:8080), --json\n");
 }
 
 int main(int argc, char **argv)
@@ -23,7 +26,5 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "impuls: unknown command '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
+    return cmd_client(argc, argv);
 }

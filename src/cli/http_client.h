@@ -1,0 +1,16 @@
+#pragma once
+/* A small blocking HTTP/1.1 client for the CLI: one request per connection. */
+#include <stddef.h>
+
+typedef struct http_response {
+    int status;         /* 0 when no answer was received */
+    char *body;         /* NUL-terminated, owned */
+    size_t body_len;
+    char request_id[64];
+} http_response_t;
+
+/* addr is "HOST:PORT". Returns 0, or -1 with err set when the daemon could not
+ * be reached or its answer was not HTTP. */
+int http_call(const char *addr, const char *method, const char *path, const char *content_type,
+              const char *body, size_t body_len, http_response_t *out, char *err, size_t errlen);
+void http_response_clear(http_response_t *r);
