@@ -25,6 +25,7 @@ TEST_BIN := $(patsubst tests/unit/%.c,build/test/%,$(TEST_SRC))
 SAN_OBJ  := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
 
 ADDR     ?= 127.0.0.1:8080
+ROUTER   ?= 127.0.0.1:8081
 DATA_DIR ?= var
 
 .PHONY: all deps build run test unit e2e e2e-asan bench clean fuzz fuzz-smoke soak test-cgroup2
@@ -65,7 +66,7 @@ build/test/%: tests/unit/%.c $(SAN_OBJ)
 
 run: deps build
 	@mkdir -p $(DATA_DIR)
-	exec ./build/impuls serve --addr $(ADDR) --data-dir $(DATA_DIR)
+	exec ./build/impuls serve --addr $(ADDR) --router-addr $(ROUTER) --data-dir $(DATA_DIR)
 
 unit: $(TEST_BIN)
 	@sh scripts/run-unit.sh $(TEST_BIN)

@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from impuls_daemon import Daemon, NODE_HELLO  # noqa: F401  (tests import them from here)
+from impuls_daemon import Daemon, NODE_HELLO, free_port  # noqa: F401  (tests import them from here)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/router.h"
 #include "cli/cli.h"
 #include "pool/pool.h"
 #include "util/log.h"
@@ -101,6 +102,7 @@ static void usage(void)
     fprintf(stderr, "usage: impuls serve [--addr HOST:PORT] [--data-dir DIR] [--runtime-dir DIR]\n"
                     "                    [--cgroup v1|v2] [--queue-max N] [--max-connections N]\n"
                     "                    [--no-local] [--init-timeout SECONDS] [--debug]\n"
+                    "                    [--router-addr HOST:PORT] [--router-host NAME (fn.localhost)]\n"
                     "  --no-local  refuse ?local=true (runs code unsandboxed, as the daemon's user)\n"
                     "  env: IMPULS_ADDR (default 127.0.0.1:8080), IMPULS_DATA_DIR (default ./var)\n");
 }
@@ -114,6 +116,8 @@ int cmd_serve(int argc, char **argv)
     const char *rtdir = getenv("IMPULS_RUNTIME_DIR");
     enum cg_version cgv = CG_NONE;
     int max_conns = 1024;
+    const char *router_addr = getenv("IMPULS_ROUTER_ADDR");
+    const char *router_host = "fn.localhost";
     D->cfg.queue_max = 100;
     D->cfg.tmp_mb = 64;
     D->cfg.pids_max = 256;
@@ -125,6 +129,8 @@ int cmd_serve(int argc, char **argv)
         {"max-connections", required_argument, 0, 'm'},
         {"no-local", no_argument, 0, 'L'},
         {"init-timeout", required_argument, 0, 'I'},
+        {"router-addr", required_argument, 0, 'R'},
+        {"router-host", required_argument, 0, 'O'},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
     int o;
@@ -151,6 +157,8 @@ int cmd_serve(int argc, char **argv)
                 return 2;
             break;
         case 'L': D->cfg.no_local = true; break;
+        case 'R': router_addr = optarg; break;
+        case 'O': router_host = optarg; break;
         case 'I':
             if (!parse_count(optarg, &D->cfg.init_timeout_s, "--init-timeout"))
                 return 2;
@@ -235,6 +243,17 @@ int cmd_serve(int argc, char **argv)
         cgroup_shutdown();
         return 1;
     }
+    struct evhttp *router = NULL;
+    if (router_addr && *router_addr) {
+        router = router_start(router_addr, router_host, err, sizeof err);
+        if (!router) {
+            log_error("router: %s", err);
+            evhttp_free(api);
+            cgroup_shutdown();
+            return 1;
+        }
+        log_info("router listening on http://%s for host %s", router_addr, router_host);
+    }
     struct event *sigchld = evsignal_new(D->base, SIGCHLD, on_sigchld, NULL);
     struct event *sigterm = evsignal_new(D->base, SIGTERM, on_sigterm, NULL);
     struct event *sigint = evsignal_new(D->base, SIGINT, on_sigterm, NULL);
@@ -247,6 +266,8 @@ int cmd_serve(int argc, char **argv)
     event_base_dispatch(D->base);
 
     evhttp_free(api);
+    if (router)
+        evhttp_free(router);
     offload_shutdown();
     event_free(sigchld);
     event_free(sigterm);

@@ -1,0 +1,75 @@
+"""The router (SmolFaaS's Caddy): http://fn.localhost/invoke/<name>[/rest]
+with an API Gateway v2 event, /health, routing by Host."""
+import json
+import subprocess
+
+import pytest
+
+from conftest import Daemon, free_port
+
+
+@pytest.fixture
+def routed():
+    port = free_port()
+    d = Daemon(extra_args=["--router-addr", f"127.0.0.1:{port}"]).start()
+    d.router_port = port
+    yield d
+    assert d.stop() == 0
+    assert d.leftovers() == []
+    d.cleanup()
+
+
+def curl(d, *args, host="fn.localhost"):
+    out = subprocess.run(["curl", "-s", "-w", "\n%{http_code}", "--resolve", f"{host}:{d.router_port}:127.0.0.1",
+                          *[a.replace("ROUTER", f"http://{host}:{d.router_port}") for a in args]],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    body, _, code = out.rpartition("\n")
+    return int(code), body
+
+
+def test_health_and_invoke_with_an_http_event(routed):
+    assert curl(routed, "ROUTER/health") == (200, "Impuls Router OK")
+    routed.create(name="echo", runtime="python311", handler="main.handler",
+                  code="import json\ndef handler(e, c):\n    return {'statusCode': 200, 'headers': {'Content-Type': 'application/json'},"
+                       " 'body': json.dumps({k: e[k] for k in ('version', 'rawPath', 'rawQueryString', 'body', 'isBase64Encoded')}"
+                       " | {'method': e['requestContext']['http']['method'], 'ua': e['headers'].get('user-agent', '')[:4],"
+                       " 'x': e['headers'].get('x-thing')})}")
+    code, body = curl(routed, "-X", "POST", "-H", "X-Thing: yes", "-d", '{"a":1}', "ROUTER/invoke/echo/some/path?q=1&r=2")
+    assert code == 200
+    assert json.loads(body) == {"version": "2.0", "rawPath": "/some/path", "rawQueryString": "q=1&r=2",
+                                "body": '{"a":1}', "isBase64Encoded": False, "method": "POST", "ua": "curl",
+                                "x": "yes"}
+    code, body = curl(routed, "ROUTER/invoke/echo")
+    assert code == 200 and json.loads(body)["rawPath"] == "/" and json.loads(body)["method"] == "GET"
+
+
+def test_binary_bodies_are_base64(routed):
+    routed.create(name="bin", runtime="nodejs20", handler="index.handler",
+                  code="exports.handler = async (e) => ({isB64: e.isBase64Encoded, body: e.body})")
+    r = subprocess.run(["curl", "-s", "--resolve", f"fn.localhost:{routed.router_port}:127.0.0.1",
+                        "--data-binary", "@-", f"http://fn.localhost:{routed.router_port}/invoke/bin"],
+                       input=b"\xff\xfe\x00", capture_output=True, timeout=60, check=True).stdout
+    assert json.loads(r) == {"isB64": True, "body": "//4A"}
+
+
+def test_wrong_host_unknown_function_and_bad_paths(routed):
+    code, body = curl(routed, "ROUTER/health", host="other.localhost")
+    assert code == 404 and "no site for this host (the router serves fn.localhost)" in body
+    code, body = curl(routed, "ROUTER/invoke/missing")
+    assert code == 404 and "function 'missing' not found" in body
+    code, body = curl(routed, "ROUTER/elsewhere")
+    assert code == 404 and "use /invoke/<function>[/path] or /health" in body
+    code, body = curl(routed, "ROUTER/invoke/..%2Fx")
+    assert code == 400
+
+
+def test_router_host_is_configurable():
+    port = free_port()
+    d = Daemon(extra_args=["--router-addr", f"127.0.0.1:{port}", "--router-host", "apps.test"]).start()
+    d.router_port = port
+    try:
+        assert curl(d, "ROUTER/health", host="apps.test") == (200, "Impuls Router OK")
+        assert curl(d, "ROUTER/health")[0] == 404
+    finally:
+        assert d.stop() == 0
+        d.cleanup()
