@@ -118,6 +118,29 @@ def cold(daemon, lang, runtime, code, handler, ref_cmd):
         "ref_p99_ms": percentile(ref, 99), "ratio_p50": percentile(xs, 50) / percentile(ref, 50)}
 
 
+BWRAP = ["bwrap", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+         "--symlink", "usr/bin", "/bin", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+         "--unshare-all", "--die-with-parent"]
+
+
+def per_call(daemon, lang, runtime, code, handler, script):
+    """reuse: false (a fresh sandbox for every call, as Glambdar ran them) vs
+    bubblewrap starting the same interpreter on the same handler."""
+    name = f"percall-{lang}"
+    daemon.create(name=name, runtime=runtime, handler=handler, code=code, reuse=False)
+    xs = []
+    for _ in range(COLD_RUNS):
+        t = time.perf_counter()
+        r = daemon.invoke(name, {})
+        xs.append((time.perf_counter() - t) * 1000)
+        assert r.status == 200, r
+    ref = time_cmd(BWRAP + script, COLD_RUNS)
+    RESULTS[f"percall_{lang}"] = {
+        "impuls_p50_ms": percentile(xs, 50), "impuls_p99_ms": percentile(xs, 99),
+        "bwrap_p50_ms": percentile(ref, 50), "bwrap_p99_ms": percentile(ref, 99),
+        "ratio_p50": percentile(xs, 50) / percentile(ref, 50)}
+
+
 def main():
     node_code = open(os.path.join(HERE, "ref", "hello.js")).read()
     py_code = open(os.path.join(HERE, "ref", "hello.py")).read()
@@ -129,6 +152,13 @@ def main():
         warm(d, "python", "bench-py", ["/usr/bin/python3", "py_server.py"])
         cold(d, "node", "nodejs20", node_code, "index.handler", ["/usr/bin/node", "-e", "0"])
         cold(d, "python", "python311", py_code, "main.handler", ["/usr/bin/python3", "-c", "pass"])
+        ref = os.path.join(HERE, "ref")
+        per_call(d, "node", "nodejs20", node_code, "index.handler",
+                 ["--ro-bind", ref, "/ref", "/usr/bin/node", "-e",
+                  "require('/ref/hello.js').handler({}).then(r => process.stdout.write(r.body))"])
+        per_call(d, "python", "python311", py_code, "main.handler",
+                 ["--ro-bind", ref, "/ref", "/usr/bin/python3", "-c",
+                  "import sys; sys.path.insert(0, '/ref'); import hello; print(hello.handler({}, None)['body'])"])
     finally:
         d.stop()
         d.cleanup()
@@ -157,6 +187,10 @@ def report():
         print(f"{'cold ' + lang + ' p50 ms sandbox':<28}{r['impuls_p50_ms']:>14.1f}"
               f"{r['local_p50_ms']:>14.1f}{r['impuls_p50_ms'] / r['local_p50_ms']:>9.2f}"
               "   (reference: the same cold start with ?local=true, no sandbox)")
+    for lang in ("node", "python"):
+        r = RESULTS[f"percall_{lang}"]
+        print(f"{'per-call ' + lang + ' p50 ms':<28}{r['impuls_p50_ms']:>14.1f}{r['bwrap_p50_ms']:>14.1f}"
+              f"{r['ratio_p50']:>9.2f}   (reuse: false vs bwrap + interpreter + handler)")
     print("references: warm = bare server with the same handler; cold = the bare interpreter "
           "(node -e 0, python3 -c pass)")
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
