@@ -21,6 +21,9 @@ void api_function_delete(struct evhttp_request *req, const char *name);
 void api_function_invoke(struct evhttp_request *req, const char *name);
 void api_function_logs(struct evhttp_request *req, const char *name);
 void api_function_instances(struct evhttp_request *req, const char *name);
+void api_function_versions(struct evhttp_request *req, const char *name);
+/* Removes code (and its dir) nothing refers to any more; a store callback. */
+void api_collect_code(const char *code_sha256, const char *task_key, void *arg);
 
 /* Invokes fn with the request as its event (shaped by the function's style). */
 void api_invoke(struct evhttp_request *req, struct fn *fn);

@@ -91,7 +91,7 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
     if (n == 3)
         return pick(out, m, "GET, POST", ROUTE_FN_LIST, ROUTE_FN_CREATE, 0, 0);
     if (n > 5 || (n == 5 && strcmp(seg[4], "invoke") && strcmp(seg[4], "logs") &&
-                  strcmp(seg[4], "instances")))
+                  strcmp(seg[4], "instances") && strcmp(seg[4], "versions")))
         return;
     snprintf(out->name, sizeof out->name, "%s", seg[3]);
     if (!fn_name_valid(out->name)) {
@@ -104,5 +104,7 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
         return pick(out, m, "POST", 0, ROUTE_FN_INVOKE, 0, 0);
     if (!strcmp(seg[4], "logs"))
         return pick(out, m, "GET", ROUTE_FN_LOGS, 0, 0, 0);
+    if (!strcmp(seg[4], "versions"))
+        return pick(out, m, "GET", ROUTE_FN_VERSIONS, 0, 0, 0);
     return pick(out, m, "GET", ROUTE_FN_INSTANCES, 0, 0, 0);
 }

@@ -17,6 +17,7 @@ enum route_id {
     ROUTE_FN_INVOKE,
     ROUTE_FN_LOGS,
     ROUTE_FN_INSTANCES,
+    ROUTE_FN_VERSIONS,
     ROUTE_GL_DEPLOY, /* Glambdar: POST /deploy */
 };
 

@@ -118,6 +118,8 @@ void api_function_delete(struct evhttp_request *req, const char *name)
     fn_t *fn = registry_find(name);
     if (!fn)
         return api_not_found(req, name);
+    /* Versions first: their code goes unless the current version uses it. */
+    store_prune_versions(D->store, name, 0, api_collect_code, NULL);
     if (store_delete(D->store, name) == STORE_ERR)
         return http_error(req, 500, "StorageException", "cannot delete: %s", store_last_error(D->store));
     char sha[65], task[65];
@@ -233,6 +235,22 @@ void api_function_logs(struct evhttp_request *req, const char *name)
     }
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; charset=utf-8");
     http_send(req, 200, start, all ? (size_t)(all + len - start) : 0);
+}
+
+void api_collect_code(const char *code_sha256, const char *task_key, void *arg)
+{
+    (void)arg;
+    store_gc_code(D->store, code_sha256, pool_task_in_use(task_key) ? "" : task_key);
+}
+
+void api_function_versions(struct evhttp_request *req, const char *name)
+{
+    if (!registry_find(name))
+        return api_not_found(req, name);
+    json_t *v = store_list_versions(D->store, name);
+    if (!v)
+        return http_error(req, 500, "StorageException", "cannot read versions: %s", store_last_error(D->store));
+    http_json(req, 200, json_pack("{s:i, s:o}", "count", (int)json_array_size(v), "versions", v));
 }
 
 void api_function_instances(struct evhttp_request *req, const char *name)

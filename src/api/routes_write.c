@@ -157,6 +157,7 @@ static void commit_create(write_job_t *job)
         store_gc_code(D->store, cfg->code_sha256, cfg->task_key);
         http_error(job->req, 507, "StorageException", "cannot save the function: %s", store_last_error(D->store));
     } else {
+        store_add_version(D->store, cfg); /* best effort: the function itself is saved */
         registry_add(cfg);
         log_info("function %s created (%s, %s)", cfg->name, cfg->runtime, cfg->handler);
         http_json(job->req, 201, fn_config_to_json(cfg));
@@ -199,6 +200,8 @@ static void commit_update(write_job_t *job)
     snprintf(old_sha, sizeof old_sha, "%s", old->code_sha256);
     snprintf(old_task, sizeof old_task, "%s", old->task_key);
     registry_update(fn, &next);
+    store_add_version(D->store, &next);
+    store_prune_versions(D->store, job->name, STORE_VERSIONS_KEPT, api_collect_code, NULL);
     store_gc_code(D->store, old_sha, pool_task_in_use(old_task) ? "" : old_task);
     log_info("function %s updated to version %d", job->name, next.version);
     http_json(job->req, 200, fn_config_to_json(fn_cfg(fn)));

@@ -64,6 +64,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
     case ROUTE_FN_INVOKE: return api_function_invoke(req, r.name);
     case ROUTE_FN_LOGS: return api_function_logs(req, r.name);
     case ROUTE_FN_INSTANCES: return api_function_instances(req, r.name);
+    case ROUTE_FN_VERSIONS: return api_function_versions(req, r.name);
     case ROUTE_GL_DEPLOY: return api_glambdar_deploy(req);
     }
 }

@@ -27,7 +27,13 @@ static const char *SCHEMA =
     " concurrency INTEGER NOT NULL, idle_timeout_s INTEGER NOT NULL,"
     " code_sha256 TEXT NOT NULL, code_size INTEGER NOT NULL, task_key TEXT NOT NULL,"
     " version INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
-    " style TEXT NOT NULL DEFAULT 'lambda', reuse INTEGER NOT NULL DEFAULT 1);";
+    " style TEXT NOT NULL DEFAULT 'lambda', reuse INTEGER NOT NULL DEFAULT 1);"
+    /* One row per version of a function's code and configuration (the last
+     * STORE_VERSIONS_KEPT), for GET .../versions and chambers. */
+    "CREATE TABLE IF NOT EXISTS versions ("
+    " name TEXT NOT NULL, version INTEGER NOT NULL, code_sha256 TEXT NOT NULL,"
+    " task_key TEXT NOT NULL, config TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " PRIMARY KEY (name, version));";
 
 static int fail(store_t *s, const char *what)
 {
@@ -155,6 +161,12 @@ int store_update(store_t *s, const fn_config_t *c)
                        c, "update function");
 }
 
+static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
 int store_delete(store_t *s, const char *name)
 {
     sqlite3_stmt *st;
@@ -165,14 +177,98 @@ int store_delete(store_t *s, const char *name)
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return fail(s, "delete function");
-    return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
+    int changed = sqlite3_changes(s->db);
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM versions WHERE name=?1", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    return changed == 1 ? STORE_OK : STORE_NOT_FOUND;
 }
 
-static void copy_col(char *dst, size_t size, sqlite3_stmt *st, int col)
+int store_add_version(store_t *s, const fn_config_t *c)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, size, "%s", t ? (const char *)t : "");
+    json_t *view = fn_config_to_json(c);
+    char *config = json_dumps(view, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(view);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "INSERT OR REPLACE INTO versions (name, version, code_sha256, task_key, config,"
+                                " created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, c->name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 2, c->version);
+        sqlite3_bind_text(st, 3, c->code_sha256, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, c->task_key, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, config ? config : "{}", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)c->updated_at);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    free(config);
+    if (rc != SQLITE_DONE)
+        return fail(s, "save version");
+    return STORE_OK;
 }
+
+/* Drops the versions older than the last `keep`; returns their code so the
+ * caller can collect what nothing refers to any more. */
+int store_prune_versions(store_t *s, const char *name, int keep, store_each_code_fn cb, void *arg)
+{
+    sqlite3_stmt *st;
+    const char *sel = "SELECT code_sha256, task_key FROM versions WHERE name=?1 AND version <="
+                      " (SELECT max(version) FROM versions WHERE name=?1) - ?2";
+    if (sqlite3_prepare_v2(s->db, sel, -1, &st, NULL) != SQLITE_OK)
+        return fail(s, "prune versions");
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 2, keep);
+    /* Collect first: the rows must be gone before their code is collected. */
+    char (*old)[2][65] = NULL;
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        void *grown = realloc(old, (size_t)(n + 1) * sizeof *old);
+        if (!grown)
+            break;
+        old = grown;
+        copy_col(old[n][0], 65, st, 0);
+        copy_col(old[n][1], 65, st, 1);
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(s->db,
+                           "DELETE FROM versions WHERE name=?1 AND version <="
+                           " (SELECT max(version) FROM versions WHERE name=?1) - ?2",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 2, keep);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    for (int i = 0; i < n; i++)
+        cb(old[i][0], old[i][1], arg);
+    free(old);
+    return STORE_OK;
+}
+
+json_t *store_list_versions(store_t *s, const char *name)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT config FROM versions WHERE name=?1 ORDER BY version", -1, &st, NULL) !=
+        SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    json_t *arr = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *cfg = (const char *)sqlite3_column_text(st, 0);
+        json_t *j = cfg ? json_loads(cfg, 0, NULL) : NULL;
+        if (j)
+            json_array_append_new(arr, j);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
 
 int store_load_all(store_t *s, store_each_fn cb, void *arg)
 {
@@ -255,8 +351,10 @@ char *store_get_blob(store_t *s, const char *sha, size_t *len)
 
 static int count_refs(store_t *s, const char *col, const char *value)
 {
-    char sql[128];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM functions WHERE %s=?1", col);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT (SELECT count(*) FROM functions WHERE %s=?1) + (SELECT count(*) FROM versions WHERE %s=?1)",
+             col, col);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return -1;

@@ -20,6 +20,14 @@ int store_delete(store_t *s, const char *name);
 typedef void (*store_each_fn)(const fn_config_t *c, void *arg);
 int store_load_all(store_t *s, store_each_fn cb, void *arg);
 
+/* Versions: a row per version of a function (its public view), kept for the
+ * last STORE_VERSIONS_KEPT versions; their code stays while a row refers to it. */
+enum { STORE_VERSIONS_KEPT = 10 };
+int store_add_version(store_t *s, const fn_config_t *c);
+typedef void (*store_each_code_fn)(const char *code_sha256, const char *task_key, void *arg);
+int store_prune_versions(store_t *s, const char *name, int keep, store_each_code_fn cb, void *arg);
+json_t *store_list_versions(store_t *s, const char *name);
+
 /* Code blobs. put returns the sha256 of the data in sha_out. The _r variant
  * reports into err and is safe on a worker thread. */
 int store_put_blob(store_t *s, const void *data, size_t len, char sha_out[65]);

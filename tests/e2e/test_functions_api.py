@@ -160,3 +160,33 @@ def test_everything_survives_a_restart():
         assert d.stop() == 0
         assert d.leftovers() == []
         d.cleanup()
+
+
+def test_versions_are_kept_per_update_and_removed_with_the_function(daemon):
+    import os
+    daemon.create(name="v", runtime="nodejs20", handler="index.handler", code="exports.handler = async () => 1")
+    daemon.request("PUT", "/api/v1/functions/v", {"code": "exports.handler = async () => 2"})
+    daemon.request("PUT", "/api/v1/functions/v", {"memory_mb": 256})
+    r = daemon.request("GET", "/api/v1/functions/v/versions")
+    assert r.status == 200
+    got = r.json()
+    assert got["count"] == 3
+    assert [(v["version"], v["memory_mb"]) for v in got["versions"]] == [(1, 128), (2, 128), (3, 256)]
+    assert got["versions"][0]["code_sha256"] != got["versions"][1]["code_sha256"]
+    assert got["versions"][1]["code_sha256"] == got["versions"][2]["code_sha256"]
+    # The code of version 1 is kept while its version is.
+    assert os.path.exists(os.path.join(daemon.data_dir, "code", got["versions"][0]["code_sha256"]))
+    # Only the last 10 versions are kept.
+    for i in range(12):
+        daemon.request("PUT", "/api/v1/functions/v", {"code": f"exports.handler = async () => {i + 10}"})
+    vs = daemon.request("GET", "/api/v1/functions/v/versions").json()["versions"]
+    assert [v["version"] for v in vs] == list(range(6, 16))
+    assert not os.path.exists(os.path.join(daemon.data_dir, "code", got["versions"][0]["code_sha256"]))
+    assert daemon.request("GET", "/api/v1/functions/nope/versions").status == 404
+    assert daemon.request("DELETE", "/api/v1/functions/v").status == 204
+    deadline = time.time() + 5
+    while (os.listdir(os.path.join(daemon.data_dir, "tasks")) or os.listdir(os.path.join(daemon.data_dir, "code"))) \
+            and time.time() < deadline:
+        time.sleep(0.05)
+    assert os.listdir(os.path.join(daemon.data_dir, "code")) == []
+    assert os.listdir(os.path.join(daemon.data_dir, "tasks")) == []
