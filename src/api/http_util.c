@@ -3,6 +3,9 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
+#include <ctype.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,4 +97,29 @@ char *http_body(struct evhttp_request *req, size_t *len)
     s[n] = '\0';
     *len = n;
     return s;
+}
+
+json_t *http_headers_json(struct evhttp_request *req)
+{
+    json_t *headers = json_object();
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
+    {
+        char key[256];
+        size_t i = 0;
+        for (; h->key[i] && i < sizeof key - 1; i++)
+            key[i] = (char)tolower((unsigned char)h->key[i]);
+        key[i] = '\0';
+        char *v = utf8_sanitize(h->value, strlen(h->value), 8192);
+        /* Repeated headers are joined with commas, as API Gateway does. */
+        json_t *prev = json_object_get(headers, key);
+        char *joined = NULL;
+        if (prev && asprintf(&joined, "%s,%s", json_string_value(prev), v ? v : "") >= 0)
+            json_object_set_new(headers, key, json_string(joined));
+        else if (!prev)
+            json_object_set_new(headers, key, json_string(v ? v : ""));
+        free(joined);
+        free(v);
+    }
+    return headers;
 }

@@ -11,5 +11,8 @@ void http_json(struct evhttp_request *req, int status, json_t *j);
 void http_error(struct evhttp_request *req, int status, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 const char *http_reason(int status);
+/* The request's headers as a JSON object: names lower-cased (as Node and
+ * API Gateway give them), values UTF-8, repeated headers joined with ','. */
+json_t *http_headers_json(struct evhttp_request *req);
 /* Reads the request body into a NUL-terminated malloc'd string. */
 char *http_body(struct evhttp_request *req, size_t *len);

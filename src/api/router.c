@@ -36,28 +36,7 @@ static struct evbuffer *apigw_event(struct evhttp_request *req, const char *rest
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *query = evhttp_uri_get_query(uri);
-    json_t *headers = json_object();
-    struct evkeyval *h;
-    TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
-    {
-        char key[256];
-        size_t i = 0;
-        for (; h->key[i] && i < sizeof key - 1; i++)
-            key[i] = (char)tolower((unsigned char)h->key[i]);
-        key[i] = '\0';
-        char *v = utf8_sanitize(h->value, strlen(h->value), 8192);
-        /* Repeated headers are joined with commas, as API Gateway does. */
-        json_t *prev = json_object_get(headers, key);
-        if (prev) {
-            char *joined = NULL;
-            if (asprintf(&joined, "%s,%s", json_string_value(prev), v ? v : "") >= 0)
-                json_object_set_new(headers, key, json_string(joined));
-            free(joined);
-        } else {
-            json_object_set_new(headers, key, json_string(v ? v : ""));
-        }
-        free(v);
-    }
+    json_t *headers = http_headers_json(req);
     static const char *methods[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PATCH"};
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     const char *method = "GET";

@@ -135,19 +135,7 @@ void api_function_delete(struct evhttp_request *req, const char *name)
  * its bootstrap adds json(). Header names are lower-cased, as Node has them. */
 static struct evbuffer *glambdar_event(struct evhttp_request *req, const char *raw, size_t len)
 {
-    json_t *headers = json_object();
-    struct evkeyval *h;
-    TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next)
-    {
-        char key[256];
-        size_t i = 0;
-        for (; h->key[i] && i < sizeof key - 1; i++)
-            key[i] = (char)tolower((unsigned char)h->key[i]);
-        key[i] = '\0';
-        char *v = utf8_sanitize(h->value, strlen(h->value), 8192);
-        json_object_set_new(headers, key, json_string(v ? v : ""));
-        free(v);
-    }
+    json_t *headers = http_headers_json(req);
     char *body = utf8_sanitize(raw, len, len);
     json_t *ev = json_pack("{s:o, s:s}", "headers", headers, "body", body ? body : "");
     free(body);
