@@ -87,7 +87,7 @@ def time_cmd(cmd, runs):
     xs = []
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run(cmd, check=True)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         xs.append((time.perf_counter() - t) * 1000)
     return xs
 
