@@ -4,10 +4,10 @@ to the daemon at $AWS_LAMBDA_RUNTIME_API. Standard library only.
 Imports are kept minimal because cold-start time is benchmarked; asyncio is only
 imported when a handler actually returns an awaitable.
 """
-import http.client
 import importlib
 import json
 import os
+import socket
 import sys
 import time
 import traceback
@@ -16,38 +16,79 @@ PREFIX = "/2018-06-01/runtime"
 THIS_FILE = os.path.abspath(__file__)
 
 
+class Headers(dict):
+    """Response headers, looked up case-insensitively (keys stored lower-case)."""
+
+    def get(self, key, default=None):
+        return dict.get(self, key.lower(), default)
+
+    getheader = get
+
+
 class RuntimeAPI:
-    """One persistent HTTP/1.1 connection, no timeout (invocation/next is a long poll)."""
+    """One persistent HTTP/1.1 connection over a plain socket, no timeout
+    (invocation/next is a long poll). Not http.client: importing it (with
+    email and ssl) costs a Python cold start some 15 ms."""
 
     def __init__(self, address):
         host, _, port = address.partition(":")
         self.host, self.port = host, int(port or 80)
-        self.conn = None
+        self.sock = self.rfile = None
+
+    def _exchange(self, method, path, body, headers):
+        if self.sock is None:
+            self.sock = socket.create_connection((self.host, self.port))
+            self.rfile = self.sock.makefile("rb")
+        body = body or b""
+        head = ["%s %s HTTP/1.1" % (method, path), "Host: %s" % self.host,
+                "Content-Length: %d" % len(body)]
+        head += ["%s: %s" % kv for kv in headers.items()]
+        self.sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        status_line = self.rfile.readline(65537)
+        if not status_line:
+            raise ConnectionError("the Runtime API closed the connection")
+        status = int(status_line.split()[1])
+        hdrs = Headers()
+        while True:
+            line = self.rfile.readline(65537)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            key, _, value = line.decode("latin-1").partition(":")
+            hdrs[key.strip().lower()] = value.strip()
+        if hdrs.get("transfer-encoding", "").lower() == "chunked":
+            data = b""
+            while True:
+                size = int(self.rfile.readline(65537).split(b";")[0], 16)
+                data += self.rfile.read(size + 2)[:size]
+                if size == 0:
+                    break
+        else:
+            data = self.rfile.read(int(hdrs.get("content-length") or 0))
+        if hdrs.get("connection", "").lower() == "close":
+            self.close()
+        return status, hdrs, data
 
     def request(self, method, path, body=None, headers=None):
         headers = dict(headers or {})
         if body is not None:
             headers["Content-Type"] = "application/json"
         for attempt in (1, 2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=None)
             try:
-                self.conn.request(method, path, body=body, headers=headers)
-                resp = self.conn.getresponse()
-                data = resp.read()  # must drain the body to reuse the connection
-                if resp.will_close:
-                    self.close()
-                return resp.status, resp, data
-            except (OSError, http.client.HTTPException):
+                return self._exchange(method, path, body, headers)
+            except (OSError, ValueError, IndexError):
                 # The daemon may have closed the keep-alive connection: reconnect once.
                 self.close()
                 if attempt == 2:
                     raise
 
     def close(self):
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        if self.sock is not None:
+            try:
+                self.rfile.close()
+                self.sock.close()
+            except OSError:
+                pass
+            self.sock = self.rfile = None
 
     def post_error(self, path, err, header_type=None):
         body = json.dumps(err).encode()
@@ -201,7 +242,7 @@ def main():
                 event = body.decode("utf-8", "replace")
 
         base = "%s/invocation/%s" % (PREFIX, request_id)
-        context = Context(resp.headers, deadline)
+        context = Context(resp, deadline)
         err = payload = None
         try:
             result = handler(event, context)
