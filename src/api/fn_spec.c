@@ -164,7 +164,7 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         return -1;
     }
     static const char *known[] = {"name", "runtime", "handler", "code", "env", "memory_mb",
-                                  "timeout_s", "concurrency", "idle_timeout_s", "network", "zip", "style", "reuse", NULL};
+                                  "timeout_s", "concurrency", "idle_timeout_s", "network", "zip", "style", "reuse", "mode", NULL};
     const char *key;
     json_t *val;
     json_object_foreach(body, key, val)
@@ -221,8 +221,12 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         snprintf(in->cfg.handler, sizeof in->cfg.handler, "%s", s);
         in->has_handler = true;
     } else if (create) {
+        /* An HTTP-server function's "handler" is the file that starts it. */
+        bool http = json_is_string(json_object_get(body, "mode")) &&
+                    !strcmp(json_string_value(json_object_get(body, "mode")), "http");
         snprintf(in->cfg.handler, sizeof in->cfg.handler, "%s",
-                 rt ? rt->default_handler : "index.handler");
+                 http ? (rt && rt->lang == LANG_PYTHON ? "main.py" : "index.js")
+                      : rt ? rt->default_handler : "index.handler");
         in->has_handler = true;
     }
     json_t *code = json_object_get(body, "code");
@@ -266,6 +270,16 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
     } else if (create) {
         snprintf(err, errlen, "code or zip is required");
         return -1;
+    }
+    json_t *mode = json_object_get(body, "mode");
+    if (mode) {
+        const char *m = json_string_value(mode);
+        if (!m || (strcmp(m, "handler") && strcmp(m, "http"))) {
+            snprintf(err, errlen, "mode must be \"handler\" or \"http\"");
+            return -1;
+        }
+        snprintf(in->cfg.mode, sizeof in->cfg.mode, "%s", m);
+        in->has_mode = true;
     }
     json_t *style = json_object_get(body, "style");
     if (style) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/apigw.h"
 #include "api/conn_limit.h"
 #include "api/fn_spec.h"
 #include "api/http_util.h"
@@ -157,7 +158,11 @@ void api_invoke(struct evhttp_request *req, fn_t *fn)
         return http_error(req, 413, "RequestTooLargeException", "the event is larger than %d bytes", EVENT_MAX_BYTES);
     const char *raw = len ? (const char *)evbuffer_pullup(in, -1) : "";
     struct evbuffer *event;
-    if (!strcmp(fn_cfg(fn)->style, "glambdar")) {
+    if (!strcmp(fn_cfg(fn)->mode, "http")) {
+        char id[37];
+        uuid4(id);
+        event = apigw_event(req, "/", "localhost", id);
+    } else if (!strcmp(fn_cfg(fn)->style, "glambdar")) {
         event = glambdar_event(req, raw, len);
     } else if (len == 0) {
         event = evbuffer_new();

@@ -102,6 +102,8 @@ static void apply_patch(const fn_input_t *in, fn_config_t *next)
         snprintf(next->style, sizeof next->style, "%s", in->cfg.style);
     if (in->has_reuse)
         next->reuse = in->cfg.reuse;
+    if (in->has_mode)
+        snprintf(next->mode, sizeof next->mode, "%s", in->cfg.mode);
 }
 
 /* Puts the code of the request (or, for a changed handler or runtime, the

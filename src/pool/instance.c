@@ -62,6 +62,12 @@ static char **build_env(instance_t *inst, const char *task_dir, const char *runt
     PUT("AWS_DEFAULT_REGION=us-east-1");
     if (strcmp(c->style, "lambda"))
         PUT("IMPULS_HANDLER_STYLE=%s", c->style);
+    if (!strcmp(c->mode, "http")) {
+        const runtime_def_t *rt = runtime_find(c->runtime);
+        PUT("IMPULS_HTTP_ENTRY=%s", c->handler);
+        PUT("IMPULS_HTTP_INTERPRETER=%s", rt ? rt->interpreter : "/usr/bin/node");
+        PUT("IMPULS_HTTP_READY_MS=%d", D->cfg.init_timeout_s * 1000 - 500);
+    }
     DEFAULT("PYTHONDONTWRITEBYTECODE", "1");
     DEFAULT("PYTHONUNBUFFERED", "1");
     const char *k;
@@ -114,7 +120,15 @@ instance_t *instance_spawn(pool_t *pool)
     sandbox_paths(pool->backend, &spec, &task_dir, &runtime_dir);
     char bootstrap[4096];
     const char *argv[8];
-    runtime_argv(rt, runtime_dir, bootstrap, argv);
+    if (!strcmp(fn->cfg.mode, "http")) {
+        /* The shim (Node) starts the function's server with its interpreter. */
+        snprintf(bootstrap, sizeof bootstrap, "%s/http/bootstrap.js", runtime_dir);
+        argv[0] = runtime_find("nodejs20")->interpreter;
+        argv[1] = bootstrap;
+        argv[2] = NULL;
+    } else {
+        runtime_argv(rt, runtime_dir, bootstrap, argv);
+    }
     char **env = build_env(inst, task_dir, runtime_dir);
     spec.argv = argv;
     spec.envp = (const char *const *)env;

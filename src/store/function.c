@@ -15,6 +15,7 @@ void fn_config_init_defaults(fn_config_t *c)
     c->idle_timeout_s = FN_IDLE_DEFAULT;
     snprintf(c->style, sizeof c->style, "lambda");
     c->reuse = true;
+    snprintf(c->mode, sizeof c->mode, "handler");
     c->version = 1;
 }
 
@@ -42,11 +43,11 @@ json_t *fn_config_to_json(const fn_config_t *c)
     char created[32], updated[32];
     iso8601(created, c->created_at);
     iso8601(updated, c->updated_at);
-    return json_pack("{s:s, s:s, s:s, s:O, s:i, s:i, s:i, s:i, s:s, s:b, s:s, s:s, s:s, s:I, s:i, s:s, s:s}",
+    return json_pack("{s:s, s:s, s:s, s:O, s:i, s:i, s:i, s:i, s:s, s:s, s:b, s:s, s:s, s:s, s:I, s:i, s:s, s:s}",
                      "name", c->name, "runtime", c->runtime, "handler", c->handler, "env",
                      c->env, "memory_mb", c->memory_mb, "timeout_s",
                      c->timeout_s, "concurrency", c->concurrency, "idle_timeout_s",
-                     c->idle_timeout_s, "style", c->style, "reuse", c->reuse, "network", "none", "code_kind", fn_config_code_kind(c), "code_sha256", c->code_sha256, "code_size",
+                     c->idle_timeout_s, "mode", c->mode, "style", c->style, "reuse", c->reuse, "network", "none", "code_kind", fn_config_code_kind(c), "code_sha256", c->code_sha256, "code_size",
                      (json_int_t)c->code_size, "version", c->version, "created_at", created,
                      "updated_at", updated);
 }

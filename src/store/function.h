@@ -18,6 +18,7 @@ typedef struct fn_config {
     int idle_timeout_s;
     char style[16]; /* "lambda": handler(event, context); "glambdar": handler(req) */
     bool reuse;     /* false: a fresh sandbox for every call (Glambdar's way) */
+    char mode[8];   /* "handler", or "http": a server on port 8000 started from `handler` */
     char code_sha256[65];
     int64_t code_size;
     char task_key[65]; /* names the materialised code dir under tasks/ */

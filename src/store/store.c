@@ -27,7 +27,8 @@ static const char *SCHEMA =
     " concurrency INTEGER NOT NULL, idle_timeout_s INTEGER NOT NULL,"
     " code_sha256 TEXT NOT NULL, code_size INTEGER NOT NULL, task_key TEXT NOT NULL,"
     " version INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
-    " style TEXT NOT NULL DEFAULT 'lambda', reuse INTEGER NOT NULL DEFAULT 1);"
+    " style TEXT NOT NULL DEFAULT 'lambda', reuse INTEGER NOT NULL DEFAULT 1,"
+    " mode TEXT NOT NULL DEFAULT 'handler');"
     /* One row per version of a function's code and configuration (the last
      * STORE_VERSIONS_KEPT), for GET .../versions and chambers. */
     "CREATE TABLE IF NOT EXISTS versions ("
@@ -80,6 +81,7 @@ store_t *store_open(const char *data_dir, char *err, size_t errlen)
     static const char *MIGRATIONS[] = {
         "ALTER TABLE functions ADD COLUMN style TEXT NOT NULL DEFAULT 'lambda'",
         "ALTER TABLE functions ADD COLUMN reuse INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE functions ADD COLUMN mode TEXT NOT NULL DEFAULT 'handler'",
         NULL,
     };
     if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) == SQLITE_OK)
@@ -122,6 +124,7 @@ static void bind_config(sqlite3_stmt *st, const fn_config_t *c)
     sqlite3_bind_int64(st, 14, (sqlite3_int64)c->updated_at);
     sqlite3_bind_text(st, 15, c->style, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 16, c->reuse);
+    sqlite3_bind_text(st, 17, c->mode, -1, SQLITE_TRANSIENT);
     free(env);
 }
 
@@ -145,8 +148,8 @@ int store_insert(store_t *s, const fn_config_t *c)
     return exec_config(s,
                        "INSERT INTO functions (name, runtime, handler, env, memory_mb, timeout_s,"
                        " concurrency, idle_timeout_s, code_sha256, code_size, task_key, version,"
-                       " created_at, updated_at, style, reuse)"
-                       " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+                       " created_at, updated_at, style, reuse, mode)"
+                       " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
                        c, "insert function");
 }
 
@@ -156,7 +159,7 @@ int store_update(store_t *s, const fn_config_t *c)
                        "UPDATE functions SET runtime=?2, handler=?3, env=?4, memory_mb=?5,"
                        " timeout_s=?6, concurrency=?7, idle_timeout_s=?8, code_sha256=?9,"
                        " code_size=?10, task_key=?11, version=?12, created_at=?13, updated_at=?14, style=?15,"
-                       " reuse=?16"
+                       " reuse=?16, mode=?17"
                        " WHERE name=?1",
                        c, "update function");
 }
@@ -276,7 +279,7 @@ int store_load_all(store_t *s, store_each_fn cb, void *arg)
     if (sqlite3_prepare_v2(s->db,
                            "SELECT name, runtime, handler, env, memory_mb, timeout_s, concurrency,"
                            " idle_timeout_s, code_sha256, code_size, task_key, version, created_at,"
-                           " updated_at, style, reuse FROM functions ORDER BY name",
+                           " updated_at, style, reuse, mode FROM functions ORDER BY name",
                            -1, &st, NULL) != SQLITE_OK)
         return fail(s, "load functions");
     int rc;
@@ -304,6 +307,7 @@ int store_load_all(store_t *s, store_each_fn cb, void *arg)
         c.updated_at = (uint64_t)sqlite3_column_int64(st, 13);
         copy_col(c.style, sizeof c.style, st, 14);
         c.reuse = sqlite3_column_int(st, 15) != 0;
+        copy_col(c.mode, sizeof c.mode, st, 16);
         cb(&c, arg);
         fn_config_clear(&c);
     }

@@ -729,7 +729,8 @@ static void test_config_to_json_is_the_public_view(void **state)
     assert_true(json_is_false(json_object_get(j, "reuse")));
     assert_null(json_object_get(j, "task_key"));
     assert_null(json_object_get(j, "code"));
-    assert_int_equal(json_object_size(j), 17);
+    assert_string_equal(json_string_value(json_object_get(j, "mode")), "handler");
+    assert_int_equal(json_object_size(j), 18);
     json_decref(j);
     fn_config_clear(&c);
 }

@@ -1,0 +1,8 @@
+#pragma once
+/* The event a Lambda behind an HTTP API or function URL receives (payload
+ * version 2.0), from an HTTP request: used by the router and for HTTP-server
+ * functions. rest is the path the function sees. */
+#include <event2/http.h>
+
+struct evbuffer *apigw_event(struct evhttp_request *req, const char *rest, const char *domain,
+                             const char *request_id);
