@@ -23,9 +23,12 @@ struct conn_limit {
 static void sweep(conn_limit_t *cl)
 {
     for (int i = 0; i < cl->n;) {
-        bufferevent_data_cb rd;
-        bufferevent_getcb(cl->conns[i], &rd, NULL, NULL, NULL);
-        if (rd) {
+        /* Writing an answer clears only the read callback; bufferevent_free
+         * clears all three. */
+        bufferevent_data_cb rd, wr;
+        bufferevent_event_cb ev;
+        bufferevent_getcb(cl->conns[i], &rd, &wr, &ev, NULL);
+        if (rd || wr || ev) {
             i++;
             continue;
         }

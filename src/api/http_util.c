@@ -1,11 +1,11 @@
 #include "api/http_util.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/keyvalq_struct.h>
 #include <ctype.h>
-#include <sys/queue.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/keyvalq_struct.h>
+#include <sys/queue.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,4 +122,17 @@ json_t *http_headers_json(struct evhttp_request *req)
         free(v);
     }
     return headers;
+}
+
+void http_hold(struct evhttp_request *req)
+{
+    /* libevent 2.1 keeps reading a connection whose request had no body while
+     * the answer is pending: its timeout then drops the request, a close
+     * detaches it, and one more byte from the peer makes libevent exit the
+     * process ("illegal connection state"). Stop reading until we answer;
+     * libevent turns reading back on when it writes the reply. */
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    if (bev)
+        bufferevent_disable(bev, EV_READ);
 }

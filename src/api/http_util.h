@@ -11,6 +11,9 @@ void http_json(struct evhttp_request *req, int status, json_t *j);
 void http_error(struct evhttp_request *req, int status, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 const char *http_reason(int status);
+/* Call before keeping a request unanswered past its handler (a parked /next,
+ * an invocation waiting for its function, an upload being unpacked). */
+void http_hold(struct evhttp_request *req);
 /* The request's headers as a JSON object: names lower-cased (as Node and
  * API Gateway give them), values UTF-8, repeated headers joined with ','. */
 json_t *http_headers_json(struct evhttp_request *req);

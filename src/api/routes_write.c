@@ -112,7 +112,18 @@ static int place_code(write_job_t *job, const fn_config_t *old, fn_config_t *cfg
                       size_t errlen)
 {
     const fn_input_t *in = &job->in;
+    err[0] = '\0';
     if (in->zip) {
+        /* The loop may have collected this code dir (same zip, an old user
+         * reaped) between the worker's unpack and now: make sure it is there. */
+        int rc = store_materialize_zip(D->store, in->zip, in->zip_len, job->task_key, err, errlen);
+        if (rc == STORE_OK)
+            rc = store_put_blob(D->store, in->zip, in->zip_len, job->code_sha);
+        if (rc != STORE_OK) {
+            if (!err[0])
+                snprintf(err, errlen, "cannot store the code: %s", store_last_error(D->store));
+            return -2;
+        }
         snprintf(cfg->task_key, sizeof cfg->task_key, "%s", job->task_key);
         snprintf(cfg->code_sha256, sizeof cfg->code_sha256, "%s", job->code_sha);
         cfg->code_size = (int64_t)in->zip_len;
@@ -242,6 +253,7 @@ static void dispatch_job(write_job_t *job)
     if (!job->in.zip)
         return commit(job);
     job->conn = evhttp_request_get_connection(job->req);
+    http_hold(job->req);
     evhttp_connection_set_closecb(job->conn, on_client_closed, job);
     if (offload_run(unpack, commit, job) < 0) {
         http_error(job->req, 503, "ServiceUnavailable", "cannot take more uploads now");

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api/conn_limit.h"
+#include "api/http_util.h"
 #include "pool/internal.h"
 #include "runtime_api/runtimes.h"
 #include "util/log.h"
@@ -165,7 +166,7 @@ instance_t *instance_spawn(pool_t *pool)
         inst->rapi = runtime_api_start(inst, inst->sb.rapi_fd);
         inst->sb.rapi_fd = -1; /* the evhttp listener owns it now */
     } else {
-        inst->ctl_ev = event_new(D->base, inst->sb.ctl_fd, EV_READ, on_ctl, inst);
+        inst->ctl_ev = event_new(D->base, inst->sb.ctl_fd, EV_READ | EV_PERSIST, on_ctl, inst);
         event_add(inst->ctl_ev, NULL);
     }
     log_debug("function %s: instance %llu started (pid %d)", fn->cfg.name,
@@ -176,7 +177,11 @@ instance_t *instance_spawn(pool_t *pool)
 static void on_ctl(evutil_socket_t fd, short what, void *arg)
 {
     instance_t *inst = arg;
+    errno = 0;
     int rfd = sandbox_take_rapi_fd(&inst->sb);
+    if (rfd < 0 && (errno == EAGAIN || errno == EINTR))
+        return; /* not yet */
+    event_del(inst->ctl_ev);
     if (rfd < 0)
         return; /* init died first; the reaper cleans up */
     inst->rapi = runtime_api_start(inst, rfd);
@@ -270,8 +275,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 static void on_next_closed(struct evhttp_connection *conn, void *arg)
 {
     instance_t *inst = arg;
-    if (inst->parked_next && evhttp_request_get_connection(inst->parked_next) == conn)
-        inst->parked_next = NULL;
+    inst->parked_next = NULL; /* the callback is set only while a /next is parked */
 }
 
 void instance_next(instance_t *inst, struct evhttp_request *req)
@@ -303,6 +307,7 @@ void instance_next(instance_t *inst, struct evhttp_request *req)
     }
     inst->state = INST_IDLE;
     inst->parked_next = req;
+    http_hold(req);
     evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_next_closed, inst);
     struct timeval tv = {.tv_sec = pool->fn->cfg.idle_timeout_s};
     evtimer_add(inst->idle_ev, &tv);
@@ -314,8 +319,13 @@ void instance_release_inv(instance_t *inst)
     inst->log_budget = LOG_MAX_PER_CALL;
     const fn_t *fn = inst->pool->fn;
     /* Retired (the function changed or went), or single-use (reuse: false). */
-    if (inst->version != fn->cfg.version || fn->removed || !fn->cfg.reuse)
+    if (inst->version != fn->cfg.version || fn->removed || !fn->cfg.reuse) {
         instance_kill(inst);
+        return;
+    }
+    /* A runtime that answers but never asks for more work is not kept. */
+    struct timeval tv = {.tv_sec = D->cfg.init_timeout_s};
+    evtimer_add(inst->idle_ev, &tv);
 }
 
 static void instance_free(instance_t *inst)

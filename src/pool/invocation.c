@@ -53,6 +53,7 @@ void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evhttp_request *
     inv->pool = pool;
     inv->req = req;
     inv->conn = evhttp_request_get_connection(req);
+    http_hold(req);
     evhttp_connection_set_closecb(inv->conn, on_client_closed, inv);
     inv->event = event;
     inv->log = evbuffer_new();
@@ -110,7 +111,9 @@ void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_reque
     inst->state = INST_BUSY;
     inst->parked_next = NULL;
     evtimer_del(inst->idle_ev);
-    evhttp_connection_set_closecb(evhttp_request_get_connection(next_req), NULL, NULL);
+    struct evhttp_connection *next_conn = evhttp_request_get_connection(next_req);
+    if (next_conn)
+        evhttp_connection_set_closecb(next_conn, NULL, NULL);
     if (inst->sb.backend == SANDBOX_NAMESPACE)
         cgroup_reset_peak(&inst->sb.cg);
     instance_drain_log(inst); /* output from before this call is not its own */

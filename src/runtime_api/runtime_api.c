@@ -9,6 +9,7 @@
 #include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/conn_limit.h"
 #include "api/http_util.h"
@@ -143,8 +144,10 @@ struct evhttp *runtime_api_start(instance_t *inst, int fd)
     evhttp_set_max_headers_size(h, 16384);
     evhttp_set_gencb(h, dispatch, inst);
     struct evhttp_bound_socket *bound = evhttp_accept_socket_with_handle(h, fd);
-    if (!bound)
+    if (!bound) {
         log_error("runtime api: cannot serve the instance socket");
+        close(fd);
+    }
     else
         inst->rapi_conns = conn_limit_install(h, bound, RAPI_MAX_CONNS);
     return h;

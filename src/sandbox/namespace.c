@@ -105,8 +105,10 @@ static void exec_runtime(const sandbox_spec_t *spec, char *const *envp)
     for (int cap = 0; cap <= 63; cap++)
         prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
     gid_t gid = (gid_t)spec->uid;
-    if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
-        setresuid(spec->uid, spec->uid, spec->uid) < 0) {
+    /* Raw calls: glibc's wrappers would signal the daemon's other threads,
+     * which do not exist in this process. */
+    if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, gid, gid, gid) < 0 ||
+        syscall(SYS_setresuid, spec->uid, spec->uid, spec->uid) < 0) {
         dprintf(2, "impuls: cannot drop privileges: %s\n", strerror(errno));
         _exit(126);
     }
@@ -159,7 +161,9 @@ static void init_main(const sandbox_spec_t *spec, char **envp, int ctl, int logw
         dprintf(FD_LOG, "impuls: sandbox init: %s\n", err);
         _exit(125);
     }
-    pid_t rt = fork();
+    /* A raw clone, not fork(): init is a clone of a threaded daemon, and
+     * glibc's fork would take allocator locks a worker thread may have held. */
+    pid_t rt = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
     if (rt < 0)
         die("fork runtime");
     if (rt == 0)

@@ -94,8 +94,10 @@ int rm_rf(const char *path)
 
 int write_file_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
+    /* Unique per call: two threads may write the same content at once. */
+    static _Atomic unsigned seq;
     char tmp[4096];
-    if (!fmt_path(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()))
+    if (!fmt_path(tmp, sizeof tmp, "%s.tmp%d.%u", path, (int)getpid(), ++seq))
         return -ENAMETOOLONG;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
