@@ -16,8 +16,20 @@ static const runtime_def_t RUNTIMES[] = {
 
 const runtime_def_t *runtime_all(void) { return RUNTIMES; }
 
+/* Other systems' spellings of the same runtimes: impulse's "python3.9" and
+ * Lambda's "python3.11", "nodejs20.x". A function keeps the canonical name. */
+static const struct {
+    const char *alias, *name;
+} ALIASES[] = {
+    {"python3.11", "python311"}, {"python3.9", "python39"}, {"nodejs20.x", "nodejs20"},
+    {"nodejs18.x", "nodejs18"},  {NULL, NULL},
+};
+
 const runtime_def_t *runtime_find(const char *name)
 {
+    for (int i = 0; ALIASES[i].alias; i++)
+        if (!strcmp(ALIASES[i].alias, name))
+            name = ALIASES[i].name;
     for (const runtime_def_t *r = RUNTIMES; r->name; r++)
         if (!strcmp(r->name, name))
             return r;

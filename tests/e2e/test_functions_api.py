@@ -190,3 +190,14 @@ def test_versions_are_kept_per_update_and_removed_with_the_function(daemon):
         time.sleep(0.05)
     assert os.listdir(os.path.join(daemon.data_dir, "code")) == []
     assert os.listdir(os.path.join(daemon.data_dir, "tasks")) == []
+
+
+def test_runtime_spellings_of_other_systems_are_accepted(daemon):
+    for name, spelling, canonical in (("a", "python3.9", "python39"), ("b", "python3.11", "python311"),
+                                      ("c", "nodejs20.x", "nodejs20"), ("d", "nodejs18.x", "nodejs18")):
+        code = "def handler(e, c):\n    return 1" if canonical.startswith("python") else "exports.handler = async () => 1"
+        f = daemon.create(name=name, runtime=spelling, code=code)
+        assert f["runtime"] == canonical
+        assert daemon.invoke(name).json() == 1
+    r = daemon.request("POST", "/api/v1/functions", {"name": "e", "runtime": "python3.8", "code": "x"})
+    assert (r.status, r.json()["errorMessage"]) == (400, "unknown runtime 'python3.8' (see GET /api/v1/runtimes)")
