@@ -8,15 +8,30 @@ import pytest
 from impuls_daemon import Daemon, NODE_HELLO, free_port  # noqa: F401  (tests import them from here)
 
 
-@pytest.fixture
-def daemon():
-    d = Daemon().start()
+def checked_daemon(extra_args=()):
+    """A started daemon for a fixture to yield; afterwards it must stop cleanly
+    and leave nothing behind."""
+    d = Daemon(extra_args=extra_args).start()
     yield d
     code = d.stop()
     left = d.leftovers()
     d.cleanup()
     assert code == 0, f"daemon exit code {code}"
     assert left == [], f"left behind: {left}"
+
+
+@pytest.fixture
+def daemon():
+    yield from checked_daemon()
+
+
+@pytest.fixture
+def routed():
+    """A daemon that also serves the router, on d.router_port."""
+    port = free_port()
+    for d in checked_daemon(["--router-addr", f"127.0.0.1:{port}"]):
+        d.router_port = port
+        yield d
 
 
 def log_tail(resp):

@@ -252,13 +252,20 @@ int cgroup_attach(const cgroup_t *cg, pid_t pid)
     return 0;
 }
 
-int64_t cgroup_peak_bytes(const cgroup_t *cg)
+/* The file holding the peak memory use (resettable by writing 0: v1, and v2
+ * since Linux 6.12). */
+static void peak_path(const cgroup_t *cg, char path[4096])
 {
-    char path[4096];
     if (version == CG_V2)
         cg_path(path, NULL, cg->name, "memory.peak");
     else
         cg_path(path, "memory", cg->name, "memory.max_usage_in_bytes");
+}
+
+int64_t cgroup_peak_bytes(const cgroup_t *cg)
+{
+    char path[4096];
+    peak_path(cg, path);
     int64_t v = read_int(path);
     if (v < 0 && version == CG_V2) { /* kernels before 5.19: current usage */
         cg_path(path, NULL, cg->name, "memory.current");
@@ -270,10 +277,7 @@ int64_t cgroup_peak_bytes(const cgroup_t *cg)
 void cgroup_reset_peak(const cgroup_t *cg)
 {
     char path[4096];
-    if (version == CG_V2)
-        cg_path(path, NULL, cg->name, "memory.peak"); /* resettable since 6.12 */
-    else
-        cg_path(path, "memory", cg->name, "memory.max_usage_in_bytes");
+    peak_path(cg, path);
     write_str(path, "0");
 }
 

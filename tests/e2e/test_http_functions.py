@@ -5,9 +5,7 @@ and keeps it warm."""
 import json
 import subprocess
 
-import pytest
-
-from conftest import Daemon, free_port
+from conftest import Daemon
 
 PY_SERVER = r'''
 import json, os
@@ -42,17 +40,6 @@ require('http').createServer((req, res) => {
   });
 }).listen(8000, '127.0.0.1');
 """
-
-
-@pytest.fixture
-def routed():
-    port = free_port()
-    d = Daemon(extra_args=["--router-addr", f"127.0.0.1:{port}"]).start()
-    d.router_port = port
-    yield d
-    assert d.stop() == 0
-    assert d.leftovers() == []
-    d.cleanup()
 
 
 def via_router(d, *args):

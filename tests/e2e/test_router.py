@@ -3,20 +3,7 @@ with an API Gateway v2 event, /health, routing by Host."""
 import json
 import subprocess
 
-import pytest
-
 from conftest import Daemon, free_port
-
-
-@pytest.fixture
-def routed():
-    port = free_port()
-    d = Daemon(extra_args=["--router-addr", f"127.0.0.1:{port}"]).start()
-    d.router_port = port
-    yield d
-    assert d.stop() == 0
-    assert d.leftovers() == []
-    d.cleanup()
 
 
 def curl(d, *args, host="fn.localhost"):

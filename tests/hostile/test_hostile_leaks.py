@@ -3,7 +3,7 @@ functions: inherited file descriptors, the daemon's environment, another
 function's /tmp, /dev/shm or System V IPC objects."""
 import pytest
 
-from conftest import Daemon
+from conftest import checked_daemon
 from hostile import assert_healthy, deploy, observe
 
 PLATFORM_ENV = {
@@ -31,13 +31,7 @@ def secret_daemon(monkeypatch):
     """A daemon whose own environment holds a secret (checked like the daemon fixture)."""
     monkeypatch.setenv("IMPULS_SECRET_PROBE", "x-secret-value")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x-host-credential")
-    d = Daemon().start()
-    yield d
-    code = d.stop()
-    left = d.leftovers()
-    d.cleanup()
-    assert code == 0, f"daemon exit code {code}"
-    assert left == [], f"left behind: {left}"
+    yield from checked_daemon()
 
 
 def test_daemon_environment_is_not_inherited(secret_daemon):
