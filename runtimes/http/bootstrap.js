@@ -45,12 +45,26 @@ function portAnswers() {
   });
 }
 
-async function startServer() {
+// The server's argv: the function's `command` as given (a Dockerfile's CMD,
+// `./server --flag`), else its handler file run by the runtime's interpreter,
+// or run itself when the runtime has none (provided: a Go binary, a script).
+function serverArgv() {
+  if (env.IMPULS_HTTP_COMMAND) return JSON.parse(env.IMPULS_HTTP_COMMAND);
   const entry = path.join(TASK_ROOT, env.IMPULS_HTTP_ENTRY || 'index.js');
-  const child = spawn(env.IMPULS_HTTP_INTERPRETER || process.execPath, [entry], {
+  if (env.IMPULS_HTTP_INTERPRETER === '') return [entry];
+  return [env.IMPULS_HTTP_INTERPRETER || process.execPath, entry];
+}
+
+async function startServer() {
+  const [file, ...args] = serverArgv();
+  const child = spawn(file, args, {
     cwd: TASK_ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: Object.assign({}, env, { PORT: String(APP_PORT) }),
   });
   let exited = null;
+  child.on('error', (e) => {
+    console.error(`impuls: cannot start the function's server ${JSON.stringify(file)}: ${e.message}`);
+    process.exit(1);
+  });
   child.on('exit', (code, sig) => {
     exited = sig || `exit status ${code}`;
     console.error(`impuls: the function's server stopped (${exited})`);

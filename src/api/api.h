@@ -1,6 +1,7 @@
 #pragma once
 /* The public HTTP API: route table and handlers. */
 #include <event2/http.h>
+#include <stdbool.h>
 
 struct fn;
 
@@ -32,6 +33,15 @@ void api_invoke(struct evhttp_request *req, struct fn *fn);
 void api_glambdar_deploy(struct evhttp_request *req);
 /* Creates (as a Glambdar function) or replaces the code of `name` with zip. */
 void api_deploy_zip(struct evhttp_request *req, const char *name, const void *zip, size_t len);
+
+/* The router's hosts: GET /api/v1/router, PUT/DELETE /api/v1/router/hosts/{host}. */
+void api_router(struct evhttp_request *req);
+void api_router_host(struct evhttp_request *req, const char *host, bool add);
+/* impulse's chambers: /chambers and /chambers/{id} (routes_chambers.c). */
+void api_chambers_list(struct evhttp_request *req);
+void api_chambers_create(struct evhttp_request *req);
+void api_chamber_get(struct evhttp_request *req, const char *id);
+void api_chamber_delete(struct evhttp_request *req, const char *id);
 
 /* The request body as JSON, or NULL after answering 400/500. */
 struct json_t *api_json_body(struct evhttp_request *req);

@@ -22,6 +22,66 @@ bool fn_name_valid(const char *name)
 
 static bool ident_char(unsigned char c) { return isalnum(c) || c == '_' || c == '$'; }
 
+/* "a/b.c": below the code dir, no "..", no hidden or empty segments. */
+static bool relative_path_valid(const char *p)
+{
+    if (!*p || *p == '/' || *p == '.' || p[strlen(p) - 1] == '/' || strstr(p, "/.") || strstr(p, "//"))
+        return false;
+    for (const char *c = p; *c; c++)
+        if (!(ident_char((unsigned char)*c) || *c == '-' || *c == '.' || *c == '/'))
+            return false;
+    return true;
+}
+
+/* "command": the argv that starts an HTTP-server function. */
+static int parse_command(json_t *v, fn_input_t *in, char *err, size_t errlen)
+{
+    size_t n = json_array_size(v), total = 0;
+    if (!json_is_array(v) || n < 1 || n > FN_COMMAND_MAX_ARGS) {
+        snprintf(err, errlen, "command must be an array of 1 to %d strings", FN_COMMAND_MAX_ARGS);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *a = json_array_get(v, i);
+        if (!json_is_string(a) || (i == 0 && json_string_length(a) == 0)) {
+            snprintf(err, errlen, "command[%zu] must be a%s string", i, i == 0 ? " non-empty" : "");
+            return -1;
+        }
+        if (memchr(json_string_value(a), '\0', json_string_length(a))) {
+            snprintf(err, errlen, "command[%zu] must not contain NUL", i);
+            return -1;
+        }
+        total += json_string_length(a) + 1;
+    }
+    if (total > FN_COMMAND_MAX_BYTES) {
+        snprintf(err, errlen, "command is larger than %d bytes", FN_COMMAND_MAX_BYTES);
+        return -1;
+    }
+    in->cfg.command = json_deep_copy(v);
+    in->has_command = true;
+    return 0;
+}
+
+static int parse_label(json_t *v, fn_input_t *in, char *err, size_t errlen)
+{
+    const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
+    bool ok = n >= 1 && n <= FN_LABEL_MAX && n == json_string_length(v) && isalnum((unsigned char)s[0]);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)s[i]) || strchr("._+-", s[i]);
+    /* All digits would be read as a version number. */
+    if (ok && strspn(s, "0123456789") == n)
+        ok = false;
+    if (!ok) {
+        snprintf(err, errlen, "version_label must be 1 to %d letters, digits, '.', '_', '+' or '-', "
+                              "start with a letter or digit and not be a number", FN_LABEL_MAX);
+        return -1;
+    }
+    snprintf(in->cfg.version_label, sizeof in->cfg.version_label, "%s", s);
+    in->has_label = true;
+    return 0;
+}
+
 bool handler_split(const char *handler, const runtime_def_t *rt, char module[FN_HANDLER_MAX + 1],
                    char func[FN_HANDLER_MAX + 1], char *err, size_t errlen)
 {
@@ -29,6 +89,18 @@ bool handler_split(const char *handler, const runtime_def_t *rt, char module[FN_
     if (n == 0 || n > FN_HANDLER_MAX) {
         snprintf(err, errlen, "handler must be 1 to %d characters", FN_HANDLER_MAX);
         return false;
+    }
+    if (rt && rt->lang == LANG_PROVIDED) {
+        /* A custom runtime reads _HANDLER as it likes; an HTTP server names
+         * its executable by it. Either way: a relative path below the code. */
+        if (!relative_path_valid(handler)) {
+            snprintf(err, errlen, "handler '%s': must be a relative path of letters, digits, '_', '-', '.', '$' and '/'",
+                     handler);
+            return false;
+        }
+        snprintf(module, FN_HANDLER_MAX + 1, "%s", handler);
+        func[0] = '\0';
+        return true;
     }
     const char *dot = strrchr(handler, '.');
     const char *fn = dot ? dot + 1 : handler;
@@ -164,7 +236,8 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         return -1;
     }
     static const char *known[] = {"name", "runtime", "handler", "code", "env", "memory_mb",
-                                  "timeout_s", "concurrency", "idle_timeout_s", "network", "zip", "style", "reuse", "mode", NULL};
+                                  "timeout_s", "concurrency", "idle_timeout_s", "network", "zip", "style", "reuse", "mode",
+                                  "command", "version_label", NULL};
     const char *key;
     json_t *val;
     json_object_foreach(body, key, val)
@@ -205,6 +278,10 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
             snprintf(err, errlen, "unknown runtime '%.32s' (see GET /api/v1/runtimes)", s);
             return -1;
         }
+        if (json_object_get(body, "code") && rt->lang == LANG_PROVIDED) {
+            snprintf(err, errlen, "runtime '%s' needs a zip holding its executable, not inline code", rt->name);
+            return -1;
+        }
         if (!runtime_available(rt)) {
             snprintf(err, errlen, "runtime '%s' needs %s, which is not installed", rt->name, rt->interpreter);
             return -1;
@@ -225,7 +302,8 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         bool http = json_is_string(json_object_get(body, "mode")) &&
                     !strcmp(json_string_value(json_object_get(body, "mode")), "http");
         snprintf(in->cfg.handler, sizeof in->cfg.handler, "%s",
-                 http ? (rt && rt->lang == LANG_PYTHON ? "main.py" : "index.js")
+                 rt && rt->lang == LANG_PROVIDED ? rt->default_handler
+                 : http ? (rt && rt->lang == LANG_PYTHON ? "main.py" : "index.js")
                       : rt ? rt->default_handler : "index.handler");
         in->has_handler = true;
     }
@@ -281,6 +359,16 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         snprintf(in->cfg.mode, sizeof in->cfg.mode, "%s", m);
         in->has_mode = true;
     }
+    json_t *command = json_object_get(body, "command");
+    if (command && parse_command(command, in, err, errlen) < 0)
+        return -1;
+    if (create && command && strcmp(in->cfg.mode, "http")) {
+        snprintf(err, errlen, "command is only for mode \"http\" (the server to start)");
+        return -1;
+    }
+    json_t *label = json_object_get(body, "version_label");
+    if (label && parse_label(label, in, err, errlen) < 0)
+        return -1;
     json_t *style = json_object_get(body, "style");
     if (style) {
         const char *st = json_string_value(style);

@@ -82,10 +82,23 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
             return pick(out, m, "GET", ROUTE_FN_GET, 0, 0, 0);
         return pick(out, m, "DELETE", 0, 0, 0, ROUTE_FN_DELETE);
     }
+    /* impulse's chambers. */
+    if (n == 1 && !strcmp(seg[0], "chambers"))
+        return pick(out, m, "GET, POST", ROUTE_CH_LIST, ROUTE_CH_CREATE, 0, 0);
+    if (n == 2 && !strcmp(seg[0], "chambers")) {
+        snprintf(out->name, sizeof out->name, "%s", seg[1]);
+        return pick(out, m, "GET, DELETE", ROUTE_CH_GET, 0, 0, ROUTE_CH_DELETE);
+    }
     if (n < 3 || strcmp(seg[0], "api") || strcmp(seg[1], "v1"))
         return;
     if (n == 3 && !strcmp(seg[2], "runtimes"))
         return pick(out, m, "GET", ROUTE_RUNTIMES, 0, 0, 0);
+    if (n == 3 && !strcmp(seg[2], "router"))
+        return pick(out, m, "GET", ROUTE_ROUTER, 0, 0, 0);
+    if (n == 5 && !strcmp(seg[2], "router") && !strcmp(seg[3], "hosts")) {
+        snprintf(out->name, sizeof out->name, "%s", seg[4]);
+        return pick(out, m, "PUT, DELETE", 0, 0, ROUTE_ROUTER_HOST_PUT, ROUTE_ROUTER_HOST_DELETE);
+    }
     if (strcmp(seg[2], "functions"))
         return;
     if (n == 3)

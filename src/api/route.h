@@ -19,12 +19,19 @@ enum route_id {
     ROUTE_FN_INSTANCES,
     ROUTE_FN_VERSIONS,
     ROUTE_GL_DEPLOY, /* Glambdar: POST /deploy */
+    ROUTE_ROUTER,    /* GET /api/v1/router */
+    ROUTE_ROUTER_HOST_PUT, /* /api/v1/router/hosts/{host}; name holds the host */
+    ROUTE_ROUTER_HOST_DELETE,
+    ROUTE_CH_LIST, /* impulse: /chambers */
+    ROUTE_CH_CREATE,
+    ROUTE_CH_GET, /* /chambers/{id}; name holds the id */
+    ROUTE_CH_DELETE,
 };
 
 typedef struct route {
     enum route_id id;
     const char *allow; /* for ROUTE_BAD_METHOD */
-    char name[256];    /* the {name} segment, percent-decoded */
+    char name[256];    /* the {name}, {host} or {id} segment, percent-decoded */
 } route_t;
 
 /* path is the URI path without the query ("/api/v1/functions/x"). */

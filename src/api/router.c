@@ -15,31 +15,143 @@
 #include "api/fn_spec.h"
 #include "api/http_util.h"
 #include "pool/pool.h"
+#include "store/store.h"
 #include "util/base64.h"
 #include "util/utf8.h"
 #include "util/util.h"
 
 enum { ROUTER_MAX_BODY = 6 * 1024 * 1024 };
 
-static char router_host[256];
+/* The host given with --router-host first, then those added through the API
+ * (kept in the store). Compared without case and without a port. */
+enum { ROUTER_HOSTS_MAX = 64, HOST_MAX = 253 };
+static char hosts[ROUTER_HOSTS_MAX][HOST_MAX + 1];
+static int n_hosts;
+static char listen_addr[256];
 
-static bool host_matches(struct evhttp_request *req)
+static const char *matching_host(struct evhttp_request *req)
 {
     const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
     if (!host)
-        return false;
+        return NULL;
     size_t n = strlen(host);
     const char *colon = strrchr(host, ':');
     if (colon && !strchr(colon, ']'))
         n = (size_t)(colon - host);
-    return n == strlen(router_host) && !strncasecmp(host, router_host, n);
+    for (int i = 0; i < n_hosts; i++)
+        if (n == strlen(hosts[i]) && !strncasecmp(host, hosts[i], n))
+            return hosts[i];
+    return NULL;
+}
+
+bool router_host_valid(const char *h)
+{
+    size_t n = strlen(h), label = 0;
+    if (n == 0 || n > HOST_MAX || h[0] == '.' || h[0] == '-' || h[n - 1] == '.' || h[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)h[i];
+        if (c == '.') {
+            if (label == 0 || h[i - 1] == '-' || h[i + 1] == '-')
+                return false;
+            label = 0;
+        } else if (isalnum(c) || c == '-') {
+            if (++label > 63)
+                return false;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int find_host(const char *h)
+{
+    for (int i = 0; i < n_hosts; i++)
+        if (!strcasecmp(hosts[i], h))
+            return i;
+    return -1;
+}
+
+static void add_host(const char *h)
+{
+    if (n_hosts < ROUTER_HOSTS_MAX && find_host(h) < 0) {
+        snprintf(hosts[n_hosts], sizeof hosts[0], "%s", h);
+        for (char *p = hosts[n_hosts]; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        n_hosts++;
+    }
+}
+
+void router_load_hosts(const char *flag_host)
+{
+    n_hosts = 0;
+    add_host(flag_host);
+    json_t *stored = store_router_hosts(D->store);
+    size_t i;
+    json_t *v;
+    json_array_foreach(stored, i, v) add_host(json_string_value(v));
+    json_decref(stored);
+}
+
+json_t *router_info(void)
+{
+    json_t *arr = json_array();
+    for (int i = 0; i < n_hosts; i++)
+        json_array_append_new(arr, json_string(hosts[i]));
+    return json_pack("{s:s?, s:o}", "addr", listen_addr[0] ? listen_addr : NULL, "hosts", arr);
+}
+
+int router_host_add(const char *h, char *err, size_t errlen)
+{
+    if (!router_host_valid(h)) {
+        snprintf(err, errlen, "host must be a DNS name: letters, digits, '-' and '.', at most %d characters",
+                 HOST_MAX);
+        return -1;
+    }
+    if (find_host(h) >= 0)
+        return 0;
+    if (n_hosts == ROUTER_HOSTS_MAX) {
+        snprintf(err, errlen, "the router serves at most %d hosts", ROUTER_HOSTS_MAX);
+        return -1;
+    }
+    char lower[HOST_MAX + 1];
+    snprintf(lower, sizeof lower, "%s", h);
+    for (char *p = lower; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (store_router_host_set(D->store, lower, true) == STORE_ERR) {
+        snprintf(err, errlen, "cannot save the host: %s", store_last_error(D->store));
+        return -2;
+    }
+    add_host(lower);
+    return 1;
+}
+
+int router_host_remove(const char *h, char *err, size_t errlen)
+{
+    int i = find_host(h);
+    if (i < 0)
+        return 0;
+    if (i == 0) {
+        snprintf(err, errlen, "%s is the router's own host (--router-host); it cannot be removed", hosts[0]);
+        return -1;
+    }
+    if (store_router_host_set(D->store, hosts[i], false) == STORE_ERR) {
+        snprintf(err, errlen, "cannot save: %s", store_last_error(D->store));
+        return -2;
+    }
+    memmove(hosts[i], hosts[i + 1], (size_t)(n_hosts - i - 1) * sizeof hosts[0]);
+    n_hosts--;
+    return 1;
 }
 
 static void dispatch(struct evhttp_request *req, void *arg)
 {
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-    if (!host_matches(req))
-        return http_error(req, 404, "NotFound", "no site for this host (the router serves %s)", router_host);
+    const char *host = matching_host(req);
+    if (!host)
+        return http_error(req, 404, "NotFound", "no site for this host (the router serves %s%s)", hosts[0],
+                          n_hosts > 1 ? " and others: GET /api/v1/router" : "");
     if (path && !strcmp(path, "/health")) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; charset=utf-8");
         return http_send(req, 200, "Impuls Router OK", 16);
@@ -63,13 +175,12 @@ static void dispatch(struct evhttp_request *req, void *arg)
         return http_error(req, 413, "RequestTooLargeException", "the request is larger than %d bytes", ROUTER_MAX_BODY);
     char id[37];
     uuid4(id);
-    struct evbuffer *event = apigw_event(req, slash ? slash : "/", router_host, id);
+    struct evbuffer *event = apigw_event(req, slash ? slash : "/", host, id);
     pool_invoke(fn, SANDBOX_NAMESPACE, req, event, false);
 }
 
-struct evhttp *router_start(const char *addr, const char *host, char *err, size_t errlen)
+struct evhttp *router_start(const char *addr, char *err, size_t errlen)
 {
-    snprintf(router_host, sizeof router_host, "%s", host);
     char h[256];
     snprintf(h, sizeof h, "%s", addr);
     char *colon = strrchr(h, ':');
@@ -91,5 +202,6 @@ struct evhttp *router_start(const char *addr, const char *host, char *err, size_
         evhttp_free(http);
         return NULL;
     }
+    snprintf(listen_addr, sizeof listen_addr, "%s", addr);
     return http;
 }

@@ -4,4 +4,16 @@
  * API Gateway v2 (HTTP API) event; /health answers "Impuls Router OK". */
 #include <event2/http.h>
 
-struct evhttp *router_start(const char *addr, const char *host, char *err, size_t errlen);
+#include <jansson.h>
+#include <stdbool.h>
+
+/* The hosts served: flag_host (--router-host) and those kept in the store.
+ * Call once the store is open, before router_start. */
+void router_load_hosts(const char *flag_host);
+struct evhttp *router_start(const char *addr, char *err, size_t errlen);
+bool router_host_valid(const char *host);
+/* {"addr": listening address or null, "hosts": [...]} */
+json_t *router_info(void);
+/* 1 added/removed, 0 nothing to do, -1 refused (err), -2 storage failure. */
+int router_host_add(const char *host, char *err, size_t errlen);
+int router_host_remove(const char *host, char *err, size_t errlen);

@@ -258,7 +258,7 @@ void api_runtimes(struct evhttp_request *req)
 {
     json_t *arr = json_array();
     for (const runtime_def_t *r = runtime_all(); r->name; r++)
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:b}", "name", r->name, "language",
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:b}", "name", r->name, "language",
                                              r->language, "interpreter",
                                              r->interpreter, "available", runtime_available(r)));
     http_json(req, 200, json_pack("{s:o}", "runtimes", arr));

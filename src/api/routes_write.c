@@ -60,6 +60,10 @@ static void fail(write_job_t *job, int rc, const char *err)
 static int save_inline(const char *code, size_t len, fn_config_t *cfg, char *err, size_t errlen)
 {
     const runtime_def_t *rt = runtime_find(cfg->runtime);
+    if (rt->lang == LANG_PROVIDED) {
+        snprintf(err, errlen, "runtime '%s' needs a zip holding its executable, not inline code", rt->name);
+        return -1;
+    }
     char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1], file[FN_HANDLER_MAX + 16];
     if (!handler_split(cfg->handler, rt, module, func, err, errlen))
         return -1;
@@ -104,6 +108,15 @@ static void apply_patch(const fn_input_t *in, fn_config_t *next)
         next->reuse = in->cfg.reuse;
     if (in->has_mode)
         snprintf(next->mode, sizeof next->mode, "%s", in->cfg.mode);
+    if (in->has_command) {
+        json_decref(next->command);
+        next->command = json_deep_copy(in->cfg.command);
+    } else if (in->has_mode && strcmp(in->cfg.mode, "http")) {
+        json_decref(next->command); /* a handler function starts no server */
+        next->command = NULL;
+    }
+    /* A label names one version: a new version has only the one it is given. */
+    snprintf(next->version_label, sizeof next->version_label, "%s", in->has_label ? in->cfg.version_label : "");
 }
 
 /* Puts the code of the request (or, for a changed handler or runtime, the
@@ -190,8 +203,13 @@ static void commit_update(write_job_t *job)
     apply_patch(&job->in, &next);
     char err[512];
     const runtime_def_t *rt = runtime_find(next.runtime);
-    if (!strcmp(next.style, "glambdar") && rt && rt->lang != LANG_NODE) {
-        http_error(job->req, 400, "InvalidParameterValueException", "style \"glambdar\" needs a Node.js runtime");
+    const char *bad = !strcmp(next.style, "glambdar") && rt && rt->lang != LANG_NODE
+                          ? "style \"glambdar\" needs a Node.js runtime"
+                      : next.command && strcmp(next.mode, "http")
+                          ? "command is only for mode \"http\" (the server to start)"
+                          : NULL;
+    if (bad) {
+        http_error(job->req, 400, "InvalidParameterValueException", "%s", bad);
         fn_config_clear(&next);
         return discard_code(job);
     }

@@ -66,6 +66,13 @@ static void dispatch(struct evhttp_request *req, void *arg)
     case ROUTE_FN_INSTANCES: return api_function_instances(req, r.name);
     case ROUTE_FN_VERSIONS: return api_function_versions(req, r.name);
     case ROUTE_GL_DEPLOY: return api_glambdar_deploy(req);
+    case ROUTE_ROUTER: return api_router(req);
+    case ROUTE_ROUTER_HOST_PUT: return api_router_host(req, r.name, true);
+    case ROUTE_ROUTER_HOST_DELETE: return api_router_host(req, r.name, false);
+    case ROUTE_CH_LIST: return api_chambers_list(req);
+    case ROUTE_CH_CREATE: return api_chambers_create(req);
+    case ROUTE_CH_GET: return api_chamber_get(req, r.name);
+    case ROUTE_CH_DELETE: return api_chamber_delete(req, r.name);
     }
 }
 

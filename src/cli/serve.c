@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/chamber.h"
 #include "api/router.h"
 #include "cli/cli.h"
 #include "pool/pool.h"
@@ -103,6 +104,7 @@ static void usage(void)
                     "                    [--cgroup v1|v2] [--queue-max N] [--max-connections N]\n"
                     "                    [--no-local] [--init-timeout SECONDS] [--debug]\n"
                     "                    [--router-addr HOST:PORT] [--router-host NAME (fn.localhost)]\n"
+                    "                    [--chamber-ports LO-HI (6000-6999)]\n"
                     "  --no-local  refuse ?local=true (runs code unsandboxed, as the daemon's user)\n"
                     "  env: IMPULS_ADDR (default 127.0.0.1:8080), IMPULS_DATA_DIR (default ./var)\n");
 }
@@ -131,6 +133,7 @@ int cmd_serve(int argc, char **argv)
         {"init-timeout", required_argument, 0, 'I'},
         {"router-addr", required_argument, 0, 'R'},
         {"router-host", required_argument, 0, 'O'},
+        {"chamber-ports", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
     int o;
@@ -158,7 +161,23 @@ int cmd_serve(int argc, char **argv)
             break;
         case 'L': D->cfg.no_local = true; break;
         case 'R': router_addr = optarg; break;
-        case 'O': router_host = optarg; break;
+        case 'O':
+            if (!router_host_valid(optarg)) {
+                fprintf(stderr, "impuls: --router-host must be a DNS name\n");
+                return 2;
+            }
+            router_host = optarg;
+            break;
+        case 'P': {
+            int lo, hi;
+            char extra;
+            if (sscanf(optarg, "%d-%d%c", &lo, &hi, &extra) != 2 || lo < 1 || hi > 65535 || lo > hi) {
+                fprintf(stderr, "impuls: --chamber-ports takes LO-HI, e.g. 6000-6999\n");
+                return 2;
+            }
+            chambers_configure(lo, hi);
+            break;
+        }
         case 'I':
             if (!parse_count(optarg, &D->cfg.init_timeout_s, "--init-timeout"))
                 return 2;
@@ -243,9 +262,10 @@ int cmd_serve(int argc, char **argv)
         cgroup_shutdown();
         return 1;
     }
+    router_load_hosts(router_host);
     struct evhttp *router = NULL;
     if (router_addr && *router_addr) {
-        router = router_start(router_addr, router_host, err, sizeof err);
+        router = router_start(router_addr, err, sizeof err);
         if (!router) {
             log_error("router: %s", err);
             evhttp_free(api);
@@ -265,6 +285,7 @@ int cmd_serve(int argc, char **argv)
 
     event_base_dispatch(D->base);
 
+    chambers_shutdown();
     evhttp_free(api);
     if (router)
         evhttp_free(router);

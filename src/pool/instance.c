@@ -66,7 +66,14 @@ static char **build_env(instance_t *inst, const char *task_dir, const char *runt
     if (!strcmp(c->mode, "http")) {
         const runtime_def_t *rt = runtime_find(c->runtime);
         PUT("IMPULS_HTTP_ENTRY=%s", c->handler);
-        PUT("IMPULS_HTTP_INTERPRETER=%s", rt ? rt->interpreter : "/usr/bin/node");
+        /* Empty: the handler is the server's executable (runtime provided). */
+        PUT("IMPULS_HTTP_INTERPRETER=%s", !rt ? "/usr/bin/node" : rt->interpreter ? rt->interpreter : "");
+        if (c->command) {
+            char *cmd = json_dumps(c->command, JSON_COMPACT);
+            if (cmd)
+                PUT("IMPULS_HTTP_COMMAND=%s", cmd);
+            free(cmd);
+        }
         PUT("IMPULS_HTTP_READY_MS=%d", D->cfg.init_timeout_s * 1000 - 500);
     }
     DEFAULT("PYTHONDONTWRITEBYTECODE", "1");
@@ -128,7 +135,7 @@ instance_t *instance_spawn(pool_t *pool)
         argv[1] = bootstrap;
         argv[2] = NULL;
     } else {
-        runtime_argv(rt, runtime_dir, bootstrap, argv);
+        runtime_argv(rt, runtime_dir, task_dir, bootstrap, argv);
     }
     char **env = build_env(inst, task_dir, runtime_dir);
     spec.argv = argv;
@@ -285,6 +292,8 @@ void instance_next(instance_t *inst, struct evhttp_request *req)
         pool->n_starting--;
         inst->state = INST_BUSY;
         inst->init_ms = mono_ms() - inst->spawned_ms;
+        if (pool->fn->watch.ready)
+            pool->fn->watch.ready(pool->fn->watch.arg, (int)inst->sb.pid);
     }
     if (inst->state == INST_DYING)
         return; /* no answer: the instance is going away */
@@ -309,6 +318,8 @@ void instance_next(instance_t *inst, struct evhttp_request *req)
     inst->parked_next = req;
     http_hold(req);
     evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_next_closed, inst);
+    if (pool->fn->pinned)
+        return; /* lives until it is stopped */
     struct timeval tv = {.tv_sec = pool->fn->cfg.idle_timeout_s};
     evtimer_add(inst->idle_ev, &tv);
 }
@@ -421,6 +432,8 @@ static void instance_exited(instance_t *inst, int status)
     log_debug("function %s: instance %llu exited (%s)", pool->fn->cfg.name,
               (unsigned long long)inst->id, how);
     fn_t *fn = pool->fn;
+    if (fn->watch.exited)
+        fn->watch.exited(fn->watch.arg, WIFEXITED(status) && WEXITSTATUS(status) == 0, how);
     fn_ref(fn); /* the instance may hold the last reference */
     instance_free(inst);
     pool_pump(pool);

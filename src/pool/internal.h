@@ -33,7 +33,10 @@ struct fn {
     char task_dir[4096];
     pool_t pools[2]; /* indexed by enum sandbox_backend */
     int log_fd;      /* append-only function log */
+    char log_name[160]; /* logs/<log_name>.log */
     bool removed;
+    bool pinned;     /* see registry_add_pinned */
+    fn_watch_t watch;
     int refs; /* instances and invocations still pointing here */
     fn_t *next;
 };

@@ -87,6 +87,11 @@ void pool_pump(pool_t *pool)
     fn_t *fn = pool->fn;
     if (fn->removed || pool->n_queued == 0)
         return;
+    if (fn->pinned) { /* its one instance takes the calls, or nothing does */
+        if (pool->n_instances == 0)
+            invocation_fail_queued(pool, 503, "ServiceUnavailable", "the chamber is not running");
+        return;
+    }
     /* Instances on their way back from a call will take queued work too. */
     int returning = 0;
     for (instance_t *i = D->instances; i; i = i->next)

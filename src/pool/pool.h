@@ -25,6 +25,19 @@ void registry_update(fn_t *fn, const fn_config_t *cfg);
 void registry_remove(fn_t *fn);
 void registry_each(void (*cb)(fn_t *fn, void *arg), void *arg);
 
+/* A pinned function (a chamber's): not listed or found by name, its one
+ * instance is started by pool_start_instance and never reaped for being idle
+ * nor replaced when it dies; the watch hears when it is ready and when gone. */
+typedef struct fn_watch {
+    void (*ready)(void *arg, int sandbox_pid); /* its runtime asked for work the first time */
+    void (*exited)(void *arg, bool clean, const char *how); /* the instance is gone */
+    void *arg;
+} fn_watch_t;
+fn_t *registry_add_pinned(const fn_config_t *cfg, const char *log_name, const fn_watch_t *watch);
+/* Stops telling the watcher (before it goes away). */
+void fn_unwatch(fn_t *fn);
+int pool_start_instance(fn_t *fn);
+
 /* Starts an invocation: answers req when the function has answered (or failed,
  * timed out, or the queue was full). event is taken over. */
 void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,

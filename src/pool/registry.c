@@ -13,15 +13,15 @@
 
 enum { LOG_ROTATE_BYTES = 8 << 20 };
 
-static void log_path(const char *name, char out[4096], const char *suffix)
+static void log_path(const fn_t *fn, char out[4096], const char *suffix)
 {
-    snprintf(out, 4096, "%s/logs/%s.log%s", D->cfg.data_dir, name, suffix);
+    snprintf(out, 4096, "%s/logs/%s.log%s", D->cfg.data_dir, fn->log_name, suffix);
 }
 
 static void open_log(fn_t *fn)
 {
     char path[4096];
-    log_path(fn->cfg.name, path, "");
+    log_path(fn, path, "");
     fn->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fn->log_fd < 0)
         log_warn("cannot open %s: %s", path, strerror(errno));
@@ -35,8 +35,8 @@ void fn_log_write(fn_t *fn, const char *data, size_t len)
     if (fstat(fn->log_fd, &st) == 0 && st.st_size > LOG_ROTATE_BYTES) {
         /* Keep one older file: bounded disk use whatever a function prints. */
         char cur[4096], old[4096];
-        log_path(fn->cfg.name, cur, "");
-        log_path(fn->cfg.name, old, ".1");
+        log_path(fn, cur, "");
+        log_path(fn, old, ".1");
         rename(cur, old);
         close(fn->log_fd);
         open_log(fn);
@@ -50,17 +50,18 @@ void fn_log_write(fn_t *fn, const char *data, size_t len)
 fn_t *registry_find(const char *name)
 {
     for (fn_t *f = D->functions; f; f = f->next)
-        if (!f->removed && !strcmp(f->cfg.name, name))
+        if (!f->removed && !f->pinned && !strcmp(f->cfg.name, name))
             return f;
     return NULL;
 }
 
 const fn_config_t *fn_cfg(const fn_t *fn) { return &fn->cfg; }
 
-fn_t *registry_add(const fn_config_t *cfg)
+static fn_t *add(const fn_config_t *cfg, const char *log_name)
 {
     fn_t *fn = calloc(1, sizeof *fn);
     fn_config_copy(&fn->cfg, cfg);
+    snprintf(fn->log_name, sizeof fn->log_name, "%s", log_name);
     store_task_dir(D->store, cfg->task_key, fn->task_dir);
     for (int b = 0; b < 2; b++) {
         fn->pools[b].fn = fn;
@@ -73,6 +74,20 @@ fn_t *registry_add(const fn_config_t *cfg)
     D->functions = fn;
     return fn;
 }
+
+fn_t *registry_add(const fn_config_t *cfg) { return add(cfg, cfg->name); }
+
+fn_t *registry_add_pinned(const fn_config_t *cfg, const char *log_name, const fn_watch_t *watch)
+{
+    fn_t *fn = add(cfg, log_name);
+    fn->pinned = true;
+    fn->watch = *watch;
+    return fn;
+}
+
+void fn_unwatch(fn_t *fn) { memset(&fn->watch, 0, sizeof fn->watch); }
+
+int pool_start_instance(fn_t *fn) { return instance_spawn(&fn->pools[SANDBOX_NAMESPACE]) ? 0 : -1; }
 
 void fn_ref(fn_t *fn) { fn->refs++; }
 
@@ -119,9 +134,9 @@ void registry_remove(fn_t *fn)
                                "the function was deleted");
     retire_instances(fn, true);
     char path[4096];
-    log_path(fn->cfg.name, path, "");
+    log_path(fn, path, "");
     unlink(path);
-    log_path(fn->cfg.name, path, ".1");
+    log_path(fn, path, ".1");
     unlink(path);
     fn_unref(fn);
 }
@@ -129,6 +144,6 @@ void registry_remove(fn_t *fn)
 void registry_each(void (*cb)(fn_t *fn, void *arg), void *arg)
 {
     for (fn_t *f = D->functions; f; f = f->next)
-        if (!f->removed)
+        if (!f->removed && !f->pinned)
             cb(f, arg);
 }

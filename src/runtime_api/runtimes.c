@@ -11,6 +11,7 @@ static const runtime_def_t RUNTIMES[] = {
     {"nodejs18", LANG_NODE, "/usr/bin/node", ".js", "index", "nodejs", "index.handler"},
     {"python311", LANG_PYTHON, "/usr/bin/python3", ".py", "main", "python", "main.handler"},
     {"python39", LANG_PYTHON, "/usr/bin/python3", ".py", "main", "python", "main.handler"},
+    {"provided", LANG_PROVIDED, NULL, "", "bootstrap", "custom", "bootstrap"},
     {NULL, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -22,7 +23,8 @@ static const struct {
     const char *alias, *name;
 } ALIASES[] = {
     {"python3.11", "python311"}, {"python3.9", "python39"}, {"nodejs20.x", "nodejs20"},
-    {"nodejs18.x", "nodejs18"},  {NULL, NULL},
+    {"nodejs18.x", "nodejs18"},  {"provided.al2023", "provided"}, {"provided.al2", "provided"},
+    {NULL, NULL},
 };
 
 const runtime_def_t *runtime_find(const char *name)
@@ -36,12 +38,21 @@ const runtime_def_t *runtime_find(const char *name)
     return NULL;
 }
 
-bool runtime_available(const runtime_def_t *rt) { return access(rt->interpreter, X_OK) == 0; }
+bool runtime_available(const runtime_def_t *rt)
+{
+    return !rt->interpreter || access(rt->interpreter, X_OK) == 0;
+}
 
-int runtime_argv(const runtime_def_t *rt, const char *runtime_dir, char bootstrap[4096],
+int runtime_argv(const runtime_def_t *rt, const char *runtime_dir, const char *task_dir, char bootstrap[4096],
                  const char *argv[8])
 {
     int n = 0;
+    if (rt->lang == LANG_PROVIDED) {
+        snprintf(bootstrap, 4096, "%s/bootstrap", task_dir);
+        argv[n++] = bootstrap;
+        argv[n] = NULL;
+        return n;
+    }
     argv[n++] = rt->interpreter;
     if (rt->lang == LANG_PYTHON) {
         argv[n++] = "-s"; /* no user site-packages */

@@ -2,12 +2,14 @@
 /* The runtimes a function can name, and the interpreter each one maps to. */
 #include <stdbool.h>
 
-enum runtime_lang { LANG_NODE, LANG_PYTHON };
+/* LANG_PROVIDED: no interpreter; the function ships its executable (Lambda's
+ * custom runtime: /var/task/bootstrap, or in mode "http" the server itself). */
+enum runtime_lang { LANG_NODE, LANG_PYTHON, LANG_PROVIDED };
 
 typedef struct runtime_def {
     const char *name;        /* as in the API: nodejs20, python311, ... */
     enum runtime_lang lang;
-    const char *interpreter; /* absolute path on the host and in the sandbox */
+    const char *interpreter; /* absolute path on the host and in the sandbox; NULL: provided */
     const char *source_ext;  /* extension of an inline code file */
     const char *default_module; /* module of a handler without a dot */
     const char *language;       /* as listed by GET /api/v1/runtimes */
@@ -19,7 +21,8 @@ const runtime_def_t *runtime_find(const char *name);
 const runtime_def_t *runtime_all(void);
 bool runtime_available(const runtime_def_t *rt);
 
-/* Builds the argv that starts the bootstrap of rt; runtime_dir is where the
- * runtimes/ folder is seen by the process. Returns the number of args. */
-int runtime_argv(const runtime_def_t *rt, const char *runtime_dir, char bootstrap[4096],
+/* Builds the argv that starts the bootstrap of rt; runtime_dir and task_dir
+ * are where runtimes/ and the code are seen by the process. Returns the
+ * number of args. */
+int runtime_argv(const runtime_def_t *rt, const char *runtime_dir, const char *task_dir, char bootstrap[4096],
                  const char *argv[8]);

@@ -6,6 +6,7 @@
 
 #define FN_NAME_MAX 64
 #define FN_HANDLER_MAX 128
+#define FN_LABEL_MAX 64
 
 typedef struct fn_config {
     char name[FN_NAME_MAX + 1];
@@ -19,6 +20,8 @@ typedef struct fn_config {
     char style[16]; /* "lambda": handler(event, context); "glambdar": handler(req) */
     bool reuse;     /* false: a fresh sandbox for every call (Glambdar's way) */
     char mode[8];   /* "handler", or "http": a server on port 8000 started from `handler` */
+    json_t *command; /* mode "http": the argv that starts the server, or NULL; owned */
+    char version_label[FN_LABEL_MAX + 1]; /* the user's name for this version ("1.0.0"), or "" */
     char code_sha256[65];
     int64_t code_size;
     char task_key[65]; /* names the materialised code dir under tasks/ */
@@ -42,3 +45,6 @@ void fn_config_copy(fn_config_t *dst, const fn_config_t *src);
 const char *fn_config_code_kind(const fn_config_t *c);
 /* The public JSON view of a function (no code). */
 json_t *fn_config_to_json(const fn_config_t *c);
+/* The configuration back from its public view (a stored version); task_key is
+ * not part of the view and is left empty. Returns -1 when a field is missing. */
+int fn_config_from_json(json_t *j, fn_config_t *c);

@@ -28,13 +28,15 @@ static const char *SCHEMA =
     " code_sha256 TEXT NOT NULL, code_size INTEGER NOT NULL, task_key TEXT NOT NULL,"
     " version INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
     " style TEXT NOT NULL DEFAULT 'lambda', reuse INTEGER NOT NULL DEFAULT 1,"
-    " mode TEXT NOT NULL DEFAULT 'handler');"
+    " mode TEXT NOT NULL DEFAULT 'handler', command TEXT, version_label TEXT NOT NULL DEFAULT '');"
     /* One row per version of a function's code and configuration (the last
      * STORE_VERSIONS_KEPT), for GET .../versions and chambers. */
     "CREATE TABLE IF NOT EXISTS versions ("
     " name TEXT NOT NULL, version INTEGER NOT NULL, code_sha256 TEXT NOT NULL,"
     " task_key TEXT NOT NULL, config TEXT NOT NULL, created_at INTEGER NOT NULL,"
-    " PRIMARY KEY (name, version));";
+    " PRIMARY KEY (name, version));"
+    /* Extra host names the router answers for (impuls up -a HOST). */
+    "CREATE TABLE IF NOT EXISTS router_hosts (host TEXT PRIMARY KEY);";
 
 static int fail(store_t *s, const char *what)
 {
@@ -82,6 +84,8 @@ store_t *store_open(const char *data_dir, char *err, size_t errlen)
         "ALTER TABLE functions ADD COLUMN style TEXT NOT NULL DEFAULT 'lambda'",
         "ALTER TABLE functions ADD COLUMN reuse INTEGER NOT NULL DEFAULT 1",
         "ALTER TABLE functions ADD COLUMN mode TEXT NOT NULL DEFAULT 'handler'",
+        "ALTER TABLE functions ADD COLUMN command TEXT",
+        "ALTER TABLE functions ADD COLUMN version_label TEXT NOT NULL DEFAULT ''",
         NULL,
     };
     if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) == SQLITE_OK)
@@ -125,6 +129,13 @@ static void bind_config(sqlite3_stmt *st, const fn_config_t *c)
     sqlite3_bind_text(st, 15, c->style, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 16, c->reuse);
     sqlite3_bind_text(st, 17, c->mode, -1, SQLITE_TRANSIENT);
+    char *cmd = c->command ? json_dumps(c->command, JSON_COMPACT) : NULL;
+    if (cmd)
+        sqlite3_bind_text(st, 18, cmd, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 18);
+    sqlite3_bind_text(st, 19, c->version_label, -1, SQLITE_TRANSIENT);
+    free(cmd);
     free(env);
 }
 
@@ -148,8 +159,8 @@ int store_insert(store_t *s, const fn_config_t *c)
     return exec_config(s,
                        "INSERT INTO functions (name, runtime, handler, env, memory_mb, timeout_s,"
                        " concurrency, idle_timeout_s, code_sha256, code_size, task_key, version,"
-                       " created_at, updated_at, style, reuse, mode)"
-                       " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+                       " created_at, updated_at, style, reuse, mode, command, version_label)"
+                       " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
                        c, "insert function");
 }
 
@@ -159,7 +170,7 @@ int store_update(store_t *s, const fn_config_t *c)
                        "UPDATE functions SET runtime=?2, handler=?3, env=?4, memory_mb=?5,"
                        " timeout_s=?6, concurrency=?7, idle_timeout_s=?8, code_sha256=?9,"
                        " code_size=?10, task_key=?11, version=?12, created_at=?13, updated_at=?14, style=?15,"
-                       " reuse=?16, mode=?17"
+                       " reuse=?16, mode=?17, command=?18, version_label=?19"
                        " WHERE name=?1",
                        c, "update function");
 }
@@ -272,6 +283,38 @@ json_t *store_list_versions(store_t *s, const char *name)
     return arr;
 }
 
+int store_find_version(store_t *s, const char *name, const char *which, fn_config_t *out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT config, task_key FROM versions WHERE name=?1 AND"
+                           " (json_extract(config, '$.version_label')=?2 OR version=?3)"
+                           " ORDER BY json_extract(config, '$.version_label')=?2 DESC, version DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail(s, "find version");
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, which, -1, SQLITE_TRANSIENT);
+    /* A number names a version only when it is all digits ("1.0.0" is a label). */
+    size_t n = strlen(which);
+    bool digits = n > 0 && n < 10 && strspn(which, "0123456789") == n;
+    sqlite3_bind_int(st, 3, digits ? atoi(which) : -1);
+    int rc = STORE_NOT_FOUND;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *cfg = (const char *)sqlite3_column_text(st, 0);
+        json_t *j = cfg ? json_loads(cfg, 0, NULL) : NULL;
+        if (j && fn_config_from_json(j, out) == 0) {
+            copy_col(out->task_key, sizeof out->task_key, st, 1);
+            rc = STORE_OK;
+        } else {
+            fn_config_clear(out);
+            snprintf(s->err, sizeof s->err, "version %s of %s is unreadable", which, name);
+            rc = STORE_ERR;
+        }
+        json_decref(j);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
 
 int store_load_all(store_t *s, store_each_fn cb, void *arg)
 {
@@ -279,7 +322,7 @@ int store_load_all(store_t *s, store_each_fn cb, void *arg)
     if (sqlite3_prepare_v2(s->db,
                            "SELECT name, runtime, handler, env, memory_mb, timeout_s, concurrency,"
                            " idle_timeout_s, code_sha256, code_size, task_key, version, created_at,"
-                           " updated_at, style, reuse, mode FROM functions ORDER BY name",
+                           " updated_at, style, reuse, mode, command, version_label FROM functions ORDER BY name",
                            -1, &st, NULL) != SQLITE_OK)
         return fail(s, "load functions");
     int rc;
@@ -308,6 +351,9 @@ int store_load_all(store_t *s, store_each_fn cb, void *arg)
         copy_col(c.style, sizeof c.style, st, 14);
         c.reuse = sqlite3_column_int(st, 15) != 0;
         copy_col(c.mode, sizeof c.mode, st, 16);
+        const char *cmd = (const char *)sqlite3_column_text(st, 17);
+        c.command = cmd ? json_loads(cmd, 0, NULL) : NULL;
+        copy_col(c.version_label, sizeof c.version_label, st, 18);
         cb(&c, arg);
         fn_config_clear(&c);
     }
@@ -477,4 +523,33 @@ void store_gc_orphans(store_t *s)
         }
         closedir(d);
     }
+}
+
+json_t *store_router_hosts(store_t *s)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT host FROM router_hosts ORDER BY host", -1, &st, NULL) != SQLITE_OK) {
+        fail(s, "read router hosts");
+        return NULL;
+    }
+    json_t *arr = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    return arr;
+}
+
+int store_router_host_set(store_t *s, const char *host, bool present)
+{
+    sqlite3_stmt *st;
+    const char *sql = present ? "INSERT OR IGNORE INTO router_hosts (host) VALUES (?1)"
+                              : "DELETE FROM router_hosts WHERE host=?1";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fail(s, "save router host");
+    sqlite3_bind_text(st, 1, host, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, "save router host");
+    return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
 }

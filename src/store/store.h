@@ -2,6 +2,7 @@
 /* Durable state in the data dir: the functions table in SQLite (WAL) and the
  * code, stored content-addressed by sha256 under code/, materialised for the
  * sandbox under tasks/<task_key>/. */
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "store/function.h"
@@ -27,6 +28,9 @@ int store_add_version(store_t *s, const fn_config_t *c);
 typedef void (*store_each_code_fn)(const char *code_sha256, const char *task_key, void *arg);
 int store_prune_versions(store_t *s, const char *name, int keep, store_each_code_fn cb, void *arg);
 json_t *store_list_versions(store_t *s, const char *name);
+/* The kept version of `name` whose label is `which` (the newest such), or else
+ * whose number is `which`. Fills out (caller clears it) with its task_key. */
+int store_find_version(store_t *s, const char *name, const char *which, fn_config_t *out);
 
 /* Code blobs. put returns the sha256 of the data in sha_out. The _r variant
  * reports into err and is safe on a worker thread. */
@@ -50,3 +54,8 @@ int store_materialize_zip(store_t *s, const void *zip, size_t len, char task_key
 void store_gc_orphans(store_t *s);
 /* Path of a materialised code dir. */
 void store_task_dir(store_t *s, const char *task_key, char out[4096]);
+
+/* Host names the router answers for beyond --router-host. set adds (present)
+ * or removes one; STORE_NOT_FOUND when nothing changed. */
+json_t *store_router_hosts(store_t *s);
+int store_router_host_set(store_t *s, const char *host, bool present);

@@ -114,7 +114,7 @@ def test_update_cannot_rename(box, name):
 # --- runtimes ----------------------------------------------------------------
 
 BAD_RUNTIMES = ["cobol", "", "NODEJS20", "nodejs20 ", " nodejs20", "nodejs", "node", "python",
-                "python3.8", "python311\n", "nodejs20.y", "nodejs21", "../nodejs20", "provided.al2"]
+                "python3.8", "python311\n", "nodejs20.y", "nodejs21", "../nodejs20", "provided.al3"]
 
 
 @pytest.mark.parametrize("runtime", BAD_RUNTIMES, ids=[repr(r) for r in BAD_RUNTIMES])
