@@ -55,6 +55,12 @@ void sandbox_kill(sandbox_t *sb);
 /* After the sandbox's main pid was reaped: closes fds and removes the cgroup. */
 void sandbox_release(sandbox_t *sb);
 
+/* The network namespace of a running sandbox (its init's pid), as an fd. */
+int sandbox_open_netns(pid_t pid);
+/* A non-blocking TCP connection to 127.0.0.1:port inside that namespace
+ * (connect in progress), or -1 with errno. Call on the loop thread. */
+int sandbox_connect_inside(int netns_fd, int port);
+
 /* Startup of the namespace backend: the cgroup tree. */
 int sandbox_init(const char *cgroup_parent, enum cg_version want, char *err, size_t errlen);
 
