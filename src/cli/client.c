@@ -3,9 +3,11 @@
  *   deploy PATH   a .js/.py file (inline code), a .zip, or a directory (zipped)
  *   invoke NAME [JSON|-]   ls   get NAME   rm NAME   logs NAME [--tail N] [-f]
  *   instances NAME
+ *   chambers [start APP VERSION [--runtime R] | get ID | rm ID]
  * Exit codes: 0 done; 1 the daemon refused (its message is printed); 2 bad
  * usage or input; 3 the daemon could not be reached. */
 #include <errno.h>
+#include <event2/http.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -309,13 +311,74 @@ static int cmd_logs(const opts_t *o, const char *name)
     return rc;
 }
 
+/* impulse's chambers: list (a table or --json), start, get, rm. */
+static int cmd_chambers(const opts_t *o, int n, char **a)
+{
+    http_response_t r;
+    int rc;
+    if (n == 1) {
+        rc = call(o, "GET", "/chambers", NULL, 0, &r);
+        if (rc == EXIT_OK && o->json) {
+            print_json(r.body, r.body_len);
+        } else if (rc == EXIT_OK) {
+            json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
+            printf("%-32s %-9s %6s  %-16s %-10s %-10s\n", "ID", "STATUS", "PORT", "APP", "VERSION", "RUNTIME");
+            size_t i;
+            json_t *c;
+            json_array_foreach(j, i, c)
+            {
+                json_t *spec = json_object_get(c, "spec");
+                printf("%-32s %-9s %6d  %-16s %-10s %-10s\n", json_string_value(json_object_get(c, "id")),
+                       json_string_value(json_object_get(c, "status")), (int)json_integer_value(json_object_get(c, "port")),
+                       json_string_value(json_object_get(spec, "app")),
+                       json_string_value(json_object_get(spec, "version")),
+                       json_string_value(json_object_get(spec, "runtime")));
+            }
+            json_decref(j);
+        }
+    } else if (!strcmp(a[1], "start") && n == 4) {
+        json_t *body = json_pack("{s:s, s:s}", "app", a[2], "version", a[3]);
+        if (o->runtime)
+            json_object_set_new(body, "runtime", json_string(o->runtime));
+        char *s = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        rc = call(o, "POST", "/chambers", s, strlen(s), &r);
+        free(s);
+        if (rc == EXIT_OK && o->json) {
+            print_json(r.body, r.body_len);
+        } else if (rc == EXIT_OK) {
+            json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
+            printf("started %s on 127.0.0.1:%d (%s)\n", json_string_value(json_object_get(j, "id")),
+                   (int)json_integer_value(json_object_get(j, "port")), json_string_value(json_object_get(j, "status")));
+            json_decref(j);
+        }
+    } else if ((!strcmp(a[1], "get") || !strcmp(a[1], "rm")) && n == 3) {
+        char *id = evhttp_encode_uri(a[2]);
+        char path[1024];
+        snprintf(path, sizeof path, "/chambers/%s", id ? id : "");
+        free(id);
+        bool rm = !strcmp(a[1], "rm");
+        rc = call(o, rm ? "DELETE" : "GET", path, NULL, 0, &r);
+        if (rc == EXIT_OK && rm)
+            printf("destroyed %s\n", a[2]);
+        else if (rc == EXIT_OK)
+            print_json(r.body, r.body_len);
+    } else {
+        fprintf(stderr, "impuls: chambers takes: (nothing) | start APP VERSION [--runtime R] | get ID | rm ID\n");
+        return EXIT_USAGE;
+    }
+    http_response_clear(&r);
+    return rc;
+}
+
 static void client_usage(FILE *f)
 {
     fprintf(f, "usage: impuls [--addr HOST:PORT] [--json] COMMAND ...\n"
                "  deploy PATH [--name N] [--runtime R] [--handler H] [--memory MB] [--timeout S]\n"
                "  invoke NAME [JSON|-] [--local]\n"
                "  ls | get NAME | rm NAME | instances NAME\n"
-               "  logs NAME [--tail N] [-f]\n");
+               "  logs NAME [--tail N] [-f]\n"
+               "  chambers [start APP VERSION [--runtime R] | get ID | rm ID]\n");
 }
 
 static bool parse_int(const char *s, int lo, int hi, int *out)
@@ -375,6 +438,8 @@ int cmd_client(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *cmd = a[0];
+    if (!strcmp(cmd, "chambers"))
+        return cmd_chambers(&o, n, a);
     bool needs_name = strcmp(cmd, "ls") && strcmp(cmd, "deploy");
     if (!strcmp(cmd, "ls") && n == 1)
         return cmd_ls(&o);

@@ -11,6 +11,7 @@ static void usage(FILE *f)
                "  serve       run the daemon (impuls serve --help)\n"
                "  deploy PATH  create or update a function from a .js/.py file, a .zip or a directory\n"
                "  invoke NAME [JSON|-]   ls   get NAME   rm NAME   logs NAME [-f]   instances NAME\n"
+               "  chambers [start APP VERSION [--runtime R] | get ID | rm ID]\n"
                "client options: --addr HOST:PORT (or IMPULS_ADDR; default 127.0.0.1:8080), --json\n");
 }
 
