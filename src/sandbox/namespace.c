@@ -100,19 +100,11 @@ static void exec_runtime(const sandbox_spec_t *spec, char *const *envp)
         _exit(126);
     close_range(3, ~0u, 0);
     set_runtime_rlimits(spec->pids_max);
-    /* Drop every capability for good: bounding set first (needs CAP_SETPCAP),
-     * then the uid change clears permitted and effective. */
-    for (int cap = 0; cap <= 63; cap++)
-        prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
-    gid_t gid = (gid_t)spec->uid;
-    /* Raw calls: glibc's wrappers would signal the daemon's other threads,
-     * which do not exist in this process. */
-    if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, gid, gid, gid) < 0 ||
-        syscall(SYS_setresuid, spec->uid, spec->uid, spec->uid) < 0) {
-        dprintf(2, "impuls: cannot drop privileges: %s\n", strerror(errno));
+    int dropped = sandbox_drop_privileges(spec->uid);
+    if (dropped < 0) {
+        dprintf(2, "impuls: cannot drop privileges: %s\n", strerror(-dropped));
         _exit(126);
     }
-    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || chdir(SANDBOX_TASK_DIR) < 0) {
         dprintf(2, "impuls: cannot lock down the runtime: %s\n", strerror(errno));
         _exit(126);

@@ -1,7 +1,9 @@
 /* The sandbox's file system, built by its init inside a fresh mount namespace:
  * a tmpfs root with read-only binds of the system directories the runtimes
  * need, the code at /var/task, the runtimes at /var/runtime, a private /tmp,
- * a fresh /proc and a minimal /dev. Never /root, /home or the data dir. */
+ * a fresh /proc and a minimal /dev. Never /root, /home or the data dir.
+ * The build sandbox (sandbox_spec_t's build fields) gets a writable
+ * /var/task, a cache dir and the host's name resolution files as well. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "util/util.h"
 
 #define RO_FLAGS (MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+#define RW_FLAGS (MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV)
 
 static int fail(char *err, size_t errlen, const char *what, const char *path)
 {
@@ -22,7 +25,8 @@ static int fail(char *err, size_t errlen, const char *what, const char *path)
     return -1;
 }
 
-static int bind_ro(const char *src, const char *dst, bool is_dir, char *err, size_t errlen)
+/* A bind of src at dst, read-only unless writable (builds only). */
+static int bind_at(const char *src, const char *dst, bool is_dir, bool writable, char *err, size_t errlen)
 {
     if (is_dir) {
         if (mkdir(dst, 0755) < 0 && errno != EEXIST)
@@ -35,9 +39,14 @@ static int bind_ro(const char *src, const char *dst, bool is_dir, char *err, siz
     }
     if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
         return fail(err, errlen, "bind", src);
-    if (mount(NULL, dst, NULL, RO_FLAGS, NULL) < 0)
-        return fail(err, errlen, "remount read-only", dst);
+    if (mount(NULL, dst, NULL, writable ? RW_FLAGS : RO_FLAGS, NULL) < 0)
+        return fail(err, errlen, writable ? "remount" : "remount read-only", dst);
     return 0;
+}
+
+static int bind_ro(const char *src, const char *dst, bool is_dir, char *err, size_t errlen)
+{
+    return bind_at(src, dst, is_dir, false, err, errlen);
 }
 
 /* Mirrors a top-level host entry: a symlink (merged /usr) or a directory. */
@@ -71,8 +80,9 @@ static int put_file(const char *path, const char *content)
     return n < 0 ? -1 : 0;
 }
 
-static int make_etc(uid_t uid, char *err, size_t errlen)
+static int make_etc(const sandbox_spec_t *spec, char *err, size_t errlen)
 {
+    uid_t uid = spec->uid;
     if (mkdir("etc", 0755) < 0)
         return fail(err, errlen, "mkdir", "etc");
     /* What interpreters and libc read; nothing that names host users. */
@@ -99,8 +109,20 @@ static int make_etc(uid_t uid, char *err, size_t errlen)
              (unsigned)uid, (unsigned)uid);
     snprintf(group, sizeof group, "root:x:0:\nsbx_user:x:%u:\n", (unsigned)uid);
     if (put_file("etc/passwd", passwd) < 0 || put_file("etc/group", group) < 0 ||
-        put_file("etc/hosts", "127.0.0.1 localhost\n::1 localhost\n") < 0 ||
-        put_file("etc/hostname", "impuls\n") < 0 || put_file("etc/resolv.conf", "") < 0)
+        put_file("etc/hostname", "impuls\n") < 0)
+        return fail(err, errlen, "write", "etc/");
+    if (spec->host_net_files) {
+        /* A build shares the host's network: resolve names as the host does. */
+        static const char *net[] = {"hosts", "resolv.conf", NULL};
+        for (int i = 0; net[i]; i++) {
+            snprintf(host, sizeof host, "/etc/%s", net[i]);
+            snprintf(dst, sizeof dst, "etc/%s", net[i]);
+            if (stat(host, &st) == 0 && S_ISREG(st.st_mode) && bind_ro(host, dst, false, err, errlen) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    if (put_file("etc/hosts", "127.0.0.1 localhost\n::1 localhost\n") < 0 || put_file("etc/resolv.conf", "") < 0)
         return fail(err, errlen, "write", "etc/");
     return 0;
 }
@@ -145,13 +167,19 @@ int sandbox_setup_root(const sandbox_spec_t *spec, char *err, size_t errlen)
     for (int i = 0; system[i]; i++)
         if (mirror(system[i], err, errlen) < 0)
             return -1;
-    if (make_etc(spec->uid, err, errlen) < 0)
+    if (make_etc(spec, err, errlen) < 0)
         return -1;
     if (mkdir("var", 0755) < 0)
         return fail(err, errlen, "mkdir", "var");
-    if (bind_ro(spec->task_dir, "var/task", true, err, errlen) < 0 ||
-        bind_ro(spec->runtime_dir, "var/runtime", true, err, errlen) < 0)
+    if (bind_at(spec->task_dir, "var/task", true, spec->task_writable, err, errlen) < 0 ||
+        (spec->runtime_dir && bind_ro(spec->runtime_dir, "var/runtime", true, err, errlen) < 0))
         return -1;
+    if (spec->cache_dir) {
+        if (mkdir("var/cache", 0755) < 0)
+            return fail(err, errlen, "mkdir", "var/cache");
+        if (bind_at(spec->cache_dir, SANDBOX_CACHE_DIR + 1, true, true, err, errlen) < 0)
+            return -1;
+    }
     char opts[64];
     snprintf(opts, sizeof opts, "size=%dm,mode=1777,nr_inodes=16384", spec->tmp_mb);
     if (mkdir("tmp", 01777) < 0 ||

@@ -12,6 +12,7 @@
 #define SANDBOX_RAPI_PORT 9001
 #define SANDBOX_RUNTIME_DIR "/var/runtime"
 #define SANDBOX_TASK_DIR "/var/task"
+#define SANDBOX_CACHE_DIR "/var/cache/impuls"
 
 enum sandbox_backend { SANDBOX_PROCESS, SANDBOX_NAMESPACE };
 
@@ -28,6 +29,12 @@ typedef struct sandbox_spec {
     int tmp_mb;
     int cpu_weight;
     uid_t uid; /* unprivileged uid and gid the runtime runs as */
+    /* The build sandbox of `impuls up` (src/build/box.c) only; all off in
+     * the function sandbox, which they leave unchanged. runtime_dir NULL:
+     * no /var/runtime. */
+    bool task_writable;    /* /var/task bound read-write (nosuid, nodev) */
+    bool host_net_files;   /* the host's /etc/resolv.conf and /etc/hosts, read-only: builds share its network */
+    const char *cache_dir; /* host dir bound read-write at SANDBOX_CACHE_DIR, or NULL */
 } sandbox_spec_t;
 
 typedef struct sandbox {
@@ -68,3 +75,6 @@ int sandbox_init(const char *cgroup_parent, enum cg_version want, char *err, siz
 int sandbox_setup_root(const sandbox_spec_t *spec, char *err, size_t errlen);
 int sandbox_seccomp_compile(void); /* once, at start */
 int sandbox_apply_seccomp(void);
+/* Drops every capability (bounding set too) and becomes uid:uid with no
+ * supplementary groups. Returns 0 or -errno. For a child about to exec. */
+int sandbox_drop_privileges(uid_t uid);
