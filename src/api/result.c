@@ -188,3 +188,8 @@ int error_map(const char *body, size_t len, const char *type_hint, const char *r
     free(msg);
     return status;
 }
+
+bool result_header_allowed(const char *name, const char *value)
+{
+    return header_name_ok(name) && !header_reserved(name) && header_value_ok(value);
+}

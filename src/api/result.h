@@ -4,6 +4,7 @@
  *   anything else (valid JSON)                      -> 200, the JSON itself
  *   not JSON, or a bad statusCode/headers/body     -> malformed (502) */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct http_result {
@@ -27,3 +28,7 @@ char *error_body(const char *type, const char *message, json_t *stack, const cha
  * body to send. type_hint is Lambda-Runtime-Function-Error-Type, or NULL. */
 int error_map(const char *body, size_t len, const char *type_hint, const char *request_id,
               char **out_body);
+
+/* May a function's response carry this header? (A valid name, not one that
+ * frames the message or belongs to the platform, no CR or LF in the value.) */
+bool result_header_allowed(const char *name, const char *value);

@@ -173,6 +173,9 @@ static void dispatch(struct evhttp_request *req, void *arg)
         return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
     if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > ROUTER_MAX_BODY)
         return http_error(req, 413, "RequestTooLargeException", "the request is larger than %d bytes", ROUTER_MAX_BODY);
+    /* An HTTP server gets the request itself and streams its answer back. */
+    if (!strcmp(fn_cfg(fn)->mode, "http"))
+        return pool_invoke_direct(fn, req, slash ? slash : "/");
     char id[37];
     uuid4(id);
     struct evbuffer *event = apigw_event(req, slash ? slash : "/", host, id);

@@ -108,6 +108,7 @@ instance_t *instance_spawn(pool_t *pool)
     inst->state = INST_STARTING;
     inst->sb.backend = pool->backend;
     inst->created_at = now_ms();
+    inst->netns_fd = -1;
     snprintf(inst->task_key, sizeof inst->task_key, "%s", fn->cfg.task_key);
 
     char cgname[64];
@@ -285,6 +286,13 @@ static void on_next_closed(struct evhttp_connection *conn, void *arg)
     inst->parked_next = NULL; /* the callback is set only while a /next is parked */
 }
 
+void instance_park(instance_t *inst, struct evhttp_request *req)
+{
+    inst->parked_next = req;
+    http_hold(req);
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_next_closed, inst);
+}
+
 void instance_next(instance_t *inst, struct evhttp_request *req)
 {
     pool_t *pool = inst->pool;
@@ -315,9 +323,7 @@ void instance_next(instance_t *inst, struct evhttp_request *req)
         return;
     }
     inst->state = INST_IDLE;
-    inst->parked_next = req;
-    http_hold(req);
-    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_next_closed, inst);
+    instance_park(inst, req);
     if (pool->fn->pinned)
         return; /* lives until it is stopped */
     struct timeval tv = {.tv_sec = pool->fn->cfg.idle_timeout_s};
@@ -332,6 +338,11 @@ void instance_release_inv(instance_t *inst)
     /* Retired (the function changed or went), or single-use (reuse: false). */
     if (inst->version != fn->cfg.version || fn->removed || !fn->cfg.reuse) {
         instance_kill(inst);
+        return;
+    }
+    /* A direct call left the runtime's /next parked: it is ready at once. */
+    if (inst->parked_next) {
+        instance_next(inst, inst->parked_next);
         return;
     }
     /* A runtime that answers but never asks for more work is not kept. */
@@ -357,6 +368,8 @@ static void instance_free(instance_t *inst)
         evhttp_free(inst->rapi); /* closes its connections and parked requests */
         conn_limit_free(inst->rapi_conns);
     }
+    if (inst->netns_fd >= 0)
+        close(inst->netns_fd);
     sandbox_release(&inst->sb);
     json_decref(inst->init_error);
     /* Its code dir outlived an update or delete while it ran: remove it now

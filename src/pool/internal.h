@@ -61,6 +61,7 @@ struct instance {
     char task_key[65]; /* its code dir, removed after the last user is gone */
     size_t log_budget; /* bytes of output still written to the log this call */
     uint64_t created_at;
+    int netns_fd; /* its network namespace, opened on first direct call; -1 */
     instance_t *next;
 };
 
@@ -76,6 +77,8 @@ struct invocation {
     struct evbuffer *log; /* this call's output, the last LOG_KEEP bytes */
     bool want_log_tail;
     bool queued;
+    char *direct_path;     /* set: delivered straight to the server (direct.c) */
+    struct direct *direct; /* while it is */
     TAILQ_ENTRY(invocation) link;
 };
 
@@ -105,6 +108,17 @@ void invocation_respond_error(invocation_t *inv, int status, const char *error_t
 void invocation_respond_function_error(invocation_t *inv, const char *body, size_t len,
                                        const char *type_header);
 void invocation_fail_queued(pool_t *pool, int status, const char *error_type, const char *message);
+
+/* Keeps req (the runtime's /next) parked on inst without changing its state. */
+void instance_park(instance_t *inst, struct evhttp_request *req);
+
+/* direct.c */
+void direct_deliver(invocation_t *inv, instance_t *inst);
+bool direct_streaming(const invocation_t *inv);
+void direct_free(invocation_t *inv);
+/* The server's answer ended (complete) or failed (why): END/REPORT, the
+ * client's response finished or cut, the instance free again. */
+void invocation_end_direct(invocation_t *inv, bool complete, const char *why);
 
 /* runtime_api/runtime_api.c */
 struct evhttp *runtime_api_start(instance_t *inst, int fd);

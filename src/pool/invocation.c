@@ -31,7 +31,10 @@ static void invocation_free(invocation_t *inv)
         evhttp_connection_set_closecb(inv->conn, NULL, NULL);
     if (inv->timer)
         event_free(inv->timer);
-    evbuffer_free(inv->event);
+    direct_free(inv);
+    free(inv->direct_path);
+    if (inv->event)
+        evbuffer_free(inv->event);
     evbuffer_free(inv->log);
     D->n_inflight--;
     fn_unref(inv->pool->fn);
@@ -44,11 +47,26 @@ static void arm_timer(invocation_t *inv, int seconds)
     evtimer_add(inv->timer, &tv);
 }
 
+static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
+                            struct evbuffer *event, bool want_log_tail);
+
+void pool_invoke_direct(fn_t *fn, struct evhttp_request *req, const char *path)
+{
+    invocation_t *inv = calloc(1, sizeof *inv);
+    inv->direct_path = strdup(path);
+    pool_invoke_inv(inv, fn, SANDBOX_NAMESPACE, req, NULL, false);
+}
+
 void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
                  struct evbuffer *event, bool want_log_tail)
 {
+    pool_invoke_inv(calloc(1, sizeof(invocation_t)), fn, backend, req, event, want_log_tail);
+}
+
+static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
+                            struct evbuffer *event, bool want_log_tail)
+{
     pool_t *pool = &fn->pools[backend];
-    invocation_t *inv = calloc(1, sizeof *inv);
     uuid4(inv->id);
     inv->pool = pool;
     inv->req = req;
@@ -114,11 +132,15 @@ void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_reque
     inv->inst = inst;
     inst->inv = inv;
     inst->state = INST_BUSY;
-    inst->parked_next = NULL;
     evtimer_del(inst->idle_ev);
-    struct evhttp_connection *next_conn = evhttp_request_get_connection(next_req);
-    if (next_conn)
-        evhttp_connection_set_closecb(next_conn, NULL, NULL);
+    if (inv->direct_path) {
+        instance_park(inst, next_req); /* the runtime waits on, untouched */
+    } else {
+        inst->parked_next = NULL;
+        struct evhttp_connection *next_conn = evhttp_request_get_connection(next_req);
+        if (next_conn)
+            evhttp_connection_set_closecb(next_conn, NULL, NULL);
+    }
     if (inst->sb.backend == SANDBOX_NAMESPACE)
         cgroup_reset_peak(&inst->sb.cg);
     instance_drain_log(inst); /* output from before this call is not its own */
@@ -132,6 +154,11 @@ void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_reque
     char deadline[32], arn[160];
     snprintf(deadline, sizeof deadline, "%llu", (unsigned long long)(now_ms() + (uint64_t)fn->cfg.timeout_s * 1000));
     snprintf(arn, sizeof arn, "arn:aws:lambda:us-east-1:000000000000:function:%s", fn->cfg.name);
+    if (inv->direct_path) {
+        arm_timer(inv, fn->cfg.timeout_s);
+        direct_deliver(inv, inst);
+        return;
+    }
     evhttp_add_header(h, "Lambda-Runtime-Aws-Request-Id", inv->id);
     evhttp_add_header(h, "Lambda-Runtime-Deadline-Ms", deadline);
     evhttp_add_header(h, "Lambda-Runtime-Invoked-Function-Arn", arn);
@@ -140,10 +167,11 @@ void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_reque
     arm_timer(inv, fn->cfg.timeout_s);
 }
 
-/* Writes END and REPORT, detaches the instance, sends the answer, frees. */
-static void finish(invocation_t *inv, int status, json_t *headers, const char *body, size_t len,
-                   const char *content_type)
+/* Writes END and REPORT, detaches the instance and the queue. Returns the
+ * call's duration. */
+static double account(invocation_t *inv)
 {
+    direct_free(inv);
     fn_t *fn = inv->pool->fn;
     instance_t *inst = inv->inst;
     double duration = inv->started_ms > 0 ? mono_ms() - inv->started_ms : 0;
@@ -181,6 +209,34 @@ static void finish(invocation_t *inv, int status, json_t *headers, const char *b
         inv->pool->n_queued--;
         inv->queued = false;
     }
+    return duration;
+}
+
+/* A streamed answer: ended properly, or cut (the client must not take a
+ * truncated body for a whole one, so its connection is dropped). */
+static void end_stream(invocation_t *inv, bool complete)
+{
+    if (inv->req) {
+        evhttp_connection_set_closecb(inv->conn, NULL, NULL);
+        if (complete)
+            evhttp_send_reply_end(inv->req);
+        else
+            evhttp_connection_free(inv->conn);
+        inv->conn = NULL;
+        inv->req = NULL;
+    }
+    invocation_free(inv);
+}
+
+/* Accounts for the call, sends the answer, frees. */
+static void finish(invocation_t *inv, int status, json_t *headers, const char *body, size_t len,
+                   const char *content_type)
+{
+    if (direct_streaming(inv)) { /* too late for another answer */
+        account(inv);
+        return end_stream(inv, false);
+    }
+    double duration = account(inv);
     if (inv->req) {
         struct evkeyvalq *h = evhttp_request_get_output_headers(inv->req);
         const char *k;
@@ -239,6 +295,22 @@ void invocation_respond_function_error(invocation_t *inv, const char *body, size
     finish(inv, status, none, out, strlen(out), "application/json");
     json_decref(none);
     free(out);
+}
+
+void invocation_end_direct(invocation_t *inv, bool complete, const char *why)
+{
+    if (!direct_streaming(inv)) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "the function's server failed the request: %s", why);
+        return invocation_respond_error(inv, 502, "Runtime.HttpServerError", msg, NULL);
+    }
+    if (!complete) {
+        char line[320];
+        int n = snprintf(line, sizeof line, "[impuls] RequestId: %s the answer was cut short: %s\n", inv->id, why);
+        fn_log_write(inv->pool->fn, line, (size_t)n);
+    }
+    account(inv);
+    end_stream(inv, complete);
 }
 
 void invocation_fail_queued(pool_t *pool, int status, const char *error_type, const char *message)

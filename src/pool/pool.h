@@ -43,6 +43,10 @@ int pool_start_instance(fn_t *fn);
 void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
                  struct evbuffer *event, bool want_log_tail);
 
+/* For an HTTP-server function: the request itself goes to its server (path
+ * and the request's query), the answer streams back (direct.c). */
+void pool_invoke_direct(fn_t *fn, struct evhttp_request *req, const char *path);
+
 /* Does a live instance still run the code in tasks/<task_key>? */
 bool pool_task_in_use(const char *task_key);
 /* Reaps exited sandboxes (on SIGCHLD). */
