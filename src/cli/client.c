@@ -19,12 +19,11 @@
 
 #include "api/fn_spec.h"
 #include "cli/cli.h"
+#include "cli/client_common.h"
 #include "cli/http_client.h"
 #include "cli/zip_dir.h"
-#include "util/base64.h"
 #include "util/util.h"
 
-enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 enum { INPUT_MAX = 50 << 20 };
 
 typedef struct opts {
@@ -40,31 +39,6 @@ static int usage_error(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n");
     return EXIT_USAGE;
-}
-
-/* Prints the daemon's refusal, if it refused. */
-static int report(const http_response_t *r)
-{
-    if (r->status < 400)
-        return EXIT_OK;
-    json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
-    const char *msg = json_string_value(json_object_get(j, "errorMessage"));
-    const char *type = json_string_value(json_object_get(j, "errorType"));
-    fprintf(stderr, "impuls: %s (%s, HTTP %d)\n", msg ? msg : r->body, type ? type : "error", r->status);
-    json_decref(j);
-    return EXIT_REFUSED;
-}
-
-/* One request; on failure prints why and returns the exit code (else 0). */
-static int call(const opts_t *o, const char *method, const char *path, const char *body, size_t len,
-                http_response_t *r)
-{
-    char err[512];
-    if (http_call(o->addr, method, path, body ? "application/json" : NULL, body, len, r, err, sizeof err) < 0) {
-        fprintf(stderr, "impuls: %s\n", err);
-        return EXIT_UNREACHABLE;
-    }
-    return report(r);
 }
 
 static void print_json(const char *body, size_t len)
@@ -126,10 +100,7 @@ static int cmd_deploy(const opts_t *o, const char *path)
         }
         if (!runtime)
             runtime = S_ISDIR(st.st_mode) && zip_dir_is_python(path) ? "python311" : "nodejs20";
-        char *b64 = malloc(len / 3 * 4 + 8);
-        base64_encode((unsigned char *)data, len, b64);
-        json_object_set_new(spec, "zip", json_string(b64));
-        free(b64);
+        cli_spec_set_zip(spec, data, len);
     } else if (!strcmp(ext, ".js") || !strcmp(ext, ".py")) {
         data = read_file(path, INPUT_MAX, &len);
         if (!data || len == 0) {
@@ -157,27 +128,13 @@ static int cmd_deploy(const opts_t *o, const char *path)
         json_object_set_new(spec, "memory_mb", json_integer(o->memory_mb));
     if (o->timeout_s)
         json_object_set_new(spec, "timeout_s", json_integer(o->timeout_s));
-    json_object_set_new(spec, "name", json_string(name));
-    char *body = json_dumps(spec, JSON_COMPACT);
     http_response_t r;
     char err[512];
-    int rc;
-    if (http_call(o->addr, "POST", "/api/v1/functions", "application/json", body, strlen(body), &r, err,
-                  sizeof err) < 0) {
+    int rc = cli_deploy(o->addr, name, spec, &r, err, sizeof err);
+    if (rc == EXIT_UNREACHABLE || rc == EXIT_USAGE)
         fprintf(stderr, "impuls: %s\n", err);
-        rc = EXIT_UNREACHABLE;
-    } else if (r.status == 409) {
-        /* It exists: replace its code (and what was given). */
-        http_response_clear(&r);
-        json_object_del(spec, "name");
-        free(body);
-        body = json_dumps(spec, JSON_COMPACT);
-        char p[128];
-        snprintf(p, sizeof p, "/api/v1/functions/%s", name);
-        rc = call(o, "PUT", p, body, strlen(body), &r);
-    } else {
-        rc = report(&r);
-    }
+    else if (rc == EXIT_REFUSED)
+        cli_report(&r);
     if (rc == EXIT_OK) {
         json_t *f = json_loadb(r.body, r.body_len, 0, NULL);
         if (o->json)
@@ -189,7 +146,6 @@ static int cmd_deploy(const opts_t *o, const char *path)
         json_decref(f);
     }
     http_response_clear(&r);
-    free(body);
     json_decref(spec);
     return rc;
 }
@@ -209,7 +165,7 @@ static int cmd_invoke(const opts_t *o, const char *name, const char *event)
     char path[160];
     snprintf(path, sizeof path, "/api/v1/functions/%s/invoke%s", name, o->local ? "?local=true" : "");
     http_response_t r;
-    int rc = call(o, "POST", path, len ? event : NULL, len, &r);
+    int rc = cli_call(o->addr, "POST", path, len ? event : NULL, len, &r);
     if (rc == EXIT_OK) {
         fwrite(r.body, 1, r.body_len, stdout);
         if (r.body_len && r.body[r.body_len - 1] != '\n')
@@ -223,7 +179,7 @@ static int cmd_invoke(const opts_t *o, const char *name, const char *event)
 static int cmd_ls(const opts_t *o)
 {
     http_response_t r;
-    int rc = call(o, "GET", "/api/v1/functions", NULL, 0, &r);
+    int rc = cli_call(o->addr, "GET", "/api/v1/functions", NULL, 0, &r);
     if (rc == EXIT_OK && o->json) {
         print_json(r.body, r.body_len);
     } else if (rc == EXIT_OK) {
@@ -253,7 +209,7 @@ static int cmd_show(const opts_t *o, const char *fmt, const char *name)
     char path[160];
     snprintf(path, sizeof path, fmt, name);
     http_response_t r;
-    int rc = call(o, "GET", path, NULL, 0, &r);
+    int rc = cli_call(o->addr, "GET", path, NULL, 0, &r);
     if (rc == EXIT_OK)
         print_json(r.body, r.body_len);
     http_response_clear(&r);
@@ -265,7 +221,7 @@ static int cmd_rm(const opts_t *o, const char *name)
     char path[160];
     snprintf(path, sizeof path, "/api/v1/functions/%s", name);
     http_response_t r;
-    int rc = call(o, "DELETE", path, NULL, 0, &r);
+    int rc = cli_call(o->addr, "DELETE", path, NULL, 0, &r);
     if (rc == EXIT_OK)
         printf("deleted %s\n", name);
     http_response_clear(&r);
@@ -280,7 +236,7 @@ static int cmd_logs(const opts_t *o, const char *name)
     do {
         snprintf(path, sizeof path, "/api/v1/functions/%s/logs?tail=%d", name, last ? 10000 : o->tail);
         http_response_t r;
-        rc = call(o, "GET", path, NULL, 0, &r);
+        rc = cli_call(o->addr, "GET", path, NULL, 0, &r);
         if (rc != EXIT_OK) {
             http_response_clear(&r);
             break;
@@ -317,7 +273,7 @@ static int cmd_chambers(const opts_t *o, int n, char **a)
     http_response_t r;
     int rc;
     if (n == 1) {
-        rc = call(o, "GET", "/chambers", NULL, 0, &r);
+        rc = cli_call(o->addr, "GET", "/chambers", NULL, 0, &r);
         if (rc == EXIT_OK && o->json) {
             print_json(r.body, r.body_len);
         } else if (rc == EXIT_OK) {
@@ -342,7 +298,7 @@ static int cmd_chambers(const opts_t *o, int n, char **a)
             json_object_set_new(body, "runtime", json_string(o->runtime));
         char *s = json_dumps(body, JSON_COMPACT);
         json_decref(body);
-        rc = call(o, "POST", "/chambers", s, strlen(s), &r);
+        rc = cli_call(o->addr, "POST", "/chambers", s, strlen(s), &r);
         free(s);
         if (rc == EXIT_OK && o->json) {
             print_json(r.body, r.body_len);
@@ -358,7 +314,7 @@ static int cmd_chambers(const opts_t *o, int n, char **a)
         snprintf(path, sizeof path, "/chambers/%s", id ? id : "");
         free(id);
         bool rm = !strcmp(a[1], "rm");
-        rc = call(o, rm ? "DELETE" : "GET", path, NULL, 0, &r);
+        rc = cli_call(o->addr, rm ? "DELETE" : "GET", path, NULL, 0, &r);
         if (rc == EXIT_OK && rm)
             printf("destroyed %s\n", a[2]);
         else if (rc == EXIT_OK)
@@ -393,7 +349,7 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
 
 int cmd_client(int argc, char **argv)
 {
-    opts_t o = {.addr = getenv("IMPULS_ADDR") ? getenv("IMPULS_ADDR") : "127.0.0.1:8080", .tail = 100};
+    opts_t o = {.addr = cli_default_addr(), .tail = 100};
     static struct option longopts[] = {
         {"addr", required_argument, 0, 'a'},    {"json", no_argument, 0, 'j'},
         {"local", no_argument, 0, 'l'},         {"follow", no_argument, 0, 'f'},

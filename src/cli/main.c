@@ -12,6 +12,7 @@ static void usage(FILE *f)
                "  deploy PATH  create or update a function from a .js/.py file, a .zip or a directory\n"
                "  invoke NAME [JSON|-]   ls   get NAME   rm NAME   logs NAME [-f]   instances NAME\n"
                "  chambers [start APP VERSION [--runtime R] | get ID | rm ID]\n"
+               "  up [-d DIR] [-a HOST]   down [NAME...] [--force]   check   (SmolFaaS's workflow: docs/build.md)\n"
                "client options: --addr HOST:PORT (or IMPULS_ADDR; default 127.0.0.1:8080), --json\n");
 }
 
@@ -23,6 +24,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "serve"))
         return cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "up"))
+        return cmd_up(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "down"))
+        return cmd_down(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "check"))
+        return cmd_check(argc - 1, argv + 1);
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(stdout);
         return 0;

@@ -38,7 +38,7 @@ static la_ssize_t on_write(struct archive *a, void *arg, const void *data, size_
     return (la_ssize_t)n;
 }
 
-static int add_tree(struct archive *a, const char *root, const char *rel, char *err, size_t errlen)
+static int add_tree(struct archive *a, const char *root, const char *rel, bool dotfiles, char *err, size_t errlen)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s%s%s", root, rel[0] ? "/" : "", rel);
@@ -50,8 +50,10 @@ static int add_tree(struct archive *a, const char *root, const char *rel, char *
     int rc = 0;
     struct dirent *e;
     while (rc == 0 && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue; /* ., .., .git, editor droppings */
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (e->d_name[0] == '.' && !dotfiles)
+            continue; /* .git, editor droppings */
         char child[4096], full[8192];
         snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
         snprintf(full, sizeof full, "%s/%s", root, child);
@@ -64,7 +66,7 @@ static int add_tree(struct archive *a, const char *root, const char *rel, char *
         if (S_ISDIR(st.st_mode)) {
             archive_entry_set_filetype(ae, AE_IFDIR);
             archive_entry_set_perm(ae, 0755);
-            rc = archive_write_header(a, ae) == ARCHIVE_OK ? add_tree(a, root, child, err, errlen) : -1;
+            rc = archive_write_header(a, ae) == ARCHIVE_OK ? add_tree(a, root, child, dotfiles, err, errlen) : -1;
         } else if (S_ISLNK(st.st_mode)) {
             char target[4096];
             ssize_t n = readlink(full, target, sizeof target - 1);
@@ -79,7 +81,7 @@ static int add_tree(struct archive *a, const char *root, const char *rel, char *
             archive_entry_set_filetype(ae, AE_IFREG);
             archive_entry_set_perm(ae, st.st_mode & 0111 ? 0755 : 0644);
             archive_entry_set_size(ae, st.st_size);
-            int fd = open(full, O_RDONLY | O_CLOEXEC);
+            int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
             rc = fd >= 0 && archive_write_header(a, ae) == ARCHIVE_OK ? 0 : -1;
             char buf[65536];
             ssize_t n;
@@ -99,6 +101,11 @@ static int add_tree(struct archive *a, const char *root, const char *rel, char *
 
 char *zip_dir(const char *dir, size_t max, size_t *len, char *err, size_t errlen)
 {
+    return zip_tree(dir, false, max, len, err, errlen);
+}
+
+char *zip_tree(const char *dir, bool dotfiles, size_t max, size_t *len, char *err, size_t errlen)
+{
     err[0] = '\0';
     sink_t s = {.max = max};
     struct archive *a = archive_write_new();
@@ -106,7 +113,7 @@ char *zip_dir(const char *dir, size_t max, size_t *len, char *err, size_t errlen
     archive_write_set_bytes_in_last_block(a, 1); /* no padding after the zip */
     int rc = archive_write_open(a, &s, NULL, on_write, NULL) == ARCHIVE_OK ? 0 : -1;
     if (rc == 0)
-        rc = add_tree(a, dir, "", err, errlen);
+        rc = add_tree(a, dir, "", dotfiles, err, errlen);
     if (archive_write_close(a) != ARCHIVE_OK && rc == 0) {
         snprintf(err, errlen, "cannot pack %s: %s", dir, archive_error_string(a));
         rc = -1;

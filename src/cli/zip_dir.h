@@ -7,5 +7,7 @@
 /* Returns the malloc'd zip, or NULL with err set. Files, directories and
  * symlinks; .git and other dot-directories at any depth are left out. */
 char *zip_dir(const char *dir, size_t max, size_t *len, char *err, size_t errlen);
+/* The same; with dotfiles nothing is left out (a build's output: .deps). */
+char *zip_tree(const char *dir, bool dotfiles, size_t max, size_t *len, char *err, size_t errlen);
 /* Has the directory Python code and no JavaScript? (the default runtime) */
 bool zip_dir_is_python(const char *dir);
