@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ enum chunk_state { CH_NONE, CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILER, CH_DONE }
 struct direct {
     invocation_t *inv;
     struct bufferevent *up;
+    bool connected; /* to the server; the call counts from here */
     bool streaming; /* the status line and headers went to the client */
     enum chunk_state chunks;
     uint64_t chunk_left;
@@ -234,9 +236,20 @@ static void on_up_read(struct bufferevent *bev, void *arg) { pump(arg); }
 static void on_up_event(struct bufferevent *bev, short what, void *arg)
 {
     struct direct *d = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        d->connected = true;
+        invocation_log_start(d->inv);
+        return;
+    }
     if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
         return;
     int err = EVUTIL_SOCKET_ERROR();
+    /* Nothing listens (the server just died, its instance not yet reaped):
+     * the request never reached it, so another instance may take it. */
+    if (!d->connected) {
+        invocation_retry(d->inv);
+        return;
+    }
     if (pump(d)) /* what came with the end */
         return;
     if (d->streaming && (what & BEV_EVENT_EOF)) {
@@ -260,18 +273,25 @@ void direct_deliver(invocation_t *inv, instance_t *inst)
     inv->direct = d;
     if (inst->netns_fd < 0)
         inst->netns_fd = sandbox_open_netns(inst->sb.pid);
-    int fd = inst->netns_fd < 0 ? -1 : sandbox_connect_inside(inst->netns_fd, HTTP_PORT_INSIDE);
+    int fd = inst->netns_fd < 0 ? -1 : sandbox_socket_inside(inst->netns_fd);
     d->up = fd < 0 ? NULL : bufferevent_socket_new(D->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!d->up) {
         if (fd >= 0)
             close(fd);
         char msg[160];
         snprintf(msg, sizeof msg, "cannot reach the function's server on port 8000: %s", strerror(errno));
+        invocation_log_start(inv);
         invocation_end_direct(inv, false, msg);
         return;
     }
     bufferevent_setcb(d->up, on_up_read, NULL, on_up_event, d);
     write_request(d, inv->req);
+    struct sockaddr_in a;
+    sandbox_loopback_addr(HTTP_PORT_INSIDE, &a);
+    if (bufferevent_socket_connect(d->up, (struct sockaddr *)&a, sizeof a) < 0) {
+        invocation_retry(inv); /* refused at once: nothing listens */
+        return;
+    }
     bufferevent_enable(d->up, EV_READ | EV_WRITE);
 }
 

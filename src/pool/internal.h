@@ -79,6 +79,7 @@ struct invocation {
     bool queued;
     char *direct_path;     /* set: delivered straight to the server (direct.c) */
     struct direct *direct; /* while it is */
+    int retries;           /* of a direct call whose server was gone */
     TAILQ_ENTRY(invocation) link;
 };
 
@@ -107,6 +108,11 @@ void invocation_respond_error(invocation_t *inv, int status, const char *error_t
                               const char *message, json_t *stack);
 void invocation_respond_function_error(invocation_t *inv, const char *body, size_t len,
                                        const char *type_header);
+/* START line; the call's duration counts from here. */
+void invocation_log_start(invocation_t *inv);
+/* A direct call found no server listening: that instance goes, the call
+ * waits at the head of the queue for another (at most twice). */
+void invocation_retry(invocation_t *inv);
 void invocation_fail_queued(pool_t *pool, int status, const char *error_type, const char *message);
 
 /* Keeps req (the runtime's /next) parked on inst without changing its state. */

@@ -22,6 +22,12 @@ static void on_client_closed(struct evhttp_connection *conn, void *arg)
     if (inv->conn == conn) {
         inv->req = NULL; /* libevent frees the request with the connection */
         inv->conn = NULL;
+        /* A direct call ends now (from the timer, not inside libevent's
+         * teardown of the connection); others finish and are dropped. */
+        if (inv->direct) {
+            struct timeval now = {0, 0};
+            evtimer_add(inv->timer, &now);
+        }
     }
 }
 
@@ -126,6 +132,35 @@ void pool_pump(pool_t *pool)
     }
 }
 
+void invocation_log_start(invocation_t *inv)
+{
+    inv->started_ms = mono_ms();
+    char line[128];
+    int n = snprintf(line, sizeof line, "START RequestId: %s Version: $LATEST\n", inv->id);
+    fn_log_write(inv->pool->fn, line, (size_t)n);
+    evbuffer_add(inv->log, line, (size_t)n);
+}
+
+void invocation_retry(invocation_t *inv)
+{
+    instance_t *inst = inv->inst;
+    direct_free(inv);
+    if (inst) {
+        inst->inv = NULL;
+        inv->inst = NULL;
+        instance_kill(inst);
+    }
+    if (++inv->retries > 2)
+        return invocation_respond_error(inv, 502, "Runtime.HttpServerError",
+                                        "the function's server is not listening on port 8000", NULL);
+    pool_t *pool = inv->pool;
+    TAILQ_INSERT_HEAD(&pool->queue, inv, link);
+    pool->n_queued++;
+    inv->queued = true;
+    arm_timer(inv, pool->fn->cfg.timeout_s + D->cfg.init_timeout_s);
+    pool_pump(pool);
+}
+
 void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_request *next_req)
 {
     fn_t *fn = inst->pool->fn;
@@ -144,21 +179,17 @@ void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_reque
     if (inst->sb.backend == SANDBOX_NAMESPACE)
         cgroup_reset_peak(&inst->sb.cg);
     instance_drain_log(inst); /* output from before this call is not its own */
-    inv->started_ms = mono_ms();
-    char line[128];
-    int n = snprintf(line, sizeof line, "START RequestId: %s Version: $LATEST\n", inv->id);
-    fn_log_write(fn, line, (size_t)n);
-    evbuffer_add(inv->log, line, (size_t)n);
+    if (inv->direct_path) {
+        arm_timer(inv, fn->cfg.timeout_s);
+        direct_deliver(inv, inst); /* it says when the call started */
+        return;
+    }
+    invocation_log_start(inv);
 
     struct evkeyvalq *h = evhttp_request_get_output_headers(next_req);
     char deadline[32], arn[160];
     snprintf(deadline, sizeof deadline, "%llu", (unsigned long long)(now_ms() + (uint64_t)fn->cfg.timeout_s * 1000));
     snprintf(arn, sizeof arn, "arn:aws:lambda:us-east-1:000000000000:function:%s", fn->cfg.name);
-    if (inv->direct_path) {
-        arm_timer(inv, fn->cfg.timeout_s);
-        direct_deliver(inv, inst);
-        return;
-    }
     evhttp_add_header(h, "Lambda-Runtime-Aws-Request-Id", inv->id);
     evhttp_add_header(h, "Lambda-Runtime-Deadline-Ms", deadline);
     evhttp_add_header(h, "Lambda-Runtime-Invoked-Function-Arn", arn);
@@ -325,6 +356,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     invocation_t *inv = arg;
     fn_t *fn = inv->pool->fn;
     char msg[128];
+    if (inv->direct && !inv->req) {
+        invocation_end_direct(inv, false, "the client closed the connection");
+        return;
+    }
     if (inv->queued) {
         snprintf(msg, sizeof msg, "no instance of the function became ready within %d seconds",
                  fn->cfg.timeout_s + D->cfg.init_timeout_s);

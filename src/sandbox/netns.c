@@ -23,7 +23,7 @@ int sandbox_open_netns(pid_t pid)
     return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-int sandbox_connect_inside(int netns_fd, int port)
+int sandbox_socket_inside(int netns_fd)
 {
     static int host_ns = -1;
     if (host_ns < 0)
@@ -37,14 +37,27 @@ int sandbox_connect_inside(int netns_fd, int port)
         log_error("cannot return to the host network namespace: %s", strerror(errno));
         abort();
     }
-    if (s < 0) {
-        errno = saved;
+    errno = saved;
+    return s;
+}
+
+void sandbox_loopback_addr(int port, struct sockaddr_in *a)
+{
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+}
+
+int sandbox_connect_inside(int netns_fd, int port)
+{
+    int s = sandbox_socket_inside(netns_fd);
+    if (s < 0)
         return -1;
-    }
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in a;
+    sandbox_loopback_addr(port, &a);
     if (connect(s, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS) {
-        saved = errno;
+        int saved = errno;
         close(s);
         errno = saved;
         return -1;

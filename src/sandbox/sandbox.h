@@ -67,6 +67,10 @@ int sandbox_open_netns(pid_t pid);
 /* A non-blocking TCP connection to 127.0.0.1:port inside that namespace
  * (connect in progress), or -1 with errno. Call on the loop thread. */
 int sandbox_connect_inside(int netns_fd, int port);
+/* The same, unconnected (for bufferevent_socket_connect), and the address. */
+int sandbox_socket_inside(int netns_fd);
+struct sockaddr_in;
+void sandbox_loopback_addr(int port, struct sockaddr_in *a);
 
 /* Startup of the namespace backend: the cgroup tree. */
 int sandbox_init(const char *cgroup_parent, enum cg_version want, char *err, size_t errlen);
