@@ -29,6 +29,8 @@ def ws():
 
 def body(name, path="/"):
     message, runtime = MESSAGES[name]
+    if name == "hello-docker":  # a page its RUN step wrote, as the build uid
+        return json.dumps({"message": message, "runtime": runtime, "built_by_uid": 190000}, separators=(",", ":"))
     return json.dumps({"message": message, "runtime": runtime, "method": "GET", "path": path},
                       separators=(",", ":"))
 
@@ -66,7 +68,9 @@ def test_up_builds_deploys_routes_and_rebuilds_only_what_changed(routed, ws):
     assert out.splitlines() == expected + routes(routed, *NAMES)
     for n in NAMES:
         assert via_router(routed, f"/invoke/{n}") == (200, body(n))
-        assert via_router(routed, f"/invoke/{n}/some/path") == (200, body(n, "/some/path"))
+        if n != "hello-docker":  # a static page there
+            assert via_router(routed, f"/invoke/{n}/some/path") == (200, body(n, "/some/path"))
+    assert via_router(routed, "/invoke/hello-docker/index.html") == (200, body("hello-docker"))
     # What the daemon got: HTTP servers, a command for the Dockerfile, env.
     fns = {f["name"]: f for f in routed.request("GET", "/api/v1/functions").json()["functions"]}
     assert sorted(fns) == NAMES
@@ -77,12 +81,12 @@ def test_up_builds_deploys_routes_and_rebuilds_only_what_changed(routed, ws):
     assert (fns["hello-python"]["runtime"], fns["hello-python"]["mode"], fns["hello-python"]["handler"]) == \
         ("python311", "http", "main.py")
     assert (fns["hello-handler"]["mode"], fns["hello-handler"]["handler"]) == ("handler", "main.handler")
-    assert fns["hello-docker"]["command"] == ["./server.sh"]
+    # CMD run in the last WORKDIR; ENV kept for the function.
+    assert fns["hello-docker"]["command"] == ["/bin/sh", "-c", 'cd "$0" && exec "$@"', "/var/task/site",
+                                              "python3", "-m", "http.server", "8000"]
     assert fns["hello-docker"]["env"] == {"GREETING": "Hello from Impuls Dockerfile function!"}
-    # The Dockerfile's RUN ran in the build sandbox as the unprivileged uid.
     with zipfile.ZipFile(os.path.join(ws.state, "artifacts", "hello-docker.zip")) as z:
-        assert z.read("build-info.txt") == b"built in the build sandbox as uid 190000\n"
-        assert sorted(z.namelist()) == ["build-info.txt", "server.sh"]
+        assert sorted(z.namelist()) == ["page.sh", "site/", "site/index.html"]
     with zipfile.ZipFile(os.path.join(ws.state, "artifacts", "hello-go.zip")) as z:
         assert z.namelist() == ["server"]
     assert ws.rows() == NAMES
