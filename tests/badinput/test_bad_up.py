@@ -3,12 +3,14 @@ daemon refuses, code that does not build, requirements no index can meet,
 symlinks out of a function, too many files, a missing -d dir, a corrupt
 state db. Each gets its exit code and message, and nothing else changes."""
 import os
+import signal
 import subprocess
+import time
 
 import pytest
 
 from impuls_daemon import BIN
-from up_helpers import Workspace, routes
+from up_helpers import Workspace, build_leftovers, routes
 
 # name -> (Dockerfile, the failure it gets)
 DOCKERFILES = {
@@ -187,3 +189,21 @@ def test_a_step_that_runs_too_long_is_killed_with_its_pid_namespace(routed, ws):
     assert out.splitlines()[:2] == ["slow: building (dockerfile)",
                                     "slow: failed: Dockerfile line 2: RUN timed out after 1 s"]
     assert subprocess.run(["pgrep", "-f", "sleep 1000"], capture_output=True).returncode == 1
+
+
+def test_interrupting_up_kills_the_step_and_leaves_nothing(routed, ws):
+    ws.write("slow/Dockerfile", "FROM impuls\nRUN sleep 1001\nCMD x\n")
+    env = dict(os.environ, IMPULS_ADDR=f"127.0.0.1:{routed.port}")
+    p = subprocess.Popen([BIN, "up", "-d", ws.functions, "--state-db", ws.state], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 30
+    while subprocess.run(["pgrep", "-f", "sleep 1001"], capture_output=True).returncode != 0:
+        assert time.time() < deadline and p.poll() is None
+        time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    assert (p.returncode, err) == (130, "impuls up: interrupted\n")
+    assert out.splitlines()[0] == "slow: building (dockerfile)"
+    assert subprocess.run(["pgrep", "-f", "sleep 1001"], capture_output=True).returncode == 1
+    assert build_leftovers() == []
+    assert functions(routed) == [] and ws.rows() == []
