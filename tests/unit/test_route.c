@@ -51,6 +51,41 @@ static const case_t CASES[] = {
     {EVHTTP_REQ_GET, "/api/v1/functions/a%00b", ROUTE_NOT_FOUND, "", NULL},
     {EVHTTP_REQ_GET, "/api/v1/functions/-x", ROUTE_BAD_NAME, "-x", NULL},
     {EVHTTP_REQ_GET, "/api/v1/functions/h%65llo", ROUTE_FN_GET, "hello", NULL},
+    /* impulse's chambers: ids are any segment (checked by the handler) */
+    {EVHTTP_REQ_GET, "/chambers", ROUTE_CH_LIST, "", NULL},
+    {EVHTTP_REQ_GET, "/chambers/", ROUTE_CH_LIST, "", NULL},
+    {EVHTTP_REQ_POST, "/chambers", ROUTE_CH_CREATE, "", NULL},
+    {EVHTTP_REQ_PUT, "/chambers", ROUTE_BAD_METHOD, "", "GET, POST"},
+    {EVHTTP_REQ_DELETE, "/chambers", ROUTE_BAD_METHOD, "", "GET, POST"},
+    {EVHTTP_REQ_PATCH, "/chambers", ROUTE_BAD_METHOD, "", "GET, POST"},
+    {EVHTTP_REQ_HEAD, "/chambers", ROUTE_BAD_METHOD, "", "GET, POST"},
+    {EVHTTP_REQ_GET, "/chambers/sampleapp-1.0.0-ab12c", ROUTE_CH_GET, "sampleapp-1.0.0-ab12c", NULL},
+    {EVHTTP_REQ_DELETE, "/chambers/sampleapp-1.0.0-ab12c", ROUTE_CH_DELETE, "sampleapp-1.0.0-ab12c", NULL},
+    {EVHTTP_REQ_POST, "/chambers/x", ROUTE_BAD_METHOD, "x", "GET, DELETE"},
+    {EVHTTP_REQ_PUT, "/chambers/x", ROUTE_BAD_METHOD, "x", "GET, DELETE"},
+    {EVHTTP_REQ_GET, "/chambers/..%2F", ROUTE_CH_GET, "../", NULL},
+    {EVHTTP_REQ_GET, "/chambers/%2e%2e", ROUTE_CH_GET, "..", NULL},
+    {EVHTTP_REQ_DELETE, "/chambers/-x", ROUTE_CH_DELETE, "-x", NULL},
+    {EVHTTP_REQ_GET, "/chambers/a%00b", ROUTE_NOT_FOUND, "", NULL},
+    {EVHTTP_REQ_GET, "/chambers/a/b", ROUTE_NOT_FOUND, "", NULL},
+    {EVHTTP_REQ_GET, "/chamber", ROUTE_NOT_FOUND, "", NULL},
+    {EVHTTP_REQ_GET, "/Chambers", ROUTE_NOT_FOUND, "", NULL},
+    {EVHTTP_REQ_GET, "/api/v1/chambers", ROUTE_NOT_FOUND, "", NULL},
+    /* the router's hosts */
+    {EVHTTP_REQ_GET, "/api/v1/router", ROUTE_ROUTER, "", NULL},
+    {EVHTTP_REQ_POST, "/api/v1/router", ROUTE_BAD_METHOD, "", "GET"},
+    {EVHTTP_REQ_DELETE, "/api/v1/router", ROUTE_BAD_METHOD, "", "GET"},
+    {EVHTTP_REQ_PUT, "/api/v1/router/hosts/apps.test", ROUTE_ROUTER_HOST_PUT, "apps.test", NULL},
+    {EVHTTP_REQ_DELETE, "/api/v1/router/hosts/apps.test", ROUTE_ROUTER_HOST_DELETE, "apps.test", NULL},
+    {EVHTTP_REQ_GET, "/api/v1/router/hosts/apps.test", ROUTE_BAD_METHOD, "apps.test", "PUT, DELETE"},
+    {EVHTTP_REQ_POST, "/api/v1/router/hosts/apps.test", ROUTE_BAD_METHOD, "apps.test", "PUT, DELETE"},
+    {EVHTTP_REQ_PUT, "/api/v1/router/hosts/%41pps.test", ROUTE_ROUTER_HOST_PUT, "Apps.test", NULL},
+    {EVHTTP_REQ_PUT, "/api/v1/router/hosts/..%2Fetc", ROUTE_ROUTER_HOST_PUT, "../etc", NULL},
+    {EVHTTP_REQ_PUT, "/api/v1/router/hosts/a%00b", ROUTE_NOT_FOUND, "", NULL},
+    {EVHTTP_REQ_PUT, "/api/v1/router/hosts", ROUTE_NOT_FOUND, "", NULL},
+    {EVHTTP_REQ_PUT, "/api/v1/router/hosts/a/b", ROUTE_NOT_FOUND, "", NULL},
+    {EVHTTP_REQ_PUT, "/api/v1/router/other/a", ROUTE_NOT_FOUND, "", NULL},
+    {EVHTTP_REQ_GET, "/api/v1/router/x", ROUTE_NOT_FOUND, "", NULL},
 };
 
 static void table(void **state)
@@ -76,6 +111,19 @@ static void null_and_overlong_paths(void **state)
     route_match(EVHTTP_REQ_GET, longp, &r);
     assert_int_equal(r.id, ROUTE_NOT_FOUND);
     route_match(EVHTTP_REQ_GET, "/a/b/c/d/e/f/g", &r);
+    assert_int_equal(r.id, ROUTE_NOT_FOUND);
+    /* A chamber id or a host of 255 bytes is a name; 256 is too long. */
+    char id[512] = "/chambers/";
+    memset(id + strlen(id), 'c', 255);
+    route_match(EVHTTP_REQ_GET, id, &r);
+    assert_int_equal(r.id, ROUTE_CH_GET);
+    assert_int_equal(strlen(r.name), 255);
+    strcat(id, "c");
+    route_match(EVHTTP_REQ_GET, id, &r);
+    assert_int_equal(r.id, ROUTE_NOT_FOUND);
+    char host[512] = "/api/v1/router/hosts/";
+    memset(host + strlen(host), 'h', 256);
+    route_match(EVHTTP_REQ_PUT, host, &r);
     assert_int_equal(r.id, ROUTE_NOT_FOUND);
 }
 

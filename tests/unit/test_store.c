@@ -738,6 +738,211 @@ static void test_config_to_json_is_the_public_view(void **state)
 }
 
 
+/* ---- versions: store_find_version ------------------------------------------ */
+
+/* Saves version v of "fn" with a label ("" for none) and a task key naming it. */
+static void add_version(store_t *s, int v, const char *label)
+{
+    fn_config_t c;
+    sample_config(&c, "fn");
+    c.version = v;
+    snprintf(c.version_label, sizeof c.version_label, "%s", label);
+    snprintf(c.task_key, sizeof c.task_key, "task-of-%d", v);
+    assert_int_equal(store_add_version(s, &c), STORE_OK);
+    fn_config_clear(&c);
+}
+
+/* Finds `which` of "fn": the version number found, or 0 for STORE_NOT_FOUND. */
+static int find(store_t *s, const char *name, const char *which)
+{
+    fn_config_t c;
+    memset(&c, 0, sizeof c);
+    int rc = store_find_version(s, name, which, &c);
+    if (rc == STORE_NOT_FOUND) {
+        fn_config_clear(&c);
+        return 0;
+    }
+    assert_int_equal(rc, STORE_OK);
+    char key[64];
+    snprintf(key, sizeof key, "task-of-%d", c.version);
+    assert_string_equal(c.task_key, key);
+    int v = c.version;
+    fn_config_clear(&c);
+    return v;
+}
+
+static void test_find_version_by_label_and_number(void **state)
+{
+    fixture_t *f = *state;
+    add_version(f->store, 1, "");
+    add_version(f->store, 2, "1.0.0");
+    add_version(f->store, 3, "v3");
+    assert_int_equal(find(f->store, "fn", "1.0.0"), 2);
+    assert_int_equal(find(f->store, "fn", "v3"), 3);
+    assert_int_equal(find(f->store, "fn", "1"), 1);
+    assert_int_equal(find(f->store, "fn", "3"), 3);
+    assert_int_equal(find(f->store, "fn", "03"), 3); /* all digits: the number */
+    /* "1.0.0" is a label, never the number 1; nor are other texts numbers. */
+    assert_int_equal(find(f->store, "fn", "1.0"), 0);
+    assert_int_equal(find(f->store, "fn", "1x"), 0);
+    assert_int_equal(find(f->store, "fn", " 1"), 0);
+    assert_int_equal(find(f->store, "fn", "-1"), 0);
+    assert_int_equal(find(f->store, "fn", "+1"), 0);
+    assert_int_equal(find(f->store, "fn", ""), 0);
+    assert_int_equal(find(f->store, "fn", "4"), 0);
+    assert_int_equal(find(f->store, "fn", "4294967297"), 0); /* not wrapped to 1 */
+    assert_int_equal(find(f->store, "fn", "V3"), 0);          /* labels are exact */
+    assert_int_equal(find(f->store, "fn", "' OR 1=1 --"), 0);
+    assert_int_equal(find(f->store, "other", "1"), 0);
+    assert_int_equal(find(f->store, "other", "1.0.0"), 0);
+    assert_int_equal(find(f->store, "FN", "1"), 0);
+}
+
+static void test_find_version_label_wins_over_a_number(void **state)
+{
+    fixture_t *f = *state;
+    add_version(f->store, 1, "");
+    add_version(f->store, 2, "");
+    add_version(f->store, 5, "1"); /* the API refuses all-digit labels; the store still prefers the label */
+    assert_int_equal(find(f->store, "fn", "1"), 5);
+    assert_int_equal(find(f->store, "fn", "2"), 2);
+}
+
+static void test_find_version_same_label_gives_the_newest(void **state)
+{
+    fixture_t *f = *state;
+    add_version(f->store, 1, "stable");
+    add_version(f->store, 2, "stable");
+    add_version(f->store, 3, "");
+    assert_int_equal(find(f->store, "fn", "stable"), 2);
+}
+
+static void test_find_version_returns_the_stored_config(void **state)
+{
+    fixture_t *f = *state;
+    fn_config_t c;
+    sample_config(&c, "fn");
+    snprintf(c.version_label, sizeof c.version_label, "1.0.0");
+    snprintf(c.mode, sizeof c.mode, "http");
+    c.command = json_pack("[s, s, s]", "python3", "server.py", "hi there");
+    assert_int_equal(store_add_version(f->store, &c), STORE_OK);
+    fn_config_t got;
+    memset(&got, 0, sizeof got);
+    assert_int_equal(store_find_version(f->store, "fn", "1.0.0", &got), STORE_OK);
+    assert_string_equal(got.name, "fn");
+    assert_string_equal(got.runtime, "python311");
+    assert_string_equal(got.handler, "src/app.handler");
+    assert_true(json_equal(got.env, c.env));
+    assert_true(json_equal(got.command, c.command));
+    assert_string_equal(got.mode, "http");
+    assert_string_equal(got.version_label, "1.0.0");
+    assert_string_equal(got.task_key, c.task_key);
+    assert_string_equal(got.code_sha256, HELLO_SHA);
+    assert_int_equal(got.code_size, 5000000000LL);
+    assert_int_equal(got.version, 7);
+    assert_int_equal(got.memory_mb, 512);
+    fn_config_clear(&got);
+    fn_config_clear(&c);
+}
+
+/* ---- fn_config_from_json ---------------------------------------------------- */
+
+static void test_config_from_json_round_trips_the_public_view(void **state)
+{
+    (void)state;
+    fn_config_t c;
+    sample_config(&c, "fn-a");
+    snprintf(c.mode, sizeof c.mode, "http");
+    snprintf(c.version_label, sizeof c.version_label, "1.0.0+build.5");
+    c.command = json_pack("[s, s, s, s]", "python3", "server.py", "--greeting", "hi there");
+    json_t *j = fn_config_to_json(&c);
+    assert_true(json_equal(json_object_get(j, "command"), c.command));
+    assert_string_equal(json_string_value(json_object_get(j, "version_label")), "1.0.0+build.5");
+    fn_config_t back;
+    assert_int_equal(fn_config_from_json(j, &back), 0);
+    assert_string_equal(back.name, c.name);
+    assert_string_equal(back.runtime, c.runtime);
+    assert_string_equal(back.handler, c.handler);
+    assert_true(json_equal(back.env, c.env));
+    assert_true(json_equal(back.command, c.command));
+    assert_true(back.command != c.command); /* a copy */
+    assert_int_equal(back.memory_mb, c.memory_mb);
+    assert_int_equal(back.timeout_s, c.timeout_s);
+    assert_int_equal(back.concurrency, c.concurrency);
+    assert_int_equal(back.idle_timeout_s, c.idle_timeout_s);
+    assert_string_equal(back.mode, "http");
+    assert_string_equal(back.style, "glambdar");
+    assert_false(back.reuse);
+    assert_string_equal(back.code_sha256, c.code_sha256);
+    assert_int_equal(back.code_size, c.code_size);
+    assert_int_equal(back.version, c.version);
+    assert_string_equal(back.version_label, "1.0.0+build.5");
+    assert_string_equal(back.task_key, ""); /* not part of the view */
+    /* And the view of the copy is the same view. */
+    json_t *j2 = fn_config_to_json(&back);
+    json_object_del(j, "created_at");
+    json_object_del(j, "updated_at");
+    json_object_del(j2, "created_at");
+    json_object_del(j2, "updated_at");
+    assert_true(json_equal(j, j2));
+    json_decref(j2);
+    fn_config_clear(&back);
+    json_decref(j);
+    fn_config_clear(&c);
+}
+
+static void test_config_from_json_without_command_and_label(void **state)
+{
+    (void)state;
+    fn_config_t c;
+    sample_config(&c, "fn-b");
+    json_t *j = fn_config_to_json(&c);
+    assert_true(json_is_null(json_object_get(j, "command")));
+    fn_config_t back;
+    assert_int_equal(fn_config_from_json(j, &back), 0);
+    assert_null(back.command);
+    assert_string_equal(back.version_label, "");
+    assert_string_equal(back.mode, "handler");
+    fn_config_clear(&back);
+    json_decref(j);
+    fn_config_clear(&c);
+}
+
+static void test_config_from_json_refuses_incomplete_views(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "[]",
+        "{}",
+        "{\"name\": \"a\", \"runtime\": \"nodejs20\"}",
+        "{\"name\": 1, \"runtime\": \"nodejs20\", \"handler\": \"index.handler\"}",
+        /* no integers: below every minimum */
+        "{\"name\": \"a\", \"runtime\": \"nodejs20\", \"handler\": \"index.handler\"}",
+        "{\"name\": \"a\", \"runtime\": \"nodejs20\", \"handler\": \"h\", \"memory_mb\": 128, \"timeout_s\": 30,"
+        " \"concurrency\": 10, \"idle_timeout_s\": 300, \"version\": 0}",
+        NULL,
+    };
+    for (int i = 0; bad[i]; i++) {
+        json_t *j = json_loads(bad[i], 0, NULL);
+        assert_non_null(j);
+        fn_config_t c;
+        if (fn_config_from_json(j, &c) != -1)
+            fail_msg("accepted: %s", bad[i]);
+        fn_config_clear(&c);
+        json_decref(j);
+    }
+    json_t *ok = json_loads("{\"name\": \"a\", \"runtime\": \"nodejs20\", \"handler\": \"h\", \"memory_mb\": 128,"
+                            " \"timeout_s\": 30, \"concurrency\": 10, \"idle_timeout_s\": 300, \"version\": 1,"
+                            " \"command\": \"not an array\"}", 0, NULL);
+    fn_config_t c;
+    assert_int_equal(fn_config_from_json(ok, &c), 0);
+    assert_null(c.command);
+    assert_string_equal(c.style, "lambda");
+    assert_true(c.reuse);
+    fn_config_clear(&c);
+    json_decref(ok);
+}
+
 /* A data dir made before the style and reuse columns existed opens, keeps its
  * rows, and reads them with the defaults. */
 static void test_old_schema_is_migrated(void **state)
@@ -816,6 +1021,14 @@ int main(void)
         cmocka_unit_test(test_config_copy_is_deep),
         cmocka_unit_test(test_config_copy_of_null_env_gives_empty_object),
         cmocka_unit_test(test_config_to_json_is_the_public_view),
+        cmocka_unit_test(test_config_from_json_round_trips_the_public_view),
+        cmocka_unit_test(test_config_from_json_without_command_and_label),
+        cmocka_unit_test(test_config_from_json_refuses_incomplete_views),
+        /* versions */
+        STORE_TEST(test_find_version_by_label_and_number),
+        STORE_TEST(test_find_version_label_wins_over_a_number),
+        STORE_TEST(test_find_version_same_label_gives_the_newest),
+        STORE_TEST(test_find_version_returns_the_stored_config),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
