@@ -9,7 +9,6 @@ import zipfile
 
 import pytest
 
-from conftest import free_port  # noqa: F401
 from chamber_helpers import get, start_chamber, chamber_daemon, stop_checked, delete_chamber
 
 IPV = "InvalidParameterValueException"

@@ -3,7 +3,6 @@ its sandbox, so the sandbox must still see nothing of the host, a flood of
 connections must cost the chamber and not the daemon (at most 512 each), and
 a server that never reads must not make the daemon buffer what it is sent."""
 import json
-import os
 import socket
 import threading
 import time
