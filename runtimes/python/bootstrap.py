@@ -213,7 +213,26 @@ def run_awaitable(aw):
     return _runner.run(aw if asyncio.iscoroutine(aw) else wrap())
 
 
+def await_claim(fd):
+    """A pre-made sandbox (the daemon's shells): this runtime started before
+    any function was chosen. Wait until init has bound the code at /var/task
+    and sends the function's environment, then carry on as usual."""
+    data = b""
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(fd)
+    env = json.loads(data)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
+
+
 def main():
+    if "IMPULS_CLAIM_FD" in os.environ:
+        await_claim(int(os.environ["IMPULS_CLAIM_FD"]))
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
     sys.path.insert(0, task_root)
     api = RuntimeAPI(os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"))

@@ -47,7 +47,7 @@ static void drain_tick(evutil_socket_t s, short w, void *a)
         return;
     pool_kill_all();
     pool_reap();
-    if (pool_instance_count() == 0 || waited > DRAIN_MAX_S + STOP_MAX_S)
+    if ((pool_instance_count() == 0 && shells_count() == 0) || waited > DRAIN_MAX_S + STOP_MAX_S)
         event_base_loopexit(D->base, NULL);
 }
 
@@ -104,7 +104,8 @@ static void usage(void)
                     "                    [--cgroup v1|v2] [--queue-max N] [--max-connections N]\n"
                     "                    [--no-local] [--init-timeout SECONDS] [--debug]\n"
                     "                    [--router-addr HOST:PORT] [--router-host NAME (fn.localhost)]\n"
-                    "                    [--chamber-ports LO-HI (6000-6999)]\n"
+                    "                    [--chamber-ports LO-HI (6000-6999)] [--prewarm N (1)]\n"
+                    "  --prewarm   sandboxes per language made ahead of demand (0: none)\n"
                     "  --no-local  refuse ?local=true (runs code unsandboxed, as the daemon's user)\n"
                     "  env: IMPULS_ADDR (default 127.0.0.1:8080), IMPULS_DATA_DIR (default ./var)\n");
 }
@@ -134,6 +135,7 @@ int cmd_serve(int argc, char **argv)
         {"router-addr", required_argument, 0, 'R'},
         {"router-host", required_argument, 0, 'O'},
         {"chamber-ports", required_argument, 0, 'P'},
+        {"prewarm", required_argument, 0, 'W'},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
     int o;
@@ -168,6 +170,16 @@ int cmd_serve(int argc, char **argv)
             }
             router_host = optarg;
             break;
+        case 'W': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (!*optarg || *end || n < 0 || n > 64) {
+                fprintf(stderr, "impuls: --prewarm takes a number from 0 to 64\n");
+                return 2;
+            }
+            shells_configure((int)n);
+            break;
+        }
         case 'P': {
             int lo, hi;
             char extra;
@@ -286,6 +298,7 @@ int cmd_serve(int argc, char **argv)
     event_base_dispatch(D->base);
 
     chambers_shutdown();
+    shells_shutdown();
     evhttp_free(api);
     if (router)
         evhttp_free(router);

@@ -19,6 +19,10 @@
  * shared with another daemon's sandboxes): 65536 uids from 200000 + 65536*k. */
 enum { UID_BASE = 200000, UID_RANGE = 65536 };
 
+uid_t instance_uid(uint64_t id) { return (uid_t)(UID_BASE + (uid_t)D->cfg.uid_slot * UID_RANGE + id % UID_RANGE); }
+
+int instance_cpu_weight(const fn_config_t *c) { return c->memory_mb * 100 / 1024 < 1 ? 1 : c->memory_mb * 100 / 1024; }
+
 static void on_log(evutil_socket_t fd, short what, void *arg);
 static void on_ctl(evutil_socket_t fd, short what, void *arg);
 static void on_idle(evutil_socket_t fd, short what, void *arg);
@@ -122,8 +126,8 @@ instance_t *instance_spawn(pool_t *pool)
         .memory_mb = fn->cfg.memory_mb,
         .pids_max = D->cfg.pids_max,
         .tmp_mb = D->cfg.tmp_mb,
-        .cpu_weight = fn->cfg.memory_mb * 100 / 1024 < 1 ? 1 : fn->cfg.memory_mb * 100 / 1024,
-        .uid = (uid_t)(UID_BASE + (uid_t)D->cfg.uid_slot * UID_RANGE + inst->id % UID_RANGE),
+        .cpu_weight = instance_cpu_weight(&fn->cfg),
+        .uid = instance_uid(inst->id),
     };
     const char *task_dir, *runtime_dir;
     sandbox_paths(pool->backend, &spec, &task_dir, &runtime_dir);
@@ -144,7 +148,10 @@ instance_t *instance_spawn(pool_t *pool)
 
     char err[512];
     inst->spawned_ms = mono_ms();
-    int rc = sandbox_spawn(&spec, &inst->sb, err, sizeof err);
+    /* A pre-made sandbox if one is ready, else a new one. */
+    int rc = pool->backend == SANDBOX_NAMESPACE && shell_take(inst, env)
+                 ? 0
+                 : sandbox_spawn(&spec, &inst->sb, err, sizeof err);
     free_env(env);
     if (rc == -1) {
         log_error("function %s: cannot start an instance: %s", fn->cfg.name, err);
@@ -460,11 +467,13 @@ void pool_reap(void)
         pid_t pid = waitpid(-1, &status, WNOHANG);
         if (pid <= 0)
             return;
-        for (instance_t *i = D->instances; i; i = i->next)
-            if (i->sb.pid == pid) {
-                instance_exited(i, status);
-                break;
-            }
+        instance_t *i = D->instances;
+        while (i && i->sb.pid != pid)
+            i = i->next;
+        if (i)
+            instance_exited(i, status);
+        else
+            shells_reap(pid);
     }
 }
 
@@ -472,6 +481,7 @@ void pool_kill_all(void)
 {
     for (instance_t *i = D->instances; i; i = i->next)
         instance_kill(i);
+    shells_kill_all();
 }
 
 int pool_instance_count(void)

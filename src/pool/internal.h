@@ -115,6 +115,17 @@ void invocation_log_start(invocation_t *inv);
 void invocation_retry(invocation_t *inv);
 void invocation_fail_queued(pool_t *pool, int status, const char *error_type, const char *message);
 
+/* The uid an instance (or shell) with this id runs as, and a function's CPU weight. */
+uid_t instance_uid(uint64_t id);
+int instance_cpu_weight(const fn_config_t *c);
+
+/* shells.c: pre-made sandboxes. shell_take makes a ready one of the
+ * instance's language the instance's sandbox (claimed with env), or returns
+ * false; either way a spare is made again soon. */
+bool shell_take(instance_t *inst, char **env);
+bool shells_reap(pid_t pid);
+void shells_kill_all(void);
+
 /* Keeps req (the runtime's /next) parked on inst without changing its state. */
 void instance_park(instance_t *inst, struct evhttp_request *req);
 

@@ -54,5 +54,10 @@ void pool_reap(void);
 /* Kills every instance (shutdown). */
 void pool_kill_all(void);
 int pool_instance_count(void);
+/* Pre-made sandboxes per language (--prewarm; 0: none), how many exist now,
+ * and freeing their timer at exit. */
+void shells_configure(int per_lang);
+int shells_count(void);
+void shells_shutdown(void);
 /* JSON list of the live instances of fn (all of them when fn is NULL). */
 struct json_t *pool_instances_json(fn_t *fn);

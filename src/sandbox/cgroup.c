@@ -179,57 +179,77 @@ enum cg_version cgroup_init(const char *root, const char *parent, enum cg_versio
     return version;
 }
 
-int cgroup_create(cgroup_t *cg, const char *name, int memory_mb, int pids_max, int cpu_weight)
+int cgroup_set_limits(const cgroup_t *cg, int memory_mb, int pids_max, int cpu_weight)
 {
-    snprintf(cg->name, sizeof cg->name, "%s", name);
-    cg->created = false;
     char path[4096], val[64];
     long long mem = (long long)memory_mb << 20;
+    const char *name = cg->name;
+    int r;
     if (version == CG_V2) {
-        cg_path(path, NULL, name, NULL);
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-            return -errno;
-        cg->created = true;
         snprintf(val, sizeof val, "%lld", mem);
         cg_path(path, NULL, name, "memory.max");
-        if (write_str(path, val) < 0)
-            goto fail;
+        if ((r = write_str(path, val)) < 0)
+            return r;
         cg_path(path, NULL, name, "memory.swap.max");
         write_str(path, "0"); /* absent without swap accounting: fine */
         snprintf(val, sizeof val, "%d", pids_max);
         cg_path(path, NULL, name, "pids.max");
-        if (write_str(path, val) < 0)
-            goto fail;
+        if ((r = write_str(path, val)) < 0)
+            return r;
         snprintf(val, sizeof val, "%d", cpu_weight < 1 ? 1 : cpu_weight > 10000 ? 10000 : cpu_weight);
         cg_path(path, NULL, name, "cpu.weight");
         write_str(path, val);
         return 0;
     }
-    for (int i = 0; V1_CONTROLLERS[i]; i++) {
-        cg_path(path, V1_CONTROLLERS[i], name, NULL);
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-            goto fail;
-        cg->created = true;
-    }
+    /* v1 wants memory+swap >= memory at every step: raising, the first goes
+     * first; lowering, the second (absent without swap accounting: no swap). */
     snprintf(val, sizeof val, "%lld", mem);
+    char memsw[4096];
+    cg_path(memsw, "memory", name, "memory.memsw.limit_in_bytes");
     cg_path(path, "memory", name, "memory.limit_in_bytes");
-    if (write_str(path, val) < 0)
-        goto fail;
-    cg_path(path, "memory", name, "memory.memsw.limit_in_bytes");
-    write_str(path, val); /* absent without swap accounting: no swap to limit */
+    bool raised = write_str(memsw, val) == 0;
+    if ((r = write_str(path, val)) < 0)
+        return r;
+    if (!raised)
+        write_str(memsw, val);
     cg_path(path, "memory", name, "memory.swappiness");
     write_str(path, "0");
     snprintf(val, sizeof val, "%d", pids_max);
     cg_path(path, "pids", name, "pids.max");
-    if (write_str(path, val) < 0)
-        goto fail;
+    if ((r = write_str(path, val)) < 0)
+        return r;
     /* v1 shares: 1024 is the default weight; v2 weight 100 maps to it. */
     snprintf(val, sizeof val, "%d", cpu_weight * 1024 / 100 < 2 ? 2 : cpu_weight * 1024 / 100);
     cg_path(path, "cpu", name, "cpu.shares");
     write_str(path, val);
     return 0;
-fail:;
-    int err = errno ? -errno : -EIO;
+}
+
+int cgroup_create(cgroup_t *cg, const char *name, int memory_mb, int pids_max, int cpu_weight)
+{
+    snprintf(cg->name, sizeof cg->name, "%s", name);
+    cg->created = false;
+    char path[4096];
+    int err = 0;
+    if (version == CG_V2) {
+        cg_path(path, NULL, name, NULL);
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        cg->created = true;
+    } else {
+        for (int i = 0; V1_CONTROLLERS[i]; i++) {
+            cg_path(path, V1_CONTROLLERS[i], name, NULL);
+            if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+                err = -errno;
+                break;
+            }
+            cg->created = true;
+        }
+    }
+    if (err == 0)
+        err = cgroup_set_limits(cg, memory_mb, pids_max, cpu_weight);
+    if (err == 0)
+        return 0;
     log_error("cgroup: cannot set up %s: %s", name, strerror(-err));
     cgroup_destroy(cg);
     return err;

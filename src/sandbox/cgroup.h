@@ -23,6 +23,8 @@ enum cg_version cgroup_version(void);
 const char *cgroup_version_name(enum cg_version v);
 
 int cgroup_create(cgroup_t *cg, const char *name, int memory_mb, int pids_max, int cpu_weight);
+/* New limits for an existing cgroup (a pre-made sandbox being claimed). */
+int cgroup_set_limits(const cgroup_t *cg, int memory_mb, int pids_max, int cpu_weight);
 int cgroup_attach(const cgroup_t *cg, pid_t pid);
 int64_t cgroup_peak_bytes(const cgroup_t *cg);
 void cgroup_reset_peak(const cgroup_t *cg);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -31,7 +32,9 @@
 #include "sandbox/spawn_util.h"
 #include "util/util.h"
 
-enum { FD_CTL = 3, FD_LOG = 4 };
+/* In init: the daemon's channel, the log pipe, and for a pooled shell the
+ * two ends of the runtime's claim pipe. The runtime gets the read end as 3. */
+enum { FD_CTL = 3, FD_LOG = 4, FD_CLAIM_R = 5, FD_CLAIM_W = 6, FD_RUNTIME_CLAIM = 3 };
 
 static int send_fd(int sock, int fd)
 {
@@ -98,7 +101,13 @@ static void exec_runtime(const sandbox_spec_t *spec, char *const *envp)
     int nul = open("/dev/null", O_RDONLY);
     if (nul < 0 || dup2(nul, 0) < 0 || dup2(FD_LOG, 1) < 0 || dup2(FD_LOG, 2) < 0)
         _exit(126);
-    close_range(3, ~0u, 0);
+    if (spec->pooled) { /* the claim pipe's read end, in place of init's channel */
+        if (dup2(FD_CLAIM_R, FD_RUNTIME_CLAIM) < 0)
+            _exit(126);
+        close_range(FD_RUNTIME_CLAIM + 1, ~0u, 0);
+    } else {
+        close_range(3, ~0u, 0);
+    }
     set_runtime_rlimits(spec->pids_max);
     int dropped = sandbox_drop_privileges(spec->uid);
     if (dropped < 0) {
@@ -125,13 +134,51 @@ static void die(const char *what)
     _exit(125);
 }
 
+/* A pooled shell's claim: "C" <task_key> NUL <environment as JSON>. Binds
+ * the code, gives the environment to the runtime, drops the way to the other
+ * code dirs. Stack only: init is a clone of a threaded daemon. */
+static void await_claim(void)
+{
+    char msg[SANDBOX_CLAIM_MAX + 80];
+    ssize_t n;
+    do
+        n = recv(FD_CTL, msg, sizeof msg - 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) /* the daemon let the shell go */
+        _exit(125);
+    msg[n] = '\0';
+    size_t keylen = strnlen(msg + 1, (size_t)n - 1);
+    if (msg[0] != 'C' || keylen != 64 || strspn(msg + 1, "0123456789abcdef") != 64)
+        die("malformed claim");
+    char path[96];
+    snprintf(path, sizeof path, "/.claim/tasks/%s", msg + 1);
+    if (mount(path, SANDBOX_TASK_DIR, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+        mount(NULL, SANDBOX_TASK_DIR, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+        die("bind the code");
+    const char *env = msg + 1 + keylen + 1;
+    size_t len = (size_t)n - (size_t)(env - msg);
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(FD_CLAIM_W, env + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break; /* the runtime is gone; init exits with it */
+        off += (size_t)w;
+    }
+    close(FD_CLAIM_W);
+    /* After the runtime has gone on: an unmount waits for an RCU grace period. */
+    umount2("/.claim/tasks", MNT_DETACH);
+}
+
 /* pid 1 of the sandbox: never returns. */
-static void init_main(const sandbox_spec_t *spec, char **envp, int ctl, int logw)
+static void init_main(const sandbox_spec_t *spec, char **envp, int ctl, int logw, int claim_r, int claim_w)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (move_fd(ctl, FD_CTL) < 0 || move_fd(logw, FD_LOG) < 0)
         _exit(125);
-    close_range(FD_LOG + 1, ~0u, 0);
+    if (spec->pooled && (move_fd(claim_r, FD_CLAIM_R) < 0 || move_fd(claim_w, FD_CLAIM_W) < 0))
+        _exit(125);
+    close_range(spec->pooled ? FD_CLAIM_W + 1 : FD_LOG + 1, ~0u, 0);
     char go;
     if (read(FD_CTL, &go, 1) != 1) /* the daemon gave up on us */
         _exit(125);
@@ -160,6 +207,10 @@ static void init_main(const sandbox_spec_t *spec, char **envp, int ctl, int logw
         die("fork runtime");
     if (rt == 0)
         exec_runtime(spec, envp);
+    if (spec->pooled) {
+        close(FD_CLAIM_R);
+        await_claim();
+    }
     int nul = open("/dev/null", O_RDWR);
     dup2(nul, 0);
     dup2(nul, 1);
@@ -178,6 +229,29 @@ static void init_main(const sandbox_spec_t *spec, char **envp, int ctl, int logw
     }
 }
 
+static void close_pair(int p[2])
+{
+    for (int i = 0; i < 2; i++)
+        if (p[i] >= 0)
+            close(p[i]);
+}
+
+int sandbox_claim(sandbox_t *sb, const char *task_key, const char *env_json)
+{
+    size_t klen = strlen(task_key), elen = strlen(env_json);
+    if (klen != 64 || elen > SANDBOX_CLAIM_MAX)
+        return -1;
+    char *msg = malloc(1 + klen + 1 + elen);
+    if (!msg)
+        return -1;
+    msg[0] = 'C';
+    memcpy(msg + 1, task_key, klen + 1);
+    memcpy(msg + 2 + klen, env_json, elen);
+    ssize_t n = send(sb->ctl_fd, msg, 2 + klen + elen, MSG_NOSIGNAL);
+    free(msg);
+    return n == (ssize_t)(2 + klen + elen) ? 0 : -1;
+}
+
 int namespace_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t errlen)
 {
     int rc = cgroup_create(&sb->cg, spec->cgroup_name, spec->memory_mb, spec->pids_max, spec->cpu_weight);
@@ -185,16 +259,22 @@ int namespace_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t
         snprintf(err, errlen, "cannot create cgroup: %s", strerror(-rc));
         return -1;
     }
-    int sp[2], logp[2];
+    int sp[2], logp[2], claim[2] = {-1, -1};
+    if (spec->pooled && pipe2(claim, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        cgroup_destroy(&sb->cg);
+        return -1;
+    }
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
         snprintf(err, errlen, "socketpair: %s", strerror(errno));
+        close_pair(claim);
         cgroup_destroy(&sb->cg);
         return -1;
     }
     if (pipe2(logp, O_CLOEXEC) < 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
-        close(sp[0]);
-        close(sp[1]);
+        close_pair(sp);
+        close_pair(claim);
         cgroup_destroy(&sb->cg);
         return -1;
     }
@@ -204,10 +284,11 @@ int namespace_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t
     long pid = envp ? syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
                                       CLONE_NEWUTS | SIGCHLD, NULL, NULL, NULL, NULL) : -1;
     if (pid == 0)
-        init_main(spec, envp, sp[1], logp[1]);
+        init_main(spec, envp, sp[1], logp[1], claim[0], claim[1]);
     free(envp);
     close(sp[1]);
     close(logp[1]);
+    close_pair(claim);
     if (pid < 0) {
         snprintf(err, errlen, "clone: %s", strerror(errno));
         close(sp[0]);

@@ -180,6 +180,13 @@ int sandbox_setup_root(const sandbox_spec_t *spec, char *err, size_t errlen)
         if (bind_at(spec->cache_dir, SANDBOX_CACHE_DIR + 1, true, true, err, errlen) < 0)
             return -1;
     }
+    if (spec->pooled) {
+        /* Reached by init (root) alone: the runtime's uid cannot enter. */
+        if (mkdir(".claim", 0700) < 0 || chmod(".claim", 0700) < 0)
+            return fail(err, errlen, "mkdir", ".claim");
+        if (bind_ro(spec->tasks_root, ".claim/tasks", true, err, errlen) < 0)
+            return -1;
+    }
     char opts[64];
     snprintf(opts, sizeof opts, "size=%dm,mode=1777,nr_inodes=16384", spec->tmp_mb);
     if (mkdir("tmp", 01777) < 0 ||

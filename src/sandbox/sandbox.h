@@ -35,6 +35,13 @@ typedef struct sandbox_spec {
     bool task_writable;    /* /var/task bound read-write (nosuid, nodev) */
     bool host_net_files;   /* the host's /etc/resolv.conf and /etc/hosts, read-only: builds share its network */
     const char *cache_dir; /* host dir bound read-write at SANDBOX_CACHE_DIR, or NULL */
+    /* A pre-made shell (namespace backend): made before any function asks
+     * for it, with task_dir an empty dir. The runtime starts and waits on
+     * fd 3 for its claim; sandbox_claim names the code and the environment.
+     * tasks_root (the host's tasks/ dir) is bound where only init reaches it
+     * (/.claim, mode 0700) until the claim, then unmounted. */
+    bool pooled;
+    const char *tasks_root;
 } sandbox_spec_t;
 
 typedef struct sandbox {
@@ -57,6 +64,13 @@ int sandbox_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
 /* Namespace backend: receives the listening socket made inside the sandbox's
  * network namespace. Returns the fd, or -1 when init closed the channel. */
 int sandbox_take_rapi_fd(sandbox_t *sb);
+/* A pooled sandbox becomes an instance of a function: init binds
+ * tasks/<task_key> read-only at /var/task, then hands env_json (an object of
+ * environment variables, the runtime's whole new environment) to the runtime.
+ * Returns 0, or -1 when init is gone or the message is too long. */
+int sandbox_claim(sandbox_t *sb, const char *task_key, const char *env_json);
+enum { SANDBOX_CLAIM_MAX = 60 * 1024 };
+
 /* Kills everything in the sandbox (idempotent). */
 void sandbox_kill(sandbox_t *sb);
 /* After the sandbox's main pid was reaped: closes fds and removes the cgroup. */

@@ -1,0 +1,278 @@
+/* Pre-made sandboxes ("shells"): for each language, a few sandboxes made
+ * before any function asks for one, whose runtime has already started (the
+ * interpreter booted, the bootstrap loaded) and waits for its claim.
+ *
+ * A cold start of an eligible function then skips the namespaces, the cgroup
+ * attach (an RCU grace period on cgroup v1), the mounts and the interpreter's
+ * own start: the daemon sets the shell's cgroup limits, init binds the code
+ * at /var/task and hands the function's environment to the runtime, which
+ * loads the handler and asks for work. A spare is made again soon after, off
+ * the invocation's path.
+ *
+ * Eligible: a handler function (not an HTTP server, not `provided`) on Node
+ * or Python, sandboxed, whose env sets nothing an interpreter reads only at
+ * start (PYTHON*, NODE_*, LD_*, LANG, LC_*, TZ). Everything else, and any
+ * start while no shell is ready, takes the ordinary path (instance.c). */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pool/internal.h"
+#include "runtime_api/runtimes.h"
+#include "util/log.h"
+#include "util/util.h"
+
+enum { SHELL_MEMORY_MB = 256, REFILL_DELAY_MS = 30, LANGS = 2 };
+
+typedef struct shell {
+    uint64_t id;
+    enum runtime_lang lang;
+    sandbox_t sb;
+    struct event *ctl_ev;
+    int rapi_fd; /* -1 until init sent it: then the shell is ready */
+    struct shell *next;
+} shell_t;
+
+static shell_t *shells;
+static int per_lang = 1;
+static struct event *refill_ev;
+
+void shells_configure(int n) { per_lang = n; }
+
+static const runtime_def_t *lang_runtime(enum runtime_lang lang)
+{
+    return runtime_find(lang == LANG_NODE ? "nodejs20" : "python311");
+}
+
+static bool env_allowed(const json_t *env)
+{
+    static const char *prefixes[] = {"PYTHON", "NODE_", "LD_", "LC_", NULL};
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)env, k, v)
+    {
+        for (int i = 0; prefixes[i]; i++)
+            if (!strncmp(k, prefixes[i], strlen(prefixes[i])))
+                return false;
+        if (!strcmp(k, "LANG") || !strcmp(k, "TZ"))
+            return false;
+    }
+    return true;
+}
+
+static bool eligible(const pool_t *pool, const runtime_def_t **rt)
+{
+    const fn_config_t *c = &pool->fn->cfg;
+    *rt = runtime_find(c->runtime);
+    return per_lang > 0 && pool->backend == SANDBOX_NAMESPACE && !strcmp(c->mode, "handler") && *rt &&
+           ((*rt)->lang == LANG_NODE || (*rt)->lang == LANG_PYTHON) && env_allowed(c->env);
+}
+
+static void shell_unlink(shell_t *s)
+{
+    for (shell_t **p = &shells; *p; p = &(*p)->next)
+        if (*p == s) {
+            *p = s->next;
+            return;
+        }
+}
+
+static void on_shell_ctl(evutil_socket_t fd, short what, void *arg)
+{
+    shell_t *s = arg;
+    errno = 0;
+    int rfd = sandbox_take_rapi_fd(&s->sb);
+    if (rfd < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    event_del(s->ctl_ev);
+    if (rfd >= 0)
+        s->rapi_fd = rfd; /* else init died: the reaper cleans up */
+}
+
+static void shell_spawn(enum runtime_lang lang)
+{
+    const runtime_def_t *rt = lang_runtime(lang);
+    if (!rt || !runtime_available(rt))
+        return;
+    shell_t *s = calloc(1, sizeof *s);
+    s->id = ++D->next_instance_id;
+    s->lang = lang;
+    s->rapi_fd = -1;
+    char cgname[64], empty[4096], tasks[4096], bootstrap[4096];
+    snprintf(cgname, sizeof cgname, "i-%llu", (unsigned long long)s->id);
+    snprintf(empty, sizeof empty, "%s/empty-task", D->cfg.data_dir);
+    snprintf(tasks, sizeof tasks, "%s/tasks", D->cfg.data_dir);
+    mkdir(empty, 0755);
+    sandbox_spec_t spec = {
+        .backend = SANDBOX_NAMESPACE,
+        .task_dir = empty,
+        .runtime_dir = D->cfg.runtime_dir,
+        .root_mnt = D->cfg.root_mnt,
+        .cgroup_name = cgname,
+        .memory_mb = SHELL_MEMORY_MB,
+        .pids_max = D->cfg.pids_max,
+        .tmp_mb = D->cfg.tmp_mb,
+        .cpu_weight = 100,
+        .uid = instance_uid(s->id),
+        .pooled = true,
+        .tasks_root = tasks,
+    };
+    const char *task_dir, *runtime_dir;
+    sandbox_paths(SANDBOX_NAMESPACE, &spec, &task_dir, &runtime_dir);
+    const char *argv[8];
+    runtime_argv(rt, runtime_dir, task_dir, bootstrap, argv);
+    /* What the interpreter reads as it starts; the rest comes with the claim. */
+    char runtime_env[4200], task_env[4200];
+    snprintf(runtime_env, sizeof runtime_env, "LAMBDA_RUNTIME_DIR=%s", runtime_dir);
+    snprintf(task_env, sizeof task_env, "LAMBDA_TASK_ROOT=%s", task_dir);
+    const char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "TZ=:UTC", "HOME=/tmp",
+                          "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", "IMPULS_CLAIM_FD=3", runtime_env,
+                          task_env, NULL};
+    spec.argv = argv;
+    spec.envp = envp;
+    char err[512];
+    int rc = sandbox_spawn(&spec, &s->sb, err, sizeof err);
+    if (rc == -1) {
+        log_warn("cannot make a %s sandbox ahead of time: %s", rt->language, err);
+        free(s);
+        return;
+    }
+    s->next = shells;
+    shells = s;
+    if (rc < 0) { /* spawned but failed: the reaper collects it */
+        log_warn("cannot make a %s sandbox ahead of time: %s", rt->language, err);
+        return;
+    }
+    s->ctl_ev = event_new(D->base, s->sb.ctl_fd, EV_READ | EV_PERSIST, on_shell_ctl, s);
+    event_add(s->ctl_ev, NULL);
+}
+
+static int count(enum runtime_lang lang)
+{
+    int n = 0;
+    for (shell_t *s = shells; s; s = s->next)
+        n += s->lang == lang;
+    return n;
+}
+
+static bool wanted[LANGS];
+
+static void on_refill(evutil_socket_t fd, short what, void *arg)
+{
+    for (int lang = 0; lang < LANGS; lang++) {
+        if (!wanted[lang])
+            continue;
+        wanted[lang] = false;
+        while (!D->draining && count((enum runtime_lang)lang) < per_lang)
+            shell_spawn((enum runtime_lang)lang);
+    }
+}
+
+/* A spare for lang soon, after the call that wants one now has gone on. */
+static void want(enum runtime_lang lang)
+{
+    if (per_lang <= 0 || D->draining || (int)lang >= LANGS)
+        return;
+    wanted[lang] = true;
+    if (!refill_ev)
+        refill_ev = evtimer_new(D->base, on_refill, NULL);
+    if (!evtimer_pending(refill_ev, NULL)) {
+        struct timeval tv = {0, REFILL_DELAY_MS * 1000};
+        evtimer_add(refill_ev, &tv);
+    }
+}
+
+/* The claim's environment: the instance's, as a JSON object. */
+static char *env_json(char **env)
+{
+    json_t *o = json_object();
+    for (char **e = env; *e; e++) {
+        char *eq = strchr(*e, '=');
+        if (!eq)
+            continue;
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - *e), *e);
+        json_object_set_new(o, key, json_string(eq + 1));
+    }
+    json_object_set_new(o, "AWS_LAMBDA_RUNTIME_API", json_string("127.0.0.1:9001"));
+    char *out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return out;
+}
+
+bool shell_take(instance_t *inst, char **env)
+{
+    const runtime_def_t *rt;
+    if (!eligible(inst->pool, &rt))
+        return false;
+    want(rt->lang);
+    shell_t *s = shells;
+    while (s && !(s->lang == rt->lang && s->rapi_fd >= 0))
+        s = s->next;
+    if (!s)
+        return false;
+    const fn_config_t *c = &inst->pool->fn->cfg;
+    char *claim = env_json(env);
+    bool ok = claim && cgroup_set_limits(&s->sb.cg, c->memory_mb, D->cfg.pids_max, instance_cpu_weight(c)) == 0 &&
+              sandbox_claim(&s->sb, inst->task_key, claim) == 0;
+    free(claim);
+    shell_unlink(s);
+    event_free(s->ctl_ev);
+    if (!ok) { /* this shell is no good: it goes, the call takes the ordinary path */
+        log_warn("cannot claim a pre-made sandbox; starting one");
+        sandbox_kill(&s->sb);
+        s->next = shells; /* reaped as a shell */
+        shells = s;
+        s->ctl_ev = NULL;
+        s->rapi_fd = -1;
+        return false;
+    }
+    inst->id = s->id; /* its uid and cgroup are named after it */
+    inst->sb = s->sb;
+    inst->sb.rapi_fd = s->rapi_fd;
+    free(s);
+    return true;
+}
+
+bool shells_reap(pid_t pid)
+{
+    for (shell_t *s = shells; s; s = s->next)
+        if (s->sb.pid == pid) {
+            shell_unlink(s);
+            if (s->ctl_ev)
+                event_free(s->ctl_ev);
+            if (s->rapi_fd >= 0)
+                close(s->rapi_fd);
+            sandbox_release(&s->sb);
+            free(s);
+            return true;
+        }
+    return false;
+}
+
+void shells_kill_all(void)
+{
+    for (shell_t *s = shells; s; s = s->next)
+        sandbox_kill(&s->sb);
+    if (refill_ev)
+        evtimer_del(refill_ev);
+}
+
+int shells_count(void)
+{
+    int n = 0;
+    for (shell_t *s = shells; s; s = s->next)
+        n++;
+    return n;
+}
+
+void shells_shutdown(void)
+{
+    if (refill_ev)
+        event_free(refill_ev);
+    refill_ev = NULL;
+}
