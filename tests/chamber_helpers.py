@@ -38,9 +38,10 @@ def free_range(n):
 
 
 def chamber_daemon(n_ports=8, extra_args=()):
-    """A started daemon serving chambers on n_ports free ports; d.ports = (lo, hi)."""
+    """A started daemon serving chambers on n_ports free ports; d.ports = (lo, hi).
+    No pre-made sandboxes: the tests count the daemon's processes."""
     lo, hi = free_range(n_ports)
-    d = Daemon(extra_args=["--chamber-ports", f"{lo}-{hi}", *extra_args]).start()
+    d = Daemon(extra_args=["--chamber-ports", f"{lo}-{hi}", "--prewarm", "0", *extra_args]).start()
     d.ports = (lo, hi)
     return d
 

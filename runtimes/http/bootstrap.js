@@ -61,8 +61,11 @@ async function startServer() {
     cwd: TASK_ROOT, stdio: ['ignore', 'inherit', 'inherit'], env: Object.assign({}, env, { PORT: String(APP_PORT) }),
   });
   let exited = null;
-  child.on('error', (e) => {
-    console.error(`impuls: cannot start the function's server ${JSON.stringify(file)}: ${e.message}`);
+  child.on('error', async (e) => {
+    const msg = `cannot start the function's server ${JSON.stringify(file)}: ${e.message}`;
+    console.error(`impuls: ${msg}`);
+    await api('POST', `${PREFIX}/init/error`, JSON.stringify({ errorType: 'Runtime.InvalidEntrypoint', errorMessage: msg, stackTrace: [] }),
+      { 'Lambda-Runtime-Function-Error-Type': 'Runtime.InvalidEntrypoint' }).catch(() => {});
     process.exit(1);
   });
   child.on('exit', (code, sig) => {

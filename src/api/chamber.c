@@ -37,6 +37,7 @@ struct chamber {
     int netns_fd;
     struct evconnlistener *tcp;
     struct evhttp *web;
+    struct evhttp_bound_socket *bound;
     splice_t *splices;
     chamber_t *next;
 };
@@ -76,21 +77,31 @@ static int reserve_port(int *fd_out)
     return -1;
 }
 
-static void close_port(chamber_t *c)
+/* No new connections; a handler chamber's requests in flight still get
+ * their answers (a 502 when the instance died under them). */
+static void stop_listening(chamber_t *c)
 {
     tcp_splice_close_all(&c->splices);
     if (c->tcp)
         evconnlistener_free(c->tcp); /* closes listen_fd */
-    else if (c->web)
-        evhttp_free(c->web); /* likewise */
+    else if (c->web && c->bound)
+        evhttp_del_accept_socket(c->web, c->bound); /* likewise */
     else if (c->listen_fd >= 0)
         close(c->listen_fd);
     c->tcp = NULL;
-    c->web = NULL;
+    c->bound = NULL;
     c->listen_fd = -1;
     if (c->netns_fd >= 0)
         close(c->netns_fd);
     c->netns_fd = -1;
+}
+
+static void close_port(chamber_t *c)
+{
+    stop_listening(c);
+    if (c->web)
+        evhttp_free(c->web);
+    c->web = NULL;
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
@@ -148,7 +159,8 @@ static void on_ready(void *arg, int sandbox_pid)
         evhttp_set_allowed_methods(c->web, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                                EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
         evhttp_set_gencb(c->web, on_web_request, c);
-        if (!evhttp_accept_socket_with_handle(c->web, c->listen_fd)) {
+        c->bound = evhttp_accept_socket_with_handle(c->web, c->listen_fd);
+        if (!c->bound) {
             evhttp_free(c->web);
             c->web = NULL;
             snprintf(c->reason, sizeof c->reason, "cannot serve its port");
@@ -166,7 +178,7 @@ static void on_exited(void *arg, bool clean, const char *how)
     c->status = clean || D->draining ? CH_STOPPED : CH_FAILED;
     snprintf(c->reason, sizeof c->reason, "%s%s", c->status == CH_FAILED ? "the instance exited: " : "", how);
     log_info("chamber %s %s (%s)", c->id, STATUS[c->status], how);
-    close_port(c); /* its function (and log) stay until the chamber is destroyed */
+    stop_listening(c); /* its function (and log) stay until the chamber is destroyed */
 }
 
 static void make_id(chamber_t *c, const char *app, const char *version)

@@ -63,6 +63,10 @@ void api_chambers_create(struct evhttp_request *req)
     json_t *body = api_json_body(req);
     if (!body)
         return;
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return bad(req, "request body must be a JSON object");
+    }
     const char *key;
     json_t *val;
     json_object_foreach(body, key, val)

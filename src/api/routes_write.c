@@ -213,6 +213,17 @@ static void commit_update(write_job_t *job)
         fn_config_clear(&next);
         return discard_code(job);
     }
+    /* A label names one version for good (chambers start versions by it). */
+    fn_config_t labelled;
+    memset(&labelled, 0, sizeof labelled);
+    if (next.version_label[0] &&
+        store_find_version(D->store, job->name, next.version_label, &labelled) == STORE_OK) {
+        http_error(job->req, 409, "ResourceConflictException", "version_label '%s' already names version %d of %s",
+                   next.version_label, labelled.version, job->name);
+        fn_config_clear(&labelled);
+        fn_config_clear(&next);
+        return discard_code(job);
+    }
     int rc = place_code(job, old, &next, err, sizeof err);
     if (rc < 0) {
         fail(job, rc, err);

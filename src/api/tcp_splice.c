@@ -1,60 +1,65 @@
+/* Each direction of a splice runs on its own: bytes read from one side are
+ * written to the other; when one side ends its sending (EOF), what is still
+ * buffered for the other is written and then the other's sending half is shut
+ * too (a client's half-close reaches the server, whose answer still comes
+ * back). The splice closes when both directions have ended, or at once on an
+ * error of either side. */
 #include "api/tcp_splice.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "pool/daemon.h"
 
 struct splice {
-    struct bufferevent *side[2]; /* client, upstream; NULL once closed */
+    struct bufferevent *side[2]; /* client, upstream */
+    bool eof[2];                 /* side i has sent all it will send */
+    bool shut[2];                /* side i's sending half is shut: it got all */
     splice_t **head;
     splice_t *next;
 };
 
 static void on_read(struct bufferevent *bev, void *arg);
+static void on_write(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
 
 static int index_of(const splice_t *s, const struct bufferevent *bev) { return s->side[0] == bev ? 0 : 1; }
 
-static void unlink_splice(splice_t *s)
+static void splice_free(splice_t *s)
 {
     for (splice_t **p = s->head; *p; p = &(*p)->next)
         if (*p == s) {
             *p = s->next;
             break;
         }
+    for (int i = 0; i < 2; i++)
+        bufferevent_free(s->side[i]);
     free(s);
 }
 
-static void close_side(splice_t *s, int i)
+/* Both directions done: the splice goes. Returns true when it went. */
+static bool maybe_done(splice_t *s)
 {
-    if (s->side[i]) {
-        bufferevent_free(s->side[i]);
-        s->side[i] = NULL;
+    if (s->shut[0] && s->shut[1]) {
+        splice_free(s);
+        return true;
     }
-    if (!s->side[0] && !s->side[1])
-        unlink_splice(s);
+    return false;
 }
 
-/* The other side is gone: this one closes once what it owes is written. */
-static void on_flushed(struct bufferevent *bev, void *arg)
+/* Side j will get nothing more: shut its sending half once its buffer is
+ * written (on_write calls back here when it drains). */
+static bool finish_towards(splice_t *s, int j)
 {
-    splice_t *s = arg;
-    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-        close_side(s, index_of(s, bev));
-}
-
-/* The peer drained below half: read from this side's partner again. */
-static void on_drained(struct bufferevent *bev, void *arg)
-{
-    splice_t *s = arg;
-    int i = index_of(s, bev);
-    bufferevent_setcb(bev, on_read, NULL, on_event, s);
-    bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-    if (s->side[1 - i])
-        bufferevent_enable(s->side[1 - i], EV_READ);
+    if (s->shut[j] || evbuffer_get_length(bufferevent_get_output(s->side[j])) > 0)
+        return false;
+    shutdown(bufferevent_getfd(s->side[j]), SHUT_WR);
+    s->shut[j] = true;
+    return maybe_done(s);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -62,42 +67,42 @@ static void on_read(struct bufferevent *bev, void *arg)
     splice_t *s = arg;
     int i = index_of(s, bev);
     struct bufferevent *peer = s->side[1 - i];
-    struct evbuffer *in = bufferevent_get_input(bev);
-    if (!peer) {
-        evbuffer_drain(in, evbuffer_get_length(in));
-        return;
-    }
     struct evbuffer *out = bufferevent_get_output(peer);
-    evbuffer_add_buffer(out, in);
+    evbuffer_add_buffer(out, bufferevent_get_input(bev));
+    /* Back-pressure: stop reading this side while the peer is slow. */
     if (evbuffer_get_length(out) >= SPLICE_BUF) {
         bufferevent_disable(bev, EV_READ);
-        bufferevent_setwatermark(peer, EV_WRITE, SPLICE_BUF / 2, SPLICE_BUF);
-        bufferevent_setcb(peer, on_read, on_drained, on_event, s);
+        bufferevent_setwatermark(peer, EV_WRITE, SPLICE_BUF / 2, 0);
+    }
+}
+
+/* The peer's buffer drained (to the low watermark, or empty). */
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    splice_t *s = arg;
+    int j = index_of(s, bev);
+    if (!s->eof[1 - j]) {
+        bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+        bufferevent_enable(s->side[1 - j], EV_READ);
+    } else {
+        finish_towards(s, j);
     }
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     splice_t *s = arg;
-    if (what & BEV_EVENT_CONNECTED)
-        return;
-    if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
-        return;
     int i = index_of(s, bev);
-    struct bufferevent *peer = s->side[1 - i];
-    if (peer) {
-        on_read(bev, s); /* what arrived before the end still goes across */
-        if (evbuffer_get_length(bufferevent_get_output(peer)) > 0) {
-            bufferevent_setcb(peer, NULL, on_flushed, on_event, s);
-            bufferevent_setwatermark(peer, EV_WRITE, 0, 0);
-            bufferevent_disable(peer, EV_READ);
-        } else {
-            close_side(s, 1 - i);
-            if (!s->side[i]) /* the splice went with it */
-                return;
-        }
+    if (what & BEV_EVENT_ERROR) {
+        splice_free(s); /* a reset or worse: nothing more can be delivered */
+        return;
     }
-    close_side(s, i);
+    if (what & BEV_EVENT_EOF) {
+        on_read(bev, s); /* what came with the end still goes across */
+        s->eof[i] = true;
+        bufferevent_disable(bev, EV_READ);
+        finish_towards(s, 1 - i);
+    }
 }
 
 int tcp_splice_start(splice_t **head, int client_fd, int upstream_fd)
@@ -123,7 +128,7 @@ int tcp_splice_start(splice_t **head, int client_fd, int upstream_fd)
     s->next = *head;
     *head = s;
     for (int i = 0; i < 2; i++) {
-        bufferevent_setcb(s->side[i], on_read, NULL, on_event, s);
+        bufferevent_setcb(s->side[i], on_read, on_write, on_event, s);
         bufferevent_enable(s->side[i], EV_READ | EV_WRITE);
     }
     return 0;
@@ -131,12 +136,8 @@ int tcp_splice_start(splice_t **head, int client_fd, int upstream_fd)
 
 void tcp_splice_close_all(splice_t **head)
 {
-    while (*head) {
-        splice_t *s = *head;
-        close_side(s, 0);
-        if (*head == s)
-            close_side(s, 1);
-    }
+    while (*head)
+        splice_free(*head);
 }
 
 int tcp_splice_count(splice_t *head)

@@ -149,9 +149,8 @@ instance_t *instance_spawn(pool_t *pool)
     char err[512];
     inst->spawned_ms = mono_ms();
     /* A pre-made sandbox if one is ready, else a new one. */
-    int rc = pool->backend == SANDBOX_NAMESPACE && shell_take(inst, env)
-                 ? 0
-                 : sandbox_spawn(&spec, &inst->sb, err, sizeof err);
+    inst->premade = pool->backend == SANDBOX_NAMESPACE && shell_take(inst, env);
+    int rc = inst->premade ? 0 : sandbox_spawn(&spec, &inst->sb, err, sizeof err);
     free_env(env);
     if (rc == -1) {
         log_error("function %s: cannot start an instance: %s", fn->cfg.name, err);
@@ -331,8 +330,10 @@ void instance_next(instance_t *inst, struct evhttp_request *req)
     }
     inst->state = INST_IDLE;
     instance_park(inst, req);
-    if (pool->fn->pinned)
-        return; /* lives until it is stopped */
+    if (pool->fn->pinned) {
+        evtimer_del(inst->idle_ev); /* the init (or return-for-work) guard: done */
+        return;                     /* it lives until it is stopped */
+    }
     struct timeval tv = {.tv_sec = pool->fn->cfg.idle_timeout_s};
     evtimer_add(inst->idle_ev, &tv);
 }
@@ -441,6 +442,10 @@ static void instance_exited(instance_t *inst, int status)
             invocation_respond_error(inv, 502, json_string_value(json_object_get(e, "errorType")),
                                      json_string_value(json_object_get(e, "errorMessage")),
                                      json_object_get(e, "stackTrace"));
+        } else if (was_starting && WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+            invocation_respond_error(inv, 502, "Runtime.InvalidEntrypoint",
+                                     "the runtime's executable could not be started (missing or not executable; "
+                                     "see the function's log)", NULL);
         } else if (inst->init_timed_out) {
             snprintf(msg, sizeof msg, "the function's init did not finish within %d seconds", D->cfg.init_timeout_s);
             invocation_respond_error(inv, 502, "Runtime.InitTimeout", msg, NULL);
@@ -502,11 +507,11 @@ json_t *pool_instances_json(fn_t *fn)
         char created[32];
         iso8601(created, i->created_at);
         json_array_append_new(
-            arr, json_pack("{s:I, s:s, s:s, s:i, s:s, s:i, s:s}", "id", (json_int_t)i->id, "function",
+            arr, json_pack("{s:I, s:s, s:s, s:i, s:s, s:i, s:s, s:b}", "id", (json_int_t)i->id, "function",
                            i->pool->fn->cfg.name, "state",
                            i->state == INST_BUSY && !i->inv ? "returning" : states[i->state], "pid", (int)i->sb.pid,
                            "isolation", i->sb.backend == SANDBOX_NAMESPACE ? "namespace" : "process",
-                           "version", i->version, "created_at", created));
+                           "version", i->version, "created_at", created, "premade", i->premade));
     }
     return arr;
 }

@@ -62,6 +62,7 @@ struct instance {
     size_t log_budget; /* bytes of output still written to the log this call */
     uint64_t created_at;
     int netns_fd; /* its network namespace, opened on first direct call; -1 */
+    bool premade; /* a pre-made sandbox (shells.c) was claimed for it */
     instance_t *next;
 };
 

@@ -35,10 +35,16 @@ static int write_str(const char *path, const char *val)
     /* A test root is a plain directory: there the files are created. On the
      * real cgroupfs a missing file means a missing controller. */
     int flags = O_WRONLY | O_CLOEXEC | (test_root ? O_CREAT | O_TRUNC : 0);
-    int fd = open(path, flags, 0644);
+    int fd;
+    do /* cgroupfs may be interrupted by a signal (SIGCHLD) while it waits for a lock */
+        fd = open(path, flags, 0644);
+    while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return -errno;
-    ssize_t n = write(fd, val, strlen(val));
+    ssize_t n;
+    do
+        n = write(fd, val, strlen(val));
+    while (n < 0 && errno == EINTR);
     int err = n < 0 ? -errno : 0;
     close(fd);
     return err;
@@ -179,6 +185,15 @@ enum cg_version cgroup_init(const char *root, const char *parent, enum cg_versio
     return version;
 }
 
+static int mkdir_retry(const char *path)
+{
+    int r;
+    do
+        r = mkdir(path, 0755);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
 int cgroup_set_limits(const cgroup_t *cg, int memory_mb, int pids_max, int cpu_weight)
 {
     char path[4096], val[64];
@@ -233,13 +248,13 @@ int cgroup_create(cgroup_t *cg, const char *name, int memory_mb, int pids_max, i
     int err = 0;
     if (version == CG_V2) {
         cg_path(path, NULL, name, NULL);
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        if (mkdir_retry(path) < 0 && errno != EEXIST)
             return -errno;
         cg->created = true;
     } else {
         for (int i = 0; V1_CONTROLLERS[i]; i++) {
             cg_path(path, V1_CONTROLLERS[i], name, NULL);
-            if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+            if (mkdir_retry(path) < 0 && errno != EEXIST) {
                 err = -errno;
                 break;
             }
@@ -335,6 +350,8 @@ static int remove_dir(const char *dir)
     for (int tries = 0; tries < 200; tries++) {
         if (rmdir(dir) == 0 || errno == ENOENT)
             return 0;
+        if (errno == EINTR)
+            continue;
         if (errno != EBUSY)
             return -errno;
         kill_procs(procs);

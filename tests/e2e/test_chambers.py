@@ -234,9 +234,6 @@ def test_a_streamed_response_arrives_before_it_is_finished(raw):
     assert body == b"first\nlast:go!\n"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: tcp_splice closes both directions when the client half-closes "
-                   "(shutdown(SHUT_WR)): the upstream gets the request but the client socket is freed at once, "
-                   "so the answer is lost (on_event closes side i right after arranging the flush of the peer)")
 def test_half_close_from_the_client_still_gets_the_answer(raw):
     _, c = raw
     with connect(c["port"]) as s:
@@ -434,12 +431,6 @@ def test_the_default_range_is_6000_to_6999(daemon):
 
 # --- a chamber is long-lived -----------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a chamber is killed --init-timeout seconds after it started even though it is RUNNING: "
-    "instance_spawn arms idle_ev with the init timeout and instance_next returns for a pinned "
-    "function before re-arming or deleting it, so on_idle fires and 'reaps' the instance "
-    "(FAILED, reason 'the instance exited: signal: Killed'). instance_release_inv re-arms the same "
-    "timer after every call, so a handler chamber dies --init-timeout seconds after its last call"))
 @pytest.mark.parametrize("mode", ["http", "handler", "handler-called"])
 def test_a_chamber_lives_past_the_init_timeout(mode):
     d = chamber_daemon(2, ["--init-timeout", "2"])
@@ -461,10 +452,6 @@ def test_a_chamber_lives_past_the_init_timeout(mode):
         stop_checked(d)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (minor): a request in flight in a handler chamber whose instance dies gets no HTTP answer: "
-    "on_exited closes the chamber's evhttp (and the client connection) before the pool fails the call "
-    "with 502 Runtime.ExitError, as the invoke route would answer"))
 def test_a_call_in_flight_when_the_instance_dies_gets_a_502(cd):
     import threading
     cd.create(name="slow", runtime="python311", version_label="v",

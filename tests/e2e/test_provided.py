@@ -154,7 +154,8 @@ def test_a_missing_executable_is_a_clear_502(daemon):
                   zip=zip_b64({"other": ("x", 0o755)}))
     r = daemon.invoke("nobin")
     assert r.status == 502
-    assert r.json() == {"errorType": "Runtime.ExitError", "errorMessage": "Runtime exited with error: exit status 1",
+    assert r.json() == {"errorType": "Runtime.InvalidEntrypoint",
+                        "errorMessage": "cannot start the function's server \"/var/task/nothere\": spawn /var/task/nothere ENOENT",
                         "stackTrace": [], "requestId": r.headers["X-Impuls-Request-Id"]}
     log = daemon.request("GET", "/api/v1/functions/nobin/logs").text
     assert "impuls: cannot start the function's server \"/var/task/nothere\": spawn /var/task/nothere ENOENT" in log
@@ -164,15 +165,17 @@ def test_a_missing_executable_is_a_clear_502(daemon):
     for name in ("noboot", "noexec"):
         r = daemon.invoke(name)
         assert r.status == 502
-        assert r.json() == {"errorType": "Runtime.ExitError",
-                            "errorMessage": "Runtime exited with error: exit status 127",
+        assert r.json() == {"errorType": "Runtime.InvalidEntrypoint",
+                            "errorMessage": "the runtime's executable could not be started (missing or not executable; "
+                                            "see the function's log)",
                             "stackTrace": [], "requestId": r.headers["X-Impuls-Request-Id"]}, name
     # A command naming a program that does not exist.
     daemon.create(name="nocmd", runtime="python311", mode="http", handler="server.py", code=PY_EXEC_SERVER,
                   command=["no-such-program", "x"])
     r = daemon.invoke("nocmd")
     assert (r.status, r.json()["errorType"], r.json()["errorMessage"]) == (
-        502, "Runtime.ExitError", "Runtime exited with error: exit status 1")
+        502, "Runtime.InvalidEntrypoint",
+        "cannot start the function's server \"no-such-program\": spawn no-such-program ENOENT")
 
 
 # --- version labels ----------------------------------------------------------
@@ -215,23 +218,18 @@ def test_versions_show_labels_and_an_update_without_one_has_none(daemon):
     assert daemon.invoke("v").body == b"2"
 
 
-def test_a_label_given_again_names_the_newest_version():
-    """store_find_version: the newest version holding the label wins."""
-    d = chamber_daemon(2)
-    try:
-        d.create(name="re", runtime="nodejs20", version_label="stable",
-                 code="exports.handler = async () => ({statusCode: 200, body: 'one'})")
-        r = d.request("PUT", "/api/v1/functions/re", {"version_label": "stable",
-                                                      "code": "exports.handler = async () => ({statusCode: 200, body: 'two'})"})
-        assert r.status == 200 and r.json()["version_label"] == "stable"
-        c = start_chamber(d, "re", "stable")
-        assert get(c["port"])[2] == b"two"
-        one = start_chamber(d, "re", 1)
-        assert get(one["port"])[2] == b"one"
-        delete_chamber(d, c["id"])
-        delete_chamber(d, one["id"])
-    finally:
-        stop_checked(d)
+def test_a_label_names_one_version_for_good(daemon):
+    """A label already on a version is refused (409) and nothing changes."""
+    daemon.create(name="re", runtime="nodejs20", version_label="stable",
+                  code="exports.handler = async () => ({statusCode: 200, body: 'one'})")
+    r = daemon.request("PUT", "/api/v1/functions/re", {"version_label": "stable",
+                                                       "code": "exports.handler = async () => ({statusCode: 200, body: 'two'})"})
+    assert (r.status, r.json()) == (409, {"errorType": "ResourceConflictException",
+                                          "errorMessage": "version_label 'stable' already names version 1 of re"})
+    f = daemon.request("GET", "/api/v1/functions/re").json()
+    assert (f["version"], f["version_label"]) == (1, "stable")
+    assert daemon.invoke("re").body == b"one"
+    assert daemon.request("GET", "/api/v1/functions/re/versions").json()["count"] == 1
 
 
 def test_a_label_wins_over_a_number_and_a_dotted_label_is_not_a_number():
