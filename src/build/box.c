@@ -151,16 +151,7 @@ static void box_init(const sandbox_spec_t *spec, const char *cwd, int go, int ou
     if (step == 0)
         exec_step(spec, cwd);
     close(FD_OUT);
-    for (;;) {
-        int st;
-        pid_t p = waitpid(-1, &st, 0);
-        if (p < 0 && errno == EINTR)
-            continue;
-        if (p < 0)
-            _exit(125);
-        if (p == step)
-            _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-    }
+    sandbox_init_wait(step);
 }
 
 /* Appends to the kept output, dropping its oldest half when full. */

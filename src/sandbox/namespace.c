@@ -216,17 +216,7 @@ static void init_main(const sandbox_spec_t *spec, char **envp, int ctl, int logw
     dup2(nul, 1);
     dup2(nul, 2);
     close(FD_LOG);
-    for (;;) {
-        int st;
-        pid_t p = waitpid(-1, &st, 0);
-        if (p < 0 && errno == EINTR)
-            continue;
-        if (p < 0)
-            _exit(125);
-        if (p == rt)
-            _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-        /* Anything else is an orphan re-parented to us: reaped, forgotten. */
-    }
+    sandbox_init_wait(rt);
 }
 
 static void close_pair(int p[2])

@@ -1,6 +1,7 @@
 /* Giving up root for good, between fork and exec: the function sandbox's
  * runtime and the build sandbox's steps both go through here. */
 #include <errno.h>
+#include <sys/wait.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -21,4 +22,19 @@ int sandbox_drop_privileges(uid_t uid)
         return -errno;
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     return 0;
+}
+
+void sandbox_init_wait(pid_t main_pid)
+{
+    for (;;) {
+        int st;
+        pid_t p = waitpid(-1, &st, 0);
+        if (p < 0 && errno == EINTR)
+            continue;
+        if (p < 0)
+            _exit(125);
+        if (p == main_pid)
+            _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+        /* Anything else is an orphan re-parented to us: reaped, forgotten. */
+    }
 }

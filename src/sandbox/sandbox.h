@@ -96,3 +96,6 @@ int sandbox_apply_seccomp(void);
 /* Drops every capability (bounding set too) and becomes uid:uid with no
  * supplementary groups. Returns 0 or -errno. For a child about to exec. */
 int sandbox_drop_privileges(uid_t uid);
+/* The rest of a sandbox init's life (pid 1): reaps orphans, exits with
+ * main_pid's status (128+N for signal N), which ends the pid namespace. */
+void sandbox_init_wait(pid_t main_pid) __attribute__((noreturn));

@@ -251,3 +251,47 @@ def test_python_requirements_from_local_wheels(routed, ws):
     with zipfile.ZipFile(os.path.join(ws.state, "artifacts", "withdeps.zip")) as z:
         assert ".deps/impulsdemo/__init__.py" in z.namelist()
         assert not [n for n in z.namelist() if n.startswith("wheels/")]
+
+
+def npm_registry_reachable():
+    """The npm registry is the one outside service builds use (the issue says
+    it is reachable here); without it this test cannot say anything."""
+    import subprocess
+    p = subprocess.run(["npm", "view", "ms@2.1.3", "version"], capture_output=True, text=True, timeout=60)
+    return p.returncode == 0 and p.stdout.strip() == "2.1.3"
+
+
+def test_node_dependencies_installed_from_the_registry_in_the_build_sandbox(routed, ws):
+    if not npm_registry_reachable():
+        pytest.skip("the npm registry cannot be reached from this machine")
+    os.system(f"rm -rf {ws.functions}/*")
+    ws.write("withnpm/package.json", json.dumps({"name": "withnpm", "version": "1.0.0", "main": "index.js",
+                                                 "dependencies": {"ms": "2.1.3"}}))
+    ws.write("withnpm/index.js",
+             "const ms = require('ms');\n"
+             "require('http').createServer((req, res) => res.end(String(ms('2 days'))))"
+             ".listen(8000, '127.0.0.1');\n")
+    code, out, err = ws.run(routed, "up")
+    assert (code, err) == (0, ""), out
+    assert out.splitlines()[:2] == ["withnpm: building (node)", "withnpm: deployed (version 1)"]
+    assert via_router(routed, "/invoke/withnpm") == (200, "172800000")
+    with zipfile.ZipFile(os.path.join(ws.state, "artifacts", "withnpm.zip")) as z:
+        assert "node_modules/ms/index.js" in z.namelist()
+    # The host's functions dir is untouched: node_modules exists only in the build.
+    assert not os.path.exists(os.path.join(ws.functions, "withnpm", "node_modules"))
+
+
+def test_go_with_a_vendored_module_builds_without_a_proxy(routed, ws):
+    os.system(f"rm -rf {ws.functions}/*")
+    ws.write("vendored/go.mod", "module example.com/vendored\n\ngo 1.19\n\nrequire example.com/greet v1.0.0\n")
+    ws.write("vendored/vendor/modules.txt", "# example.com/greet v1.0.0\n## explicit\nexample.com/greet\n")
+    ws.write("vendored/vendor/example.com/greet/greet.go",
+             "package greet\n\nfunc Hello() string { return \"hello from a vendored module\" }\n")
+    ws.write("vendored/main.go",
+             "package main\n\nimport (\n\t\"net/http\"\n\n\t\"example.com/greet\"\n)\n\n"
+             "func main() {\n\thttp.HandleFunc(\"/\", func(w http.ResponseWriter, r *http.Request) {\n"
+             "\t\tw.Write([]byte(greet.Hello()))\n\t})\n\thttp.ListenAndServe(\":8000\", nil)\n}\n")
+    code, out, err = ws.run(routed, "up")
+    assert (code, err) == (0, ""), out
+    assert out.splitlines()[:2] == ["vendored: building (go)", "vendored: deployed (version 1)"]
+    assert via_router(routed, "/invoke/vendored") == (200, "hello from a vendored module")
