@@ -20,7 +20,11 @@ static void on_client_closed(struct evhttp_connection *conn, void *arg)
 {
     invocation_t *inv = arg;
     if (inv->conn == conn) {
-        inv->req = NULL; /* libevent frees the request with the connection */
+        /* libevent frees the request with the connection, unless it detached
+         * it first (an answer begun and not ended: a stream): then it is ours. */
+        if (inv->req && !evhttp_request_get_connection(inv->req))
+            evhttp_request_free(inv->req);
+        inv->req = NULL;
         inv->conn = NULL;
         /* A direct call ends now (from the timer, not inside libevent's
          * teardown of the connection); others finish and are dropped. */
