@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 struct fn;
+struct json_t;
 
 /* Binds addr ("HOST:PORT") and serves the API on D->base, with at most
  * max_connections client connections open at once. */
@@ -42,6 +43,17 @@ void api_chambers_list(struct evhttp_request *req);
 void api_chambers_create(struct evhttp_request *req);
 void api_chamber_get(struct evhttp_request *req, const char *id);
 void api_chamber_delete(struct evhttp_request *req, const char *id);
+
+/* The AWS Lambda API (routes_lambda.c); name is the FunctionName segment. */
+void lambda_list(struct evhttp_request *req);
+void lambda_create(struct evhttp_request *req);
+void lambda_get(struct evhttp_request *req, const char *name, bool with_code);
+void lambda_delete(struct evhttp_request *req, const char *name);
+void lambda_update(struct evhttp_request *req, const char *name, bool code);
+void lambda_invoke(struct evhttp_request *req, const char *name);
+/* Starts a create (name NULL) or update of a function from a spec in the
+ * REST API's fields; answers when done (Lambda-shaped on Lambda routes). */
+void api_write(struct evhttp_request *req, struct json_t *spec, bool create, const char *name);
 
 /* The request body as JSON, or NULL after answering 400/500. */
 struct json_t *api_json_body(struct evhttp_request *req);

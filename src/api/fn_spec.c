@@ -237,7 +237,7 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
     }
     static const char *known[] = {"name", "runtime", "handler", "code", "env", "memory_mb",
                                   "timeout_s", "concurrency", "idle_timeout_s", "network", "zip", "style", "reuse", "mode",
-                                  "command", "version_label", NULL};
+                                  "command", "version_label", "description", NULL};
     const char *key;
     json_t *val;
     json_object_foreach(body, key, val)
@@ -365,6 +365,16 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
     if (create && command && strcmp(in->cfg.mode, "http")) {
         snprintf(err, errlen, "command is only for mode \"http\" (the server to start)");
         return -1;
+    }
+    json_t *desc = json_object_get(body, "description");
+    if (desc) {
+        const char *d = json_string_value(desc);
+        if (!d || json_string_length(desc) > FN_DESCRIPTION_MAX || strlen(d) != json_string_length(desc)) {
+            snprintf(err, errlen, "description must be a string of at most %d bytes", FN_DESCRIPTION_MAX);
+            return -1;
+        }
+        snprintf(in->cfg.description, sizeof in->cfg.description, "%s", d);
+        in->has_description = true;
     }
     json_t *label = json_object_get(body, "version_label");
     if (label && parse_label(label, in, err, errlen) < 0)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/lambda_shape.h"
 #include "util/utf8.h"
 #include "util/util.h"
 
@@ -82,7 +83,16 @@ void http_error(struct evhttp_request *req, int status, const char *type, const 
     va_end(ap);
     /* Messages quote the client's input, cut to a length: keep them UTF-8. */
     char *clean = utf8_sanitize(msg, strlen(msg), sizeof msg);
-    http_json(req, status, json_pack("{s:s, s:s}", "errorType", type, "errorMessage", clean ? clean : ""));
+    if (lambda_request(req)) {
+        /* Lambda's shape: the type in a header, {Type, Message} in the body. */
+        if (!strcmp(type, "ServiceUnavailable") || !strcmp(type, "StorageException"))
+            type = "ServiceException";
+        evhttp_add_header(evhttp_request_get_output_headers(req), "x-amzn-ErrorType", type);
+        http_json(req, status, json_pack("{s:s, s:s}", "Type", status >= 500 ? "Service" : "User", "Message",
+                                         clean ? clean : ""));
+    } else {
+        http_json(req, status, json_pack("{s:s, s:s}", "errorType", type, "errorMessage", clean ? clean : ""));
+    }
     free(clean);
 }
 

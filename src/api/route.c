@@ -82,6 +82,22 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
             return pick(out, m, "GET", ROUTE_FN_GET, 0, 0, 0);
         return pick(out, m, "DELETE", 0, 0, 0, ROUTE_FN_DELETE);
     }
+    /* The AWS Lambda API, as awscli and the SDKs call it. */
+    if (n >= 2 && !strcmp(seg[0], "2015-03-31") && !strcmp(seg[1], "functions")) {
+        if (n == 2)
+            return pick(out, m, "GET, POST", ROUTE_L_LIST, ROUTE_L_CREATE, 0, 0);
+        snprintf(out->name, sizeof out->name, "%s", seg[2]);
+        if (n == 3)
+            return pick(out, m, "GET, DELETE", ROUTE_L_GET, 0, 0, ROUTE_L_DELETE);
+        if (n == 4 && !strcmp(seg[3], "configuration"))
+            return pick(out, m, "GET, PUT", ROUTE_L_GET_CONFIG, 0, ROUTE_L_UPDATE_CONFIG, 0);
+        if (n == 4 && !strcmp(seg[3], "code"))
+            return pick(out, m, "PUT", 0, 0, ROUTE_L_UPDATE_CODE, 0);
+        if (n == 4 && !strcmp(seg[3], "invocations"))
+            return pick(out, m, "POST", 0, ROUTE_L_INVOKE, 0, 0);
+        out->name[0] = '\0';
+        return;
+    }
     /* impulse's chambers. */
     if (n == 1 && !strcmp(seg[0], "chambers"))
         return pick(out, m, "GET, POST", ROUTE_CH_LIST, ROUTE_CH_CREATE, 0, 0);

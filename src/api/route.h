@@ -26,6 +26,16 @@ enum route_id {
     ROUTE_CH_CREATE,
     ROUTE_CH_GET, /* /chambers/{id}; name holds the id */
     ROUTE_CH_DELETE,
+    /* AWS Lambda API (/2015-03-31/functions...); name holds the raw
+     * FunctionName segment (a name or an ARN), resolved by the handler. */
+    ROUTE_L_LIST,
+    ROUTE_L_CREATE,
+    ROUTE_L_GET,
+    ROUTE_L_DELETE,
+    ROUTE_L_GET_CONFIG,
+    ROUTE_L_UPDATE_CONFIG,
+    ROUTE_L_UPDATE_CODE,
+    ROUTE_L_INVOKE,
 };
 
 typedef struct route {

@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "api/fn_spec.h"
 #include "api/http_util.h"
+#include "api/lambda_shape.h"
 #include "pool/pool.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -48,6 +49,12 @@ static void job_free(write_job_t *job)
     json_decref(job->body);
     D->n_inflight--;
     free(job);
+}
+
+/* The function as written: the REST API's view, or Lambda's. */
+static void answer(struct evhttp_request *req, int status, const fn_config_t *cfg)
+{
+    http_json(req, status, lambda_request(req) ? lambda_config_json(cfg) : fn_config_to_json(cfg));
 }
 
 static void fail(write_job_t *job, int rc, const char *err)
@@ -115,6 +122,8 @@ static void apply_patch(const fn_input_t *in, fn_config_t *next)
         json_decref(next->command); /* a handler function starts no server */
         next->command = NULL;
     }
+    if (in->has_description)
+        snprintf(next->description, sizeof next->description, "%s", in->cfg.description);
     /* A label names one version: a new version has only the one it is given. */
     snprintf(next->version_label, sizeof next->version_label, "%s", in->has_label ? in->cfg.version_label : "");
 }
@@ -186,7 +195,7 @@ static void commit_create(write_job_t *job)
         store_add_version(D->store, cfg); /* best effort: the function itself is saved */
         registry_add(cfg);
         log_info("function %s created (%s, %s)", cfg->name, cfg->runtime, cfg->handler);
-        http_json(job->req, 201, fn_config_to_json(cfg));
+        answer(job->req, 201, cfg);
     }
 }
 
@@ -246,7 +255,7 @@ static void commit_update(write_job_t *job)
     store_prune_versions(D->store, job->name, STORE_VERSIONS_KEPT, api_collect_code, NULL);
     store_gc_code(D->store, old_sha, pool_task_in_use(old_task) ? "" : old_task);
     log_info("function %s updated to version %d", job->name, next.version);
-    http_json(job->req, 200, fn_config_to_json(fn_cfg(fn)));
+    answer(job->req, 200, fn_cfg(fn));
     fn_config_clear(&next);
 }
 
@@ -290,7 +299,7 @@ static void dispatch_job(write_job_t *job)
     }
 }
 
-static void start(struct evhttp_request *req, json_t *body, bool create, const char *name)
+void api_write(struct evhttp_request *req, json_t *body, bool create, const char *name)
 {
     write_job_t *job = calloc(1, sizeof *job);
     if (!job) {
@@ -353,7 +362,7 @@ void api_functions_create(struct evhttp_request *req)
         return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
     json_t *body = api_json_body(req);
     if (body)
-        start(req, body, true, NULL);
+        api_write(req, body, true, NULL);
 }
 
 void api_function_update(struct evhttp_request *req, const char *name)
@@ -364,5 +373,5 @@ void api_function_update(struct evhttp_request *req, const char *name)
         return api_not_found(req, name);
     json_t *body = api_json_body(req);
     if (body)
-        start(req, body, false, name);
+        api_write(req, body, false, name);
 }

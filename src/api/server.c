@@ -13,6 +13,8 @@
 #include "api/route.h"
 #include "api/fn_spec.h"
 #include "api/http_util.h"
+#include "api/lambda_shape.h"
+#include "api/sigv4.h"
 #include "pool/daemon.h"
 #include "util/log.h"
 
@@ -48,6 +50,12 @@ static void dispatch(struct evhttp_request *req, void *arg)
     route_t r;
     route_match(evhttp_request_get_command(req),
                 evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)), &r);
+    if (sigv4_enabled() && lambda_request(req)) {
+        const char *type;
+        char msg[256];
+        if (sigv4_check(req, &type, msg, sizeof msg) < 0)
+            return http_error(req, 403, type, "%s", msg);
+    }
     switch (r.id) {
     case ROUTE_NOT_FOUND: return http_error(req, 404, "NotFound", "no such route");
     case ROUTE_BAD_NAME:
@@ -73,6 +81,14 @@ static void dispatch(struct evhttp_request *req, void *arg)
     case ROUTE_CH_CREATE: return api_chambers_create(req);
     case ROUTE_CH_GET: return api_chamber_get(req, r.name);
     case ROUTE_CH_DELETE: return api_chamber_delete(req, r.name);
+    case ROUTE_L_LIST: return lambda_list(req);
+    case ROUTE_L_CREATE: return lambda_create(req);
+    case ROUTE_L_GET: return lambda_get(req, r.name, true);
+    case ROUTE_L_GET_CONFIG: return lambda_get(req, r.name, false);
+    case ROUTE_L_DELETE: return lambda_delete(req, r.name);
+    case ROUTE_L_UPDATE_CONFIG: return lambda_update(req, r.name, false);
+    case ROUTE_L_UPDATE_CODE: return lambda_update(req, r.name, true);
+    case ROUTE_L_INVOKE: return lambda_invoke(req, r.name);
     }
 }
 

@@ -19,6 +19,7 @@
 #include "api/api.h"
 #include "api/chamber.h"
 #include "api/router.h"
+#include "api/sigv4.h"
 #include "cli/cli.h"
 #include "pool/pool.h"
 #include "util/log.h"
@@ -105,7 +106,9 @@ static void usage(void)
                     "                    [--no-local] [--init-timeout SECONDS] [--debug]\n"
                     "                    [--router-addr HOST:PORT] [--router-host NAME (fn.localhost)]\n"
                     "                    [--chamber-ports LO-HI (6000-6999)] [--prewarm N (1)]\n"
+                    "                    [--aws-credentials FILE]\n"
                     "  --prewarm   sandboxes per language made ahead of demand (0: none)\n"
+                    "  --aws-credentials  check the Lambda API's SigV4 signatures against the keys in FILE\n"
                     "  --no-local  refuse ?local=true (runs code unsandboxed, as the daemon's user)\n"
                     "  env: IMPULS_ADDR (default 127.0.0.1:8080), IMPULS_DATA_DIR (default ./var)\n");
 }
@@ -136,6 +139,7 @@ int cmd_serve(int argc, char **argv)
         {"router-host", required_argument, 0, 'O'},
         {"chamber-ports", required_argument, 0, 'P'},
         {"prewarm", required_argument, 0, 'W'},
+        {"aws-credentials", required_argument, 0, 'K'},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
     int o;
@@ -170,6 +174,14 @@ int cmd_serve(int argc, char **argv)
             }
             router_host = optarg;
             break;
+        case 'K': {
+            char err[512];
+            if (sigv4_load(optarg, err, sizeof err) < 0) {
+                fprintf(stderr, "impuls: --aws-credentials: %s\n", err);
+                return 2;
+            }
+            break;
+        }
         case 'W': {
             char *end;
             long n = strtol(optarg, &end, 10);
@@ -299,6 +311,7 @@ int cmd_serve(int argc, char **argv)
 
     chambers_shutdown();
     shells_shutdown();
+    pool_drop_retries();
     evhttp_free(api);
     if (router)
         evhttp_free(router);

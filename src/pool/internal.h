@@ -81,6 +81,9 @@ struct invocation {
     char *direct_path;     /* set: delivered straight to the server (direct.c) */
     struct direct *direct; /* while it is */
     int retries;           /* of a direct call whose server was gone */
+    bool lambda;           /* answered as the Lambda Invoke API answers */
+    int attempt;           /* async (Event) calls: 1, 2, 3; 0 for the rest */
+    struct evbuffer *event_copy; /* async: the event again, for a retry */
     TAILQ_ENTRY(invocation) link;
 };
 

@@ -43,6 +43,8 @@ static void invocation_free(invocation_t *inv)
         event_free(inv->timer);
     direct_free(inv);
     free(inv->direct_path);
+    if (inv->event_copy)
+        evbuffer_free(inv->event_copy);
     if (inv->event)
         evbuffer_free(inv->event);
     evbuffer_free(inv->log);
@@ -73,6 +75,94 @@ void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evhttp_request *
     pool_invoke_inv(calloc(1, sizeof(invocation_t)), fn, backend, req, event, want_log_tail);
 }
 
+void pool_invoke_lambda(fn_t *fn, struct evhttp_request *req, struct evbuffer *event, bool want_log_tail)
+{
+    invocation_t *inv = calloc(1, sizeof *inv);
+    inv->lambda = true;
+    pool_invoke_inv(inv, fn, SANDBOX_NAMESPACE, req, event, want_log_tail);
+}
+
+static void invoke_attempt(fn_t *fn, struct evbuffer *event, int attempt)
+{
+    invocation_t *inv = calloc(1, sizeof *inv);
+    inv->attempt = attempt;
+    inv->event_copy = evbuffer_new();
+    evbuffer_add_buffer_reference(inv->event_copy, event);
+    pool_invoke_inv(inv, fn, SANDBOX_NAMESPACE, NULL, event, false);
+}
+
+void pool_invoke_async(fn_t *fn, struct evbuffer *event) { invoke_attempt(fn, event, 1); }
+
+/* Async calls waiting to be tried again. */
+typedef struct retry {
+    fn_t *fn;
+    struct evbuffer *event;
+    int attempt;
+    struct event *timer;
+    struct retry *next;
+} retry_t;
+
+static retry_t *retries;
+
+static void retry_free(retry_t *r)
+{
+    for (retry_t **p = &retries; *p; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            break;
+        }
+    event_free(r->timer);
+    if (r->event)
+        evbuffer_free(r->event);
+    fn_unref(r->fn);
+    free(r);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    retry_t *r = arg;
+    if (!r->fn->removed && !D->draining) {
+        invoke_attempt(r->fn, r->event, r->attempt);
+        r->event = NULL;
+    }
+    retry_free(r);
+}
+
+enum { ASYNC_ATTEMPTS = 3 };
+
+/* An async call failed: once more later, if it has tries left. */
+static void schedule_retry(invocation_t *inv, int status)
+{
+    fn_t *fn = inv->pool->fn;
+    char line[256];
+    if (inv->attempt >= ASYNC_ATTEMPTS || fn->removed || D->draining || !inv->event_copy) {
+        int n = snprintf(line, sizeof line, "[impuls] async invocation %s failed (HTTP %d) after %d attempts; dropped\n",
+                         inv->id, status, inv->attempt);
+        fn_log_write(fn, line, (size_t)n);
+        return;
+    }
+    retry_t *r = calloc(1, sizeof *r);
+    r->fn = fn;
+    fn_ref(fn);
+    r->event = inv->event_copy;
+    inv->event_copy = NULL;
+    r->attempt = inv->attempt + 1;
+    r->timer = evtimer_new(D->base, on_retry, r);
+    r->next = retries;
+    retries = r;
+    struct timeval tv = {.tv_sec = inv->attempt}; /* 1 s, then 2 s */
+    evtimer_add(r->timer, &tv);
+    int n = snprintf(line, sizeof line, "[impuls] async invocation %s failed (HTTP %d); attempt %d in %d s\n", inv->id,
+                     status, r->attempt, inv->attempt);
+    fn_log_write(fn, line, (size_t)n);
+}
+
+void pool_drop_retries(void)
+{
+    while (retries)
+        retry_free(retries);
+}
+
 static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
                             struct evbuffer *event, bool want_log_tail)
 {
@@ -80,9 +170,11 @@ static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend ba
     uuid4(inv->id);
     inv->pool = pool;
     inv->req = req;
-    inv->conn = evhttp_request_get_connection(req);
-    http_hold(req);
-    evhttp_connection_set_closecb(inv->conn, on_client_closed, inv);
+    if (req) { /* an async call has no one to answer */
+        inv->conn = evhttp_request_get_connection(req);
+        http_hold(req);
+        evhttp_connection_set_closecb(inv->conn, on_client_closed, inv);
+    }
     inv->event = event;
     inv->log = evbuffer_new();
     inv->want_log_tail = want_log_tail;
@@ -267,6 +359,8 @@ static void end_stream(invocation_t *inv, bool complete)
 static void finish(invocation_t *inv, int status, json_t *headers, const char *body, size_t len,
                    const char *content_type)
 {
+    if (inv->attempt && (status >= 500 || status == 429 || json_object_get(headers, "X-Amz-Function-Error")))
+        schedule_retry(inv, status);
     if (direct_streaming(inv)) { /* too late for another answer */
         account(inv);
         return end_stream(inv, false);
@@ -283,13 +377,17 @@ static void finish(invocation_t *inv, int status, json_t *headers, const char *b
         char dur[32];
         snprintf(dur, sizeof dur, "%.3f", duration);
         evhttp_add_header(h, "X-Impuls-Duration-Ms", dur);
+        if (inv->lambda) {
+            evhttp_add_header(h, "X-Amz-Executed-Version", "$LATEST");
+            evhttp_add_header(h, "x-amzn-RequestId", inv->id);
+        }
         if (inv->want_log_tail) {
             size_t loglen = evbuffer_get_length(inv->log);
             size_t take = loglen > LOG_TAIL_BYTES ? LOG_TAIL_BYTES : loglen;
             unsigned char *tail = evbuffer_pullup(inv->log, -1) + (loglen - take);
             char *enc = malloc(take / 3 * 4 + 8);
             base64_encode(tail, take, enc);
-            evhttp_add_header(h, "X-Impuls-Log-Result", enc);
+            evhttp_add_header(h, inv->lambda ? "X-Amz-Log-Result" : "X-Impuls-Log-Result", enc);
             free(enc);
         }
         evhttp_connection_set_closecb(inv->conn, NULL, NULL);
@@ -300,8 +398,23 @@ static void finish(invocation_t *inv, int status, json_t *headers, const char *b
     invocation_free(inv);
 }
 
+/* The Lambda Invoke API: a function or runtime error is still a 200, with
+ * X-Amz-Function-Error and the error object as the payload. */
+static void lambda_function_error(invocation_t *inv, const char *body, size_t len)
+{
+    json_t *h = json_pack("{s:s}", "X-Amz-Function-Error", "Unhandled");
+    finish(inv, 200, h, body, len, "application/json");
+    json_decref(h);
+}
+
 void invocation_respond_result(invocation_t *inv, const char *body, size_t len)
 {
+    if (inv->lambda || inv->attempt) { /* the payload as it is */
+        json_t *none = json_object();
+        finish(inv, 200, none, body, len, "application/json");
+        json_decref(none);
+        return;
+    }
     http_result_t r;
     if (result_map(body, len, &r) < 0) {
         invocation_respond_error(inv, 502, "Runtime.MalformedResult", r.error, NULL);
@@ -314,6 +427,25 @@ void invocation_respond_result(invocation_t *inv, const char *body, size_t len)
 void invocation_respond_error(invocation_t *inv, int status, const char *error_type,
                               const char *message, json_t *stack)
 {
+    if ((inv->lambda || inv->attempt) && (status == 500 || status == 502 || status == 504)) {
+        json_t *e = json_pack("{s:s, s:s, s:o}", "errorType", error_type, "errorMessage", message, "stackTrace",
+                              stack ? json_incref(stack) : json_array());
+        char *s = json_dumps(e, JSON_COMPACT);
+        json_decref(e);
+        lambda_function_error(inv, s, strlen(s));
+        free(s);
+        return;
+    }
+    if (inv->lambda) { /* not the function's doing: Lambda's error shape */
+        const char *type = status == 503 ? "ServiceException" : error_type;
+        json_t *h = json_pack("{s:s}", "x-amzn-ErrorType", type);
+        char *s = json_dumps(json_pack("{s:s, s:s}", "Type", status >= 500 ? "Service" : "User", "Message", message),
+                             JSON_COMPACT);
+        finish(inv, status, h, s, strlen(s), "application/json");
+        json_decref(h);
+        free(s);
+        return;
+    }
     char *body = error_body(error_type, message, stack, inv->id);
     json_t *none = json_object();
     finish(inv, status, none, body, strlen(body), "application/json");
@@ -324,6 +456,8 @@ void invocation_respond_error(invocation_t *inv, int status, const char *error_t
 void invocation_respond_function_error(invocation_t *inv, const char *body, size_t len,
                                        const char *type_header)
 {
+    if (inv->lambda || inv->attempt)
+        return lambda_function_error(inv, body, len);
     char *out;
     int status = error_map(body, len, type_header, inv->id, &out);
     json_t *none = json_object();

@@ -43,6 +43,15 @@ int pool_start_instance(fn_t *fn);
 void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
                  struct evbuffer *event, bool want_log_tail);
 
+/* The Lambda Invoke API: the function's payload is the answer as it is
+ * (200; function and runtime errors as 200 with X-Amz-Function-Error). */
+void pool_invoke_lambda(fn_t *fn, struct evhttp_request *req, struct evbuffer *event, bool want_log_tail);
+/* Lambda's Event invocation: no one waits; a failed call (function error,
+ * crash, timeout, throttle) is tried again twice, 1 s and then 2 s later.
+ * event is taken over. Pending retries are dropped at shutdown. */
+void pool_invoke_async(fn_t *fn, struct evbuffer *event);
+void pool_drop_retries(void);
+
 /* For an HTTP-server function: the request itself goes to its server (path
  * and the request's query), the answer streams back (direct.c). */
 void pool_invoke_direct(fn_t *fn, struct evhttp_request *req, const char *path);

@@ -46,8 +46,8 @@ json_t *fn_config_to_json(const fn_config_t *c)
     char created[32], updated[32];
     iso8601(created, c->created_at);
     iso8601(updated, c->updated_at);
-    return json_pack("{s:s, s:s, s:s, s:O, s:i, s:i, s:i, s:i, s:s, s:O?, s:s, s:b, s:s, s:s, s:s, s:I, s:i, s:s?, s:s, s:s}",
-                     "name", c->name, "runtime", c->runtime, "handler", c->handler, "env",
+    return json_pack("{s:s, s:s, s:s, s:s, s:O, s:i, s:i, s:i, s:i, s:s, s:O?, s:s, s:b, s:s, s:s, s:s, s:I, s:i, s:s?, s:s, s:s}",
+                     "name", c->name, "description", c->description, "runtime", c->runtime, "handler", c->handler, "env",
                      c->env, "memory_mb", c->memory_mb, "timeout_s",
                      c->timeout_s, "concurrency", c->concurrency, "idle_timeout_s",
                      c->idle_timeout_s, "mode", c->mode, "command", c->command, "style", c->style, "reuse", c->reuse, "network", "none", "code_kind", fn_config_code_kind(c), "code_sha256", c->code_sha256, "code_size",
@@ -91,6 +91,7 @@ int fn_config_from_json(json_t *j, fn_config_t *c)
     c->code_size = json_integer_value(json_object_get(j, "code_size"));
     c->version = (int)json_integer_value(json_object_get(j, "version"));
     copy_str(c->version_label, sizeof c->version_label, j, "version_label");
+    copy_str(c->description, sizeof c->description, j, "description");
     if (c->memory_mb < FN_MEMORY_MIN || c->timeout_s < FN_TIMEOUT_MIN || c->concurrency < FN_CONCURRENCY_MIN ||
         c->idle_timeout_s < FN_IDLE_MIN || c->version < 1)
         return -1;

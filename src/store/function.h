@@ -7,6 +7,7 @@
 #define FN_NAME_MAX 64
 #define FN_HANDLER_MAX 128
 #define FN_LABEL_MAX 64
+#define FN_DESCRIPTION_MAX 256
 
 typedef struct fn_config {
     char name[FN_NAME_MAX + 1];
@@ -22,6 +23,7 @@ typedef struct fn_config {
     char mode[8];   /* "handler", or "http": a server on port 8000 started from `handler` */
     json_t *command; /* mode "http": the argv that starts the server, or NULL; owned */
     char version_label[FN_LABEL_MAX + 1]; /* the user's name for this version ("1.0.0"), or "" */
+    char description[FN_DESCRIPTION_MAX + 1]; /* free text (Lambda's Description), or "" */
     char code_sha256[65];
     int64_t code_size;
     char task_key[65]; /* names the materialised code dir under tasks/ */

@@ -732,7 +732,8 @@ static void test_config_to_json_is_the_public_view(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "mode")), "handler");
     assert_true(json_is_null(json_object_get(j, "command")));
     assert_true(json_is_null(json_object_get(j, "version_label")));
-    assert_int_equal(json_object_size(j), 20);
+    assert_string_equal(json_string_value(json_object_get(j, "description")), "");
+    assert_int_equal(json_object_size(j), 21);
     json_decref(j);
     fn_config_clear(&c);
 }

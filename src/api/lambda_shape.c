@@ -1,0 +1,97 @@
+#include "api/lambda_shape.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api/fn_spec.h"
+#include "runtime_api/runtimes.h"
+#include "util/base64.h"
+#include "util/util.h"
+
+bool lambda_request(struct evhttp_request *req)
+{
+    const char *uri = req ? evhttp_request_get_uri(req) : NULL;
+    return uri && !strncmp(uri, "/2015-03-31/", 12);
+}
+
+/* Lambda's runtime identifiers for ours. */
+static const char *lambda_runtime(const char *ours)
+{
+    static const struct {
+        const char *ours, *lambda;
+    } map[] = {{"nodejs20", "nodejs20.x"}, {"nodejs18", "nodejs18.x"}, {"python311", "python3.11"},
+               {"python39", "python3.9"},  {"provided", "provided.al2023"}, {NULL, NULL}};
+    for (int i = 0; map[i].ours; i++)
+        if (!strcmp(map[i].ours, ours))
+            return map[i].lambda;
+    return ours;
+}
+
+/* "2026-11-25T15:00:00.123+0000", Lambda's LastModified. */
+static void lambda_time(char out[40], uint64_t ms)
+{
+    char iso[32];
+    iso8601(iso, ms); /* 2026-11-25T15:00:00.123Z */
+    size_t n = strlen(iso);
+    if (n && iso[n - 1] == 'Z')
+        iso[n - 1] = '\0';
+    snprintf(out, 40, "%s+0000", iso);
+}
+
+/* Lambda's CodeSha256: the digest in base64, not hex. */
+static void sha_base64(const char *hex, char out[48])
+{
+    unsigned char bin[32];
+    size_t n = strlen(hex) == 64 ? 32 : 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
+            n = 0;
+            break;
+        }
+        bin[i] = (unsigned char)v;
+    }
+    base64_encode(bin, n, out);
+}
+
+json_t *lambda_config_json(const fn_config_t *c)
+{
+    char arn[160], modified[40], sha[48], revision[48];
+    snprintf(arn, sizeof arn, "arn:aws:lambda:%s:%s:function:%s", LAMBDA_REGION, LAMBDA_ACCOUNT, c->name);
+    lambda_time(modified, c->updated_at);
+    sha_base64(c->code_sha256, sha);
+    /* Changes with every version, as Lambda's RevisionId does. */
+    snprintf(revision, sizeof revision, "%.8s-%04x-4000-8000-%012llx", c->code_sha256, (unsigned)(c->version & 0xffff),
+             (unsigned long long)(c->updated_at & 0xffffffffffffULL));
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:i, s:i, s:s, s:s, s:s, s:{s:O}, s:{s:s}, s:s, s:s,"
+                     " s:s, s:s, s:[s], s:{s:i}}",
+                     "FunctionName", c->name, "FunctionArn", arn, "Runtime", lambda_runtime(c->runtime), "Role",
+                     "arn:aws:iam::" LAMBDA_ACCOUNT ":role/impuls", "Handler", c->handler, "CodeSize",
+                     (json_int_t)c->code_size, "Description", c->description, "Timeout", c->timeout_s, "MemorySize",
+                     c->memory_mb, "LastModified", modified, "CodeSha256", sha, "Version", "$LATEST", "Environment",
+                     "Variables", c->env, "TracingConfig", "Mode", "PassThrough", "RevisionId", revision, "State",
+                     "Active", "LastUpdateStatus", "Successful", "PackageType", "Zip", "Architectures", "x86_64",
+                     "EphemeralStorage", "Size", 512);
+}
+
+bool lambda_function_name(const char *given, char out[FN_NAME_MAX + 1])
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", given);
+    /* A qualifier: only $LATEST exists here. */
+    char *q = strstr(buf, ":$LATEST");
+    if (q && q[8] == '\0')
+        *q = '\0';
+    const char *name = buf;
+    char *fn = strstr(buf, ":function:");
+    if (fn) {
+        /* arn:aws:lambda:REGION:ACCOUNT:function:NAME or ACCOUNT:function:NAME */
+        name = fn + 10;
+        if (strncmp(buf, "arn:aws:lambda:", 15) && strspn(buf, "0123456789") != (size_t)(fn - buf))
+            return false;
+    }
+    if (!fn_name_valid(name))
+        return false;
+    snprintf(out, FN_NAME_MAX + 1, "%s", name);
+    return true;
+}

@@ -1,0 +1,21 @@
+#pragma once
+/* The AWS Lambda API's view of a function (FunctionConfiguration), its names
+ * (ARNs) and runtime spellings, shared by routes_lambda.c and the write path. */
+#include <event2/http.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "store/function.h"
+
+#define LAMBDA_ACCOUNT "000000000000"
+#define LAMBDA_REGION "us-east-1"
+
+/* Is this a request to the Lambda API (/2015-03-31/...)? Its answers and
+ * errors then take Lambda's shapes. */
+bool lambda_request(struct evhttp_request *req);
+/* FunctionConfiguration of c. */
+json_t *lambda_config_json(const fn_config_t *c);
+/* A function named by name, partial ARN (ACCOUNT:function:NAME) or ARN
+ * (arn:aws:lambda:REGION:ACCOUNT:function:NAME), optionally with the
+ * qualifier $LATEST. Writes the name; false when it names none of ours. */
+bool lambda_function_name(const char *given, char out[FN_NAME_MAX + 1]);

@@ -1,0 +1,208 @@
+/* The AWS Lambda API (2015-03-31) on the same listener, so awscli and the
+ * SDKs work against Impuls: CreateFunction, ListFunctions, GetFunction,
+ * GetFunctionConfiguration, DeleteFunction, UpdateFunctionCode,
+ * UpdateFunctionConfiguration and Invoke. The management calls translate
+ * Lambda's fields to the REST API's and go through the same write path, so a
+ * function made either way is the same function; answers and errors take
+ * Lambda's shapes (lambda_shape.c, http_error). docs/lambda.md. */
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/api.h"
+#include "api/http_util.h"
+#include "api/lambda_shape.h"
+#include "pool/pool.h"
+#include "util/util.h"
+
+enum { LAMBDA_EVENT_MAX = 6 * 1024 * 1024 };
+
+static fn_t *find(struct evhttp_request *req, const char *given)
+{
+    char name[FN_NAME_MAX + 1];
+    fn_t *fn = lambda_function_name(given, name) ? registry_find(name) : NULL;
+    if (!fn)
+        http_error(req, 404, "ResourceNotFoundException", "Function not found: arn:aws:lambda:%s:%s:function:%.100s",
+                   LAMBDA_REGION, LAMBDA_ACCOUNT, given);
+    return fn;
+}
+
+static void add_fn(fn_t *fn, void *arg) { json_array_append_new(arg, lambda_config_json(fn_cfg(fn))); }
+
+void lambda_list(struct evhttp_request *req)
+{
+    json_t *arr = json_array();
+    registry_each(add_fn, arr);
+    http_json(req, 200, json_pack("{s:o}", "Functions", arr));
+}
+
+void lambda_get(struct evhttp_request *req, const char *name, bool with_code)
+{
+    fn_t *fn = find(req, name);
+    if (!fn)
+        return;
+    json_t *cfg = lambda_config_json(fn_cfg(fn));
+    if (!with_code)
+        return http_json(req, 200, cfg);
+    /* Where the code can be fetched: our own REST route. */
+    char location[512];
+    snprintf(location, sizeof location, "http://%s/api/v1/functions/%s?code=true", D->cfg.addr, fn_cfg(fn)->name);
+    http_json(req, 200, json_pack("{s:o, s:{s:s, s:s}}", "Configuration", cfg, "Code", "RepositoryType", "S3",
+                                  "Location", location));
+}
+
+void lambda_delete(struct evhttp_request *req, const char *name)
+{
+    fn_t *fn = find(req, name);
+    if (!fn)
+        return;
+    char own[FN_NAME_MAX + 1]; /* the function (and its name) goes with the delete */
+    snprintf(own, sizeof own, "%s", fn_cfg(fn)->name);
+    api_function_delete(req, own);
+}
+
+/* Lambda's request fields → the REST API's. Fields of Lambda's that change
+ * nothing here (Role, Publish, TracingConfig, Tags, ...) are accepted and
+ * ignored; ones that would need what Impuls does not have are refused. */
+static json_t *translate(json_t *in, bool create, bool code_only, char *err, size_t errlen)
+{
+    json_t *out = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach(in, key, v)
+    {
+        if (!strcmp(key, "FunctionName") && create) {
+            json_object_set(out, "name", v);
+        } else if (!strcmp(key, "Runtime") && !code_only) {
+            json_object_set(out, "runtime", v);
+        } else if (!strcmp(key, "Handler") && !code_only) {
+            json_object_set(out, "handler", v);
+        } else if (!strcmp(key, "MemorySize") && !code_only) {
+            json_object_set(out, "memory_mb", v);
+        } else if (!strcmp(key, "Timeout") && !code_only) {
+            json_object_set(out, "timeout_s", v);
+        } else if (!strcmp(key, "Description") && !code_only) {
+            json_object_set(out, "description", v);
+        } else if (!strcmp(key, "Environment") && !code_only) {
+            json_t *vars = json_object_get(v, "Variables");
+            if (!json_is_object(v) || (json_object_size(v) > 0 && !vars)) {
+                snprintf(err, errlen, "Environment must be {\"Variables\": {...}}");
+                goto bad;
+            }
+            json_object_set(out, "env", vars ? vars : json_object());
+        } else if (!strcmp(key, "Code") && create) {
+            json_t *zip = json_object_get(v, "ZipFile");
+            if (!json_is_object(v) || !zip || json_object_size(v) != 1) {
+                snprintf(err, errlen, "Code must hold ZipFile (base64); S3 locations and images are not supported");
+                goto bad;
+            }
+            json_object_set(out, "zip", zip);
+        } else if (!strcmp(key, "ZipFile") && code_only) {
+            json_object_set(out, "zip", v);
+        } else if (!strcmp(key, "PackageType") && !(json_is_string(v) && !strcmp(json_string_value(v), "Zip"))) {
+            snprintf(err, errlen, "PackageType must be Zip: container images are not supported");
+            goto bad;
+        } else if (!strcmp(key, "Architectures") &&
+                   !(json_is_array(v) && json_array_size(v) == 1 &&
+                     json_is_string(json_array_get(v, 0)) && !strcmp(json_string_value(json_array_get(v, 0)), "x86_64"))) {
+            snprintf(err, errlen, "Architectures must be [\"x86_64\"]");
+            goto bad;
+        } else if (!strcmp(key, "Layers") && json_array_size(v) > 0) {
+            snprintf(err, errlen, "Layers are not supported: put the code in the zip");
+            goto bad;
+        } else if ((code_only && (!strcmp(key, "S3Bucket") || !strcmp(key, "S3Key") || !strcmp(key, "ImageUri")))) {
+            snprintf(err, errlen, "only ZipFile is supported: S3 locations and images are not");
+            goto bad;
+        }
+    }
+    return out;
+bad:
+    json_decref(out);
+    return NULL;
+}
+
+static void write_from_lambda(struct evhttp_request *req, const char *name, bool create, bool code_only)
+{
+    if (D->draining)
+        return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
+    json_t *body = api_json_body(req);
+    if (!body)
+        return;
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return http_error(req, 400, "InvalidParameterValueException", "request body must be a JSON object");
+    }
+    char err[256];
+    json_t *spec = translate(body, create, code_only, err, sizeof err);
+    json_decref(body);
+    if (!spec)
+        return http_error(req, 400, "InvalidParameterValueException", "%s", err);
+    /* Lambda's defaults where they differ from the REST API's. */
+    if (create && !json_object_get(spec, "timeout_s"))
+        json_object_set_new(spec, "timeout_s", json_integer(3));
+    if (create && !json_object_get(spec, "zip")) {
+        json_decref(spec);
+        return http_error(req, 400, "InvalidParameterValueException", "Code.ZipFile is required");
+    }
+    if (code_only && !json_object_get(spec, "zip")) {
+        json_decref(spec);
+        return http_error(req, 400, "InvalidParameterValueException", "ZipFile is required");
+    }
+    api_write(req, spec, create, name);
+}
+
+void lambda_create(struct evhttp_request *req) { write_from_lambda(req, NULL, true, false); }
+
+void lambda_update(struct evhttp_request *req, const char *name, bool code)
+{
+    fn_t *fn = find(req, name);
+    if (fn)
+        write_from_lambda(req, fn_cfg(fn)->name, false, code);
+}
+
+void lambda_invoke(struct evhttp_request *req, const char *name)
+{
+    fn_t *fn = find(req, name);
+    if (!fn)
+        return;
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const char *type = evhttp_find_header(h, "X-Amz-Invocation-Type");
+    if (!type)
+        type = "RequestResponse";
+    if (strcmp(type, "RequestResponse") && strcmp(type, "Event") && strcmp(type, "DryRun"))
+        return http_error(req, 400, "InvalidParameterValueException",
+                          "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun");
+    if (D->draining)
+        return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    if (len > LAMBDA_EVENT_MAX)
+        return http_error(req, 413, "RequestTooLargeException", "Request must be smaller than %d bytes for the "
+                                                                 "InvokeFunction operation", LAMBDA_EVENT_MAX);
+    struct evbuffer *event = evbuffer_new();
+    if (len == 0) {
+        evbuffer_add(event, "{}", 2);
+    } else {
+        json_error_t e;
+        json_t *j = json_loadb((const char *)evbuffer_pullup(in, -1), len, JSON_DECODE_ANY, &e);
+        if (!j) {
+            evbuffer_free(event);
+            return http_error(req, 400, "InvalidRequestContentException",
+                              "Could not parse request body into json: %s", e.text);
+        }
+        json_decref(j);
+        evbuffer_add_buffer(event, in);
+    }
+    if (!strcmp(type, "DryRun")) {
+        evbuffer_free(event);
+        return http_send(req, 204, NULL, 0);
+    }
+    const char *lt = evhttp_find_header(h, "X-Amz-Log-Type");
+    if (!strcmp(type, "Event")) {
+        pool_invoke_async(fn, event);
+        return http_send(req, 202, NULL, 0);
+    }
+    pool_invoke_lambda(fn, req, event, lt && !strcasecmp(lt, "Tail"));
+}
