@@ -289,6 +289,12 @@ void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_reque
     evhttp_add_header(h, "Lambda-Runtime-Aws-Request-Id", inv->id);
     evhttp_add_header(h, "Lambda-Runtime-Deadline-Ms", deadline);
     evhttp_add_header(h, "Lambda-Runtime-Invoked-Function-Arn", arn);
+    /* An X-Ray style trace id, as Lambda gives one to every call. */
+    char trace[96];
+    snprintf(trace, sizeof trace, "Root=1-%08llx-%.8s%.4s%.4s%.8s;Parent=%.4s%.12s;Sampled=0",
+             (unsigned long long)(now_ms() / 1000), inv->id, inv->id + 9, inv->id + 14, inv->id + 24, inv->id + 19,
+             inv->id + 24);
+    evhttp_add_header(h, "Lambda-Runtime-Trace-Id", trace);
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_send_reply(next_req, 200, "OK", inv->event);
     arm_timer(inv, fn->cfg.timeout_s);

@@ -89,12 +89,16 @@ static void dispatch(struct evhttp_request *req, void *arg)
             http_error(req, 405, "MethodNotAllowed", "use GET");
             return;
         }
-        if (inst->inv || inst->parked_next) {
-            http_error(req, 400, "InvalidStateTransition",
+        if (inst->inv || inst->parked_next) { /* 403 as Lambda's runtime API answers it */
+            http_error(req, 403, "InvalidStateTransition",
                        "a /next is already pending or an invocation has no response yet");
             return;
         }
         instance_next(inst, req);
+        return;
+    }
+    if (strncmp(path, "invocation/", 11) && strcmp(path, "init/error")) {
+        http_error(req, 404, "UnknownRoute", "no such Runtime API route");
         return;
     }
     if (cmd != EVHTTP_REQ_POST) {

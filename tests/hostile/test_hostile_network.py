@@ -110,7 +110,7 @@ def test_network_other_than_none_is_400(daemon, network):
 @pytest.mark.parametrize("method,path,expected", [
     ("POST", "/2018-06-01/runtime/invocation/not-a-request-id/response", [400, "InvalidRequestID"]),
     ("POST", "/2018-06-01/runtime/invocation/not-a-request-id/error", [400, "InvalidRequestID"]),
-    ("GET", "/2018-06-01/runtime/invocation/next", [400, "InvalidStateTransition"]),
+    ("GET", "/2018-06-01/runtime/invocation/next", [403, "InvalidStateTransition"]),
     ("POST", "/2018-06-01/runtime/init/error", [403, "InvalidStateTransition"]),
     ("POST", "/2018-06-01/runtime/../../api/v1/functions", [404, "UnknownRoute"]),
 ], ids=["foreign-response", "foreign-error", "second-next", "late-init-error", "other-route"])
