@@ -177,7 +177,7 @@ int sandbox_setup_root(const sandbox_spec_t *spec, char *err, size_t errlen)
     if (spec->cache_dir) {
         if (mkdir("var/cache", 0755) < 0)
             return fail(err, errlen, "mkdir", "var/cache");
-        if (bind_at(spec->cache_dir, SANDBOX_CACHE_DIR + 1, true, true, err, errlen) < 0)
+        if (bind_at(spec->cache_dir, &SANDBOX_CACHE_DIR[1], true, true, err, errlen) < 0)
             return -1;
     }
     if (spec->pooled) {
