@@ -14,8 +14,12 @@
 static int npm(const build_ctx_t *ctx, build_job_t *job, const char *label, const char *const *argv)
 {
     envlist_t env = {0};
+    /* Native addons (node-gyp) build against the installed node's headers
+     * instead of downloading them: only the npm registry is reachable. */
+    bool headers = access("/usr/include/node/node_api.h", R_OK) == 0;
     if ((env_set(&env, "npm_config_cache", SANDBOX_CACHE_DIR "/npm") |
-         env_set(&env, "npm_config_update_notifier", "false")) < 0) {
+         env_set(&env, "npm_config_update_notifier", "false") |
+         (headers ? env_set(&env, "npm_config_nodedir", "/usr") : 0)) < 0) {
         env_free(&env);
         snprintf(job->why, sizeof job->why, "out of memory");
         return -1;
