@@ -1,0 +1,172 @@
+"""The AWS SDK for JavaScript v3 (@aws-sdk/client-lambda, from the npm
+registry, installed once per session into a temporary dir) against the
+daemon: CreateFunction, ListFunctions, GetFunction, Invoke (Tail logs, the
+payload as a Uint8Array, a function error), UpdateFunctionCode,
+DeleteFunction, and Lambda's errors as the SDK names them; once more against
+a daemon checking SigV4 (--aws-credentials) with the right key and a wrong
+one."""
+import base64
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import checked_daemon
+from lambda_helpers import NODE_ZIP, NODE_ZIP_V2, arn, check_config, config, not_found
+
+SCRIPT = r"""
+const fs = require("fs");
+const L = require("@aws-sdk/client-lambda");
+const [endpoint, accessKeyId, secretAccessKey, name, zip1, zip2, mode] = process.argv.slice(2);
+const client = new L.LambdaClient({endpoint, region: "us-east-1", maxAttempts: 1,
+                                   credentials: {accessKeyId, secretAccessKey}});
+
+// A response without $metadata, but with its HTTP status.
+function plain(r) {
+  const {$metadata, ...rest} = r;
+  rest.httpStatus = $metadata.httpStatusCode;
+  return rest;
+}
+async function step(fn) {
+  try {
+    return plain(await fn());
+  } catch (e) {
+    return {error: {name: e.name, message: e.message, httpStatus: e.$metadata && e.$metadata.httpStatusCode}};
+  }
+}
+function invokeResult(r) {
+  if (r.error) return r;
+  const out = {...r};
+  if (out.Payload) out.Payload = new TextDecoder().decode(out.Payload);
+  if (out.LogResult) out.LogResult = Buffer.from(out.LogResult, "base64").toString();
+  return out;
+}
+
+async function main() {
+  const out = {};
+  if (mode === "list-only") {
+    out.list = await step(() => client.send(new L.ListFunctionsCommand({})));
+    console.log(JSON.stringify(out));
+    return;
+  }
+  out.create = await step(() => client.send(new L.CreateFunctionCommand({
+    FunctionName: name, Runtime: "nodejs20.x", Handler: "index.handler", Role: "arn:aws:iam::1:role/x",
+    Code: {ZipFile: fs.readFileSync(zip1)}, MemorySize: 192, Description: "from the SDK",
+    Environment: {Variables: {GREETING: "sdk"}}})));
+  out.again = await step(() => client.send(new L.CreateFunctionCommand({
+    FunctionName: name, Runtime: "nodejs20.x", Handler: "index.handler", Role: "r",
+    Code: {ZipFile: fs.readFileSync(zip1)}})));
+  out.list = await step(() => client.send(new L.ListFunctionsCommand({})));
+  out.get = await step(() => client.send(new L.GetFunctionCommand({FunctionName: name})));
+  out.invoke = invokeResult(await step(() => client.send(new L.InvokeCommand({
+    FunctionName: name, LogType: "Tail", Payload: new TextEncoder().encode(JSON.stringify({sdk: [1, "two"]}))}))));
+  out.fail = invokeResult(await step(() => client.send(new L.InvokeCommand({
+    FunctionName: name, Payload: Buffer.from('{"fail": "sdk"}')}))));
+  out.event = await step(() => client.send(new L.InvokeCommand({
+    FunctionName: name, InvocationType: "Event", Payload: Buffer.from('{"async": 1}')})));
+  out.update = await step(() => client.send(new L.UpdateFunctionCodeCommand({
+    FunctionName: name, ZipFile: fs.readFileSync(zip2)})));
+  out.invoke2 = invokeResult(await step(() => client.send(new L.InvokeCommand({
+    FunctionName: `arn:aws:lambda:us-east-1:000000000000:function:${name}`, Payload: Buffer.from('{"b": 2}')}))));
+  out.delete = await step(() => client.send(new L.DeleteFunctionCommand({FunctionName: name})));
+  out.gone = await step(() => client.send(new L.GetFunctionCommand({FunctionName: name})));
+  out.list2 = await step(() => client.send(new L.ListFunctionsCommand({})));
+  console.log(JSON.stringify(out));
+}
+main().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+
+@pytest.fixture(scope="session")
+def sdk_dir():
+    """@aws-sdk/client-lambda installed from the npm registry, once."""
+    d = tempfile.mkdtemp(prefix="impuls-sdk-")
+    try:
+        with open(os.path.join(d, "package.json"), "w") as f:
+            json.dump({"name": "impuls-sdk-test", "version": "1.0.0", "private": True}, f)
+        p = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "@aws-sdk/client-lambda"], cwd=d,
+                           capture_output=True, text=True, timeout=300)
+        if p.returncode != 0:
+            ping = subprocess.run(["npm", "ping"], cwd=d, capture_output=True, text=True, timeout=60)
+            if ping.returncode != 0:
+                pytest.skip(f"the npm registry cannot be reached: {ping.stderr.strip()[-300:]}")
+            pytest.fail(f"npm install failed: {p.stderr[-2000:]}")
+        with open(os.path.join(d, "lambda_steps.js"), "w") as f:
+            f.write(SCRIPT)
+        with open(os.path.join(d, "v1.zip"), "wb") as f:
+            f.write(NODE_ZIP)
+        with open(os.path.join(d, "v2.zip"), "wb") as f:
+            f.write(NODE_ZIP_V2)
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run_sdk(sdk_dir, d, name, key_id="AKIDANY", secret="anything", mode="all"):
+    p = subprocess.run(["/usr/bin/node", "lambda_steps.js", d.url, key_id, secret, name,
+                        os.path.join(sdk_dir, "v1.zip"), os.path.join(sdk_dir, "v2.zip"), mode],
+                       cwd=sdk_dir, capture_output=True, text=True, timeout=120,
+                       env=dict({k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+                                NODE_NO_WARNINGS="1"))  # the SDK's notice about Node versions
+    assert (p.returncode, p.stderr) == (0, ""), p
+    return json.loads(p.stdout)
+
+
+def check_flow(out, name, log_of):
+    want = config(name, "nodejs20.x", "index.handler", NODE_ZIP, memory=192, description="from the SDK",
+                  env={"GREETING": "sdk"})
+    created = dict(out["create"])
+    assert created.pop("httpStatus") == 201
+    check_config(created, want)
+    assert out["again"] == {"error": {"name": "ResourceConflictException",
+                                      "message": f"function '{name}' already exists", "httpStatus": 409}}
+    assert out["list"] == {"Functions": [created], "httpStatus": 200}
+    assert out["get"]["Configuration"] == created and out["get"]["httpStatus"] == 200
+    assert out["get"]["Code"] == {"RepositoryType": "S3", "Location": f"{log_of.url}/api/v1/functions/{name}?code=true"}
+    inv = out["invoke"]
+    assert set(inv) == {"StatusCode", "ExecutedVersion", "LogResult", "Payload", "httpStatus"}
+    assert (inv["StatusCode"], inv["ExecutedVersion"], inv["httpStatus"]) == (200, "$LATEST", 200)
+    assert inv["Payload"] == '{"node":{"sdk":[1,"two"]},"greeting":"sdk","fn":"%s"}' % name
+    lines = inv["LogResult"].splitlines()
+    assert lines[0].startswith("START RequestId: ") and lines[1] == 'node log {"sdk":[1,"two"]}'
+    assert lines[-2].startswith("END RequestId: ") and lines[-1].startswith("REPORT RequestId: ")
+    fail = out["fail"]
+    assert (fail["StatusCode"], fail["FunctionError"], fail["ExecutedVersion"]) == (200, "Unhandled", "$LATEST")
+    err = json.loads(fail["Payload"])
+    assert (err["errorType"], err["errorMessage"]) == ("Error", "boom sdk")
+    assert out["event"] == {"StatusCode": 202, "httpStatus": 202, "Payload": None}  # no body
+    updated = dict(out["update"])
+    assert updated.pop("httpStatus") == 200
+    check_config(updated, dict(want, CodeSize=len(NODE_ZIP_V2), CodeSha256=config(
+        name, "", "", NODE_ZIP_V2)["CodeSha256"]))
+    assert updated["CodeSha256"] != created["CodeSha256"]
+    assert out["invoke2"] == {"StatusCode": 200, "ExecutedVersion": "$LATEST", "httpStatus": 200,
+                              "Payload": '{"version":2,"event":{"b":2}}'}
+    assert out["delete"] == {"StatusCode": 204, "httpStatus": 204}
+    assert out["gone"] == {"error": {"name": "ResourceNotFoundException", "message": not_found(name),
+                                     "httpStatus": 404}}
+    assert out["list2"] == {"Functions": [], "httpStatus": 200}
+
+
+def test_the_sdk_end_to_end(sdk_dir, daemon):
+    out = run_sdk(sdk_dir, daemon, "sdk-fn")
+    check_flow(out, "sdk-fn", daemon)
+    assert daemon.request("GET", "/api/v1/functions/sdk-fn").status == 404
+
+
+def test_the_sdk_with_sigv4_checked(sdk_dir, tmp_path):
+    creds = tmp_path / "credentials"
+    creds.write_text("[default]\naws_access_key_id = AKIDSDK\naws_secret_access_key = sdk/Secret+Key\n")
+    for d in checked_daemon(["--aws-credentials", str(creds)]):
+        check_flow(run_sdk(sdk_dir, d, "signed-fn", "AKIDSDK", "sdk/Secret+Key"), "signed-fn", d)
+        out = run_sdk(sdk_dir, d, "x", "AKIDSDK", "wrong", mode="list-only")
+        assert out == {"list": {"error": {
+            "name": "InvalidSignatureException", "httpStatus": 403,
+            "message": "The request signature we calculated does not match the signature you provided. Check your "
+                       "AWS Secret Access Key and signing method."}}}
+        out = run_sdk(sdk_dir, d, "x", "AKIDOTHER", "sdk/Secret+Key", mode="list-only")
+        assert out == {"list": {"error": {"name": "UnrecognizedClientException", "httpStatus": 403,
+                                          "message": "The security token included in the request is invalid."}}}
