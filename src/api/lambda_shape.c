@@ -85,9 +85,11 @@ bool lambda_function_name(const char *given, char out[FN_NAME_MAX + 1])
     const char *name = buf;
     char *fn = strstr(buf, ":function:");
     if (fn) {
-        /* arn:aws:lambda:REGION:ACCOUNT:function:NAME or ACCOUNT:function:NAME */
+        /* arn:aws:lambda:REGION:ACCOUNT:function:NAME or ACCOUNT:function:NAME,
+         * of this daemon's (only) region and account. */
+        *fn = '\0';
         name = fn + 10;
-        if (strncmp(buf, "arn:aws:lambda:", 15) && strspn(buf, "0123456789") != (size_t)(fn - buf))
+        if (strcmp(buf, "arn:aws:lambda:" LAMBDA_REGION ":" LAMBDA_ACCOUNT) && strcmp(buf, LAMBDA_ACCOUNT))
             return false;
     }
     if (!fn_name_valid(name))

@@ -104,7 +104,18 @@ static void uri_encode(const char *in, bool keep_slash, struct evbuffer *out)
     }
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+/* SigV4 sorts the query by name, then by value ("a-b=1" after "a=2"). */
+static int cmp_pair(const void *a, const void *b)
+{
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    size_t xn = strcspn(x, "="), yn = strcspn(y, "=");
+    int c = strncmp(x, y, xn < yn ? xn : yn);
+    if (c == 0 && xn != yn)
+        return xn < yn ? -1 : 1;
+    if (c == 0)
+        c = strcmp(x[xn] ? x + xn + 1 : "", y[yn] ? y + yn + 1 : "");
+    return c;
+}
 
 /* The query's pairs as the client sent them (already encoded), sorted. */
 static void canonical_query(const char *q, struct evbuffer *out)
@@ -116,7 +127,7 @@ static void canonical_query(const char *q, struct evbuffer *out)
     int n = 0;
     for (char *s = strtok(copy, "&"); s && n < 256; s = strtok(NULL, "&"))
         pairs[n++] = s;
-    qsort(pairs, (size_t)n, sizeof pairs[0], cmp_str);
+    qsort(pairs, (size_t)n, sizeof pairs[0], cmp_pair);
     for (int i = 0; i < n; i++)
         evbuffer_add_printf(out, "%s%s%s", i ? "&" : "", pairs[i], strchr(pairs[i], '=') ? "" : "=");
     free(copy);

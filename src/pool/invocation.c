@@ -86,8 +86,9 @@ static void invoke_attempt(fn_t *fn, struct evbuffer *event, int attempt)
 {
     invocation_t *inv = calloc(1, sizeof *inv);
     inv->attempt = attempt;
-    inv->event_copy = evbuffer_new();
-    evbuffer_add_buffer_reference(inv->event_copy, event);
+    inv->event_copy = evbuffer_new(); /* a real copy: retries copy it again */
+    size_t len = evbuffer_get_length(event);
+    evbuffer_add(inv->event_copy, len ? evbuffer_pullup(event, -1) : (unsigned char *)"", len);
     pool_invoke_inv(inv, fn, SANDBOX_NAMESPACE, NULL, event, false);
 }
 

@@ -187,17 +187,12 @@ def test_names_that_name_nothing(box, given, shown):
                msg=f"Function not found: arn:aws:lambda:us-east-1:000000000000:function:{shown}")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an ARN that names no function is quoted after the ARN prefix, so the "
-                                       "message holds 'function:arn:aws:lambda:...' twice")
 @pytest.mark.parametrize("given", [arn("nothere"), arn(""), arn("nothere") + ":$LATEST"])
 def test_an_arn_naming_nothing_is_quoted_once(box, given):
     reject(box, "GET", f"{L}/{given}", status=404, etype="ResourceNotFoundException",
            msg=f"Function not found: {given}")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an ARN (or partial ARN) of another region and account "
-                                       "(arn:aws:lambda:eu-west-1:111111111111:function:keep, 123:function:keep) "
-                                       "names the local function: GET answers it, DELETE would delete it")
 @pytest.mark.parametrize("given", [f"arn:aws:lambda:eu-west-1:111111111111:function:{KEEP}",
                                    f"123:function:{KEEP}"])
 def test_an_arn_of_another_account_names_nothing(box, given):

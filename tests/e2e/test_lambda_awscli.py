@@ -191,16 +191,12 @@ def test_delete_then_not_found_and_errors_as_awscli_reports_them(daemon, zips):
     assert daemon.request("GET", "/api/v1/functions/gone").status == 404
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a function named by its ARN and not found gets the ARN prefixed "
-                                       "twice in the message (find() formats the given string, not the name)")
 def test_not_found_by_arn_names_the_function_once(daemon):
     rc, out, err = aws(daemon, "get-function", "--function-name", arn("nope"))
     assert (rc, out, err) == (CLIENT_ERROR, "", aws_error("GetFunction", "ResourceNotFoundException",
                                                           not_found("nope")))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the Qualifier query parameter is ignored: GetFunction/Invoke with "
-                                       "--qualifier 7 (no such version) answer $LATEST instead of 404")
 def test_an_unknown_qualifier_is_not_found(daemon, zips, tmp_path):
     aws_create(daemon, "q", "nodejs20.x", "index.handler", zips["node"])
     rc, out, err = aws(daemon, "get-function-configuration", "--function-name", "q", "--qualifier", "7")
@@ -241,9 +237,6 @@ def test_a_failing_event_is_retried_twice_then_dropped(daemon, zips, tmp_path):
     assert fn_log(daemon, "evf").count("START RequestId:") == 3
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the third attempt of a failing Event call runs with an empty event "
-                                       "(evbuffer_add_buffer_reference refuses a buffer that already holds "
-                                       "references, so the retry's copy is empty)")
 def test_every_retry_of_an_event_gets_the_same_payload(daemon, zips, tmp_path):
     aws_create(daemon, "evp", "nodejs20.x", "index.handler", zips["node"])
     rc, out, err = aws(daemon, "invoke", "--function-name", "evp", "--invocation-type", "Event",
