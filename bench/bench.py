@@ -3,11 +3,15 @@
 
   warm:  a hello handler invoked through Impuls (warm instance) vs a bare
          server running the same handler in-process (Node http, Python
-         http.server): throughput at 1 and 8 connections, p50/p99 at 1.
+         http.server): throughput and p50/p99 at 1, 8 and 32 connections.
   cold:  invoke of a function with no instance (fresh function each time),
          p50/p99, vs starting the bare interpreter (node -e 0, python3 -c pass):
          with a pre-made sandbox ready (a pause before each), back to back
          (the spare may not be ready), and without a sandbox (?local=true).
+         The individual samples are kept for bench/plot.py.
+  per call: reuse: false vs bubblewrap starting the interpreter.
+  floor: namespaces, a cgroup attach and a fork on their own (floor.c).
+  density: idle warm instances' PSS vs bare interpreters (density.py).
 
 Prints a table with ratios and writes bench/results/latest.json. Every run is
 bounded in time; all traffic stays on 127.0.0.1."""
@@ -19,14 +23,19 @@ import statistics
 import subprocess
 import sys
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from impuls_daemon import Daemon, free_port  # noqa: E402
+import density  # noqa: E402
 
 DURATION = os.environ.get("BENCH_DURATION", "5s")
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "50"))
 COLD_GAP = float(os.environ.get("BENCH_COLD_GAP", "0.5"))  # s: time for a spare sandbox to be made
+CONNS = (1, 8, 32)
+PCTS = ("50", "75", "90", "99")  # what wrk --latency prints
+FLOOR_BIN = os.path.join(HERE, "..", "build", "bench-floor")  # built by run.sh
 RESULTS = {}
 
 
@@ -36,7 +45,7 @@ def wrk(url, conns):
                          capture_output=True, text=True, timeout=120, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {}
-    for pct in ("50", "99"):
+    for pct in PCTS:
         m = re.search(rf"\s{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)", out)
         v, unit = float(m.group(1)), m.group(2)
         lat[pct] = v * {"us": 0.001, "ms": 1, "s": 1000}[unit]
@@ -68,7 +77,7 @@ def warm(daemon, lang, fn, ref_cmd):
         wait_port(port)
         assert daemon.invoke(fn, {}).status == 200  # the instance is warm from here on
         rows = {}
-        for conns in (1, 8):
+        for conns in CONNS:
             # Unmeasured warm-up: the instances that `conns` connections need are started.
             subprocess.run(["wrk", "-t", "1", "-c", str(conns), "-d", "1s", "-s",
                             os.path.join(HERE, "post.lua"), f"{daemon.url}/api/v1/functions/{fn}/invoke"],
@@ -78,8 +87,8 @@ def warm(daemon, lang, fn, ref_cmd):
             rows[conns] = (imp, bare)
         RESULTS[f"warm_{lang}"] = {
             f"c{c}": {"impuls_rps": i[0], "bare_rps": b[0], "ratio": i[0] / b[0],
-                      "impuls_p50_ms": i[1]["50"], "impuls_p99_ms": i[1]["99"],
-                      "bare_p50_ms": b[1]["50"], "bare_p99_ms": b[1]["99"]}
+                      **{f"impuls_p{p}_ms": i[1][p] for p in PCTS},
+                      **{f"bare_p{p}_ms": b[1][p] for p in PCTS}}
             for c, (i, b) in rows.items()}
     finally:
         ref.kill()
@@ -125,7 +134,9 @@ def cold(daemon, lang, runtime, code, handler, ref_cmd):
         "back_to_back_premade_hits": b2b_hits, "runs": COLD_RUNS,
         "local_p50_ms": percentile(local, 50), "local_p99_ms": percentile(local, 99),
         "ref": " ".join(ref_cmd), "ref_p50_ms": percentile(ref, 50),
-        "ref_p99_ms": percentile(ref, 99), "ratio_p50": percentile(ready, 50) / percentile(ref, 50)}
+        "ref_p99_ms": percentile(ref, 99), "ratio_p50": percentile(ready, 50) / percentile(ref, 50),
+        "samples_ms": {k: [round(x, 3) for x in v] for k, v in
+                       (("ready", ready), ("back_to_back", b2b), ("local", local), ("ref", ref))}}
 
 
 BWRAP = ["bwrap", "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
@@ -151,13 +162,23 @@ def per_call(daemon, lang, runtime, code, handler, script):
         "ratio_p50": percentile(xs, 50) / percentile(ref, 50)}
 
 
+def floor():
+    out = subprocess.run([FLOOR_BIN, "--json"], capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError(f"bench-floor failed: {out.stderr.strip()}")
+    RESULTS["floor"] = json.loads(out.stdout)
+
+
 def main():
     node_code = open(os.path.join(HERE, "ref", "hello.js")).read()
     py_code = open(os.path.join(HERE, "ref", "hello.py")).read()
     d = Daemon().start()
     try:
-        d.create(name="bench-node", runtime="nodejs20", handler="index.handler", code=node_code)
-        d.create(name="bench-py", runtime="python311", handler="main.handler", code=py_code)
+        # concurrency 32: a warm instance for every connection wrk opens.
+        d.create(name="bench-node", runtime="nodejs20", handler="index.handler", code=node_code,
+                 concurrency=max(CONNS))
+        d.create(name="bench-py", runtime="python311", handler="main.handler", code=py_code,
+                 concurrency=max(CONNS))
         warm(d, "node", "bench-node", ["/usr/bin/node", "node_server.js"])
         warm(d, "python", "bench-py", ["/usr/bin/python3", "py_server.py"])
         cold(d, "node", "nodejs20", node_code, "index.handler", ["/usr/bin/node", "-e", "0"])
@@ -172,22 +193,33 @@ def main():
     finally:
         d.stop()
         d.cleanup()
+    # After the main daemon is gone: the floor's namespaces and the density
+    # run's hundreds of instances would disturb the timings above.
+    failed = False
+    for step in (floor, lambda: density.run(RESULTS)):
+        try:
+            step()
+        except Exception:  # report what was measured, then fail
+            traceback.print_exc()
+            failed = True
     report()
+    if failed:
+        sys.exit(1)
 
 
 def report():
     print(f"\n{'benchmark':<28}{'impuls':>14}{'reference':>14}{'ratio':>9}")
     for lang in ("node", "python"):
         w = RESULTS[f"warm_{lang}"]
-        for c in ("c1", "c8"):
+        for c in (f"c{n}" for n in CONNS):
             r = w[c]
             print(f"{'warm ' + lang + ' req/s ' + c:<28}{r['impuls_rps']:>14.0f}{r['bare_rps']:>14.0f}"
                   f"{r['ratio']:>9.2f}")
-        r = w["c1"]
-        print(f"{'warm ' + lang + ' p50 ms c1':<28}{r['impuls_p50_ms']:>14.3f}{r['bare_p50_ms']:>14.3f}"
-              f"{r['impuls_p50_ms'] / r['bare_p50_ms']:>9.2f}")
-        print(f"{'warm ' + lang + ' p99 ms c1':<28}{r['impuls_p99_ms']:>14.3f}{r['bare_p99_ms']:>14.3f}"
-              f"{r['impuls_p99_ms'] / r['bare_p99_ms']:>9.2f}")
+        for c in (f"c{n}" for n in CONNS):
+            r = w[c]
+            for p in ("50", "99"):
+                print(f"{'warm ' + lang + ' p' + p + ' ms ' + c:<28}{r[f'impuls_p{p}_ms']:>14.3f}"
+                      f"{r[f'bare_p{p}_ms']:>14.3f}{r[f'impuls_p{p}_ms'] / r[f'bare_p{p}_ms']:>9.2f}")
     for lang in ("node", "python"):
         r = RESULTS[f"cold_{lang}"]
         print(f"{'cold ' + lang + ' p50 ms':<28}{r['impuls_p50_ms']:>14.1f}{r['ref_p50_ms']:>14.1f}"
@@ -205,8 +237,18 @@ def report():
         r = RESULTS[f"percall_{lang}"]
         print(f"{'per-call ' + lang + ' p50 ms':<28}{r['impuls_p50_ms']:>14.1f}{r['bwrap_p50_ms']:>14.1f}"
               f"{r['ratio_p50']:>9.2f}   (reuse: false vs bwrap + interpreter + handler)")
+    for line in density.rows(RESULTS):
+        print(line)
+    f = RESULTS.get("floor")
+    if f:
+        print(f"floor: namespaces p50 {f['namespaces_p50_ms']:.2f} ms, cgroup attach p50 {f['cgroup_p50_ms']:.2f} ms, "
+              f"fork p50 {f['fork_p50_ms']:.2f} ms, sum {f['sum_p50_ms']:.2f} ms")
+        print(f"       p99: namespaces {f['namespaces_p99_ms']:.2f} ms, cgroup attach {f['cgroup_p99_ms']:.2f} ms, "
+              f"fork {f['fork_p99_ms']:.2f} ms ({f['runs']} runs each, cgroup {f['cgroup']}; "
+              f"cold python p50 {RESULTS['cold_python']['impuls_p50_ms']:.1f} ms, "
+              f"node {RESULTS['cold_node']['impuls_p50_ms']:.1f} ms)")
     print("references: warm = bare server with the same handler; cold = the bare interpreter "
-          "(node -e 0, python3 -c pass)")
+          "(node -e 0, python3 -c pass); density = the bare interpreter idling; daemon RSS = idle before")
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "latest.json"), "w") as f:
         json.dump(RESULTS, f, indent=2)
