@@ -446,8 +446,9 @@ void invocation_respond_error(invocation_t *inv, int status, const char *error_t
     if (inv->lambda) { /* not the function's doing: Lambda's error shape */
         const char *type = status == 503 ? "ServiceException" : error_type;
         json_t *h = json_pack("{s:s}", "x-amzn-ErrorType", type);
-        char *s = json_dumps(json_pack("{s:s, s:s}", "Type", status >= 500 ? "Service" : "User", "Message", message),
-                             JSON_COMPACT);
+        json_t *e = json_pack("{s:s, s:s}", "Type", status >= 500 ? "Service" : "User", "Message", message);
+        char *s = json_dumps(e, JSON_COMPACT);
+        json_decref(e);
         finish(inv, status, h, s, strlen(s), "application/json");
         json_decref(h);
         free(s);
