@@ -57,6 +57,8 @@ void api_write(struct evhttp_request *req, struct json_t *spec, bool create, con
 
 /* The request body as JSON, or NULL after answering 400/500. */
 struct json_t *api_json_body(struct evhttp_request *req);
+/* The same, and it must be an object (else 400 "request body must be a JSON object"). */
+struct json_t *api_json_object_body(struct evhttp_request *req);
 void api_not_found(struct evhttp_request *req, const char *name);
 
 /* Query parameter of the request, or NULL. Copies into buf. */

@@ -60,13 +60,9 @@ void api_chambers_create(struct evhttp_request *req)
 {
     if (D->draining)
         return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
-    json_t *body = api_json_body(req);
+    json_t *body = api_json_object_body(req);
     if (!body)
         return;
-    if (!json_is_object(body)) {
-        json_decref(body);
-        return bad(req, "request body must be a JSON object");
-    }
     const char *key;
     json_t *val;
     json_object_foreach(body, key, val)

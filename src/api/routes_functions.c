@@ -65,6 +65,17 @@ json_t *api_json_body(struct evhttp_request *req)
     return j;
 }
 
+json_t *api_json_object_body(struct evhttp_request *req)
+{
+    json_t *j = api_json_body(req);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        http_error(req, 400, "InvalidParameterValueException", "request body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
 void api_not_found(struct evhttp_request *req, const char *name)
 {
     http_error(req, 404, "ResourceNotFoundException", "function '%s' not found", name);

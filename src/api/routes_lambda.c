@@ -133,13 +133,9 @@ static void write_from_lambda(struct evhttp_request *req, const char *name, bool
 {
     if (D->draining)
         return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
-    json_t *body = api_json_body(req);
+    json_t *body = api_json_object_body(req);
     if (!body)
         return;
-    if (!json_is_object(body)) {
-        json_decref(body);
-        return http_error(req, 400, "InvalidParameterValueException", "request body must be a JSON object");
-    }
     char err[256];
     json_t *spec = translate(body, create, code_only, err, sizeof err);
     json_decref(body);

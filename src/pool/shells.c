@@ -228,6 +228,7 @@ bool shell_take(instance_t *inst, char **env)
         s->next = shells; /* reaped as a shell */
         shells = s;
         s->ctl_ev = NULL;
+        close(s->rapi_fd);
         s->rapi_fd = -1;
         return false;
     }
