@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "api/fn_spec.h"
-#include "build/hash.h"
-#include "build/state.h"
+#include "builder/hash.h"
+#include "builder/state.h"
 #include "cli/cli.h"
 #include "cli/client_common.h"
 #include "cli/workflow.h"

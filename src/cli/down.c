@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "api/fn_spec.h"
-#include "build/state.h"
+#include "builder/state.h"
 #include "cli/cli.h"
 #include "cli/client_common.h"
 #include "cli/workflow.h"

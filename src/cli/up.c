@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "api/fn_spec.h"
-#include "build/build.h"
-#include "build/hash.h"
-#include "build/state.h"
+#include "builder/build.h"
+#include "builder/hash.h"
+#include "builder/state.h"
 #include "cli/cli.h"
 #include "cli/client_common.h"
 #include "cli/workflow.h"

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "build/box.h"
+#include "builder/box.h"
 #include "cli/client_common.h"
 #include "util/util.h"
 

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "build/state.h"
+#include "builder/state.h"
 
 typedef struct wf_opts {
     const char *cmd;       /* "up", "down", "check": names the messages */

@@ -29,7 +29,7 @@ typedef struct sandbox_spec {
     int tmp_mb;
     int cpu_weight;
     uid_t uid; /* unprivileged uid and gid the runtime runs as */
-    /* The build sandbox of `impuls up` (src/build/box.c) only; all off in
+    /* The build sandbox of `impuls up` (src/builder/box.c) only; all off in
      * the function sandbox, which they leave unchanged. runtime_dir NULL:
      * no /var/runtime. */
     bool task_writable;    /* /var/task bound read-write (nosuid, nodev) */

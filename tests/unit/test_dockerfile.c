@@ -1,5 +1,5 @@
-/* Unit tests of src/build/dockerfile.{h,c} (the Dockerfile subset of impuls
- * up) and of the symlink rule of src/build/srcwalk.c. */
+/* Unit tests of src/builder/dockerfile.{h,c} (the Dockerfile subset of impuls
+ * up) and of the symlink rule of src/builder/srcwalk.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "build/dockerfile.h"
-#include "build/srcwalk.h"
+#include "builder/dockerfile.h"
+#include "builder/srcwalk.h"
 
 static dockerfile_t parse_ok(const char *text)
 {

@@ -13,10 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "build/build.h"
-#include "build/dockerfile.h"
-#include "build/hash.h"
-#include "build/tree.h"
+#include "builder/build.h"
+#include "builder/dockerfile.h"
+#include "builder/hash.h"
+#include "builder/tree.h"
 #include "sandbox/sandbox.h"
 #include "util/util.h"
 

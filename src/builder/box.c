@@ -6,7 +6,7 @@
  *     │ kills init (= the pid namespace) on time-out    │           no_new_privs, seccomp, exec
  *   init exits with the step's status, which ends every process left in the
  *   pid namespace; PDEATHSIG ends init when impuls up dies. */
-#include "build/box.h"
+#include "builder/box.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "build/envlist.h"
+#include "builder/envlist.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "build/build.h"
-#include "build/tree.h"
+#include "builder/build.h"
+#include "builder/tree.h"
 #include "util/util.h"
 
 #define PYTHON "/usr/bin/python3"

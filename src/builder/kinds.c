@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "build/build.h"
-#include "build/tree.h"
+#include "builder/build.h"
+#include "builder/tree.h"
 #include "util/util.h"
 
 #define MANIFEST "impuls.json"

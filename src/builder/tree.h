@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "build/srcwalk.h"
+#include "builder/srcwalk.h"
 
 /* Makes dir an empty tree owned by BOX_UID (removing what was there). */
 int tree_reset(const char *dir, char *err, size_t errlen);

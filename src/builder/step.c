@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "build/build.h"
+#include "builder/build.h"
 #include "util/util.h"
 
 void print_indented(const char *text, size_t len)

@@ -1,4 +1,4 @@
-#include "build/dockerfile.h"
+#include "builder/dockerfile.h"
 
 #include <ctype.h>
 #include <jansson.h>

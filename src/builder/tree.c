@@ -1,4 +1,4 @@
-#include "build/tree.h"
+#include "builder/tree.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "build/box.h"
+#include "builder/box.h"
 #include "util/util.h"
 
 static int fail(char *err, size_t errlen, const char *what, const char *path, int e)

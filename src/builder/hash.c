@@ -1,4 +1,4 @@
-#include "build/hash.h"
+#include "builder/hash.h"
 
 #include <errno.h>
 #include <fcntl.h>

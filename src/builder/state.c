@@ -1,4 +1,4 @@
-#include "build/state.h"
+#include "builder/state.h"
 
 #include <errno.h>
 #include <limits.h>

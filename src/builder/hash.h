@@ -4,7 +4,7 @@
  * (the artifact). All SHA-256, lower-case hex. */
 #include <stddef.h>
 
-#include "build/srcwalk.h"
+#include "builder/srcwalk.h"
 
 /* Over every entry of l in order: its path, type and permission bits, and
  * its content (a file's bytes, a symlink's target text). dir is where l was

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "build/build.h"
+#include "builder/build.h"
 #include "sandbox/sandbox.h"
 #include "util/util.h"
 

@@ -1,4 +1,4 @@
-#include "build/srcwalk.h"
+#include "builder/srcwalk.h"
 
 #include <dirent.h>
 #include <errno.h>

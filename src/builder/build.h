@@ -8,9 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "build/box.h"
-#include "build/envlist.h"
-#include "build/srcwalk.h"
+#include "builder/box.h"
+#include "builder/envlist.h"
+#include "builder/srcwalk.h"
 
 enum build_kind { KIND_NONE, KIND_DOCKERFILE, KIND_GO, KIND_PYTHON, KIND_NODE, KIND_MANIFEST };
 
