@@ -12,7 +12,7 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 DEB_PKGS := build-essential clang libclang-rt-14-dev pkg-config libevent-dev libjansson-dev libsqlite3-dev \
             libseccomp-dev libarchive-dev libssl-dev libcmocka-dev \
             curl iproute2 python3 python3-pytest python3-pip nodejs golang-go bubblewrap wrk awscli \
-            autoconf automake libtool cmake gnuplot-nox
+            autoconf automake libtool cmake gnuplot-nox nginx
 
 SRC      := $(sort $(wildcard src/*/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(SRC))

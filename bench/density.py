@@ -236,11 +236,11 @@ def rows(results):
         note = f"   ({r['n']} idle instances vs {r['bare_n']} bare interpreters)"
         if r.get("stopped_early"):
             note += "; " + r["stopped_early"]
-        lines.append(f"{'density ' + lang + ' PSS MiB/inst':<28}{r['impuls_pss_mean_mib']:>14.1f}"
+        lines.append(f"{'density ' + lang + ' PSS MiB/inst':<30}{r['impuls_pss_mean_mib']:>14.1f}"
                      f"{r['bare_pss_mean_mib']:>14.1f}{r['ratio_mean']:>9.2f}{note}")
-        lines.append(f"{'density ' + lang + ' PSS p50 MiB':<28}{r['impuls_pss_p50_mib']:>14.1f}"
+        lines.append(f"{'density ' + lang + ' PSS p50 MiB':<30}{r['impuls_pss_p50_mib']:>14.1f}"
                      f"{r['bare_pss_p50_mib']:>14.1f}{r['impuls_pss_p50_mib'] / r['bare_pss_p50_mib']:>9.2f}")
-        lines.append(f"{'density ' + lang + ' daemon RSS MiB':<28}{r['daemon_rss_with_n_mib']:>14.1f}"
+        lines.append(f"{'density ' + lang + ' daemon RSS MiB':<30}{r['daemon_rss_with_n_mib']:>14.1f}"
                      f"{r['daemon_rss_idle_mib']:>14.1f}"
                      f"{r['daemon_rss_with_n_mib'] / r['daemon_rss_idle_mib']:>9.2f}"
                      f"   (with {r['n']} instances vs idle before, no instance)")
