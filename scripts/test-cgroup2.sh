@@ -26,7 +26,7 @@ objs=$(ls build/obj/*/*.o | grep -v cli/main.o)
 # shellcheck disable=SC2086
 cc -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Isrc \
    -o "$out/v2test" tests/cgroup2/v2test.c $objs \
-   $(pkg-config --libs libevent jansson sqlite3 libseccomp libarchive libcrypto) -lm
+   $(pkg-config --libs libevent jansson sqlite3 libseccomp libarchive nettle) -lm
 
 root="$out/initramfs"
 rm -rf "$root"

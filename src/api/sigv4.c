@@ -8,8 +8,8 @@
 #include <ctype.h>
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <nettle/hmac.h>
+#include <nettle/memops.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,8 +88,10 @@ static void hex(const unsigned char *in, size_t n, char *out)
 
 static void hmac(const void *key, size_t klen, const char *msg, unsigned char out[32])
 {
-    unsigned int n = 32;
-    HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, strlen(msg), out, &n);
+    struct hmac_sha256_ctx ctx;
+    hmac_sha256_set_key(&ctx, klen, key);
+    hmac_sha256_update(&ctx, strlen(msg), (const uint8_t *)msg);
+    hmac_sha256_digest(&ctx, SHA256_DIGEST_SIZE, out);
 }
 
 /* RFC 3986 encoding of everything but unreserved characters (and '/' where
@@ -270,7 +272,7 @@ int sigv4_check(struct evhttp_request *req, const char **type, char *msg, size_t
     hmac(k4, 32, sts, sig);
     char want[65];
     hex(sig, 32, want);
-    if (strlen(signature) != 64 || CRYPTO_memcmp(want, signature, 64) != 0) {
+    if (strlen(signature) != 64 || !memeql_sec(want, signature, 64)) {
         snprintf(msg, msglen, "The request signature we calculated does not match the signature you provided. Check "
                               "your AWS Secret Access Key and signing method.");
         return -1;

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +19,7 @@ static void hex(const unsigned char md[32], char out[65])
     out[64] = '\0';
 }
 
-static int add_fd(EVP_MD_CTX *ctx, int fd)
+static int add_fd(struct sha256_ctx *ctx, int fd)
 {
     char buf[65536];
     for (;;) {
@@ -30,7 +30,7 @@ static int add_fd(EVP_MD_CTX *ctx, int fd)
             return -errno;
         if (n == 0)
             return 0;
-        EVP_DigestUpdate(ctx, buf, (size_t)n);
+        sha256_update(ctx, (size_t)n, (const uint8_t *)buf);
     }
 }
 
@@ -39,15 +39,15 @@ int sha256_file(const char *path, char out[65])
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return -errno;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int rc = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ? add_fd(ctx, fd) : -ENOMEM;
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    int rc = add_fd(&ctx, fd);
     close(fd);
-    unsigned char md[32];
-    if (rc == 0)
-        EVP_DigestFinal_ex(ctx, md, NULL);
-    EVP_MD_CTX_free(ctx);
-    if (rc == 0)
+    if (rc == 0) {
+        unsigned char md[SHA256_DIGEST_SIZE];
+        sha256_digest(&ctx, sizeof md, md);
         hex(md, out);
+    }
     return rc;
 }
 
@@ -61,16 +61,16 @@ static bool under(const char *rel, const char *prefix)
 
 /* One entry: "path\0type+perm\0length\0content". The lengths keep two
  * different trees from hashing alike by moving bytes between fields. */
-static int add_entry(EVP_MD_CTX *ctx, const char *dir, const src_entry_t *e, char *err, size_t errlen)
+static int add_entry(struct sha256_ctx *ctx, const char *dir, const src_entry_t *e, char *err, size_t errlen)
 {
     char head[PATH_MAX + 64];
     char type = S_ISDIR(e->mode) ? 'd' : S_ISLNK(e->mode) ? 'l' : 'f';
     long long len = e->link ? (long long)strlen(e->link) : S_ISREG(e->mode) ? (long long)e->size : 0;
     int n = snprintf(head, sizeof head, "%s%c%c%04o%c%lld%c", e->rel, 0, type,
                      e->link ? 0777 : (unsigned)(e->mode & 0777), 0, len, 0);
-    EVP_DigestUpdate(ctx, head, (size_t)n);
+    sha256_update(ctx, (size_t)n, (const uint8_t *)head);
     if (e->link) {
-        EVP_DigestUpdate(ctx, e->link, strlen(e->link));
+        sha256_update(ctx, strlen(e->link), (const uint8_t *)e->link);
         return 0;
     }
     if (!S_ISREG(e->mode))
@@ -94,25 +94,18 @@ static int add_entry(EVP_MD_CTX *ctx, const char *dir, const src_entry_t *e, cha
 long src_hash_under(const char *dir, const src_list_t *l, const char *prefix, char out[65], char *err,
                     size_t errlen)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-        EVP_MD_CTX_free(ctx);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
     long count = 0;
     for (size_t i = 0; i < l->n; i++) {
         if (!under(l->v[i].rel, prefix))
             continue;
-        if (add_entry(ctx, dir, &l->v[i], err, errlen) < 0) {
-            EVP_MD_CTX_free(ctx);
+        if (add_entry(&ctx, dir, &l->v[i], err, errlen) < 0)
             return -1;
-        }
         count++;
     }
-    unsigned char md[32];
-    EVP_DigestFinal_ex(ctx, md, NULL);
-    EVP_MD_CTX_free(ctx);
+    unsigned char md[SHA256_DIGEST_SIZE];
+    sha256_digest(&ctx, sizeof md, md);
     hex(md, out);
     return count;
 }

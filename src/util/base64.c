@@ -1,14 +1,15 @@
 #include "util/base64.h"
 
-#include <openssl/evp.h>
+#include <nettle/base64.h>
 #include <stdbool.h>
 #include <string.h>
 
 size_t base64_encode(const unsigned char *in, size_t n, char *out)
 {
-    int m = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+    base64_encode_raw(out, n, in);
+    size_t m = BASE64_ENCODE_RAW_LENGTH(n);
     out[m] = '\0';
-    return (size_t)m;
+    return m;
 }
 
 static bool b64_char(char c)
@@ -19,8 +20,9 @@ static bool b64_char(char c)
 
 ssize_t base64_decode(const char *in, size_t n, unsigned char *out)
 {
-    /* Strict: the standard alphabet, '=' only as the last one or two bytes.
-     * EVP_DecodeBlock alone skips blanks and maps '=' to zero bits. */
+    /* Strict: the standard alphabet, '=' only as the last one or two bytes
+     * (nettle's decoder alone would skip blanks). nettle also refuses a last
+     * character whose unused bits are not zero. */
     if (n % 4 != 0)
         return -1;
     if (n == 0)
@@ -29,8 +31,10 @@ ssize_t base64_decode(const char *in, size_t n, unsigned char *out)
     for (size_t i = 0; i < n - pad; i++)
         if (!b64_char(in[i]))
             return -1;
-    int m = EVP_DecodeBlock(out, (const unsigned char *)in, (int)n);
-    if (m < 0)
+    struct base64_decode_ctx ctx;
+    base64_decode_init(&ctx);
+    size_t m = n / 4 * 3 + 3;
+    if (!base64_decode_update(&ctx, &m, out, n, in) || !base64_decode_final(&ctx))
         return -1;
-    return m - (int)pad;
+    return (ssize_t)m;
 }

@@ -3,7 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -179,9 +179,11 @@ bool path_exists(const char *path)
 
 void sha256_hex(const void *data, size_t len, char out[65])
 {
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+    unsigned char md[SHA256_DIGEST_SIZE];
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    sha256_update(&ctx, len, data);
+    sha256_digest(&ctx, sizeof md, md);
     for (int i = 0; i < 32; i++)
         sprintf(out + 2 * i, "%02x", md[i]);
     out[64] = '\0';
@@ -189,16 +191,30 @@ void sha256_hex(const void *data, size_t len, char out[65])
 
 void uuid4(char out[37])
 {
-    unsigned char b[16];
-    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-        /* getrandom only fails before the pool is seeded; fall back to time. */
-        uint64_t t = now_ms();
-        for (int i = 0; i < 16; i++)
-            b[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)(i * 37);
+    /* Random bytes are fetched 16 ids at a time: an id per call, and the
+     * syscall is a visible part of a warm call's cost. */
+    static unsigned char pool[256];
+    static size_t used = sizeof pool;
+    if (used == sizeof pool) {
+        if (getrandom(pool, sizeof pool, 0) != (ssize_t)sizeof pool) {
+            /* getrandom only fails before the pool is seeded; fall back to time. */
+            uint64_t t = now_ms();
+            for (size_t i = 0; i < sizeof pool; i++)
+                pool[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)(i * 37);
+        }
+        used = 0;
     }
+    unsigned char *b = pool + used;
+    used += 16;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
+    static const char hex[] = "0123456789abcdef";
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            *o++ = '-';
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 15];
+    }
+    *o = 0;
 }
