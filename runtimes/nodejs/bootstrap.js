@@ -1,20 +1,20 @@
 'use strict';
 // Impuls Node.js runtime bootstrap: speaks the AWS Lambda Runtime API (2018-06-01)
 // to the daemon at $AWS_LAMBDA_RUNTIME_API. Node core modules only.
-const http = require('http');
+const { RuntimeApi } = require('./runtime_api.js');
 const fs = require('fs');
 const path = require('path');
 const { pathToFileURL } = require('url');
 
 const env = process.env;
 const PREFIX = '/2018-06-01/runtime';
-// One persistent connection; no timeout anywhere because /next is a long poll.
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const THEN_NEXT = { 'Impuls-Next': '1' }; // see main()
 // Read from the environment once it is the function's (see awaitClaim).
 let API_HOST, API_PORT, TASK_ROOT, GLAMBDAR, glambdar;
 
 function configure() {
   [API_HOST, API_PORT = '80'] = (env.AWS_LAMBDA_RUNTIME_API || '127.0.0.1:9001').split(':');
+  api = new RuntimeApi(API_HOST, API_PORT);
   TASK_ROOT = env.LAMBDA_TASK_ROOT || '/var/task';
   // Glambdar-style functions (see glambdar.js) are adapted to (event, context).
   GLAMBDAR = env.IMPULS_HANDLER_STYLE === 'glambdar';
@@ -23,9 +23,10 @@ function configure() {
 
 // ---------- pre-made sandboxes ----------
 // The daemon's shells: this runtime started before any function was chosen.
-// It warms Node's HTTP client with one exchange with itself (the first
-// request costs Node some 4 ms), then waits until init has bound the code at
-// /var/task and sends the function's environment.
+// It warms its Runtime API client with one exchange with itself (the first
+// use of a socket costs Node some milliseconds of lazy loading), then waits
+// until init has bound the code at /var/task and sends the function's
+// environment.
 function warmUp() {
   return new Promise((resolve) => {
     const net = require('net');
@@ -33,13 +34,8 @@ function warmUp() {
     const done = () => { srv.close(); resolve(); };
     srv.on('error', done);
     srv.listen(0, '127.0.0.1', () => {
-      const req = http.request({ host: '127.0.0.1', port: srv.address().port, method: 'POST', path: '/',
-        headers: { 'Content-Type': 'application/json', 'Content-Length': 2 } }, (res) => {
-        res.resume();
-        res.on('end', done);
-      });
-      req.on('error', done);
-      req.end('{}');
+      const api = new RuntimeApi('127.0.0.1', srv.address().port);
+      api.request('POST', '/', '{}', {}).then(() => api.close(), () => api.close()).then(done);
     });
   });
 }
@@ -58,42 +54,27 @@ function awaitClaim(fd) {
 }
 
 // ---------- HTTP ----------
-function request(method, urlPath, body, headers, retried) {
-  return new Promise((resolve, reject) => {
-    const hdrs = Object.assign({}, headers);
-    if (body !== undefined) {
-      hdrs['Content-Type'] = 'application/json';
-      hdrs['Content-Length'] = Buffer.byteLength(body);
-    }
-    const req = http.request({ host: API_HOST, port: API_PORT, method, path: urlPath, agent, headers: hdrs }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', (err) => {
-      // The daemon may close an idle keep-alive socket just as we reuse it: retry once.
-      if (req.reusedSocket && !retried && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
-        resolve(request(method, urlPath, body, headers, true));
-      } else reject(err);
-    });
-    req.end(body);
-  });
+let api; // the Runtime API client (see configure)
+
+function request(method, urlPath, body, headers) {
+  return api.request(method, urlPath, body, headers);
 }
 
-// Header values must be plain printable ASCII or http.request throws.
+// Header values must be plain printable ASCII (a CR or LF would end the header).
 const headerSafe = (s) => String(s).replace(/[^\x20-\x7e]/g, '?');
 
-function postError(urlPath, errBody, headerType) {
+function postError(urlPath, errBody, headerType, headers) {
   return request('POST', urlPath, JSON.stringify(errBody),
-    { 'Lambda-Runtime-Function-Error-Type': headerSafe(headerType || errBody.errorType) });
+    Object.assign({ 'Lambda-Runtime-Function-Error-Type': headerSafe(headerType || errBody.errorType) }, headers));
 }
 
 // Resolves once everything written so far has been handed to the OS (stdout/stderr
 // are pipes: synchronous on Linux already, but this also covers files/async pipes).
+// A stream with nothing buffered is not asked (an empty write is a syscall each).
 function flushStdio() {
   const flush = (s) => new Promise((r) => { try { s.write('', () => r()); } catch (_) { r(); } });
-  return Promise.all([flush(process.stdout), flush(process.stderr)]);
+  const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
+  return pending.length ? Promise.all(pending.map(flush)) : undefined;
 }
 
 // ---------- error formatting ----------
@@ -256,8 +237,8 @@ async function main() {
   }
   configure();
   const handler = await loadHandler();
+  let next = await request('GET', `${PREFIX}/invocation/next`);
   for (;;) {
-    const next = await request('GET', `${PREFIX}/invocation/next`);
     if (next.status !== 200) throw new Error(`invocation/next returned HTTP ${next.status}: ${next.body}`);
     const h = next.headers;
     const id = h['lambda-runtime-aws-request-id'];
@@ -283,8 +264,12 @@ async function main() {
       error = errorBody(error);
     }
     await flushStdio();
-    if (error) await postError(`${base}/error`, error, error.errorType.startsWith('Runtime.') ? error.errorType : 'Unhandled');
-    else await request('POST', `${base}/response`, payload);
+    // Impuls-Next: the daemon answers the post with the next event (one
+    // exchange per call). Anything else (the post refused, e.g. too large,
+    // or a Runtime API without the extension): ask as usual.
+    if (error) next = await postError(`${base}/error`, error, error.errorType.startsWith('Runtime.') ? error.errorType : 'Unhandled', THEN_NEXT);
+    else next = await request('POST', `${base}/response`, payload, THEN_NEXT);
+    if (next.status !== 200) next = await request('GET', `${PREFIX}/invocation/next`);
   }
 }
 

@@ -24,6 +24,7 @@ class _OnFirstUse:
 traceback = _OnFirstUse()
 
 PREFIX = "/2018-06-01/runtime"
+THEN_NEXT = {"Impuls-Next": "1"}  # see main()
 THIS_FILE = os.path.abspath(__file__)
 
 
@@ -101,10 +102,10 @@ class RuntimeAPI:
                 pass
             self.sock = self.rfile = None
 
-    def post_error(self, path, err, header_type=None):
+    def post_error(self, path, err, header_type=None, headers=None):
         body = json.dumps(err).encode()
         htype = (header_type or err["errorType"]).encode("ascii", "replace").decode()
-        return self.request("POST", path, body, {"Lambda-Runtime-Function-Error-Type": htype})
+        return self.request("POST", path, body, dict(headers or {}, **{"Lambda-Runtime-Function-Error-Type": htype}))
 
 
 class Context:
@@ -249,8 +250,8 @@ def main():
     api = RuntimeAPI(os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"))
     handler = load_handler(api)
 
+    status, resp, body = api.request("GET", PREFIX + "/invocation/next")
     while True:
-        status, resp, body = api.request("GET", PREFIX + "/invocation/next")
         if status != 200:
             raise RuntimeError("invocation/next returned HTTP %d: %r" % (status, body[:200]))
         request_id = resp.getheader("Lambda-Runtime-Aws-Request-Id")
@@ -290,11 +291,16 @@ def main():
                        "errorMessage": "Handler result could not be serialized to JSON: %s" % e,
                        "stackTrace": []}
         flush_stdio()
+        # Impuls-Next: the daemon answers the post with the next event (one
+        # exchange per call). Anything else (the post refused, e.g. too
+        # large, or a Runtime API without the extension): ask as usual.
         if err is not None:
             htype = err["errorType"] if err["errorType"].startswith("Runtime.") else "Unhandled"
-            api.post_error(base + "/error", err, htype)
+            status, resp, body = api.post_error(base + "/error", err, htype, THEN_NEXT)
         else:
-            api.request("POST", base + "/response", payload)
+            status, resp, body = api.request("POST", base + "/response", payload, THEN_NEXT)
+        if status != 200:
+            status, resp, body = api.request("GET", PREFIX + "/invocation/next")
 
 
 if __name__ == "__main__":

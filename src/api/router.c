@@ -200,11 +200,13 @@ struct evhttp *router_start(const char *addr, char *err, size_t errlen)
     evhttp_set_max_headers_size(http, 64 * 1024);
     evhttp_set_timeout(http, 60);
     evhttp_set_gencb(http, dispatch, NULL);
-    if (!evhttp_bind_socket_with_handle(http, h, (ev_uint16_t)port)) {
+    struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, h, (ev_uint16_t)port);
+    if (!bound) {
         snprintf(err, errlen, "cannot listen on %s", addr);
         evhttp_free(http);
         return NULL;
     }
+    tcp_nodelay(evhttp_bound_socket_get_fd(bound));
     snprintf(listen_addr, sizeof listen_addr, "%s", addr);
     return http;
 }

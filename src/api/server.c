@@ -17,6 +17,7 @@
 #include "api/sigv4.h"
 #include "pool/daemon.h"
 #include "util/log.h"
+#include "util/util.h"
 
 enum { API_MAX_BODY = 50 * 1024 * 1024, API_MAX_HEADERS = 64 * 1024, API_TIMEOUT_S = 60 };
 
@@ -125,6 +126,7 @@ struct evhttp *api_start(const char *addr, int max_connections, char *err, size_
         evhttp_free(h);
         return NULL;
     }
+    tcp_nodelay(evhttp_bound_socket_get_fd(bound));
     api_conns = conn_limit_install(h, bound, max_connections);
     return h;
 }

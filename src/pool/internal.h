@@ -26,6 +26,8 @@ typedef struct pool {
     int n_queued;
     int n_instances; /* not DYING */
     int n_starting;
+    struct event *scale_ev; /* pool_pump again once the scale-up delay is over */
+    double last_scale_ms;   /* when an instance was last added to busy ones */
 } pool_t;
 
 struct fn {
@@ -33,6 +35,7 @@ struct fn {
     char task_dir[4096];
     pool_t pools[2]; /* indexed by enum sandbox_backend */
     int log_fd;      /* append-only function log */
+    off_t log_size;  /* its size, for rotation */
     char log_name[160]; /* logs/<log_name>.log */
     bool removed;
     bool pinned;     /* see registry_add_pinned */

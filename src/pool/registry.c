@@ -25,14 +25,15 @@ static void open_log(fn_t *fn)
     fn->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fn->log_fd < 0)
         log_warn("cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    fn->log_size = fn->log_fd >= 0 && fstat(fn->log_fd, &st) == 0 ? st.st_size : 0;
 }
 
 void fn_log_write(fn_t *fn, const char *data, size_t len)
 {
     if (fn->log_fd < 0 || len == 0)
         return;
-    struct stat st;
-    if (fstat(fn->log_fd, &st) == 0 && st.st_size > LOG_ROTATE_BYTES) {
+    if (fn->log_size > LOG_ROTATE_BYTES) { /* counted, not fstat'ed: written only here */
         /* Keep one older file: bounded disk use whatever a function prints. */
         char cur[4096], old[4096];
         log_path(fn, cur, "");
@@ -44,7 +45,8 @@ void fn_log_write(fn_t *fn, const char *data, size_t len)
             return;
     }
     ssize_t n = write(fn->log_fd, data, len);
-    (void)n; /* a full disk loses log lines, never an invocation */
+    if (n > 0) /* a full disk loses log lines, never an invocation */
+        fn->log_size += n;
 }
 
 fn_t *registry_find(const char *name)
@@ -102,6 +104,9 @@ void fn_unref(fn_t *fn)
         }
     if (fn->log_fd >= 0)
         close(fn->log_fd);
+    for (int b = 0; b < 2; b++)
+        if (fn->pools[b].scale_ev)
+            event_free(fn->pools[b].scale_ev);
     fn_config_clear(&fn->cfg);
     free(fn);
 }

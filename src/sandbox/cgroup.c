@@ -244,6 +244,7 @@ int cgroup_create(cgroup_t *cg, const char *name, int memory_mb, int pids_max, i
 {
     snprintf(cg->name, sizeof cg->name, "%s", name);
     cg->created = false;
+    cg->peak_fd = -1;
     char path[4096];
     int err = 0;
     if (version == CG_V2) {
@@ -297,23 +298,49 @@ static void peak_path(const cgroup_t *cg, char path[4096])
         cg_path(path, "memory", cg->name, "memory.max_usage_in_bytes");
 }
 
-int64_t cgroup_peak_bytes(const cgroup_t *cg)
+/* The peak file, opened once per cgroup; -1 if there is none (v2 before 5.19). */
+static int peak_fd(cgroup_t *cg)
 {
-    char path[4096];
-    peak_path(cg, path);
-    int64_t v = read_int(path);
-    if (v < 0 && version == CG_V2) { /* kernels before 5.19: current usage */
-        cg_path(path, NULL, cg->name, "memory.current");
-        v = read_int(path);
+    if (cg->peak_fd < 0) {
+        char path[4096];
+        peak_path(cg, path);
+        cg->peak_fd = open(path, O_RDWR | O_CLOEXEC);
+        if (cg->peak_fd < 0) /* v2 before 6.12: read-only, never reset */
+            cg->peak_fd = open(path, O_RDONLY | O_CLOEXEC);
     }
-    return v;
+    return cg->peak_fd;
 }
 
-void cgroup_reset_peak(const cgroup_t *cg)
+int64_t cgroup_peak_bytes(cgroup_t *cg)
 {
-    char path[4096];
-    peak_path(cg, path);
-    write_str(path, "0");
+    int fd = peak_fd(cg);
+    if (fd < 0) { /* kernels before 5.19 have no memory.peak: current usage */
+        char path[4096];
+        cg_path(path, NULL, cg->name, "memory.current");
+        return read_int(path);
+    }
+    char buf[32];
+    ssize_t n;
+    do
+        n = pread(fd, buf, sizeof buf - 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    char *end;
+    long long v = strtoll(buf, &end, 10);
+    return end == buf ? -1 : (int64_t)v;
+}
+
+void cgroup_reset_peak(cgroup_t *cg)
+{
+    int fd = peak_fd(cg);
+    if (fd < 0)
+        return;
+    ssize_t n;
+    do
+        n = pwrite(fd, "0", 1, 0);
+    while (n < 0 && errno == EINTR);
 }
 
 int cgroup_oom_kills(const cgroup_t *cg)
@@ -364,6 +391,10 @@ int cgroup_destroy(cgroup_t *cg)
 {
     if (!cg->created)
         return 0;
+    if (cg->peak_fd >= 0) {
+        close(cg->peak_fd);
+        cg->peak_fd = -1;
+    }
     char path[4096];
     int rc = 0;
     if (version == CG_V2) {

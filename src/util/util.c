@@ -3,11 +3,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nettle/sha2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -187,6 +190,12 @@ void sha256_hex(const void *data, size_t len, char out[65])
     for (int i = 0; i < 32; i++)
         sprintf(out + 2 * i, "%02x", md[i]);
     out[64] = '\0';
+}
+
+void tcp_nodelay(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 void uuid4(char out[37])

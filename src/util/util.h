@@ -30,6 +30,10 @@ bool path_exists(const char *path);
 
 void sha256_hex(const void *data, size_t len, char out[65]);
 void uuid4(char out[37]);
+/* TCP_NODELAY on a socket (a listener passes it to the sockets it accepts):
+ * the daemon writes whole messages, and Nagle's wait for an ACK that the peer
+ * delays costs up to 40 ms on a large one. */
+void tcp_nodelay(int fd);
 
 /* Formats into a fixed buffer; returns false when it did not fit. */
 bool fmt_path(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -8,7 +8,9 @@ import json
 import time
 import zipfile
 
-PROBE = r'''#!/usr/bin/python3
+# What every probing bootstrap starts with: a Runtime API call that returns
+# (status, headers, body) whatever the status.
+CALL = r'''#!/usr/bin/python3
 import json, os, time, urllib.error, urllib.request
 API = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
 
@@ -19,7 +21,9 @@ def call(method, path, body=None, headers=None):
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
+'''
 
+PROBE = CALL + r'''
 while True:
     status, h, body = call("GET", "/invocation/next")
     rid = h["Lambda-Runtime-Aws-Request-Id"]
@@ -122,3 +126,58 @@ def test_an_init_error_fails_the_call_with_its_type_and_message(daemon):
                         "requestId": r.headers["X-Impuls-Request-Id"]}
     log = daemon.request("GET", "/api/v1/functions/initfail/logs").body.decode()
     assert "202\n" in log  # init/error was accepted with 202
+
+
+# A runtime using Impuls's one extension (docs/runtimes.md, "Impuls-Next"): its
+# outcome post is answered with the next event.
+THEN_NEXT = CALL + r'''NEXT = {"Impuls-Next": "1"}
+
+status, h, body = call("GET", "/invocation/next")
+via = "next"
+while True:
+    rid = h["Lambda-Runtime-Aws-Request-Id"]
+    event = json.loads(body)
+    out = {"n": event["n"], "via": via, "status": status, "has_deadline": "Lambda-Runtime-Deadline-Ms" in h}
+    if event.get("wrong_id"):
+        st, _, b = call("POST", "/invocation/not-this-one/response", b"{}", NEXT)
+        out["refused"] = [st, json.loads(b)]
+    if event.get("fail"):
+        err = {"errorMessage": "failed %d" % event["n"], "errorType": "Custom.Failure", "stackTrace": []}
+        status, h, body = call("POST", "/invocation/%s/error" % rid, json.dumps(err).encode(),
+                               dict(NEXT, **{"Lambda-Runtime-Function-Error-Type": "Custom.Failure"}))
+        via = "error+next"
+    elif event.get("plain"):  # Lambda's way: 202, then ask
+        st, _, b = call("POST", "/invocation/%s/response" % rid, json.dumps(out).encode(), {"Impuls-Next": "0"})
+        assert (st, json.loads(b)) == (202, {"status": "OK"}), (st, b)
+        status, h, body = call("GET", "/invocation/next")
+        via = "next"
+    else:
+        status, h, body = call("POST", "/invocation/%s/response" % rid, json.dumps(out).encode(), NEXT)
+        via = "response+next"
+'''
+
+
+def test_a_post_with_impuls_next_is_answered_with_the_next_event(daemon):
+    daemon.create(name="thennext", runtime="provided", handler="x", zip=zip_of({"bootstrap": THEN_NEXT}))
+    assert daemon.invoke("thennext", {"n": 1}).json() == {"n": 1, "via": "next", "status": 200, "has_deadline": True}
+    # The post that answered call 1 waited for call 2 and was answered with it, headers and all.
+    r = daemon.invoke("thennext", {"n": 2})
+    assert (r.status, r.json()) == (200, {"n": 2, "via": "response+next", "status": 200, "has_deadline": True})
+    # An error post carries the header too; the caller gets the error as usual.
+    r = daemon.invoke("thennext", {"n": 3, "fail": True})
+    assert r.status == 500
+    assert r.json() == {"errorType": "Custom.Failure", "errorMessage": "failed 3", "stackTrace": [],
+                        "requestId": r.headers["X-Impuls-Request-Id"]}
+    assert daemon.invoke("thennext", {"n": 4}).json() == {"n": 4, "via": "error+next", "status": 200,
+                                                          "has_deadline": True}
+    # A refused post with the header is answered with the refusal at once, not parked.
+    assert daemon.invoke("thennext", {"n": 5, "wrong_id": True}).json() == {
+        "n": 5, "via": "response+next", "status": 200, "has_deadline": True,
+        "refused": [400, {"errorType": "InvalidRequestID",
+                          "errorMessage": "no invocation with this request id is in progress"}]}
+    # Any other value: Lambda's 202, and the runtime asks with a GET.
+    assert daemon.invoke("thennext", {"n": 6, "plain": True}).json()["via"] == "response+next"
+    assert daemon.invoke("thennext", {"n": 7}).json()["via"] == "next"
+    assert len(daemon.instances("thennext")) == 1
+    log = daemon.request("GET", "/api/v1/functions/thennext/logs").body.decode()
+    assert log.count("START RequestId") == 7 and log.count("REPORT RequestId") == 7

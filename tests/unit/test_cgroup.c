@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,14 +117,37 @@ static void v1_real_limits_enforced_and_removed(void **state)
     assert_int_equal(cgroup_count(), 1);
 
     /* A process in it is held to the pids limit and killed on destroy. */
+    int go[2], done[2];
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(done), 0);
     pid_t child = fork();
     if (child == 0) {
+        /* Once in the cgroup: touch 8 MiB, give it back, say so, wait. */
+        char c;
+        if (read(go[0], &c, 1) != 1)
+            _exit(1);
+        size_t n = 8 << 20;
+        char *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        memset(p, 1, n);
+        munmap(p, n);
+        if (write(done[1], "d", 1) != 1)
+            _exit(1);
         pause();
         _exit(0);
     }
     assert_int_equal(cgroup_attach(&cg, child), 0);
     assert_int_equal(cgroup_oom_kills(&cg), 0);
-    assert_true(cgroup_peak_bytes(&cg) >= 0);
+    char c;
+    assert_int_equal(write(go[1], "g", 1), 1);
+    assert_int_equal(read(done[0], &c, 1), 1);
+    /* The peak shows the 8 MiB; a reset brings it back to what is in use. */
+    assert_true(cgroup_peak_bytes(&cg) >= (8 << 20));
+    cgroup_reset_peak(&cg);
+    assert_true(cgroup_peak_bytes(&cg) < (8 << 20));
+    for (int i = 0; i < 2; i++) {
+        close(go[i]);
+        close(done[i]);
+    }
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
     assert_int_equal(cgroup_destroy(&cg), 0);
