@@ -87,16 +87,23 @@ static int default_runtime_dir(char out[4096])
     return -1;
 }
 
-static bool parse_count(const char *s, int *out, const char *flag)
+/* A whole number from lo to hi, or false (the caller names the flag). */
+static bool parse_int(const char *s, long lo, long hi, int *out)
 {
     char *end;
     long v = strtol(s, &end, 10);
-    if (*s == '\0' || *end || v < 1 || v > 1000000) {
-        fprintf(stderr, "impuls: %s takes a whole number from 1 to 1000000\n", flag);
+    if (*s == '\0' || *end || v < lo || v > hi)
         return false;
-    }
     *out = (int)v;
     return true;
+}
+
+static bool parse_count(const char *s, int *out, const char *flag)
+{
+    if (parse_int(s, 1, 1000000, out))
+        return true;
+    fprintf(stderr, "impuls: %s takes a whole number from 1 to 1000000\n", flag);
+    return false;
 }
 
 static void usage(void)
@@ -106,8 +113,9 @@ static void usage(void)
                     "                    [--no-local] [--init-timeout SECONDS] [--debug]\n"
                     "                    [--router-addr HOST:PORT] [--router-host NAME (fn.localhost)]\n"
                     "                    [--chamber-ports LO-HI (6000-6999)] [--prewarm N (1)]\n"
-                    "                    [--aws-credentials FILE]\n"
+                    "                    [--aws-credentials FILE] [--scale-delay MS (2)]\n"
                     "  --prewarm   sandboxes per language made ahead of demand (0: none)\n"
+                    "  --scale-delay  how long a call waits for a busy instance before a new one is started\n"
                     "  --aws-credentials  check the Lambda API's SigV4 signatures against the keys in FILE\n"
                     "  --no-local  refuse ?local=true (runs code unsandboxed, as the daemon's user)\n"
                     "  env: IMPULS_ADDR (default 127.0.0.1:8080), IMPULS_DATA_DIR (default ./var)\n");
@@ -128,6 +136,7 @@ int cmd_serve(int argc, char **argv)
     D->cfg.tmp_mb = 64;
     D->cfg.pids_max = 256;
     D->cfg.init_timeout_s = 10;
+    D->cfg.scale_delay_ms = 2;
     static struct option opts[] = {
         {"addr", required_argument, 0, 'a'},        {"data-dir", required_argument, 0, 'd'},
         {"runtime-dir", required_argument, 0, 'r'}, {"cgroup", required_argument, 0, 'c'},
@@ -140,6 +149,7 @@ int cmd_serve(int argc, char **argv)
         {"chamber-ports", required_argument, 0, 'P'},
         {"prewarm", required_argument, 0, 'W'},
         {"aws-credentials", required_argument, 0, 'K'},
+        {"scale-delay", required_argument, 0, 'S'},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
     int o;
@@ -183,13 +193,12 @@ int cmd_serve(int argc, char **argv)
             break;
         }
         case 'W': {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (!*optarg || *end || n < 0 || n > 64) {
+            int n;
+            if (!parse_int(optarg, 0, 64, &n)) {
                 fprintf(stderr, "impuls: --prewarm takes a number from 0 to 64\n");
                 return 2;
             }
-            shells_configure((int)n);
+            shells_configure(n);
             break;
         }
         case 'P': {
@@ -205,6 +214,12 @@ int cmd_serve(int argc, char **argv)
         case 'I':
             if (!parse_count(optarg, &D->cfg.init_timeout_s, "--init-timeout"))
                 return 2;
+            break;
+        case 'S':
+            if (!parse_int(optarg, 0, 1000, &D->cfg.scale_delay_ms)) {
+                fprintf(stderr, "impuls: --scale-delay takes milliseconds from 0 to 1000\n");
+                return 2;
+            }
             break;
         default: usage(); return o == 'h' ? 0 : 2;
         }

@@ -17,6 +17,7 @@ typedef struct daemon_cfg {
     int pids_max;
     bool no_local;      /* refuse ?local=true invocations */
     int init_timeout_s; /* a runtime must ask for work within this */
+    int scale_delay_ms; /* a queued call waits this long for a busy instance before one is started */
     unsigned uid_slot;  /* picks this daemon's uid range (from the data dir) */
 } daemon_cfg_t;
 

@@ -203,6 +203,44 @@ static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend ba
     pool_pump(pool);
 }
 
+static void on_scale_delay(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pool_pump(arg);
+}
+
+/* How many instances may be started now for `need` queued calls while
+ * `busy` instances are running calls. A hello call takes ~0.1 ms and a cold
+ * start some ms of CPU: starting an instance for every call that finds the
+ * others busy a moment before they are free only multiplies instances
+ * (memory, context switches, and the cold starts' CPU, which make the next
+ * calls wait longer still). So with instances running, a queued call first
+ * waits up to the scale-up delay for one of them, and instances are then
+ * added one per delay. With no running instance, or a delay of 0, all that
+ * are needed are started at once, as Lambda does. */
+static int scale_up_allowance(pool_t *pool, int busy, int need)
+{
+    int delay = D->cfg.scale_delay_ms;
+    if (busy <= 0 || delay <= 0)
+        return need;
+    double now = mono_ms();
+    double waited = now - TAILQ_FIRST(&pool->queue)->enqueued_ms;
+    double since = now - pool->last_scale_ms;
+    if (waited >= delay && since >= delay) {
+        pool->last_scale_ms = now;
+        return 1;
+    }
+    if (!pool->scale_ev)
+        pool->scale_ev = evtimer_new(D->base, on_scale_delay, pool);
+    if (!evtimer_pending(pool->scale_ev, NULL)) {
+        double left = delay - (waited < since ? waited : since);
+        struct timeval tv = {.tv_sec = 0, .tv_usec = (suseconds_t)(left * 1000) + 1};
+        evtimer_add(pool->scale_ev, &tv);
+    }
+    return 0;
+}
+
 void pool_pump(pool_t *pool)
 {
     fn_t *fn = pool->fn;
@@ -220,6 +258,8 @@ void pool_pump(pool_t *pool)
             fn->cfg.reuse)
             returning++;
     int need = pool->n_queued - pool->n_starting - returning;
+    if (need > 0)
+        need = scale_up_allowance(pool, pool->n_instances - pool->n_starting - returning, need);
     while (need-- > 0 && pool->n_instances < fn->cfg.concurrency) {
         if (!instance_spawn(pool)) {
             invocation_fail_queued(pool, 502, "Runtime.StartFailed",

@@ -1,0 +1,76 @@
+"""The scale-up delay (--scale-delay, docs/operations.md): a call that finds
+every instance of its function busy waits up to the delay for one of them
+before a new instance is started; instances are then added one per delay.
+With no instance running, or a delay of 0, an instance starts at once."""
+import threading
+import time
+
+import pytest
+
+from conftest import checked_daemon
+
+SLEEPER = "import time\n\ndef handler(event, context):\n    time.sleep(event['s'])\n    return event['s']\n"
+
+
+def slow_daemon(delay_ms):
+    for d in checked_daemon(["--scale-delay", str(delay_ms), "--prewarm", "0"]):
+        d.create(name="sleeper", runtime="python311", handler="main.handler", code=SLEEPER, concurrency=4)
+        assert d.invoke("sleeper", {"s": 0}).status == 200  # one warm instance
+        yield d
+
+
+@pytest.fixture
+def long_delay():
+    yield from slow_daemon(1000)
+
+
+@pytest.fixture
+def no_delay():
+    yield from slow_daemon(0)
+
+
+def overlapping(d, first_s, second_s):
+    """Calls with first_s, then (while it runs) second_s; returns the
+    seconds the second took and the instance count after both."""
+    results = {}
+
+    def first():
+        results["first"] = d.invoke("sleeper", {"s": first_s})
+
+    t = threading.Thread(target=first)
+    t.start()
+    time.sleep(0.1)  # the first call holds the one instance
+    start = time.monotonic()
+    r = d.invoke("sleeper", {"s": second_s})
+    took = time.monotonic() - start
+    t.join()
+    assert (results["first"].status, results["first"].text) == (200, str(first_s))
+    assert (r.status, r.text) == (200, str(second_s))
+    return took, len(d.instances("sleeper"))
+
+
+def test_a_call_waits_for_a_busy_instance_that_comes_back_within_the_delay(long_delay):
+    took, instances = overlapping(long_delay, 0.4, 0)
+    assert instances == 1  # no instance was started for it
+    assert 0.2 <= took < 1.0  # it waited for the first call (~0.3 s left), not for the delay
+
+
+def test_after_the_delay_a_new_instance_takes_the_call(long_delay):
+    took, instances = overlapping(long_delay, 5, 0)
+    assert instances == 2
+    assert 0.9 <= took < 4.0  # the delay (1 s) and a cold start, not the 4.9 s left of the first call
+
+
+def test_a_delay_of_zero_starts_an_instance_at_once(no_delay):
+    took, instances = overlapping(no_delay, 0.6, 0)
+    assert instances == 2
+    assert took < 0.45
+
+
+def test_the_delay_must_be_a_number_of_milliseconds_up_to_1000(tmp_path):
+    import subprocess
+    from impuls_daemon import BIN
+    for bad in ("-1", "1001", "x", ""):
+        r = subprocess.run([BIN, "serve", "--scale-delay", bad, "--data-dir", str(tmp_path)],
+                           capture_output=True, text=True, timeout=10)
+        assert (r.returncode, r.stderr) == (2, "impuls: --scale-delay takes milliseconds from 0 to 1000\n")
