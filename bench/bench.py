@@ -38,6 +38,7 @@ import zipfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from impuls_daemon import Daemon  # noqa: E402
+import cpu  # noqa: E402
 import density  # noqa: E402
 import load  # noqa: E402
 import refs  # noqa: E402
@@ -84,17 +85,28 @@ def warm(daemon, lang, fn, references):
         for _, srv in servers:  # the same unmeasured start for the references (JIT, caches)
             load.warmup(srv.url, max(CONNS))
         rows = {}
+        seconds = load.seconds(load.DURATION)
         for conns in CONNS:
             # Unmeasured warm-up: the instances that `conns` connections need are started.
             load.warmup(url, conns)
-            rps, lat = load.run(url, conns)
-            row = {"impuls_rps": rps, **{f"impuls_p{p}_ms": lat[p] for p in PCTS}}
+            with cpu.Meter(lambda: [daemon.proc.pid]) as dm, cpu.Meter(lambda: instance_pids(daemon, fn)) as im:
+                rps, lat = load.run(url, conns)
+            calls = rps * seconds
+            row = {"impuls_rps": rps, **{f"impuls_p{p}_ms": lat[p] for p in PCTS},
+                   "daemon_cpu_us": dm.us_per_call(calls), "function_cpu_us": im.us_per_call(calls)}
             for key, srv in servers:
-                ref_rps, ref_lat = load.run(srv.url, conns)
+                with cpu.Meter(lambda: cpu.descendants(srv.proc.pid)) as rm:
+                    ref_rps, ref_lat = load.run(srv.url, conns)
                 row.update({f"{key}_rps": ref_rps, "ratio" if key == "bare" else f"ratio_{key}": rps / ref_rps,
+                            f"{key}_cpu_us": rm.us_per_call(ref_rps * seconds),
                             **{f"{key}_p{p}_ms": ref_lat[p] for p in PCTS}})
             rows[f"c{conns}"] = row
     RESULTS[f"warm_{lang}"] = rows
+
+
+def instance_pids(daemon, fn):
+    """Every process of the function's instances (init and runtime)."""
+    return [p for i in daemon.instances(fn) for p in cpu.descendants(i["pid"])]
 
 
 def time_cmd(cmd, runs):
@@ -315,6 +327,16 @@ def warm_rows():
                     r = w[c]
                     out.append(line(f"warm {lang} p{p} ms {c}{suffix}", r[f"impuls_p{p}_ms"], r[f"{key}_p{p}_ms"],
                                     r[f"impuls_p{p}_ms"] / r[f"{key}_p{p}_ms"], ".3f"))
+        for c in (f"c{n}" for n in CONNS):
+            for key, suffix, _, _ in present:
+                r = w[c]
+                if f"{key}_cpu_us" not in r:
+                    continue
+                total = r["daemon_cpu_us"] + r["function_cpu_us"]
+                ref = r[f"{key}_cpu_us"]
+                out.append(line(f"warm {lang} cpu us/call {c}{suffix}", total, ref, total / ref if ref else 0, ".1f",
+                                f"   (daemon {r['daemon_cpu_us']:.1f} + function {r['function_cpu_us']:.1f};"
+                                " the reference's own CPU; wrk's not counted)"))
     return out
 
 

@@ -34,3 +34,11 @@ def run(url, conns, duration=DURATION, script=POST, args=()):
 def warmup(url, conns, script=POST, args=()):
     """An unmeasured 1 s run: the instances (or JIT) that `conns` connections need."""
     run(url, conns, duration="1s", script=script, args=args)
+
+
+def seconds(duration):
+    """wrk's duration argument ("5s", "2m", "500ms") in seconds."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", duration)
+    if not m:
+        raise ValueError(f"BENCH_DURATION: cannot read {duration!r}")
+    return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]

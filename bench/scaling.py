@@ -3,8 +3,11 @@ F = 1, 10, 100 Node hello functions (bench/ref/hello.js, created through the
 API, added as F grows); wrk at 8 connections spreads its calls over the F
 functions round-robin (roundrobin.lua). Each new function is called once
 first (its cold start), then unmeasured 1 s runs start the instances the
-load needs (until one starts none), then the measured run. Throughput vs connections is the warm
-benchmarks' c1/c8/c32, printed beside it by rows()."""
+load needs (until one starts none), then the measured run. F = 10 is run
+again in a daemon with `--scale-delay 0` (a new instance for every call that
+finds the others busy, as Lambda scales) to show what the default scale-up
+delay saves (docs/operations.md, "Scaling up"). Throughput vs connections is
+the warm benchmarks' c1/c8/c32, printed beside it by rows()."""
 import os
 
 import load
@@ -12,19 +15,25 @@ from impuls_daemon import Daemon
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FUNCTIONS = (1, 10, 100)
+NO_DELAY_F = 10
 CONNS = 8
 PREFIX = "scale-"
 SCRIPT = os.path.join(HERE, "roundrobin.lua")
 
 
 def run(results):
+    results["scaling_functions"] = sweep(FUNCTIONS, ())
+    results["scaling_no_delay"] = sweep((NO_DELAY_F,), ("--scale-delay", "0"))
+
+
+def sweep(functions, daemon_args):
     code = open(os.path.join(HERE, "ref", "hello.js")).read()
-    d = Daemon()
+    d = Daemon(extra_args=daemon_args)
     out = {"conns": CONNS}
     try:
         d.start()
         made = 0
-        for f in FUNCTIONS:
+        for f in functions:
             for k in range(made, f):
                 # concurrency CONNS: with F = 1 every connection needs its own instance.
                 d.create(name=f"{PREFIX}{k}", runtime="nodejs20", handler="index.handler", code=code,
@@ -39,7 +48,7 @@ def run(results):
             out[f"f{f}"] = {"functions": f, "impuls_rps": rps, "warmup_runs": warmups,
                             "instances_before": before, "instances": instance_count(d, f),
                             **{f"impuls_p{p}_ms": lat[p] for p in load.PCTS}}
-        results["scaling_functions"] = out
+        return out
     finally:
         if d.proc:
             try:
@@ -89,4 +98,10 @@ def rows(results, conns):
                          f"{r['impuls_rps'] / base:>9.2f}   ({f} functions round-robin at c{s['conns']}, "
                          f"{r['instances']} instances ({r['instances_before']} before the run), p50 {r['impuls_p50_ms']:.3f} ms, "
                          f"p99 {r['impuls_p99_ms']:.3f} ms; reference: F={FUNCTIONS[0]})")
+    n = results.get("scaling_no_delay")
+    if s and n:
+        r, ref = n[f"f{NO_DELAY_F}"], s[f"f{NO_DELAY_F}"]
+        lines.append(f"{'scaling node F=' + str(NO_DELAY_F) + ' delay 0':<30}{r['impuls_rps']:>14.0f}"
+                     f"{ref['impuls_rps']:>14.0f}{r['impuls_rps'] / ref['impuls_rps']:>9.2f}   (--scale-delay 0: "
+                     f"{r['instances']} instances vs {ref['instances']} with the default delay; reference: the default)")
     return lines
