@@ -18,6 +18,7 @@ run stops early and says so. Every process goes at the end, also on error."""
 import os
 import statistics
 import subprocess
+import sys
 import threading
 import time
 
@@ -175,6 +176,8 @@ def impuls_side(lang, spec, out):
         groups = instance_pids(d)
         settle([p for ps in groups.values() for p in ps] + [d.proc.pid])
         pss = [sum(pss_kib(p) for p in ps) / 1024 for ps in groups.values()]
+        # An instance is its init and its runtime: fewer means a runtime had gone when listed.
+        out["instances_without_runtime"] = sum(len(ps) < 2 for ps in groups.values())
         out.update(n=len(pss), functions=k,
                    processes_per_instance=statistics.mean(len(ps) for ps in groups.values()) if groups else 0,
                    impuls_pss_mean_mib=statistics.mean(pss) if pss else 0,
@@ -187,6 +190,9 @@ def impuls_side(lang, spec, out):
             d.kill()
             rc = "killed: no clean stop within 120 s"
         left = d.leftovers()
+        if sys.exc_info()[0] is not None or rc != 0:  # what the daemon said, before its data dir goes
+            warnings = [l for l in d.read_log().splitlines() if " info " not in l]
+            print("\n".join(warnings[-40:]), file=sys.stderr)
         d.cleanup()
     if rc != 0 or left:
         raise RuntimeError(f"density daemon: exit {rc}, left {left[:5]}")
