@@ -15,7 +15,8 @@ class RuntimeApi {
     this.sock = null;
     this.used = false; // the socket has carried a whole exchange
     this.pending = null; // { resolve, reject } of the request in flight
-    this.buf = Buffer.alloc(0);
+    this.buf = Buffer.alloc(0); // bytes of an answer's head not yet parsed
+    this.head = null; // { status, headers, need, chunks, have }: an answer whose body is coming
   }
 
   connect() {
@@ -26,6 +27,7 @@ class RuntimeApi {
       if (this.sock !== sock) return;
       this.sock = null;
       this.buf = Buffer.alloc(0);
+      this.head = null;
       const p = this.pending;
       this.pending = null;
       if (p) p.reject(err || Object.assign(new Error('the Runtime API closed the connection'), { code: 'ECONNRESET' }));
@@ -37,6 +39,13 @@ class RuntimeApi {
   }
 
   onData(chunk) {
+    const head = this.head;
+    if (head) { // the head is parsed: collect the body's chunks, join them once
+      head.chunks.push(chunk);
+      head.have += chunk.length;
+      if (head.have >= head.need) this.finish(Buffer.concat(head.chunks, head.have), head);
+      return;
+    }
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     if (!this.pending) return;
     const end = this.buf.indexOf('\r\n\r\n');
@@ -56,14 +65,23 @@ class RuntimeApi {
     if (!Number.isSafeInteger(length) || length < 0 || !(status >= 100)) {
       return this.fail(new Error('the Runtime API sent a malformed answer'));
     }
-    if (this.buf.length < end + 4 + length) return;
-    const body = this.buf.toString('utf8', end + 4, end + 4 + length);
-    this.buf = this.buf.subarray(end + 4 + length);
+    const rest = this.buf.subarray(end + 4);
+    this.buf = Buffer.alloc(0);
+    const h = { status, headers, need: length, chunks: [rest], have: rest.length };
+    if (h.have >= h.need) this.finish(rest, h);
+    else this.head = h;
+  }
+
+  // A whole answer: data holds its body and maybe bytes after it.
+  finish(data, h) {
+    this.head = null;
+    const body = data.toString('utf8', 0, h.need);
+    if (data.length > h.need) this.buf = data.subarray(h.need);
     this.used = true;
     const p = this.pending;
     this.pending = null;
-    if ((headers.connection || '').toLowerCase() === 'close') this.close();
-    p.resolve({ status, headers, body });
+    if ((h.headers.connection || '').toLowerCase() === 'close') this.close();
+    p.resolve({ status: h.status, headers: h.headers, body });
   }
 
   fail(err) {
@@ -77,6 +95,7 @@ class RuntimeApi {
     if (this.sock) this.sock.destroy();
     this.sock = null;
     this.buf = Buffer.alloc(0);
+    this.head = null;
   }
 
   // Resolves with { status, headers (lower-case names), body (a string) }.

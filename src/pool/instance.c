@@ -309,9 +309,14 @@ void instance_next(instance_t *inst, struct evhttp_request *req)
         if (pool->fn->watch.ready)
             pool->fn->watch.ready(pool->fn->watch.arg, (int)inst->sb.pid);
     }
-    if (inst->state == INST_DYING)
-        return; /* no answer: the instance is going away */
+    /* No answer where the instance is going away: the request waits, not
+     * read from (see http_hold), until the instance's Runtime API is freed. */
+    if (inst->state == INST_DYING) {
+        http_hold(req);
+        return;
+    }
     if (inst->version != pool->fn->cfg.version || pool->fn->removed) {
+        http_hold(req);
         instance_kill(inst); /* retired: the function changed under it */
         pool_pump(pool);
         return;
@@ -322,9 +327,12 @@ void instance_next(instance_t *inst, struct evhttp_request *req)
         pool->n_queued--;
         inv->queued = false;
         invocation_deliver(inv, inst, req);
+        if (pool->n_queued > 0)
+            pool_pump(pool); /* the rest may need more instances (see scale_up_allowance) */
         return;
     }
     if (D->draining) { /* shutting down: no more warm instances */
+        http_hold(req);
         instance_kill(inst);
         return;
     }

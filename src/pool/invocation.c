@@ -219,6 +219,17 @@ static void on_scale_delay(evutil_socket_t fd, short what, void *arg)
  * waits up to the scale-up delay for one of them, and instances are then
  * added one per delay. With no running instance, or a delay of 0, all that
  * are needed are started at once, as Lambda does. */
+static void arm_scale_timer(pool_t *pool, double ms)
+{
+    if (!pool->scale_ev)
+        pool->scale_ev = evtimer_new(D->base, on_scale_delay, pool);
+    if (evtimer_pending(pool->scale_ev, NULL))
+        return;
+    long us = (long)(ms * 1000) + 1;
+    struct timeval tv = {.tv_sec = us / 1000000, .tv_usec = us % 1000000};
+    evtimer_add(pool->scale_ev, &tv);
+}
+
 static int scale_up_allowance(pool_t *pool, int busy, int need)
 {
     int delay = D->cfg.scale_delay_ms;
@@ -229,15 +240,11 @@ static int scale_up_allowance(pool_t *pool, int busy, int need)
     double since = now - pool->last_scale_ms;
     if (waited >= delay && since >= delay) {
         pool->last_scale_ms = now;
+        if (need > 1)
+            arm_scale_timer(pool, delay); /* the next one, if calls still wait then */
         return 1;
     }
-    if (!pool->scale_ev)
-        pool->scale_ev = evtimer_new(D->base, on_scale_delay, pool);
-    if (!evtimer_pending(pool->scale_ev, NULL)) {
-        double left = delay - (waited < since ? waited : since);
-        struct timeval tv = {.tv_sec = 0, .tv_usec = (suseconds_t)(left * 1000) + 1};
-        evtimer_add(pool->scale_ev, &tv);
-    }
+    arm_scale_timer(pool, delay - (waited < since ? waited : since));
     return 0;
 }
 
@@ -251,15 +258,19 @@ void pool_pump(pool_t *pool)
             invocation_fail_queued(pool, 503, "ServiceUnavailable", "the chamber is not running");
         return;
     }
-    /* Instances on their way back from a call will take queued work too. */
-    int returning = 0;
+    /* Instances on their way back from a call will take queued work too;
+     * busy ones (of this version, reused) will when their call ends. */
+    int returning = 0, busy = 0;
     for (instance_t *i = D->instances; i; i = i->next)
-        if (i->pool == pool && i->state == INST_BUSY && !i->inv && i->version == fn->cfg.version &&
-            fn->cfg.reuse)
-            returning++;
+        if (i->pool == pool && i->state == INST_BUSY && i->version == fn->cfg.version && fn->cfg.reuse) {
+            if (i->inv)
+                busy++;
+            else
+                returning++;
+        }
     int need = pool->n_queued - pool->n_starting - returning;
-    if (need > 0)
-        need = scale_up_allowance(pool, pool->n_instances - pool->n_starting - returning, need);
+    if (need > 0 && pool->n_instances < fn->cfg.concurrency)
+        need = scale_up_allowance(pool, busy, need);
     while (need-- > 0 && pool->n_instances < fn->cfg.concurrency) {
         if (!instance_spawn(pool)) {
             invocation_fail_queued(pool, 502, "Runtime.StartFailed",

@@ -110,7 +110,7 @@ static void sweep(const char *ctrl)
     while ((e = readdir(d))) {
         if (e->d_type != DT_DIR || e->d_name[0] == '.')
             continue;
-        cgroup_t cg = {.created = true};
+        cgroup_t cg = {.created = true, .peak_fd = -1};
         snprintf(cg.name, sizeof cg.name, "%s", e->d_name);
         log_warn("cgroup: removing %s left by an earlier daemon", e->d_name);
         cgroup_destroy(&cg);

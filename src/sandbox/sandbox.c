@@ -34,6 +34,7 @@ int sandbox_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     sb->backend = spec->backend;
     sb->pid = -1;
     sb->ctl_fd = sb->log_fd = sb->rapi_fd = -1;
+    sb->cg.peak_fd = -1;
     return spec->backend == SANDBOX_NAMESPACE ? namespace_spawn(spec, sb, err, errlen)
                                               : process_spawn(spec, sb, err, errlen);
 }

@@ -29,6 +29,11 @@ def no_delay():
     yield from slow_daemon(0)
 
 
+@pytest.fixture
+def short_delay():
+    yield from slow_daemon(100)
+
+
 def overlapping(d, first_s, second_s):
     """Calls with first_s, then (while it runs) second_s; returns the
     seconds the second took and the instance count after both."""
@@ -59,6 +64,31 @@ def test_after_the_delay_a_new_instance_takes_the_call(long_delay):
     took, instances = overlapping(long_delay, 5, 0)
     assert instances == 2
     assert 0.9 <= took < 4.0  # the delay (1 s) and a cold start, not the 4.9 s left of the first call
+
+
+def test_calls_that_keep_waiting_get_one_more_instance_per_delay(short_delay):
+    d = short_delay
+    busy = threading.Thread(target=lambda: d.invoke("sleeper", {"s": 4}))
+    busy.start()
+    time.sleep(0.1)
+    took = {}
+
+    def call(k):
+        start = time.monotonic()
+        r = d.invoke("sleeper", {"s": 1.5})
+        took[k] = (r.status, time.monotonic() - start)
+
+    waiting = [threading.Thread(target=call, args=(k,)) for k in range(3)]
+    for t in waiting:
+        t.start()
+    for t in waiting + [busy]:
+        t.join()
+    # Three instances added, ~0.1 s apart: none of the three calls waited for
+    # another's 1.5 s (nor for the 4 s one), so each took its own 1.5 s, the
+    # delays and a cold start.
+    assert sorted(took) == [0, 1, 2]
+    assert all(status == 200 and s < 3.2 for status, s in took.values()), took
+    assert len(d.instances("sleeper")) == 4
 
 
 def test_a_delay_of_zero_starts_an_instance_at_once(no_delay):

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,9 +169,12 @@ static void v1_init_sweeps_leftovers(void **state)
     assert_int_equal(cgroup_init(NULL, parent, CG_V1, err, sizeof err), CG_V1);
     cgroup_t cg;
     assert_int_equal(cgroup_create(&cg, "i-9", 64, 16, 100), 0);
-    /* A second start of the same daemon finds it and removes it. */
+    /* A second start of the same daemon finds it and removes it, and closes
+     * no file of its own doing so (a swept cgroup has no peak file open). */
+    int stdin_open = fcntl(0, F_GETFD) != -1;
     assert_int_equal(cgroup_init(NULL, parent, CG_V1, err, sizeof err), CG_V1);
     assert_int_equal(cgroup_count(), 0);
+    assert_int_equal(fcntl(0, F_GETFD) != -1, stdin_open);
     cgroup_shutdown();
 }
 
