@@ -39,7 +39,14 @@ all: build
 deps:
 	@sh scripts/deps.sh $(DEB_PKGS)
 
-build: build/impuls
+build: build/impuls build/python-bytecode.stamp
+
+# The Python runtime's bytecode, read by every Python instance (the runtimes
+# dir is read-only in the sandbox, so nothing there can write it).
+build/python-bytecode.stamp: $(wildcard runtimes/python/*.py)
+	@mkdir -p build
+	@/usr/bin/python3 -m compileall -q runtimes/python
+	@touch $@
 
 build/impuls: $(OBJ)
 	@echo "  LD      $@"
@@ -75,10 +82,10 @@ unit: $(TEST_BIN)
 # The suites that drive the real daemon over HTTP (tests/conftest.py).
 DAEMON_SUITES := $(wildcard tests/e2e tests/hostile tests/badinput tests/faults)
 
-e2e: build/impuls
+e2e: build/impuls build/python-bytecode.stamp
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider $(DAEMON_SUITES)
 
-e2e-asan: build/impuls-asan
+e2e-asan: build/impuls-asan build/python-bytecode.stamp
 	IMPULS_BIN=$(CURDIR)/build/impuls-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider $(DAEMON_SUITES)
 
