@@ -112,7 +112,7 @@ static void usage(void)
                     "                    [--cgroup v1|v2] [--queue-max N] [--max-connections N]\n"
                     "                    [--no-local] [--init-timeout SECONDS] [--debug]\n"
                     "                    [--router-addr HOST:PORT] [--router-host NAME (fn.localhost)]\n"
-                    "                    [--chamber-ports LO-HI (6000-6999)] [--prewarm N (1)]\n"
+                    "                    [--chamber-ports LO-HI (6000-6999)] [--prewarm N (2)]\n"
                     "                    [--aws-credentials FILE] [--scale-delay MS (2)]\n"
                     "  --prewarm   sandboxes per language made ahead of demand (0: none)\n"
                     "  --scale-delay  how long a call waits for a busy instance before a new one is started\n"

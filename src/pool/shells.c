@@ -38,7 +38,7 @@ typedef struct shell {
 } shell_t;
 
 static shell_t *shells;
-static int per_lang = 1;
+static int per_lang = 2;
 static struct event *refill_ev;
 
 void shells_configure(int n) { per_lang = n; }

@@ -7,6 +7,7 @@ import socket
 
 import pytest
 
+from conftest import checked_daemon
 from hostile import (assert_healthy, deploy, fd_count, host_ipv4, node, observe,
                      only_instance, rss_kib, timed_canary, wait_for)
 
@@ -122,7 +123,15 @@ def test_runtime_api_refuses_out_of_turn_requests(daemon, method, path, expected
     assert_healthy(daemon)
 
 
-def test_runtime_api_connection_flood_is_bounded(daemon):
+@pytest.fixture
+def no_spares():
+    """A daemon without pre-made sandboxes: their refills would move its fd
+    count while the test counts."""
+    yield from checked_daemon(["--prewarm", "0"])
+
+
+def test_runtime_api_connection_flood_is_bounded(no_spares):
+    daemon = no_spares
     deploy(daemon, memory_mb=256)
     observe(daemon, "whoami")
     timed_canary(daemon)  # warm: the health check below adds no instance
