@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 
+import cpu
 from impuls_daemon import CGROUP_ROOT, Daemon
 
 N = int(os.environ.get("BENCH_DENSITY_N", "200"))
@@ -70,26 +71,14 @@ def pss_kib(pid):
     return 0
 
 
-def cpu_ticks(pids):
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        except OSError:
-            pass
-    return total
-
-
 def settle(pids, timeout=30):
     """Wait until the processes are idle (under 5% of a core for 1 s): a
     runtime that has just started may still be compiling or collecting."""
     deadline = time.time() + timeout
-    before = cpu_ticks(pids)
+    before = cpu.ticks(pids)
     while time.time() < deadline:
         time.sleep(1)
-        now = cpu_ticks(pids)
+        now = cpu.ticks(pids)
         if now - before < 0.05 * os.sysconf("SC_CLK_TCK"):
             return
         before = now
