@@ -7,7 +7,7 @@ interpreter of its own.
 
 A stub Runtime API on 127.0.0.1 gives each runtime one invocation, takes its
 response and keeps its next /next parked, as the daemon does with an idle
-instance. The zygote imports runtimes/python/bootstrap.py as a module, calls
+instance. The zygote imports runtimes/python/impuls_runtime.py as a module, calls
 gc.freeze() and forks N children that each run its main() (load the handler,
 take the call, park). Once all are parked: PSS and private memory per child
 and of the zygote, then the children's and the zygote's smaps by mapping."""
@@ -25,13 +25,14 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 import smaps_breakdown  # noqa: E402
 
-BOOTSTRAP = os.path.join(HERE, "..", "runtimes", "python", "bootstrap.py")
+# The runtime module (bootstrap.py is only a launcher that runs it at import).
+BOOTSTRAP = os.path.join(HERE, "..", "runtimes", "python", "impuls_runtime.py")
 HANDLER = "import time\n\ndef handler(event, context):\n    time.sleep(0.5)\n    return {'statusCode': 200, 'body': 'idle soon'}\n"
 
 ZYGOTE = r'''
 import gc, importlib.util, os, sys, time
 sys.argv = ["bootstrap.py"]
-spec = importlib.util.spec_from_file_location("bootstrap", os.environ["TRIAL_BOOTSTRAP"])
+spec = importlib.util.spec_from_file_location("impuls_runtime", os.environ["TRIAL_BOOTSTRAP"])
 boot = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(boot)
 gc.freeze()
