@@ -56,15 +56,11 @@ function awaitClaim(fd) {
 // ---------- HTTP ----------
 let api; // the Runtime API client (see configure)
 
-function request(method, urlPath, body, headers) {
-  return api.request(method, urlPath, body, headers);
-}
-
 // Header values must be plain printable ASCII (a CR or LF would end the header).
 const headerSafe = (s) => String(s).replace(/[^\x20-\x7e]/g, '?');
 
 function postError(urlPath, errBody, headerType, headers) {
-  return request('POST', urlPath, JSON.stringify(errBody),
+  return api.request('POST', urlPath, JSON.stringify(errBody),
     Object.assign({ 'Lambda-Runtime-Function-Error-Type': headerSafe(headerType || errBody.errorType) }, headers));
 }
 
@@ -237,7 +233,7 @@ async function main() {
   }
   configure();
   const handler = await loadHandler();
-  let next = await request('GET', `${PREFIX}/invocation/next`);
+  let next = await api.request('GET', `${PREFIX}/invocation/next`);
   for (;;) {
     if (next.status !== 200) throw new Error(`invocation/next returned HTTP ${next.status}: ${next.body}`);
     const h = next.headers;
@@ -268,8 +264,8 @@ async function main() {
     // exchange per call). Anything else (the post refused, e.g. too large,
     // or a Runtime API without the extension): ask as usual.
     if (error) next = await postError(`${base}/error`, error, error.errorType.startsWith('Runtime.') ? error.errorType : 'Unhandled', THEN_NEXT);
-    else next = await request('POST', `${base}/response`, payload, THEN_NEXT);
-    if (next.status !== 200) next = await request('GET', `${PREFIX}/invocation/next`);
+    else next = await api.request('POST', `${base}/response`, payload, THEN_NEXT);
+    if (next.status !== 200) next = await api.request('GET', `${PREFIX}/invocation/next`);
   }
 }
 

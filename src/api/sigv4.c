@@ -80,12 +80,6 @@ int sigv4_load(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        sprintf(out + 2 * i, "%02x", in[i]);
-}
-
 static void hmac(const void *key, size_t klen, const char *msg, unsigned char out[32])
 {
     struct hmac_sha256_ctx ctx;
@@ -271,7 +265,7 @@ int sigv4_check(struct evhttp_request *req, const char **type, char *msg, size_t
     hmac(k3, 32, "aws4_request", k4);
     hmac(k4, 32, sts, sig);
     char want[65];
-    hex(sig, 32, want);
+    hex_encode(sig, 32, want);
     if (strlen(signature) != 64 || !memeql_sec(want, signature, 64)) {
         snprintf(msg, msglen, "The request signature we calculated does not match the signature you provided. Check "
                               "your AWS Secret Access Key and signing method.");

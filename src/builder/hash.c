@@ -12,13 +12,6 @@
 
 #include "util/util.h"
 
-static void hex(const unsigned char md[32], char out[65])
-{
-    for (int i = 0; i < 32; i++)
-        sprintf(out + 2 * i, "%02x", md[i]);
-    out[64] = '\0';
-}
-
 static int add_fd(struct sha256_ctx *ctx, int fd)
 {
     char buf[65536];
@@ -46,7 +39,7 @@ int sha256_file(const char *path, char out[65])
     if (rc == 0) {
         unsigned char md[SHA256_DIGEST_SIZE];
         sha256_digest(&ctx, sizeof md, md);
-        hex(md, out);
+        hex_encode(md, sizeof md, out);
     }
     return rc;
 }
@@ -106,7 +99,7 @@ long src_hash_under(const char *dir, const src_list_t *l, const char *prefix, ch
     }
     unsigned char md[SHA256_DIGEST_SIZE];
     sha256_digest(&ctx, sizeof md, md);
-    hex(md, out);
+    hex_encode(md, sizeof md, out);
     return count;
 }
 

@@ -210,6 +210,18 @@ static void on_scale_delay(evutil_socket_t fd, short what, void *arg)
     pool_pump(arg);
 }
 
+/* pool_pump again in `ms` (unless already due sooner). */
+static void arm_scale_timer(pool_t *pool, double ms)
+{
+    if (!pool->scale_ev)
+        pool->scale_ev = evtimer_new(D->base, on_scale_delay, pool);
+    if (!pool->scale_ev || evtimer_pending(pool->scale_ev, NULL))
+        return;
+    long us = (long)(ms * 1000) + 1;
+    struct timeval tv = {.tv_sec = us / 1000000, .tv_usec = us % 1000000};
+    evtimer_add(pool->scale_ev, &tv);
+}
+
 /* How many instances may be started now for `need` queued calls while
  * `busy` instances are running calls. A hello call takes ~0.1 ms and a cold
  * start some ms of CPU: starting an instance for every call that finds the
@@ -219,17 +231,6 @@ static void on_scale_delay(evutil_socket_t fd, short what, void *arg)
  * waits up to the scale-up delay for one of them, and instances are then
  * added one per delay. With no running instance, or a delay of 0, all that
  * are needed are started at once, as Lambda does. */
-static void arm_scale_timer(pool_t *pool, double ms)
-{
-    if (!pool->scale_ev)
-        pool->scale_ev = evtimer_new(D->base, on_scale_delay, pool);
-    if (evtimer_pending(pool->scale_ev, NULL))
-        return;
-    long us = (long)(ms * 1000) + 1;
-    struct timeval tv = {.tv_sec = us / 1000000, .tv_usec = us % 1000000};
-    evtimer_add(pool->scale_ev, &tv);
-}
-
 static int scale_up_allowance(pool_t *pool, int busy, int need)
 {
     int delay = D->cfg.scale_delay_ms;

@@ -187,9 +187,17 @@ void sha256_hex(const void *data, size_t len, char out[65])
     sha256_init(&ctx);
     sha256_update(&ctx, len, data);
     sha256_digest(&ctx, sizeof md, md);
-    for (int i = 0; i < 32; i++)
-        sprintf(out + 2 * i, "%02x", md[i]);
-    out[64] = '\0';
+    hex_encode(md, sizeof md, out);
+}
+
+void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        *out++ = digits[in[i] >> 4];
+        *out++ = digits[in[i] & 15];
+    }
+    *out = '\0';
 }
 
 void tcp_nodelay(int fd)
@@ -217,13 +225,13 @@ void uuid4(char out[37])
     used += 16;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    static const char hex[] = "0123456789abcdef";
+    /* 8-4-4-4-12 hex digits: the groups are 4, 2, 2, 2 and 6 bytes. */
+    static const int group[] = {4, 2, 2, 2, 6};
     char *o = out;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
+    for (int g = 0; g < 5; b += group[g], g++) {
+        if (g)
             *o++ = '-';
-        *o++ = hex[b[i] >> 4];
-        *o++ = hex[b[i] & 15];
+        hex_encode(b, (size_t)group[g], o);
+        o += 2 * group[g];
     }
-    *o = 0;
 }

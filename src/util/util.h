@@ -29,6 +29,8 @@ char *read_file(const char *path, size_t max, size_t *len_out);
 bool path_exists(const char *path);
 
 void sha256_hex(const void *data, size_t len, char out[65]);
+/* Lower-case hex of n bytes into out (2n characters and a NUL). */
+void hex_encode(const unsigned char *in, size_t n, char *out);
 void uuid4(char out[37]);
 /* TCP_NODELAY on a socket (a listener passes it to the sockets it accepts):
  * the daemon writes whole messages, and Nagle's wait for an ACK that the peer

@@ -151,7 +151,7 @@ def handler(event, context):
 
 
 def test_the_python_runtime_runs_from_the_bytecode_make_build_caches(daemon):
-    # Compiled at every start it cost each instance ~0.9 MiB (docs/performance.md).
+    # Compiled at every start it cost each idle instance 0.7 MiB PSS (docs/performance.md).
     daemon.create(name="bytecode", runtime="python311", handler="main.handler", code=BYTECODE_PROBE)
     r = daemon.invoke("bytecode", {})
     assert (r.status, r.json()) == (200, {"runtime": "/var/runtime/python/impuls_runtime.py",
