@@ -39,6 +39,26 @@ const char *http_reason(int status)
     }
 }
 
+void http_reply(struct evhttp_request *req, int status, const char *reason, struct evbuffer *body)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    evhttp_send_reply(req, status, reason, body);
+    if (!conn)
+        return;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+    struct evbuffer *out = bufferevent_get_output(bev);
+    /* Only the bufferevent drains its output (its start is frozen); this is
+     * the write it would make on the next loop turn. */
+    evbuffer_unfreeze(out, 1);
+    int written = evbuffer_write(out, bufferevent_getfd(bev));
+    evbuffer_freeze(out, 1);
+    /* All of it went: run evhttp's write callback (it finishes the request
+     * and reads the next one on a kept-alive connection) deferred, later in
+     * this loop turn. Otherwise the bufferevent writes the rest, as before. */
+    if (written > 0 && evbuffer_get_length(out) == 0)
+        bufferevent_trigger(bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
+}
+
 void http_send(struct evhttp_request *req, int status, const char *body, size_t len)
 {
     /* Every answer names a request id; invocations set their own first. */
@@ -57,7 +77,7 @@ void http_send(struct evhttp_request *req, int status, const char *body, size_t 
     struct evbuffer *b = evbuffer_new();
     if (body && len)
         evbuffer_add(b, body, len);
-    evhttp_send_reply(req, status, http_reason(status), b);
+    http_reply(req, status, http_reason(status), b);
     evbuffer_free(b);
 }
 

@@ -4,6 +4,10 @@
 #include <jansson.h>
 #include <stddef.h>
 
+/* evhttp_send_reply, but the answer is written at once: evhttp writes it
+ * only when the socket next polls writable, a loop turn later (one more
+ * epoll_wait and two epoll_ctl per answer, on every warm call twice). */
+void http_reply(struct evhttp_request *req, int status, const char *reason, struct evbuffer *body);
 void http_send(struct evhttp_request *req, int status, const char *body, size_t len);
 /* Sends j as JSON and drops the reference. */
 void http_json(struct evhttp_request *req, int status, json_t *j);

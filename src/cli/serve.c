@@ -284,7 +284,24 @@ int cmd_serve(int argc, char **argv)
         return 1;
     }
     store_gc_orphans(D->store);
-    D->base = event_base_new();
+    /* epoll changes are batched per loop turn: evhttp turns a connection's
+     * read and write interest on and off around every answer, and most of
+     * those pairs cancel out before the next epoll_wait (docs/performance.md,
+     * "The warm path"). Every fd the loop watches is the daemon's own, never
+     * dup()ed, which is what the batching needs. */
+    struct event_config *ev_cfg = event_config_new();
+    if (!ev_cfg || event_config_set_flag(ev_cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST) < 0) {
+        log_error("cannot configure the event loop");
+        cgroup_shutdown();
+        return 1;
+    }
+    D->base = event_base_new_with_config(ev_cfg);
+    event_config_free(ev_cfg);
+    if (!D->base) {
+        log_error("cannot create the event loop");
+        cgroup_shutdown();
+        return 1;
+    }
     if (offload_init(D->base, 2) < 0) {
         log_error("cannot start worker threads");
         cgroup_shutdown();

@@ -349,7 +349,7 @@ void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_reque
              inv->id + 24);
     evhttp_add_header(h, "Lambda-Runtime-Trace-Id", trace);
     evhttp_add_header(h, "Content-Type", "application/json");
-    evhttp_send_reply(next_req, 200, "OK", inv->event);
+    http_reply(next_req, 200, "OK", inv->event);
     arm_timer(inv, fn->cfg.timeout_s);
 }
 
