@@ -1,7 +1,9 @@
 /* The native hello for the benchmark: a Lambda custom runtime (runtime `provided`)
  * that answers every event with the result bench/ref/hello.js returns. It speaks
- * the Runtime API at $AWS_LAMBDA_RUNTIME_API (an IPv4 HOST:PORT) over one
- * keep-alive HTTP/1.1 connection, opening a new one when the daemon closes it.
+ * the Runtime API at $AWS_LAMBDA_RUNTIME_API (an IPv4 HOST:PORT), or on the Unix
+ * socket $IMPULS_RUNTIME_API_SOCKET names when the daemon offers one (as
+ * Impuls's own runtimes do, docs/runtimes.md), over one keep-alive HTTP/1.1
+ * connection, opening a new one when the daemon closes it.
  * Its response posts carry `Impuls-Next: 1` (docs/runtimes.md): their answer is
  * the next event, one exchange per call; a daemon without the extension
  * answers 202 and it asks with a GET. Plain sockets and libc only; bench/run.sh builds it static into
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define API "/2018-06-01/runtime/invocation/"
@@ -40,8 +43,26 @@ static void die(const char *what)
     exit(1);
 }
 
+static int open_unix(const char *path)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof a.sun_path)
+        die("IMPULS_RUNTIME_API_SOCKET is not a socket path");
+    memcpy(a.sun_path, path, n);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        perror("bench bootstrap: connect");
+        exit(1);
+    }
+    return fd;
+}
+
 static int open_api(void)
 {
+    const char *unix_name = getenv("IMPULS_RUNTIME_API_SOCKET");
+    if (unix_name)
+        return open_unix(unix_name);
     const char *env = getenv("AWS_LAMBDA_RUNTIME_API");
     char host[64];
     const char *colon = env ? strrchr(env, ':') : NULL;

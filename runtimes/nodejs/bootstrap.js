@@ -14,7 +14,7 @@ let API_HOST, API_PORT, TASK_ROOT, GLAMBDAR, glambdar;
 
 function configure() {
   [API_HOST, API_PORT = '80'] = (env.AWS_LAMBDA_RUNTIME_API || '127.0.0.1:9001').split(':');
-  api = new RuntimeApi(API_HOST, API_PORT);
+  api = new RuntimeApi(API_HOST, API_PORT, env.IMPULS_RUNTIME_API_SOCKET);
   TASK_ROOT = env.LAMBDA_TASK_ROOT || '/var/task';
   // Glambdar-style functions (see glambdar.js) are adapted to (event, context).
   GLAMBDAR = env.IMPULS_HANDLER_STYLE === 'glambdar';
@@ -23,8 +23,9 @@ function configure() {
 
 // ---------- pre-made sandboxes ----------
 // The daemon's shells: this runtime started before any function was chosen.
-// It warms its Runtime API client with one exchange with itself (the first
-// use of a socket costs Node some milliseconds of lazy loading), then waits
+// It warms its Runtime API client with one exchange with itself, over the kind
+// of socket it will use (the first use of one costs Node some milliseconds of
+// lazy loading), then waits
 // until init has bound the code at /var/task and sends the function's
 // environment.
 function warmUp() {
@@ -33,10 +34,13 @@ function warmUp() {
     const srv = net.createServer((s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}')));
     const done = () => { srv.close(); resolve(); };
     srv.on('error', done);
-    srv.listen(0, '127.0.0.1', () => {
-      const api = new RuntimeApi('127.0.0.1', srv.address().port);
-      api.request('POST', '/', '{}', {}).then(() => api.close(), () => api.close()).then(done);
-    });
+    const exchange = (client) => client.request('POST', '/', '{}', {}).then(() => client.close(), () => client.close()).then(done);
+    if (env.IMPULS_RUNTIME_API_SOCKET) { // in the sandbox's own /tmp; closing the server removes it
+      const where = `/tmp/.impuls-warm-up-${process.pid}.sock`;
+      srv.listen({ path: where }, () => exchange(new RuntimeApi('localhost', 0, where)));
+    } else {
+      srv.listen(0, '127.0.0.1', () => exchange(new RuntimeApi('127.0.0.1', srv.address().port)));
+    }
   });
 }
 

@@ -1,6 +1,6 @@
 'use strict';
 // A client for the Runtime API: one persistent HTTP/1.1 connection over a
-// plain socket, one request at a time, no timeout (invocation/next is a long
+// plain socket (TCP, or the sandbox's Unix socket when given: see unixPath), one request at a time, no timeout (invocation/next is a long
 // poll). Not Node's http module: its request and response objects, streams
 // and header checks cost a warm call more than the rest of the shim does
 // (docs/performance.md). The daemon's answers always carry Content-Length.
@@ -9,9 +9,12 @@ const net = require('net');
 const MAX_HEAD = 64 * 1024;
 
 class RuntimeApi {
-  constructor(host, port) {
+  // unixPath: $IMPULS_RUNTIME_API_SOCKET when the daemon offers it; a Unix
+  // socket costs less per exchange than loopback TCP.
+  constructor(host, port, unixPath) {
     this.host = host;
     this.port = Number(port);
+    this.unixPath = unixPath || null;
     this.sock = null;
     this.used = false; // the socket has carried a whole exchange
     this.pending = null; // { resolve, reject } of the request in flight
@@ -20,8 +23,8 @@ class RuntimeApi {
   }
 
   connect() {
-    const sock = net.connect(this.port, this.host);
-    sock.setNoDelay(true);
+    const sock = this.unixPath ? net.connect({ path: this.unixPath }) : net.connect(this.port, this.host);
+    if (!this.unixPath) sock.setNoDelay(true);
     sock.on('data', (chunk) => this.onData(chunk));
     const gone = (err) => {
       if (this.sock !== sock) return;

@@ -15,7 +15,8 @@
 struct conn_limit {
     struct bufferevent **conns;
     int n, cap, max;
-    struct evconnlistener *listener;
+    struct evconnlistener *listeners[2];
+    int n_listeners;
     struct event *retry_ev;
     bool paused;
 };
@@ -36,7 +37,8 @@ static void sweep(conn_limit_t *cl)
         cl->conns[i] = cl->conns[--cl->n];
     }
     if (cl->paused && cl->n < cl->max) {
-        evconnlistener_enable(cl->listener);
+        for (int i = 0; i < cl->n_listeners; i++)
+            evconnlistener_enable(cl->listeners[i]);
         evtimer_del(cl->retry_ev);
         cl->paused = false;
     }
@@ -62,7 +64,8 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
     bufferevent_incref(bev);
     cl->conns[cl->n++] = bev;
     if (cl->n >= cl->max && !cl->paused) {
-        evconnlistener_disable(cl->listener);
+        for (int i = 0; i < cl->n_listeners; i++)
+            evconnlistener_disable(cl->listeners[i]);
         struct timeval tv = {0, 100000};
         evtimer_add(cl->retry_ev, &tv);
         cl->paused = true;
@@ -76,10 +79,21 @@ conn_limit_t *conn_limit_install(struct evhttp *http, struct evhttp_bound_socket
     if (!cl)
         return NULL;
     cl->max = max;
-    cl->listener = evhttp_bound_socket_get_listener(bound);
-    cl->retry_ev = event_new(evconnlistener_get_base(cl->listener), -1, EV_PERSIST, on_retry, cl);
+    cl->listeners[cl->n_listeners++] = evhttp_bound_socket_get_listener(bound);
+    cl->retry_ev = event_new(evconnlistener_get_base(cl->listeners[0]), -1, EV_PERSIST, on_retry, cl);
     evhttp_set_bevcb(http, make_bev, cl);
     return cl;
+}
+
+int conn_limit_add(conn_limit_t *cl, struct evhttp_bound_socket *bound)
+{
+    if (!cl || cl->n_listeners == 2)
+        return -1;
+    struct evconnlistener *l = evhttp_bound_socket_get_listener(bound);
+    cl->listeners[cl->n_listeners++] = l;
+    if (cl->paused)
+        evconnlistener_disable(l);
+    return 0;
 }
 
 int conn_limit_open(conn_limit_t *cl)

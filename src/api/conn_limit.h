@@ -8,6 +8,8 @@
 typedef struct conn_limit conn_limit_t;
 
 conn_limit_t *conn_limit_install(struct evhttp *http, struct evhttp_bound_socket *bound, int max);
+/* One more listener of the same evhttp under the same limit (at most two). */
+int conn_limit_add(conn_limit_t *cl, struct evhttp_bound_socket *bound);
 int conn_limit_open(conn_limit_t *cl);
 /* After evhttp_free of its evhttp: drops the references it kept. */
 void conn_limit_free(conn_limit_t *cl);

@@ -25,6 +25,14 @@ int instance_cpu_weight(const fn_config_t *c) { return c->memory_mb * 100 / 1024
 
 static void on_log(evutil_socket_t fd, short what, void *arg);
 static void on_ctl(evutil_socket_t fd, short what, void *arg);
+
+/* The Runtime API's listening sockets go from the sandbox to the instance's
+ * evhttp, which closes them. */
+static void serve_runtime_api(instance_t *inst)
+{
+    inst->rapi = runtime_api_start(inst, inst->sb.rapi_fd, inst->sb.rapi_unix_fd);
+    inst->sb.rapi_fd = inst->sb.rapi_unix_fd = -1;
+}
 static void on_idle(evutil_socket_t fd, short what, void *arg);
 
 /* The environment of the runtime: Lambda's variables and the function's own
@@ -177,8 +185,7 @@ instance_t *instance_spawn(pool_t *pool)
     struct timeval init_tv = {.tv_sec = D->cfg.init_timeout_s};
     evtimer_add(inst->idle_ev, &init_tv);
     if (inst->sb.rapi_fd >= 0) {
-        inst->rapi = runtime_api_start(inst, inst->sb.rapi_fd);
-        inst->sb.rapi_fd = -1; /* the evhttp listener owns it now */
+        serve_runtime_api(inst);
     } else {
         inst->ctl_ev = event_new(D->base, inst->sb.ctl_fd, EV_READ | EV_PERSIST, on_ctl, inst);
         event_add(inst->ctl_ev, NULL);
@@ -198,8 +205,7 @@ static void on_ctl(evutil_socket_t fd, short what, void *arg)
     event_del(inst->ctl_ev);
     if (rfd < 0)
         return; /* init died first; the reaper cleans up */
-    inst->rapi = runtime_api_start(inst, rfd);
-    inst->sb.rapi_fd = -1;
+    serve_runtime_api(inst);
 }
 
 static void leave_state(instance_t *inst)

@@ -145,4 +145,6 @@ void direct_free(invocation_t *inv);
 void invocation_end_direct(invocation_t *inv, bool complete, const char *why);
 
 /* runtime_api/runtime_api.c */
-struct evhttp *runtime_api_start(instance_t *inst, int fd);
+/* Serves the instance's Runtime API on its listening sockets (the Unix one
+ * may be -1); takes them over. */
+struct evhttp *runtime_api_start(instance_t *inst, int tcp_fd, int unix_fd);

@@ -33,7 +33,6 @@ typedef struct shell {
     enum runtime_lang lang;
     sandbox_t sb;
     struct event *ctl_ev;
-    int rapi_fd; /* -1 until init sent it: then the shell is ready */
     struct shell *next;
 } shell_t;
 
@@ -85,12 +84,11 @@ static void on_shell_ctl(evutil_socket_t fd, short what, void *arg)
 {
     shell_t *s = arg;
     errno = 0;
-    int rfd = sandbox_take_rapi_fd(&s->sb);
-    if (rfd < 0 && (errno == EAGAIN || errno == EINTR))
+    /* Once init sent the Runtime API sockets (s->sb.rapi_fd) the shell is
+     * ready; if init died instead, the reaper cleans up. */
+    if (sandbox_take_rapi_fd(&s->sb) < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     event_del(s->ctl_ev);
-    if (rfd >= 0)
-        s->rapi_fd = rfd; /* else init died: the reaper cleans up */
 }
 
 static void shell_spawn(enum runtime_lang lang)
@@ -101,7 +99,6 @@ static void shell_spawn(enum runtime_lang lang)
     shell_t *s = calloc(1, sizeof *s);
     s->id = ++D->next_instance_id;
     s->lang = lang;
-    s->rapi_fd = -1;
     char cgname[64], empty[4096], tasks[4096], bootstrap[4096];
     snprintf(cgname, sizeof cgname, "i-%llu", (unsigned long long)s->id);
     snprintf(empty, sizeof empty, "%s/empty-task", D->cfg.data_dir);
@@ -199,6 +196,7 @@ static char *env_json(char **env)
         json_object_set_new(o, key, json_string(eq + 1));
     }
     json_object_set_new(o, "AWS_LAMBDA_RUNTIME_API", json_string("127.0.0.1:9001"));
+    json_object_set_new(o, "IMPULS_RUNTIME_API_SOCKET", json_string(SANDBOX_RAPI_UNIX_PATH));
     char *out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return out;
@@ -211,7 +209,7 @@ bool shell_take(instance_t *inst, char **env)
         return false;
     want(rt->lang);
     shell_t *s = shells;
-    while (s && !(s->lang == rt->lang && s->rapi_fd >= 0))
+    while (s && !(s->lang == rt->lang && s->sb.rapi_fd >= 0))
         s = s->next;
     if (!s)
         return false;
@@ -228,13 +226,11 @@ bool shell_take(instance_t *inst, char **env)
         s->next = shells; /* reaped as a shell */
         shells = s;
         s->ctl_ev = NULL;
-        close(s->rapi_fd);
-        s->rapi_fd = -1;
+        sandbox_close_rapi(&s->sb); /* and not taken again */
         return false;
     }
     inst->id = s->id; /* its uid and cgroup are named after it */
-    inst->sb = s->sb;
-    inst->sb.rapi_fd = s->rapi_fd;
+    inst->sb = s->sb; /* with the Runtime API sockets */
     free(s);
     return true;
 }
@@ -246,8 +242,6 @@ bool shells_reap(pid_t pid)
             shell_unlink(s);
             if (s->ctl_ev)
                 event_free(s->ctl_ev);
-            if (s->rapi_fd >= 0)
-                close(s->rapi_fd);
             sandbox_release(&s->sb);
             free(s);
             return true;

@@ -162,22 +162,32 @@ static void dispatch(struct evhttp_request *req, void *arg)
     http_error(req, 404, "UnknownRoute", "no such Runtime API route");
 }
 
-struct evhttp *runtime_api_start(instance_t *inst, int fd)
+/* Adds a listening socket to the instance's Runtime API. */
+static void serve_socket(instance_t *inst, struct evhttp *h, int fd)
 {
     evutil_make_socket_nonblocking(fd); /* libevent's listener expects it */
-    tcp_nodelay(fd);
+    struct evhttp_bound_socket *bound = evhttp_accept_socket_with_handle(h, fd);
+    if (!bound) {
+        log_error("runtime api: cannot serve the instance socket");
+        close(fd);
+    } else if (!inst->rapi_conns) {
+        inst->rapi_conns = conn_limit_install(h, bound, RAPI_MAX_CONNS);
+    } else {
+        conn_limit_add(inst->rapi_conns, bound); /* one limit for both */
+    }
+}
+
+struct evhttp *runtime_api_start(instance_t *inst, int tcp_fd, int unix_fd)
+{
+    tcp_nodelay(tcp_fd);
     struct evhttp *h = evhttp_new(D->base);
     evhttp_set_timeout(h, RAPI_TIMEOUT_S);
     evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
     evhttp_set_max_body_size(h, RAPI_MAX_BODY);
     evhttp_set_max_headers_size(h, 16384);
     evhttp_set_gencb(h, dispatch, inst);
-    struct evhttp_bound_socket *bound = evhttp_accept_socket_with_handle(h, fd);
-    if (!bound) {
-        log_error("runtime api: cannot serve the instance socket");
-        close(fd);
-    }
-    else
-        inst->rapi_conns = conn_limit_install(h, bound, RAPI_MAX_CONNS);
+    serve_socket(inst, h, tcp_fd);
+    if (unix_fd >= 0)
+        serve_socket(inst, h, unix_fd);
     return h;
 }

@@ -2,8 +2,9 @@
  *
  *   daemon ──clone(NEWPID|NEWNS|NEWNET|NEWIPC|NEWUTS)──▶ init (pid 1 inside)
  *     │ joins init to the instance cgroup, then says "go"    │ new cgroup ns, lo up,
- *     │◀── Runtime API socket (SCM_RIGHTS) ─────────────────│ 127.0.0.1:9001 listening,
- *     │                                                     │ root fs + pivot_root
+ *     │                                                     │ 127.0.0.1:9001 listening,
+ *     │                                                     │ root fs + pivot_root,
+ *     │◀── Runtime API sockets (SCM_RIGHTS) ────────────────│ and /run/impuls-runtime-api.sock
  *     │                                    fork ──▶ runtime: no caps, uid ≠ 0,
  *     │                                               no_new_privs, seccomp, exec
  *   init waits for the runtime and exits with it, which ends every process of
@@ -24,7 +25,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,12 +39,13 @@
  * two ends of the runtime's claim pipe. The runtime gets the read end as 3. */
 enum { FD_CTL = 3, FD_LOG = 4, FD_CLAIM_R = 5, FD_CLAIM_W = 6, FD_RUNTIME_CLAIM = 3 };
 
-static int send_fd(int sock, int fd)
+/* The Runtime API's listening sockets, TCP then Unix, in one message. */
+static int send_fds(int sock, const int fds[2])
 {
     char byte = 'F';
     struct iovec iov = {.iov_base = &byte, .iov_len = 1};
     union {
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(2 * sizeof(int))];
         struct cmsghdr align;
     } u;
     memset(&u, 0, sizeof u);
@@ -50,8 +54,8 @@ static int send_fd(int sock, int fd)
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    c->cmsg_len = CMSG_LEN(2 * sizeof(int));
+    memcpy(CMSG_DATA(c), fds, 2 * sizeof(int));
     return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
@@ -60,7 +64,7 @@ int sandbox_take_rapi_fd(sandbox_t *sb)
     char byte;
     struct iovec iov = {.iov_base = &byte, .iov_len = 1};
     union {
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(2 * sizeof(int))];
         struct cmsghdr align;
     } u;
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
@@ -69,12 +73,15 @@ int sandbox_take_rapi_fd(sandbox_t *sb)
     if (n <= 0)
         return -1;
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    if (!c || c->cmsg_type != SCM_RIGHTS)
+    if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(2 * sizeof(int))) {
+        errno = EPROTO;
         return -1;
-    int fd;
-    memcpy(&fd, CMSG_DATA(c), sizeof fd);
-    sb->rapi_fd = fd;
-    return fd;
+    }
+    int fds[2];
+    memcpy(fds, CMSG_DATA(c), sizeof fds);
+    sb->rapi_fd = fds[0];
+    sb->rapi_unix_fd = fds[1];
+    return fds[0];
 }
 
 static int loopback_up(void)
@@ -187,19 +194,25 @@ static void init_main(const sandbox_spec_t *spec, char **envp, int ctl, int logw
     sethostname("impuls", 6);
     if (loopback_up() < 0)
         die("bring up lo");
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int s[2] = {socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(SANDBOX_RAPI_PORT)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 64) < 0)
+    if (s[0] < 0 || bind(s[0], (struct sockaddr *)&a, sizeof a) < 0 || listen(s[0], 64) < 0)
         die("listen on 127.0.0.1:9001");
-    if (send_fd(FD_CTL, s) < 0)
-        die("hand over the Runtime API socket");
-    close(s);
     char err[512];
     if (sandbox_setup_root(spec, err, sizeof err) < 0) {
         dprintf(FD_LOG, "impuls: sandbox init: %s\n", err);
         _exit(125);
     }
+    /* In the new root's /run; the runtime's uid may connect, not unlink. */
+    struct sockaddr_un u = {.sun_family = AF_UNIX, .sun_path = SANDBOX_RAPI_UNIX_PATH};
+    if (s[1] < 0 || bind(s[1], (struct sockaddr *)&u, sizeof u) < 0 || chmod(SANDBOX_RAPI_UNIX_PATH, 0666) < 0 ||
+        listen(s[1], 64) < 0)
+        die("listen on " SANDBOX_RAPI_UNIX_PATH);
+    if (send_fds(FD_CTL, s) < 0)
+        die("hand over the Runtime API sockets");
+    close(s[0]);
+    close(s[1]);
     /* A raw clone, not fork(): init is a clone of a threaded daemon, and
      * glibc's fork would take allocator locks a worker thread may have held. */
     pid_t rt = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
@@ -270,7 +283,7 @@ int namespace_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t
     }
     /* Everything the child needs is made here: between clone and exec it
      * allocates nothing (another thread may hold the allocator's lock). */
-    char **envp = env_with_rapi(spec->envp, "127.0.0.1:9001");
+    char **envp = env_with_rapi(spec->envp, "127.0.0.1:9001", true);
     long pid = envp ? syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |
                                       CLONE_NEWUTS | SIGCHLD, NULL, NULL, NULL, NULL) : -1;
     if (pid == 0)

@@ -37,7 +37,7 @@ int process_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
         close(s);
         return -1;
     }
-    char **envp = env_with_rapi(spec->envp, addr);
+    char **envp = env_with_rapi(spec->envp, addr, false);
     pid_t pid = envp ? fork() : -1;
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -192,6 +192,11 @@ int sandbox_setup_root(const sandbox_spec_t *spec, char *err, size_t errlen)
     if (mkdir("tmp", 01777) < 0 ||
         mount("impuls-tmp", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
         return fail(err, errlen, "mount", "tmp");
+    /* /run holds the Runtime API's Unix socket (init binds it after the
+     * pivot): writable by root alone, so the runtime cannot replace it. */
+    if (mkdir("run", 0755) < 0 ||
+        mount("impuls-run", "run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16k,mode=0755,nr_inodes=16") < 0)
+        return fail(err, errlen, "mount", "run");
     if (mkdir("proc", 0555) < 0 ||
         mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible") < 0)
         return fail(err, errlen, "mount", "proc");

@@ -33,7 +33,7 @@ int sandbox_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     memset(sb, 0, sizeof *sb);
     sb->backend = spec->backend;
     sb->pid = -1;
-    sb->ctl_fd = sb->log_fd = sb->rapi_fd = -1;
+    sb->ctl_fd = sb->log_fd = sb->rapi_fd = sb->rapi_unix_fd = -1;
     sb->cg.peak_fd = -1;
     return spec->backend == SANDBOX_NAMESPACE ? namespace_spawn(spec, sb, err, errlen)
                                               : process_spawn(spec, sb, err, errlen);
@@ -50,16 +50,25 @@ void sandbox_kill(sandbox_t *sb)
     kill(sb->pid, SIGKILL);
 }
 
-void sandbox_release(sandbox_t *sb)
+static void close_fds(int *const fds[], int n)
 {
-    if (sb->backend == SANDBOX_PROCESS && sb->pid > 0)
-        kill(-sb->pid, SIGKILL); /* children the runtime left behind */
-    int *fds[] = {&sb->ctl_fd, &sb->log_fd, &sb->rapi_fd};
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < n; i++)
         if (*fds[i] >= 0) {
             close(*fds[i]);
             *fds[i] = -1;
         }
+}
+
+void sandbox_close_rapi(sandbox_t *sb)
+{
+    close_fds((int *const[]){&sb->rapi_fd, &sb->rapi_unix_fd}, 2);
+}
+
+void sandbox_release(sandbox_t *sb)
+{
+    if (sb->backend == SANDBOX_PROCESS && sb->pid > 0)
+        kill(-sb->pid, SIGKILL); /* children the runtime left behind */
+    close_fds((int *const[]){&sb->ctl_fd, &sb->log_fd, &sb->rapi_fd, &sb->rapi_unix_fd}, 4);
     cgroup_destroy(&sb->cg);
     sb->pid = -1;
 }
@@ -71,12 +80,12 @@ int move_fd(int fd, int target)
     return dup2(fd, target) < 0 ? -1 : 0; /* dup2 clears FD_CLOEXEC on target */
 }
 
-char **env_with_rapi(const char *const *envp, const char *addr)
+char **env_with_rapi(const char *const *envp, const char *addr, bool unix_socket)
 {
     size_t n = 0;
     while (envp[n])
         n++;
-    char **out = calloc(n + 2, sizeof *out);
+    char **out = calloc(n + 3, sizeof *out);
     if (!out)
         return NULL;
     for (size_t i = 0; i < n; i++)
@@ -84,6 +93,8 @@ char **env_with_rapi(const char *const *envp, const char *addr)
     static char var[64];
     snprintf(var, sizeof var, "AWS_LAMBDA_RUNTIME_API=%s", addr);
     out[n] = var;
+    if (unix_socket)
+        out[n + 1] = (char *)SANDBOX_RAPI_UNIX_ENV;
     return out;
 }
 

@@ -10,6 +10,13 @@
 #include "sandbox/cgroup.h"
 
 #define SANDBOX_RAPI_PORT 9001
+/* The Runtime API also listens on this Unix socket inside each namespace
+ * sandbox (on its own small /run, which only init may write to).
+ * IMPULS_RUNTIME_API_SOCKET names it to the runtime; Impuls's own runtimes
+ * prefer it to loopback TCP (docs/runtimes.md). Not an abstract name: Node 20
+ * pads those to the whole sun_path. */
+#define SANDBOX_RAPI_UNIX_PATH "/run/impuls-runtime-api.sock"
+#define SANDBOX_RAPI_UNIX_ENV "IMPULS_RUNTIME_API_SOCKET=" SANDBOX_RAPI_UNIX_PATH
 #define SANDBOX_RUNTIME_DIR "/var/runtime"
 #define SANDBOX_TASK_DIR "/var/task"
 #define SANDBOX_CACHE_DIR "/var/cache/impuls"
@@ -50,6 +57,7 @@ typedef struct sandbox {
     int ctl_fd;   /* namespace: socketpair to init; it brings the Runtime API socket */
     int log_fd;   /* read end of the runtime's stdout+stderr */
     int rapi_fd;  /* listening socket of the Runtime API, -1 until known */
+    int rapi_unix_fd; /* namespace: the same on SANDBOX_RAPI_UNIX_PATH, else -1 */
     cgroup_t cg;
 } sandbox_t;
 
@@ -61,9 +69,12 @@ void sandbox_paths(enum sandbox_backend b, const sandbox_spec_t *spec, const cha
  * the process backend rapi_fd is ready at once; on the namespace backend the
  * caller waits for ctl_fd to become readable and calls sandbox_take_rapi_fd. */
 int sandbox_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t errlen);
-/* Namespace backend: receives the listening socket made inside the sandbox's
- * network namespace. Returns the fd, or -1 when init closed the channel. */
+/* Namespace backend: receives the listening sockets made inside the sandbox's
+ * network namespace (rapi_fd and rapi_unix_fd). Returns rapi_fd, or -1 when
+ * init closed the channel. */
 int sandbox_take_rapi_fd(sandbox_t *sb);
+/* Closes the Runtime API's listening sockets (if still the sandbox's). */
+void sandbox_close_rapi(sandbox_t *sb);
 /* A pooled sandbox becomes an instance of a function: init binds
  * tasks/<task_key> read-only at /var/task, then hands env_json (an object of
  * environment variables, the runtime's whole new environment) to the runtime.

@@ -1,14 +1,16 @@
 #pragma once
 /* Pieces both backends use between fork and exec. */
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sandbox/sandbox.h"
 
 /* Moves fd to exactly target (even if fd == target), clearing close-on-exec. */
 int move_fd(int fd, int target);
-/* A copy of envp with AWS_LAMBDA_RUNTIME_API=addr appended; free() the array
- * (the added string is static: the daemon is single-threaded where it spawns). */
-char **env_with_rapi(const char *const *envp, const char *addr);
+/* A copy of envp with AWS_LAMBDA_RUNTIME_API=addr (and, with unix_socket,
+ * SANDBOX_RAPI_UNIX_ENV) appended; free() the array (the added strings are
+ * static: the daemon is single-threaded where it spawns). */
+char **env_with_rapi(const char *const *envp, const char *addr, bool unix_socket);
 void set_runtime_rlimits(int nproc);
 int namespace_spawn(const struct sandbox_spec *spec, struct sandbox *sb, char *err, size_t errlen);
 int process_spawn(const struct sandbox_spec *spec, struct sandbox *sb, char *err, size_t errlen);

@@ -586,6 +586,7 @@ def a_resolve(e):
 
 
 HELD = []  # sockets kept open after the call returns
+RAPI_SOCKET = "/run/impuls-runtime-api.sock"  # the Runtime API's Unix socket
 
 
 def a_rapi_connections(e):
@@ -594,9 +595,9 @@ def a_rapi_connections(e):
     res = "none"
     try:
         for _ in range(e["n"]):
-            s = socket.socket()
+            s = socket.socket(socket.AF_UNIX if e.get("unix") else socket.AF_INET)
             s.settimeout(2)
-            s.connect(("127.0.0.1", 9001))
+            s.connect(RAPI_SOCKET if e.get("unix") else ("127.0.0.1", 9001))
             HELD.append(s)
     except OSError as ex:
         res = ename(ex.errno) if ex.errno else "timeout"
@@ -676,8 +677,11 @@ def a_fds_info(e):
             t = os.readlink("/proc/self/fd/" + name)
         except OSError:
             continue
-        if t.startswith("socket:["):
-            t = "tcp %s -> %s" % tcp.get(t[8:-1], ("?", "?"))
+        if t.startswith("socket:[") and t[8:-1] in tcp:
+            t = "tcp %s -> %s" % tcp[t[8:-1]]
+        elif t.startswith("socket:["):
+            with socket.socket(fileno=os.dup(int(name))) as s:
+                t = "%s -> %s" % ("unix" if s.family == socket.AF_UNIX else s.family, s.getpeername())
         elif t.startswith("pipe:["):
             t = "pipe"
         fds[int(name)] = t

@@ -130,7 +130,8 @@ def no_spares():
     yield from checked_daemon(["--prewarm", "0"])
 
 
-def test_runtime_api_connection_flood_is_bounded(no_spares):
+@pytest.mark.parametrize("unix", [False, True], ids=["tcp", "unix-socket"])
+def test_runtime_api_connection_flood_is_bounded(no_spares, unix):
     daemon = no_spares
     deploy(daemon, memory_mb=256)
     observe(daemon, "whoami")
@@ -139,7 +140,8 @@ def test_runtime_api_connection_flood_is_bounded(no_spares):
     # Up to 300 connections to its own Runtime API, kept open after the call. The
     # daemon accepts every one: an instance's connections should be capped (its
     # runtime needs one), or a few instances exhaust the daemon's RLIMIT_NOFILE.
-    r = observe(daemon, "rapi_connections", n=300)
+    # Both of its sockets count against one limit.
+    r = observe(daemon, "rapi_connections", n=300, unix=unix)
     grew = fd_count(daemon.proc.pid) - fds
     try:
         assert grew < 32, f"the daemon holds {grew} more fds for one instance's connections ({r})"

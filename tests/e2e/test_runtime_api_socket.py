@@ -1,0 +1,106 @@
+"""The Runtime API's Unix socket (docs/runtimes.md, "The Unix socket"): inside
+a sandbox it listens on /run/impuls-runtime-api.sock besides 127.0.0.1:9001,
+Impuls's own runtimes use it, the function cannot replace it, and the
+unisolated ?local=true mode goes on over TCP."""
+import pytest
+
+SOCKET = "/run/impuls-runtime-api.sock"
+
+# What kinds of socket the runtime process (the handler runs in it) holds open.
+NODE = r'''
+const fs = require('fs');
+const inodes = (file) => new Set(fs.readFileSync(file, 'utf8').split('\n').slice(1)
+  .map((l) => l.trim().split(/\s+/)).map((f) => f[file.endsWith('unix') ? 6 : 9]).filter(Boolean));
+exports.handler = async () => {
+  const unix = inodes('/proc/net/unix'), tcp = inodes('/proc/net/tcp');
+  const kinds = { unix: 0, tcp: 0 };
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let t; try { t = fs.readlinkSync('/proc/self/fd/' + fd); } catch (_) { continue; }
+    const m = /^socket:\[(\d+)\]$/.exec(t);
+    if (m && unix.has(m[1])) kinds.unix++;
+    if (m && tcp.has(m[1])) kinds.tcp++;
+  }
+  return { kinds, env: process.env.IMPULS_RUNTIME_API_SOCKET || null };
+};
+'''
+
+PYTHON = r'''
+import os, socket
+
+def handler(event, context):
+    kinds = {"unix": 0, "tcp": 0}
+    peers = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            s = socket.socket(fileno=os.dup(int(fd)))
+        except OSError:
+            continue  # not a socket
+        with s:
+            if s.family == socket.AF_UNIX:
+                kinds["unix"] += 1
+                peers.append(s.getpeername())
+            elif s.family == socket.AF_INET:
+                kinds["tcp"] += 1
+    return {"kinds": kinds, "env": os.environ.get("IMPULS_RUNTIME_API_SOCKET"), "peers": peers}
+'''
+
+TAMPER = r'''
+import errno, os, socket
+
+def attempt(f):
+    try:
+        f()
+        return "ok"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+def handler(event, context):
+    path = "/run/impuls-runtime-api.sock"
+    def replace():
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.bind("/run/impostor.sock")
+        finally:
+            s.close()
+    return {
+        "unlink": attempt(lambda: os.unlink(path)),
+        "rename": attempt(lambda: os.rename(path, "/run/moved")),
+        "chmod": attempt(lambda: os.chmod(path, 0o600)),
+        "create": attempt(lambda: open("/run/x", "w").close()),
+        "bind": attempt(replace),
+        "mode": oct(os.stat(path).st_mode & 0o7777),
+    }
+'''
+
+
+@pytest.mark.parametrize("runtime,handler,code", [
+    ("nodejs20", "index.handler", NODE),
+    ("python311", "main.handler", PYTHON),
+], ids=["node", "python"])
+def test_own_runtimes_speak_over_the_unix_socket(daemon, runtime, handler, code):
+    daemon.create(name="sock", runtime=runtime, handler=handler, code=code)
+    for _ in range(2):  # the first call and a warm one
+        r = daemon.invoke("sock")
+        assert r.status == 200, r.text
+        got = r.json()
+        assert got["kinds"] == {"unix": 1, "tcp": 0}
+        assert got["env"] == SOCKET
+        if runtime == "python311":
+            assert got["peers"] == [SOCKET]
+
+
+def test_the_function_cannot_replace_the_socket(daemon):
+    daemon.create(name="tamper", runtime="python311", handler="main.handler", code=TAMPER)
+    r = daemon.invoke("tamper")
+    assert r.status == 200, r.text
+    assert r.json() == {"unlink": "EACCES", "rename": "EACCES", "chmod": "EPERM", "create": "EACCES",
+                        "bind": "EACCES", "mode": "0o666"}
+    assert daemon.invoke("tamper").status == 200  # the instance still reaches its Runtime API
+
+
+def test_local_mode_goes_on_over_tcp(daemon):
+    daemon.create(name="loc", runtime="python311", handler="main.handler", code=PYTHON)
+    r = daemon.invoke("loc", query="?local=true")
+    assert r.status == 200, r.text
+    got = r.json()
+    assert (got["env"], got["kinds"], got["peers"]) == (None, {"unix": 0, "tcp": 1}, [])
