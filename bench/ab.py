@@ -3,7 +3,8 @@
 measure one change to the warm path on a noisy shared machine. Both daemons
 run side by side with the same function; wrk runs alternate A, B, A, B, ...
 so drift in the machine's load falls on both. Prints per binary the median
-and mean req/s, the median p50 and the daemon's median CPU per call.
+and mean req/s, the median p50 and the median CPU per call of the daemon
+and of the function's instances.
 
   python3 bench/ab.py OLD_BINARY NEW_BINARY [node|python|native] [CONNS] [ROUNDS] [SECONDS]
 
@@ -65,9 +66,11 @@ def main(argv):
             load.warmup(f"{daemons[k].url}/api/v1/functions/ab/invoke", conns)
         for _ in range(rounds):
             for k, d in daemons.items():
-                with cpu.Meter(lambda: [d.proc.pid]) as m:
+                instances = lambda: [p for p in cpu.descendants(d.proc.pid) if p != d.proc.pid]
+                with cpu.Meter(lambda: [d.proc.pid]) as m, cpu.Meter(instances) as f:
                     rps, lat = load.run(f"{d.url}/api/v1/functions/ab/invoke", conns, duration=duration)
-                runs[k].append((rps, lat["50"], m.us_per_call(rps * load.seconds(duration))))
+                calls = rps * load.seconds(duration)
+                runs[k].append((rps, lat["50"], m.us_per_call(calls), f.us_per_call(calls)))
     finally:
         for d in daemons.values():
             d.stop()
@@ -76,7 +79,8 @@ def main(argv):
         rps = [r[0] for r in runs[k]]
         print(f"{k} {binary}: {kind} c{conns} req/s median {statistics.median(rps):.0f} "
               f"mean {statistics.mean(rps):.0f}, p50 {statistics.median(r[1] for r in runs[k]) * 1000:.0f} us, "
-              f"daemon CPU {statistics.median(r[2] for r in runs[k]):.1f} us/call; runs {[round(x) for x in rps]}")
+              f"CPU us/call: daemon {statistics.median(r[2] for r in runs[k]):.1f}, "
+              f"function {statistics.median(r[3] for r in runs[k]):.1f}; runs {[round(x) for x in rps]}")
     a, b = (statistics.median(r[0] for r in runs[k]) for k in ("A", "B"))
     print(f"B/A req/s {b / a:.2f}")
 

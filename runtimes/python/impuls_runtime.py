@@ -41,30 +41,19 @@ class Headers(dict):
 class RuntimeAPI:
     """One persistent HTTP/1.1 connection over a plain socket, no timeout
     (invocation/next is a long poll). Not http.client: importing it (with
-    email and ssl) costs a Python cold start some 15 ms."""
+    email and ssl) costs a Python cold start some 15 ms. Loopback TCP, not
+    $IMPULS_RUNTIME_API_SOCKET: over the Unix socket this runtime made two
+    context switches a call instead of one and served fewer calls
+    (docs/performance.md, "The warm path")."""
 
-    def __init__(self, address, unix_path=None):
+    def __init__(self, address):
         host, _, port = address.partition(":")
         self.host, self.port = host, int(port or 80)
-        # $IMPULS_RUNTIME_API_SOCKET when the daemon offers it: a Unix socket
-        # costs less per exchange than loopback TCP.
-        self.unix_path = unix_path
         self.sock = self.rfile = None
-
-    def _connect(self):
-        if not self.unix_path:
-            return socket.create_connection((self.host, self.port))
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.connect(self.unix_path)
-        except OSError:
-            s.close()
-            raise
-        return s
 
     def _exchange(self, method, path, body, headers):
         if self.sock is None:
-            self.sock = self._connect()
+            self.sock = socket.create_connection((self.host, self.port))
             self.rfile = self.sock.makefile("rb")
         body = body or b""
         head = ["%s %s HTTP/1.1" % (method, path), "Host: %s" % self.host,
@@ -262,8 +251,7 @@ def main():
         await_claim(int(os.environ["IMPULS_CLAIM_FD"]))
     task_root = os.environ.get("LAMBDA_TASK_ROOT", "/var/task")
     sys.path.insert(0, task_root)
-    api = RuntimeAPI(os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
-                     os.environ.get("IMPULS_RUNTIME_API_SOCKET"))
+    api = RuntimeAPI(os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"))
     handler = load_handler(api)
 
     status, resp, body = api.request("GET", PREFIX + "/invocation/next")

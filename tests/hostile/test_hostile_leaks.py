@@ -21,11 +21,10 @@ def test_only_stdio_and_its_own_runtime_connection_are_open(daemon):
     r = observe(daemon, "fds_info")
     fds = r["fds"]
     # 0 is /dev/null, 1 and 2 the one log pipe, 3 the bootstrap's own connection
-    # to the Runtime API (its Unix socket): nothing of the daemon's (its
-    # sockets, its log files).
+    # to the Runtime API: nothing of the daemon's (its sockets, its log files).
     assert sorted(fds) == ["0", "1", "2", "3"], fds
     assert (fds["0"], fds["1"], fds["2"], r["same_pipe"]) == ("/dev/null", "pipe", "pipe", True)
-    assert fds["3"] == "unix -> /run/impuls-runtime-api.sock", fds
+    assert fds["3"].startswith("tcp 127.0.0.1:") and fds["3"].endswith(" -> 127.0.0.1:9001"), fds
     assert_healthy(daemon)
 
 
