@@ -236,14 +236,14 @@ async function main() {
     awaitClaim(Number(env.IMPULS_CLAIM_FD));
   }
   configure();
+  const setTrace = require('./trace_env.js').install(); // before the function's code sees process.env
   const handler = await loadHandler();
   let next = await api.request('GET', `${PREFIX}/invocation/next`);
   for (;;) {
     if (next.status !== 200) throw new Error(`invocation/next returned HTTP ${next.status}: ${next.body}`);
     const h = next.headers;
     const id = h['lambda-runtime-aws-request-id'];
-    if (h['lambda-runtime-trace-id']) env._X_AMZN_TRACE_ID = h['lambda-runtime-trace-id'];
-    else delete env._X_AMZN_TRACE_ID;
+    setTrace(h['lambda-runtime-trace-id']);
     let event;
     if (next.body === '') event = {};
     else { try { event = JSON.parse(next.body); } catch (_) { event = next.body; } }

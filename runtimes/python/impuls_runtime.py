@@ -246,6 +246,19 @@ def await_claim(fd):
     os.chdir(os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
 
 
+def set_trace_id(value):
+    """_X_AMZN_TRACE_ID for this call, in os.environ only. os.environ[...] = v
+    would call setenv(), and glibc keeps every distinct NAME=value string it was
+    ever given (so that old pointers stay valid): some 150 bytes a call for as
+    long as the instance lives. os.environ and os.getenv see it; a child process
+    sees it when given env=os.environ (not with the default, the C environment)."""
+    key = b"_X_AMZN_TRACE_ID"
+    if value:
+        os.environ._data[key] = value.encode("utf-8", "surrogateescape")
+    else:
+        os.environ._data.pop(key, None)
+
+
 def main():
     if "IMPULS_CLAIM_FD" in os.environ:
         await_claim(int(os.environ["IMPULS_CLAIM_FD"]))
@@ -260,10 +273,7 @@ def main():
             raise RuntimeError("invocation/next returned HTTP %d: %r" % (status, body[:200]))
         request_id = resp.getheader("Lambda-Runtime-Aws-Request-Id")
         trace_id = resp.getheader("Lambda-Runtime-Trace-Id")
-        if trace_id:
-            os.environ["_X_AMZN_TRACE_ID"] = trace_id
-        else:
-            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        set_trace_id(trace_id)
         try:
             deadline = int(resp.getheader("Lambda-Runtime-Deadline-Ms") or 0)
         except ValueError:
