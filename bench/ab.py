@@ -9,7 +9,8 @@ and of the function's instances.
   python3 bench/ab.py OLD_BINARY NEW_BINARY [node|python|native] [CONNS] [ROUNDS] [SECONDS]
 
 e.g. build the old commit in a git worktree and compare its build/impuls with
-this tree's. Both daemons use this tree's runtimes/ (its shims decide what
+this tree's. AB_IDLE=N first gives each daemon N idle warm instances of another
+function (a long instance list; --prewarm 0 then, so that none is a spare). Both daemons use this tree's runtimes/ (its shims decide what
 they use from the environment the daemon gives them). native needs
 build/bench-bootstrap (bench/run.sh builds it)."""
 import os
@@ -21,7 +22,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 import impuls_daemon  # noqa: E402
 import bench  # noqa: E402
 import cpu  # noqa: E402
+import density  # noqa: E402
 import load  # noqa: E402
+
+IDLE = int(os.environ.get("AB_IDLE", "0"))
 
 
 def function_spec(kind):
@@ -42,7 +46,13 @@ def function_spec(kind):
 
 def start(binary, spec, conns):
     impuls_daemon.BIN = binary
-    d = impuls_daemon.Daemon().start()
+    d = impuls_daemon.Daemon(extra_args=["--prewarm", "0", "--queue-max", "400"] if IDLE else ()).start()
+    for n in range(0, IDLE, 200):  # 200 a function: a burst's calls must fit its queue
+        size = min(200, IDLE - n)
+        d.create(name=f"idle-{n}", runtime="python311", handler="main.handler", concurrency=size,
+                 idle_timeout_s=86400, timeout_s=60,
+                 code="import time\n\ndef handler(event, context):\n    time.sleep(0.5)\n")
+        density.grow(d, f"idle-{n}", size)
     d.create(name="ab", concurrency=max(conns, 1), **spec)
     r = d.invoke("ab", {})
     if r.status != 200:

@@ -168,6 +168,8 @@ instance_t *instance_spawn(pool_t *pool)
     fn_ref(fn);
     inst->next = D->instances;
     D->instances = inst;
+    inst->pool_next = pool->instances;
+    pool->instances = inst;
     pool->n_instances++;
     pool->n_starting++;
     if (rc < 0) { /* spawned but failed: reaped like any dead instance */
@@ -377,6 +379,11 @@ static void instance_free(instance_t *inst)
     for (instance_t **p = &D->instances; *p; p = &(*p)->next)
         if (*p == inst) {
             *p = inst->next;
+            break;
+        }
+    for (instance_t **p = &inst->pool->instances; *p; p = &(*p)->pool_next)
+        if (*p == inst) {
+            *p = inst->pool_next;
             break;
         }
     if (inst->ctl_ev)

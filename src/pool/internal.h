@@ -26,6 +26,9 @@ typedef struct pool {
     int n_queued;
     int n_instances; /* not DYING */
     int n_starting;
+    /* Its instances, every state (linked by pool_next): a call looks for an
+     * idle one here, not among all the daemon's instances. */
+    instance_t *instances;
     struct event *scale_ev; /* pool_pump again once the scale-up delay is over */
     double last_scale_ms;   /* when an instance was last added to busy ones */
 } pool_t;
@@ -66,7 +69,8 @@ struct instance {
     uint64_t created_at;
     int netns_fd; /* its network namespace, opened on first direct call; -1 */
     bool premade; /* a pre-made sandbox (shells.c) was claimed for it */
-    instance_t *next;
+    instance_t *next;      /* all the daemon's instances */
+    instance_t *pool_next; /* its pool's (pool_t.instances) */
 };
 
 struct invocation {

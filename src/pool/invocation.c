@@ -184,9 +184,8 @@ static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend ba
     fn_ref(fn);
     D->n_inflight++;
 
-    for (instance_t *i = D->instances; i; i = i->next)
-        if (i->pool == pool && i->state == INST_IDLE && i->parked_next &&
-            i->version == fn->cfg.version) {
+    for (instance_t *i = pool->instances; i; i = i->pool_next)
+        if (i->state == INST_IDLE && i->parked_next && i->version == fn->cfg.version) {
             invocation_deliver(inv, i, i->parked_next);
             return;
         }
@@ -262,8 +261,8 @@ void pool_pump(pool_t *pool)
     /* Instances on their way back from a call will take queued work too;
      * busy ones (of this version, reused) will when their call ends. */
     int returning = 0, busy = 0;
-    for (instance_t *i = D->instances; i; i = i->next)
-        if (i->pool == pool && i->state == INST_BUSY && i->version == fn->cfg.version && fn->cfg.reuse) {
+    for (instance_t *i = pool->instances; i; i = i->pool_next)
+        if (i->state == INST_BUSY && i->version == fn->cfg.version && fn->cfg.reuse) {
             if (i->inv)
                 busy++;
             else
