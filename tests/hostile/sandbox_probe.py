@@ -625,6 +625,42 @@ def a_rapi_bodies(e):
     return {"sent": sent, "stopped": res}
 
 
+def a_rapi_socket_tamper(e):
+    """Tries to remove, move, chmod or shadow the Runtime API's Unix socket,
+    then asks it for a second /next of our own (refused while this call runs)."""
+    import json
+
+    def shadow():
+        with socket.socket(socket.AF_UNIX) as s:
+            s.bind("/run/impostor.sock")
+
+    def write_file():
+        with open("/run/x", "w"):
+            pass
+
+    out = {
+        "unlink": attempt(os.unlink, RAPI_SOCKET),
+        "rename": attempt(os.rename, RAPI_SOCKET, "/run/moved"),
+        "chmod": attempt(os.chmod, RAPI_SOCKET, 0o600),
+        "create": attempt(write_file),
+        "bind": attempt(shadow),
+        "mode": oct(os.stat(RAPI_SOCKET).st_mode & 0o7777),
+    }
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(RAPI_SOCKET)
+        s.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    out["second_next"] = [int(head.split()[1]), json.loads(body)["errorType"]]
+    return out
+
+
 def a_rapi_post(e):
     """One request to our own Runtime API: [status, errorType]."""
     import http.client

@@ -4,7 +4,7 @@ call on a second connection with an empty body, so that post is parked as
 the instance's next `/next`, then writes garbage on that connection. The
 daemon must stay up, answer the call once, and give the next call a working
 instance."""
-from hostile import assert_healthy, wait_for
+from hostile import assert_healthy, deploy, observe, wait_for
 
 SNEAK = r'''import os, socket, time
 held = []
@@ -46,4 +46,15 @@ def test_the_same_on_a_single_use_instance(daemon):
     for _ in range(2):
         assert malformed(daemon.invoke("sneak", {}))
         assert wait_for(lambda: daemon.instances("sneak") == [], timeout=10)
+    assert_healthy(daemon)
+
+
+def test_its_unix_socket_cannot_be_replaced_and_answers_as_tcp_does(daemon):
+    # /run/impuls-runtime-api.sock (docs/runtimes.md, "The Unix socket"): on a
+    # tmpfs only the sandbox's init writes to; the runtime's uid may connect.
+    deploy(daemon)
+    assert observe(daemon, "rapi_socket_tamper") == {
+        "unlink": "EACCES", "rename": "EACCES", "chmod": "EPERM", "create": "EACCES", "bind": "EACCES",
+        "mode": "0o666", "second_next": [403, "InvalidStateTransition"]}
+    assert observe(daemon, "whoami")["pid"] == 2  # the same instance still reaches its Runtime API
     assert_healthy(daemon)
