@@ -651,10 +651,7 @@ def a_rapi_socket_tamper(e):
         s.connect(RAPI_SOCKET)
         s.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
+        while chunk := s.recv(65536):
             data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     out["second_next"] = [int(head.split()[1]), json.loads(body)["errorType"]]
