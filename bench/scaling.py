@@ -10,6 +10,7 @@ delay saves (docs/operations.md, "Scaling up"). Throughput vs connections is
 the warm benchmarks' c1/c8/c32, printed beside it by rows()."""
 import os
 
+import cpu
 import load
 from impuls_daemon import Daemon
 
@@ -44,9 +45,13 @@ def sweep(functions, daemon_args):
             made = f
             url = f"{d.url}/"
             warmups, before = warmup(d, url, f)
-            rps, lat = load.run(url, CONNS, script=SCRIPT, args=(PREFIX, f))
+            instances = lambda: [p for p in cpu.descendants(d.proc.pid) if p != d.proc.pid]
+            with cpu.Meter(lambda: [d.proc.pid]) as daemon_cpu, cpu.Meter(instances) as fn_cpu:
+                rps, lat = load.run(url, CONNS, script=SCRIPT, args=(PREFIX, f))
+            calls = rps * load.seconds(load.DURATION)
             out[f"f{f}"] = {"functions": f, "impuls_rps": rps, "warmup_runs": warmups,
                             "instances_before": before, "instances": instance_count(d, f),
+                            "daemon_cpu_us": daemon_cpu.us_per_call(calls), "function_cpu_us": fn_cpu.us_per_call(calls),
                             **{f"impuls_p{p}_ms": lat[p] for p in load.PCTS}}
         return out
     finally:
@@ -97,7 +102,8 @@ def rows(results, conns):
             lines.append(f"{'scaling node req/s F=' + str(f):<30}{r['impuls_rps']:>14.0f}{base:>14.0f}"
                          f"{r['impuls_rps'] / base:>9.2f}   ({f} functions round-robin at c{s['conns']}, "
                          f"{r['instances']} instances ({r['instances_before']} before the run), p50 {r['impuls_p50_ms']:.3f} ms, "
-                         f"p99 {r['impuls_p99_ms']:.3f} ms; reference: F={FUNCTIONS[0]})")
+                         f"p99 {r['impuls_p99_ms']:.3f} ms, CPU us/call daemon {r.get('daemon_cpu_us', 0):.1f} + "
+                         f"functions {r.get('function_cpu_us', 0):.1f}; reference: F={FUNCTIONS[0]})")
     n = results.get("scaling_no_delay")
     if s and n:
         r, ref = n[f"f{NO_DELAY_F}"], s[f"f{NO_DELAY_F}"]

@@ -10,12 +10,21 @@ const env = process.env;
 const PREFIX = '/2018-06-01/runtime';
 const THEN_NEXT = { 'Impuls-Next': '1' }; // see main()
 // Read from the environment once it is the function's (see awaitClaim).
-let API_HOST, API_PORT, TASK_ROOT, GLAMBDAR, glambdar;
+let API_HOST, API_PORT, TASK_ROOT, GLAMBDAR, glambdar, FN;
 
 function configure() {
   [API_HOST, API_PORT = '80'] = (env.AWS_LAMBDA_RUNTIME_API || '127.0.0.1:9001').split(':');
   api = new RuntimeApi(API_HOST, API_PORT, env.IMPULS_RUNTIME_API_SOCKET);
   TASK_ROOT = env.LAMBDA_TASK_ROOT || '/var/task';
+  // The instance's constants for every call's context, read once: each read
+  // of process.env is a getenv() through Node's C++ layer.
+  FN = {
+    name: env.AWS_LAMBDA_FUNCTION_NAME,
+    version: env.AWS_LAMBDA_FUNCTION_VERSION,
+    memory: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    logGroup: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStream: env.AWS_LAMBDA_LOG_STREAM_NAME,
+  };
   // Glambdar-style functions (see glambdar.js) are adapted to (event, context).
   GLAMBDAR = env.IMPULS_HANDLER_STYLE === 'glambdar';
   glambdar = GLAMBDAR ? require('./glambdar.js') : null;
@@ -179,21 +188,21 @@ function makeContext(h, settle) {
   const remaining = () => Math.max(0, deadline - Date.now());
   const parse = (v) => { try { return v ? JSON.parse(v) : undefined; } catch (_) { return undefined; } };
   return {
-    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
-    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
-    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    functionName: FN.name,
+    functionVersion: FN.version,
+    memoryLimitInMB: FN.memory,
     awsRequestId: h['lambda-runtime-aws-request-id'],
     invokedFunctionArn: h['lambda-runtime-invoked-function-arn'],
-    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
-    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    logGroupName: FN.logGroup,
+    logStreamName: FN.logStream,
     clientContext: parse(h['lambda-runtime-client-context']),
     identity: parse(h['lambda-runtime-cognito-identity']),
     // Accepted for compatibility; the response is sent as soon as the handler finishes.
     callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: remaining,
     // snake_case aliases
-    function_name: env.AWS_LAMBDA_FUNCTION_NAME,
-    memory_limit_in_mb: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    function_name: FN.name,
+    memory_limit_in_mb: FN.memory,
     aws_request_id: h['lambda-runtime-aws-request-id'],
     get_remaining_time_in_millis: remaining,
     // legacy Lambda API
