@@ -47,17 +47,22 @@ def function_spec(kind):
 def start(binary, spec, conns):
     impuls_daemon.BIN = binary
     d = impuls_daemon.Daemon(extra_args=["--prewarm", "0", "--queue-max", "400"] if IDLE else ()).start()
-    for n in range(0, IDLE, 200):  # 200 a function: a burst's calls must fit its queue
-        size = min(200, IDLE - n)
-        d.create(name=f"idle-{n}", runtime="python311", handler="main.handler", concurrency=size,
-                 idle_timeout_s=86400, timeout_s=60,
-                 code="import time\n\ndef handler(event, context):\n    time.sleep(0.5)\n")
-        density.grow(d, f"idle-{n}", size)
-    d.create(name="ab", concurrency=max(conns, 1), **spec)
-    r = d.invoke("ab", {})
-    if r.status != 200:
-        raise RuntimeError(f"{binary}: the first call answered {r.status}: {r.text}")
-    return d
+    try:
+        for n in range(0, IDLE, 200):  # 200 a function: a burst's calls must fit its queue
+            size = min(200, IDLE - n)
+            d.create(name=f"idle-{n}", runtime="python311", handler="main.handler", concurrency=size,
+                     idle_timeout_s=86400, timeout_s=60,
+                     code="import time\n\ndef handler(event, context):\n    time.sleep(0.5)\n")
+            density.grow(d, f"idle-{n}", size)
+        d.create(name="ab", concurrency=max(conns, 1), **spec)
+        r = d.invoke("ab", {})
+        if r.status != 200:
+            raise RuntimeError(f"{binary}: the first call answered {r.status}: {r.text}")
+        return d
+    except BaseException:
+        d.stop()
+        d.cleanup()
+        raise
 
 
 def main(argv):

@@ -7,7 +7,9 @@
 // JavaScript: reads, `in`, Object.keys, JSON.stringify and child processes
 // (child_process copies process.env's keys) see it; everything else goes to
 // the real environment as before (TZ still resets the time zone, values are
-// still strings). Native code calling getenv() does not see it.
+// still strings). Native code calling getenv() does not see it, nor do
+// util.inspect(process.env) and a Worker sharing the environment;
+// structuredClone(process.env) throws, as for any Proxy (docs/runtimes.md).
 const KEY = '_X_AMZN_TRACE_ID';
 
 function install() {

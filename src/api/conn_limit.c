@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+enum { CONN_READ_CAP = 64 * 1024 }; /* bytes buffered unread per connection */
+
 struct conn_limit {
     struct bufferevent **conns;
     int n, cap, max;
@@ -53,6 +55,12 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev)
         return NULL;
+    /* Once evhttp lets go of a connection (e.g. after `Connection: close`) the
+     * reference kept here leaves its socket open and still read until the
+     * next sweep, into an input buffer nobody drains: without a cap a client
+     * could fill the daemon's memory through it. evhttp drains the input on
+     * every read, so its own reading never reaches the mark. */
+    bufferevent_setwatermark(bev, EV_READ, 0, CONN_READ_CAP);
     if (cl->n == cl->cap) {
         int cap = cl->cap ? cl->cap * 2 : 8;
         struct bufferevent **n = realloc(cl->conns, (size_t)cap * sizeof *n);

@@ -1,6 +1,7 @@
 /* The AWS Lambda Runtime API (2018-06-01) of one instance, served by the
- * daemon's loop on the socket that the sandbox's init made inside the
- * sandbox's network namespace (127.0.0.1:9001 as the runtime sees it).
+ * daemon's loop on the sockets that the sandbox's init made inside the
+ * sandbox (127.0.0.1:9001 in its network namespace, and the Unix socket
+ * /run/impuls-runtime-api.sock on its own /run; one connection limit for both).
  *   GET  /2018-06-01/runtime/invocation/next
  *   POST /2018-06-01/runtime/invocation/{id}/response
  *   POST /2018-06-01/runtime/invocation/{id}/error

@@ -69,16 +69,19 @@ int sandbox_take_rapi_fd(sandbox_t *sb)
     } u;
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
                          .msg_controllen = sizeof u.buf};
-    ssize_t n = recvmsg(sb->ctl_fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-    if (n <= 0)
+    if (recvmsg(sb->ctl_fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) <= 0)
         return -1;
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(2 * sizeof(int))) {
+    int fds[2];
+    size_t n = c && c->cmsg_type == SCM_RIGHTS ? (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) : 0;
+    if (n > 0)
+        memcpy(fds, CMSG_DATA(c), (n < 2 ? n : 2) * sizeof(int));
+    if (n != 2) { /* not what init sends: close what came */
+        for (size_t i = 0; i < n && i < 2; i++)
+            close(fds[i]);
         errno = EPROTO;
         return -1;
     }
-    int fds[2];
-    memcpy(fds, CMSG_DATA(c), sizeof fds);
     sb->rapi_fd = fds[0];
     sb->rapi_unix_fd = fds[1];
     return fds[0];

@@ -32,9 +32,11 @@ def handler(event, context):
     kinds = {"unix": 0, "tcp": 0}
     peers = []
     for fd in os.listdir("/proc/self/fd"):
+        copy = os.dup(int(fd))
         try:
-            s = socket.socket(fileno=os.dup(int(fd)))
+            s = socket.socket(fileno=copy)
         except OSError:
+            os.close(copy)
             continue  # not a socket
         with s:
             if s.family == socket.AF_UNIX:

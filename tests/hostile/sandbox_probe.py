@@ -589,19 +589,51 @@ HELD = []  # sockets kept open after the call returns
 RAPI_SOCKET = "/run/impuls-runtime-api.sock"  # the Runtime API's Unix socket
 
 
-def a_rapi_connections(e):
-    """Opens up to n connections to our own Runtime API and keeps them open
-    after the call: how many the kernel let us open (connect waits at most 2 s)."""
-    res = "none"
+def rapi_connect(unix, timeout=2):
+    """A connection to our own Runtime API: its Unix socket or 127.0.0.1:9001."""
+    s = socket.socket(socket.AF_UNIX if unix else socket.AF_INET)
+    s.settimeout(timeout)
     try:
-        for _ in range(e["n"]):
-            s = socket.socket(socket.AF_UNIX if e.get("unix") else socket.AF_INET)
-            s.settimeout(2)
-            s.connect(RAPI_SOCKET if e.get("unix") else ("127.0.0.1", 9001))
-            HELD.append(s)
-    except OSError as ex:
-        res = ename(ex.errno) if ex.errno else "timeout"
-    return {"open": len(HELD), "stopped": res}
+        s.connect(RAPI_SOCKET if unix else ("127.0.0.1", 9001))
+    except OSError:
+        s.close()
+        raise
+    return s
+
+
+def a_rapi_connections(e):
+    """Opens up to n connections to our own Runtime API (over TCP, then, with
+    "both", n more over its Unix socket) and keeps them open after the call:
+    how many the kernel let us open (connect waits at most 2 s)."""
+    out = {}
+    for unix in ([False, True] if e.get("both") else [bool(e.get("unix"))]):
+        res, opened = "none", 0
+        try:
+            for _ in range(e["n"]):
+                HELD.append(rapi_connect(unix))
+                opened += 1
+        except OSError as ex:
+            res = ename(ex.errno) if ex.errno else "timeout"
+        out["unix" if unix else "tcp"] = {"open": opened, "stopped": res}
+    return out
+
+
+def a_rapi_abandon(e):
+    """A request that makes the Runtime API close the connection after its
+    answer (Connection: close), then up to `size` more bytes written on it
+    (writes time out once nobody reads). The connection stays open after the
+    call. How many bytes went, and the answer's status."""
+    s = rapi_connect(e.get("unix"))
+    HELD.append(s)
+    s.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    status = int(s.recv(65536).split()[1])
+    chunk, sent = b"z" * 65536, 0
+    try:
+        while sent < e["size"]:
+            sent += s.send(chunk)
+    except OSError:
+        pass  # timed out (nobody reads) or reset
+    return {"status": status, "sent": sent}
 
 
 def a_rapi_bodies(e):
@@ -714,7 +746,11 @@ def a_fds_info(e):
             t = "tcp %s -> %s" % tcp[t[8:-1]]
         elif t.startswith("socket:["):
             with socket.socket(fileno=os.dup(int(name))) as s:
-                t = "%s -> %s" % ("unix" if s.family == socket.AF_UNIX else s.family, s.getpeername())
+                kind = "unix" if s.family == socket.AF_UNIX else s.family
+                try:
+                    t = "%s -> %s" % (kind, s.getpeername())
+                except OSError:  # not connected: a listening socket, say
+                    t = "%s %s (not connected)" % (kind, s.getsockname())
         elif t.startswith("pipe:["):
             t = "pipe"
         fds[int(name)] = t

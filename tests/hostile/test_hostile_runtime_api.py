@@ -53,8 +53,12 @@ def test_its_unix_socket_cannot_be_replaced_and_answers_as_tcp_does(daemon):
     # /run/impuls-runtime-api.sock (docs/runtimes.md, "The Unix socket"): on a
     # tmpfs only the sandbox's init writes to; the runtime's uid may connect.
     deploy(daemon)
+    observe(daemon, "whoami")
+    before = [i["id"] for i in daemon.instances("probe")]
+    assert len(before) == 1
     assert observe(daemon, "rapi_socket_tamper") == {
         "unlink": "EACCES", "rename": "EACCES", "chmod": "EPERM", "create": "EACCES", "bind": "EACCES",
         "mode": "0o666", "second_next": [403, "InvalidStateTransition"]}
-    assert observe(daemon, "whoami")["pid"] == 2  # the same instance still reaches its Runtime API
+    assert observe(daemon, "whoami")["pid"] == 2
+    assert [i["id"] for i in daemon.instances("probe")] == before  # the same instance still reaches its Runtime API
     assert_healthy(daemon)
