@@ -6,13 +6,12 @@
  * each new connection and, only while the listener is paused, on a timer. */
 #include "api/conn_limit.h"
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <stdbool.h>
 #include <stdlib.h>
-
-enum { CONN_READ_CAP = 64 * 1024 }; /* bytes buffered unread per connection */
 
 struct conn_limit {
     struct bufferevent **conns;
@@ -23,15 +22,20 @@ struct conn_limit {
     bool paused;
 };
 
+/* evhttp has freed its side of this connection. Writing an answer clears
+ * only the read callback; bufferevent_free clears all three. */
+static bool released(struct bufferevent *bev)
+{
+    bufferevent_data_cb rd, wr;
+    bufferevent_event_cb ev;
+    bufferevent_getcb(bev, &rd, &wr, &ev, NULL);
+    return !rd && !wr && !ev;
+}
+
 static void sweep(conn_limit_t *cl)
 {
     for (int i = 0; i < cl->n;) {
-        /* Writing an answer clears only the read callback; bufferevent_free
-         * clears all three. */
-        bufferevent_data_cb rd, wr;
-        bufferevent_event_cb ev;
-        bufferevent_getcb(cl->conns[i], &rd, &wr, &ev, NULL);
-        if (rd || wr || ev) {
+        if (!released(cl->conns[i])) {
             i++;
             continue;
         }
@@ -48,6 +52,21 @@ static void sweep(conn_limit_t *cl)
 
 static void on_retry(evutil_socket_t fd, short what, void *arg) { sweep(arg); }
 
+/* Once evhttp lets go of a connection (e.g. after `Connection: close`) the
+ * reference kept here leaves its socket open, and still read, until the next
+ * sweep, into an input buffer nobody drains: a client could fill the daemon's
+ * memory through it. So the first bytes that arrive on a connection evhttp no
+ * longer holds stop the reading and are dropped. (A read watermark cannot do
+ * it: libevent 2.1's evhttp spins on a connection that reaches one.) */
+static void on_input(struct evbuffer *input, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct bufferevent *bev = arg;
+    if (info->n_added == 0 || !released(bev))
+        return;
+    bufferevent_disable(bev, EV_READ);
+    evbuffer_drain(input, evbuffer_get_length(input));
+}
+
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
     conn_limit_t *cl = arg;
@@ -55,12 +74,7 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev)
         return NULL;
-    /* Once evhttp lets go of a connection (e.g. after `Connection: close`) the
-     * reference kept here leaves its socket open and still read until the
-     * next sweep, into an input buffer nobody drains: without a cap a client
-     * could fill the daemon's memory through it. evhttp drains the input on
-     * every read, so its own reading never reaches the mark. */
-    bufferevent_setwatermark(bev, EV_READ, 0, CONN_READ_CAP);
+    evbuffer_add_cb(bufferevent_get_input(bev), on_input, bev);
     if (cl->n == cl->cap) {
         int cap = cl->cap ? cl->cap * 2 : 8;
         struct bufferevent **n = realloc(cl->conns, (size_t)cap * sizeof *n);

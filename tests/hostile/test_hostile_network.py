@@ -164,7 +164,7 @@ def test_runtime_api_abandoned_connection_is_not_read_without_bound(daemon, unix
     rss = rss_kib(daemon.proc.pid)
     # evhttp lets go of a connection after a `Connection: close` answer; the
     # connection limit still holds it open until its next sweep. 64 MiB
-    # written on it: the daemon buffers at most 64 KiB of it.
+    # written on it: the daemon stops reading it at the first bytes.
     r = observe(daemon, "rapi_abandon", size=64 * MiB, unix=unix)
     grew = rss_kib(daemon.proc.pid) - rss
     assert r["status"] == 403 and r["sent"] < 64 * MiB, r
