@@ -32,7 +32,10 @@ def handler(event, context):
     kinds = {"unix": 0, "tcp": 0}
     peers = []
     for fd in os.listdir("/proc/self/fd"):
-        copy = os.dup(int(fd))
+        try:
+            copy = os.dup(int(fd))
+        except OSError:
+            continue  # closed since (the listing's own fd)
         try:
             s = socket.socket(fileno=copy)
         except OSError:
