@@ -10,9 +10,10 @@ and of the function's instances.
 
 e.g. build the old commit in a git worktree and compare its build/impuls with
 this tree's. AB_IDLE=N first gives each daemon N idle warm instances of another
-function (a long instance list; --prewarm 0 then, so that none is a spare). Both daemons use this tree's runtimes/ (its shims decide what
-they use from the environment the daemon gives them). native needs
-build/bench-bootstrap (bench/run.sh builds it)."""
+function (a long instance list; --prewarm 0 then, so that none is a spare).
+Both daemons use this tree's runtimes/ (its shims decide what they use from
+the environment the daemon gives them). native needs build/bench-bootstrap
+(bench/run.sh builds it)."""
 import os
 import statistics
 import sys
@@ -81,8 +82,7 @@ def main(argv):
             load.warmup(f"{daemons[k].url}/api/v1/functions/ab/invoke", conns)
         for _ in range(rounds):
             for k, d in daemons.items():
-                instances = lambda: [p for p in cpu.descendants(d.proc.pid) if p != d.proc.pid]
-                with cpu.Meter(lambda: [d.proc.pid]) as m, cpu.Meter(instances) as f:
+                with cpu.Meter(lambda: [d.proc.pid]) as m, cpu.Meter(lambda: cpu.below(d.proc.pid)) as f:
                     rps, lat = load.run(f"{d.url}/api/v1/functions/ab/invoke", conns, duration=duration)
                 calls = rps * load.seconds(duration)
                 runs[k].append((rps, lat["50"], m.us_per_call(calls), f.us_per_call(calls)))

@@ -22,6 +22,11 @@ def descendants(pid):
     return out
 
 
+def below(pid):
+    """Every process under pid, not pid itself (a daemon's instances)."""
+    return [p for p in descendants(pid) if p != pid]
+
+
 def ticks(pids):
     """utime + stime of these processes (all their threads), in clock ticks."""
     total = 0

@@ -45,8 +45,7 @@ def sweep(functions, daemon_args):
             made = f
             url = f"{d.url}/"
             warmups, before = warmup(d, url, f)
-            instances = lambda: [p for p in cpu.descendants(d.proc.pid) if p != d.proc.pid]
-            with cpu.Meter(lambda: [d.proc.pid]) as daemon_cpu, cpu.Meter(instances) as fn_cpu:
+            with cpu.Meter(lambda: [d.proc.pid]) as daemon_cpu, cpu.Meter(lambda: cpu.below(d.proc.pid)) as fn_cpu:
                 rps, lat = load.run(url, CONNS, script=SCRIPT, args=(PREFIX, f))
             calls = rps * load.seconds(load.DURATION)
             out[f"f{f}"] = {"functions": f, "impuls_rps": rps, "warmup_runs": warmups,

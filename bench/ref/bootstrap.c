@@ -2,7 +2,7 @@
  * that answers every event with the result bench/ref/hello.js returns. It speaks
  * the Runtime API at $AWS_LAMBDA_RUNTIME_API (an IPv4 HOST:PORT), or on the Unix
  * socket $IMPULS_RUNTIME_API_SOCKET names when the daemon offers one (as
- * Impuls's own runtimes do, docs/runtimes.md), over one keep-alive HTTP/1.1
+ * Impuls's Node runtime does, docs/runtimes.md), over one keep-alive HTTP/1.1
  * connection, opening a new one when the daemon closes it.
  * Its response posts carry `Impuls-Next: 1` (docs/runtimes.md): their answer is
  * the next event, one exchange per call; a daemon without the extension

@@ -34,9 +34,8 @@ function configure() {
 // The daemon's shells: this runtime started before any function was chosen.
 // It warms its Runtime API client with one exchange with itself, over the kind
 // of socket it will use (the first use of one costs Node some milliseconds of
-// lazy loading), then waits
-// until init has bound the code at /var/task and sends the function's
-// environment.
+// lazy loading), then waits until init has bound the code at /var/task and
+// sends the function's environment.
 function warmUp() {
   return new Promise((resolve) => {
     const net = require('net');

@@ -1,8 +1,9 @@
 'use strict';
 // A client for the Runtime API: one persistent HTTP/1.1 connection over a
-// plain socket (TCP, or the sandbox's Unix socket when given: see unixPath), one request at a time, no timeout (invocation/next is a long
-// poll). Not Node's http module: its request and response objects, streams
-// and header checks cost a warm call more than the rest of the shim does
+// plain socket (TCP, or the sandbox's Unix socket when given: see unixPath),
+// one request at a time, no timeout (invocation/next is a long poll). Not
+// Node's http module: its request and response objects, streams and header
+// checks cost a warm call more than the rest of the shim does
 // (docs/performance.md). The daemon's answers always carry Content-Length.
 const net = require('net');
 

@@ -32,6 +32,13 @@ static bool released(struct bufferevent *bev)
     return !rd && !wr && !ev;
 }
 
+static void listeners_enable(conn_limit_t *cl, bool on)
+{
+    for (int i = 0; i < cl->n_listeners; i++)
+        (on ? evconnlistener_enable : evconnlistener_disable)(cl->listeners[i]);
+    cl->paused = !on;
+}
+
 static void sweep(conn_limit_t *cl)
 {
     for (int i = 0; i < cl->n;) {
@@ -43,10 +50,8 @@ static void sweep(conn_limit_t *cl)
         cl->conns[i] = cl->conns[--cl->n];
     }
     if (cl->paused && cl->n < cl->max) {
-        for (int i = 0; i < cl->n_listeners; i++)
-            evconnlistener_enable(cl->listeners[i]);
+        listeners_enable(cl, true);
         evtimer_del(cl->retry_ev);
-        cl->paused = false;
     }
 }
 
@@ -86,11 +91,9 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
     bufferevent_incref(bev);
     cl->conns[cl->n++] = bev;
     if (cl->n >= cl->max && !cl->paused) {
-        for (int i = 0; i < cl->n_listeners; i++)
-            evconnlistener_disable(cl->listeners[i]);
+        listeners_enable(cl, false);
         struct timeval tv = {0, 100000};
         evtimer_add(cl->retry_ev, &tv);
-        cl->paused = true;
     }
     return bev;
 }

@@ -196,7 +196,7 @@ static char *env_json(char **env)
         json_object_set_new(o, key, json_string(eq + 1));
     }
     json_object_set_new(o, "AWS_LAMBDA_RUNTIME_API", json_string("127.0.0.1:9001"));
-    json_object_set_new(o, "IMPULS_RUNTIME_API_SOCKET", json_string(SANDBOX_RAPI_UNIX_PATH));
+    json_object_set_new(o, SANDBOX_RAPI_UNIX_VAR, json_string(SANDBOX_RAPI_UNIX_PATH));
     char *out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return out;

@@ -12,11 +12,12 @@
 #define SANDBOX_RAPI_PORT 9001
 /* The Runtime API also listens on this Unix socket inside each namespace
  * sandbox (on its own small /run, which only init may write to).
- * IMPULS_RUNTIME_API_SOCKET names it to the runtime; Impuls's own runtimes
- * prefer it to loopback TCP (docs/runtimes.md). Not an abstract name: Node 20
+ * IMPULS_RUNTIME_API_SOCKET names it to the runtime; the Node runtime uses it
+ * rather than loopback TCP (docs/runtimes.md). Not an abstract name: Node 20
  * pads those to the whole sun_path. */
 #define SANDBOX_RAPI_UNIX_PATH "/run/impuls-runtime-api.sock"
-#define SANDBOX_RAPI_UNIX_ENV "IMPULS_RUNTIME_API_SOCKET=" SANDBOX_RAPI_UNIX_PATH
+#define SANDBOX_RAPI_UNIX_VAR "IMPULS_RUNTIME_API_SOCKET"
+#define SANDBOX_RAPI_UNIX_ENV SANDBOX_RAPI_UNIX_VAR "=" SANDBOX_RAPI_UNIX_PATH
 #define SANDBOX_RUNTIME_DIR "/var/runtime"
 #define SANDBOX_TASK_DIR "/var/task"
 #define SANDBOX_CACHE_DIR "/var/cache/impuls"
