@@ -39,7 +39,7 @@ all: build
 deps:
 	@sh scripts/deps.sh $(DEB_PKGS)
 
-build: build/impuls build/python-bytecode.stamp
+build: build/impuls build/libimpuls-zygote.so build/python-bytecode.stamp
 
 # The Python runtime's bytecode, read by every Python instance (the runtimes
 # dir is read-only in the sandbox, so nothing there can write it).
@@ -51,6 +51,14 @@ build/python-bytecode.stamp: $(wildcard runtimes/python/*.py)
 build/impuls: $(OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The Python zygote's library (src/sandbox/zygote.c): the sandbox's init
+# code, loaded with ctypes by runtimes/python/zygote.py; the daemon finds it
+# next to its own binary. Never built with sanitizers: it runs in python3.
+ZYGOTE_SRC := $(addprefix src/sandbox/,zygote.c init.c rootfs.c seccomp.c privileges.c spawn_util.c)
+build/libimpuls-zygote.so: $(ZYGOTE_SRC) $(wildcard src/*/*.h)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -fPIC -shared -Wl,-z,defs -o $@ $(ZYGOTE_SRC) $(shell pkg-config --libs libseccomp)
 
 build/obj/%.o: src/%.c $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
@@ -82,10 +90,10 @@ unit: $(TEST_BIN)
 # The suites that drive the real daemon over HTTP (tests/conftest.py).
 DAEMON_SUITES := $(wildcard tests/e2e tests/hostile tests/badinput tests/faults)
 
-e2e: build/impuls build/python-bytecode.stamp
+e2e: build/impuls build/libimpuls-zygote.so build/python-bytecode.stamp
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider $(DAEMON_SUITES)
 
-e2e-asan: build/impuls-asan build/python-bytecode.stamp
+e2e-asan: build/impuls-asan build/libimpuls-zygote.so build/python-bytecode.stamp
 	IMPULS_BIN=$(CURDIR)/build/impuls-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider $(DAEMON_SUITES)
 

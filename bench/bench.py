@@ -12,6 +12,9 @@
          (the spare may not be ready), and without a sandbox (?local=true);
          and workerd's process start to first response.
          The individual samples are kept for bench/plot.py.
+         Scale-up: a call that needs a further instance of a busy Python
+         function, cloned from its zygote vs started the ordinary way
+         (scaleup.py).
   per call: reuse: false vs bubblewrap starting the interpreter.
   scaling: req/s vs connections (the warm runs) and vs number of functions
          (scaling.py).
@@ -42,7 +45,9 @@ import cpu  # noqa: E402
 import density  # noqa: E402
 import load  # noqa: E402
 import refs  # noqa: E402
+import scaleup  # noqa: E402
 import scaling  # noqa: E402
+from load import percentile  # noqa: E402
 
 COLD_RUNS = int(os.environ.get("BENCH_COLD_RUNS", "50"))
 COLD_GAP = float(os.environ.get("BENCH_COLD_GAP", "0.5"))  # s: time for a spare sandbox to be made
@@ -65,11 +70,6 @@ def selected():
     if unknown or not names:
         sys.exit(f"BENCH_ONLY: unknown {', '.join(sorted(unknown)) or '(empty)'}; names: {', '.join(STEPS)}")
     return names
-
-
-def percentile(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
 def warm(daemon, lang, fn, references):
@@ -262,6 +262,7 @@ def main():
             step("cold", cold, d, "node", "nodejs20", node_code, "index.handler", ["/usr/bin/node", "-e", "0"])
             step("cold", cold, d, "python", "python311", py_code, "main.handler",
                  ["/usr/bin/python3", "-c", "pass"])
+            step("cold", scaleup.run, d, COLD_RUNS, RESULTS)
             step("percall", per_call, d, "node", "nodejs20", node_code, "index.handler",
                  ["--ro-bind", ref, "/ref", "/usr/bin/node", "-e",
                   "require('/ref/hello.js').handler({}).then(r => process.stdout.write(r.body))"])
@@ -371,6 +372,13 @@ def cold_rows():
         out.append(line(f"cold {lang} p50 ms sandbox", r["impuls_p50_ms"], r["local_p50_ms"],
                         r["impuls_p50_ms"] / r["local_p50_ms"], ".1f",
                         "   (reference: the same cold start with ?local=true, no sandbox)"))
+    su = RESULTS.get("scaleup_python")
+    if su:
+        for p in ("50", "99"):
+            out.append(line(f"scale-up python p{p} ms zygote", su[f"zygote_p{p}_ms"], su[f"plain_p{p}_ms"],
+                            su[f"zygote_p{p}_ms"] / su[f"plain_p{p}_ms"], ".1f",
+                            f"   (a further instance cloned from the function's zygote ({su['zygote_made']} of "
+                            f"{su['runs'] + 2} instances) vs started the ordinary way)" if p == "50" else ""))
     wd = RESULTS.get("cold_workerd")
     if wd:
         node = RESULTS.get("cold_node", {})

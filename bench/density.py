@@ -5,7 +5,9 @@ For Node and then Python, each with a daemon of its own started with
 `--prewarm 0` (no spare sandboxes to count), N concurrent calls of a handler
 that sleeps 0.5 s make N instances; once they are idle the PSS of every
 process in each instance's cgroup (its init and its runtime) is summed per
-instance. The reference is N bare `node -e "setInterval(()=>{},1e9)"` or
+instance, plus an equal share of the Python zygotes' (one per function with
+more than one instance, outside any instance's cgroup: src/pool/zygotes.c).
+The reference is N bare `node -e "setInterval(()=>{},1e9)"` or
 `python3 -c "import time; time.sleep(1e9)"` processes started at once, measured
 after the instances are gone (PSS splits shared pages between all the
 processes that map them, so the two sets must not overlap). Also the daemon's
@@ -99,6 +101,23 @@ def instance_pids(daemon):
     return found
 
 
+def zygote_pids(daemon_pid):
+    """The daemon's children running runtimes/python/zygote.py: its zygotes,
+    and the sandbox inits they made (their parent is the daemon too)."""
+    found = []
+    for p in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except (ValueError, OSError):
+            continue
+        if ppid == daemon_pid and b"zygote.py" in argv:
+            found.append(int(p))
+    return found
+
+
 def burst(daemon, name, calls):
     """`calls` invocations at once; the ones no idle instance takes start one."""
     statuses = []
@@ -165,6 +184,15 @@ def impuls_side(lang, spec, out):
         groups = instance_pids(d)
         settle([p for ps in groups.values() for p in ps] + [d.proc.pid])
         pss = [sum(pss_kib(p) for p in ps) / 1024 for ps in groups.values()]
+        # Python functions' zygotes (src/pool/zygotes.c) are the daemon's
+        # children outside any instance: their memory is shared out over the
+        # instances, as the pages they share are.
+        in_instances = {p for ps in groups.values() for p in ps}
+        zygotes = [p for p in zygote_pids(d.proc.pid) if p not in in_instances]
+        zygote_mib = sum(pss_kib(p) for p in zygotes) / 1024
+        if pss:
+            pss = [p + zygote_mib / len(pss) for p in pss]
+        out.update(zygotes=len(zygotes), zygote_pss_mib=zygote_mib)
         # An instance is its init and its runtime: fewer means a runtime had gone when listed.
         out["instances_without_runtime"] = sum(len(ps) < 2 for ps in groups.values())
         out.update(n=len(pss), functions=k,
@@ -228,7 +256,10 @@ def rows(results):
         r = results.get(f"density_{lang}")
         if not r or not r.get("n"):
             continue
-        note = f"   ({r['n']} idle instances vs {r['bare_n']} bare interpreters)"
+        note = f"   ({r['n']} idle instances vs {r['bare_n']} bare interpreters"
+        if r.get("zygotes"):
+            note += f"; with {r['zygotes']} zygote(s), {r['zygote_pss_mib']:.1f} MiB, shared out"
+        note += ")"
         if r.get("stopped_early"):
             note += "; " + r["stopped_early"]
         lines.append(f"{'density ' + lang + ' PSS MiB/inst':<30}{r['impuls_pss_mean_mib']:>14.1f}"

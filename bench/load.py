@@ -1,6 +1,7 @@
 """wrk runs for the warm and scaling benchmarks: one thread, `conns`
 connections, BENCH_DURATION long, every run bounded in time. A run with a
-failed response (non-2xx, or a socket error) raises."""
+failed response (non-2xx, or a socket error) raises. Also the percentile of
+timed samples the other benchmarks take."""
 import os
 import re
 import subprocess
@@ -42,3 +43,9 @@ def seconds(duration):
     if not m:
         raise ValueError(f"BENCH_DURATION: cannot read {duration!r}")
     return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+
+
+def percentile(xs, p):
+    """The p-th percentile of samples xs (nearest rank)."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]

@@ -48,7 +48,7 @@ static void drain_tick(evutil_socket_t s, short w, void *a)
         return;
     pool_kill_all();
     pool_reap();
-    if ((pool_instance_count() == 0 && shells_count() == 0) || waited > DRAIN_MAX_S + STOP_MAX_S)
+    if ((pool_instance_count() == 0 && shells_count() == 0 && zygotes_count() == 0) || waited > DRAIN_MAX_S + STOP_MAX_S)
         event_base_loopexit(D->base, NULL);
 }
 
@@ -113,8 +113,9 @@ static void usage(void)
                     "                    [--no-local] [--init-timeout SECONDS] [--debug]\n"
                     "                    [--router-addr HOST:PORT] [--router-host NAME (fn.localhost)]\n"
                     "                    [--chamber-ports LO-HI (6000-6999)] [--prewarm N (2)]\n"
-                    "                    [--aws-credentials FILE] [--scale-delay MS (2)]\n"
+                    "                    [--aws-credentials FILE] [--scale-delay MS (2)] [--python-zygote N (1)]\n"
                     "  --prewarm   sandboxes per language made ahead of demand (0: none)\n"
+                    "  --python-zygote  a Python function with N instances that needs another gets a zygote (0: never)\n"
                     "  --scale-delay  how long a call waits for a busy instance before a new one is started\n"
                     "  --aws-credentials  check the Lambda API's SigV4 signatures against the keys in FILE\n"
                     "  --no-local  refuse ?local=true (runs code unsandboxed, as the daemon's user)\n"
@@ -150,6 +151,7 @@ int cmd_serve(int argc, char **argv)
         {"prewarm", required_argument, 0, 'W'},
         {"aws-credentials", required_argument, 0, 'K'},
         {"scale-delay", required_argument, 0, 'S'},
+        {"python-zygote", required_argument, 0, 'Z'},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
     int o;
@@ -199,6 +201,15 @@ int cmd_serve(int argc, char **argv)
                 return 2;
             }
             shells_configure(n);
+            break;
+        }
+        case 'Z': {
+            int n;
+            if (!parse_int(optarg, 0, 1000, &n)) {
+                fprintf(stderr, "impuls: --python-zygote takes a number from 0 to 1000\n");
+                return 2;
+            }
+            zygotes_configure(n);
             break;
         }
         case 'P': {

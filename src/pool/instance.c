@@ -25,6 +25,7 @@ int instance_cpu_weight(const fn_config_t *c) { return c->memory_mb * 100 / 1024
 
 static void on_log(evutil_socket_t fd, short what, void *arg);
 static void on_ctl(evutil_socket_t fd, short what, void *arg);
+static void leave_state(instance_t *inst);
 
 /* The Runtime API's listening sockets go from the sandbox to the instance's
  * evhttp, which closes them. */
@@ -156,9 +157,13 @@ instance_t *instance_spawn(pool_t *pool)
 
     char err[512];
     inst->spawned_ms = mono_ms();
-    /* A pre-made sandbox if one is ready, else a new one. */
-    inst->premade = pool->backend == SANDBOX_NAMESPACE && shell_take(inst, env);
-    int rc = inst->premade ? 0 : sandbox_spawn(&spec, &inst->sb, err, sizeof err);
+    /* From the function's zygote if it has one ready, else a pre-made
+     * sandbox if one is ready, else a new one. */
+    int rc = pool->backend == SANDBOX_NAMESPACE ? zygote_spawn(inst, env) : -1;
+    if (rc == -1) {
+        inst->premade = pool->backend == SANDBOX_NAMESPACE && shell_take(inst, env);
+        rc = inst->premade ? 0 : sandbox_spawn(&spec, &inst->sb, err, sizeof err);
+    }
     free_env(env);
     if (rc == -1) {
         log_error("function %s: cannot start an instance: %s", fn->cfg.name, err);
@@ -174,9 +179,8 @@ instance_t *instance_spawn(pool_t *pool)
     pool->n_starting++;
     if (rc < 0) { /* spawned but failed: reaped like any dead instance */
         log_error("function %s: %s", fn->cfg.name, err);
+        leave_state(inst);
         inst->state = INST_DYING;
-        pool->n_instances--;
-        pool->n_starting--;
         return inst;
     }
     inst->log_budget = LOG_MAX_PER_CALL;
@@ -215,8 +219,8 @@ static void leave_state(instance_t *inst)
     pool_t *p = inst->pool;
     if (inst->state == INST_STARTING)
         p->n_starting--;
-    if (inst->state != INST_DYING)
-        p->n_instances--;
+    if (inst->state != INST_DYING && --p->n_instances == 0)
+        zygote_stop(p); /* none left to share it */
 }
 
 void instance_kill(instance_t *inst)
@@ -498,8 +502,8 @@ void pool_reap(void)
             i = i->next;
         if (i)
             instance_exited(i, status);
-        else
-            shells_reap(pid);
+        else if (!shells_reap(pid))
+            zygotes_reap(pid);
     }
 }
 
@@ -508,6 +512,7 @@ void pool_kill_all(void)
     for (instance_t *i = D->instances; i; i = i->next)
         instance_kill(i);
     shells_kill_all();
+    zygotes_kill_all();
 }
 
 int pool_instance_count(void)
@@ -528,11 +533,12 @@ json_t *pool_instances_json(fn_t *fn)
         char created[32];
         iso8601(created, i->created_at);
         json_array_append_new(
-            arr, json_pack("{s:I, s:s, s:s, s:i, s:s, s:i, s:s, s:b}", "id", (json_int_t)i->id, "function",
+            arr, json_pack("{s:I, s:s, s:s, s:i, s:s, s:i, s:s, s:b, s:b}", "id", (json_int_t)i->id, "function",
                            i->pool->fn->cfg.name, "state",
                            i->state == INST_BUSY && !i->inv ? "returning" : states[i->state], "pid", (int)i->sb.pid,
                            "isolation", i->sb.backend == SANDBOX_NAMESPACE ? "namespace" : "process",
-                           "version", i->version, "created_at", created, "premade", i->premade));
+                           "version", i->version, "created_at", created, "premade", i->premade,
+                           "zygote", i->from_zygote));
     }
     return arr;
 }

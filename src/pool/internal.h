@@ -30,6 +30,7 @@ typedef struct pool {
      * idle one here, not among all the daemon's instances. */
     instance_t *instances;
     struct event *scale_ev; /* pool_pump again once the scale-up delay is over */
+    struct zygote *zygote;  /* a Python function's zygote (zygotes.c), or NULL */
     double last_scale_ms;   /* when an instance was last added to busy ones */
 } pool_t;
 
@@ -69,6 +70,7 @@ struct instance {
     uint64_t created_at;
     int netns_fd; /* its network namespace, opened on first direct call; -1 */
     bool premade; /* a pre-made sandbox (shells.c) was claimed for it */
+    bool from_zygote; /* cloned from its function's Python zygote (zygotes.c) */
     instance_t *next;      /* all the daemon's instances */
     instance_t *pool_next; /* its pool's (pool_t.instances) */
 };
@@ -134,8 +136,41 @@ int instance_cpu_weight(const fn_config_t *c);
  * instance's language the instance's sandbox (claimed with env), or returns
  * false; either way a spare is made again soon. */
 bool shell_take(instance_t *inst, char **env);
+/* A pre-made sandbox is ready for the pool's next instance. */
+bool shell_ready(const pool_t *pool);
+struct runtime_def;
+/* A sandbox whose runtime started before its function was known (a
+ * pre-made one, or a zygote's) may serve the pool's function: a handler on
+ * Node or Python, its env setting nothing an interpreter reads only at start. */
+bool shell_eligible(const pool_t *pool, const struct runtime_def **rt);
+/* A pre-made sandbox's spec for runtime rt, named after id; the strings
+ * live in the struct. */
+enum { SHELL_MEMORY_MB = 256 };
+typedef struct shell_spec {
+    sandbox_spec_t spec;
+    char cgname[64], empty[4096], tasks[4096], bootstrap[4096], runtime_env[4200], task_env[4200];
+    const char *argv[8];
+    const char *envp[10];
+} shell_spec_t;
+void shell_spec_init(shell_spec_t *ss, const struct runtime_def *rt, uint64_t id);
+/* The claim's environment: env (an instance's), as a JSON object; free(). */
+char *shell_claim_env(char **env);
 bool shells_reap(pid_t pid);
 void shells_kill_all(void);
+
+/* zygotes.c: Python zygotes, one per function. zygote_spawn makes inst's
+ * sandbox by its pool's zygote and claims it with env: 0, or -2 when spawned
+ * but failed (reaped as any dead instance), or -1 when none was made (no
+ * zygote ready). */
+typedef struct zygote zygote_t;
+int zygote_spawn(instance_t *inst, char **env);
+/* For pool_pump, before it starts an instance: starts the pool's zygote if
+ * it should have one; true while the pool should wait for it (zygotes.c
+ * pumps again once it is ready or gone). */
+bool zygote_wait(pool_t *pool);
+void zygote_stop(pool_t *pool);
+bool zygotes_reap(pid_t pid);
+void zygotes_kill_all(void);
 
 /* Keeps req (the runtime's /next) parked on inst without changing its state. */
 void instance_park(instance_t *inst, struct evhttp_request *req);

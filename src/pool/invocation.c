@@ -272,6 +272,8 @@ void pool_pump(pool_t *pool)
     if (need > 0 && pool->n_instances < fn->cfg.concurrency)
         need = scale_up_allowance(pool, busy, need);
     while (need-- > 0 && pool->n_instances < fn->cfg.concurrency) {
+        if (zygote_wait(pool) && !shell_ready(pool))
+            return; /* zygotes.c pumps again once its zygote is ready or gone */
         if (!instance_spawn(pool)) {
             invocation_fail_queued(pool, 502, "Runtime.StartFailed",
                                    "cannot start an instance of the function (see the daemon's log)");

@@ -67,6 +67,11 @@ int pool_instance_count(void);
  * and freeing their timer at exit. */
 void shells_configure(int per_lang);
 int shells_count(void);
+/* A Python function with this many instances that needs another gets a
+ * zygote (--python-zygote; 0: never), and Python zygotes not yet reaped
+ * (src/pool/zygotes.c). */
+void zygotes_configure(int after);
+int zygotes_count(void);
 void shells_shutdown(void);
 /* JSON list of the live instances of fn (all of them when fn is NULL). */
 struct json_t *pool_instances_json(fn_t *fn);

@@ -104,9 +104,11 @@ void fn_unref(fn_t *fn)
         }
     if (fn->log_fd >= 0)
         close(fn->log_fd);
-    for (int b = 0; b < 2; b++)
+    for (int b = 0; b < 2; b++) {
         if (fn->pools[b].scale_ev)
             event_free(fn->pools[b].scale_ev);
+        zygote_stop(&fn->pools[b]);
+    }
     fn_config_clear(&fn->cfg);
     free(fn);
 }

@@ -26,7 +26,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-enum { SHELL_MEMORY_MB = 256, REFILL_DELAY_MS = 30, LANGS = 2 };
+enum { REFILL_DELAY_MS = 30, LANGS = 2 };
 
 typedef struct shell {
     uint64_t id;
@@ -63,11 +63,11 @@ static bool env_allowed(const json_t *env)
     return true;
 }
 
-static bool eligible(const pool_t *pool, const runtime_def_t **rt)
+bool shell_eligible(const pool_t *pool, const runtime_def_t **rt)
 {
     const fn_config_t *c = &pool->fn->cfg;
     *rt = runtime_find(c->runtime);
-    return per_lang > 0 && pool->backend == SANDBOX_NAMESPACE && !strcmp(c->mode, "handler") && *rt &&
+    return pool->backend == SANDBOX_NAMESPACE && !strcmp(c->mode, "handler") && *rt &&
            ((*rt)->lang == LANG_NODE || (*rt)->lang == LANG_PYTHON) && env_allowed(c->env);
 }
 
@@ -91,6 +91,40 @@ static void on_shell_ctl(evutil_socket_t fd, short what, void *arg)
     event_del(s->ctl_ev);
 }
 
+void shell_spec_init(shell_spec_t *ss, const runtime_def_t *rt, uint64_t id)
+{
+    snprintf(ss->cgname, sizeof ss->cgname, "i-%llu", (unsigned long long)id);
+    snprintf(ss->empty, sizeof ss->empty, "%s/empty-task", D->cfg.data_dir);
+    snprintf(ss->tasks, sizeof ss->tasks, "%s/tasks", D->cfg.data_dir);
+    mkdir(ss->empty, 0755);
+    ss->spec = (sandbox_spec_t){
+        .backend = SANDBOX_NAMESPACE,
+        .task_dir = ss->empty,
+        .runtime_dir = D->cfg.runtime_dir,
+        .root_mnt = D->cfg.root_mnt,
+        .cgroup_name = ss->cgname,
+        .memory_mb = SHELL_MEMORY_MB,
+        .pids_max = D->cfg.pids_max,
+        .tmp_mb = D->cfg.tmp_mb,
+        .cpu_weight = 100,
+        .uid = instance_uid(id),
+        .pooled = true,
+        .tasks_root = ss->tasks,
+    };
+    const char *task_dir, *runtime_dir;
+    sandbox_paths(SANDBOX_NAMESPACE, &ss->spec, &task_dir, &runtime_dir);
+    runtime_argv(rt, runtime_dir, task_dir, ss->bootstrap, ss->argv);
+    /* What the interpreter reads as it starts; the rest comes with the claim. */
+    snprintf(ss->runtime_env, sizeof ss->runtime_env, "LAMBDA_RUNTIME_DIR=%s", runtime_dir);
+    snprintf(ss->task_env, sizeof ss->task_env, "LAMBDA_TASK_ROOT=%s", task_dir);
+    const char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "TZ=:UTC", "HOME=/tmp",
+                          "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", "IMPULS_CLAIM_FD=3", ss->runtime_env,
+                          ss->task_env, NULL};
+    memcpy(ss->envp, envp, sizeof envp);
+    ss->spec.argv = ss->argv;
+    ss->spec.envp = ss->envp;
+}
+
 static void shell_spawn(enum runtime_lang lang)
 {
     const runtime_def_t *rt = lang_runtime(lang);
@@ -99,40 +133,10 @@ static void shell_spawn(enum runtime_lang lang)
     shell_t *s = calloc(1, sizeof *s);
     s->id = ++D->next_instance_id;
     s->lang = lang;
-    char cgname[64], empty[4096], tasks[4096], bootstrap[4096];
-    snprintf(cgname, sizeof cgname, "i-%llu", (unsigned long long)s->id);
-    snprintf(empty, sizeof empty, "%s/empty-task", D->cfg.data_dir);
-    snprintf(tasks, sizeof tasks, "%s/tasks", D->cfg.data_dir);
-    mkdir(empty, 0755);
-    sandbox_spec_t spec = {
-        .backend = SANDBOX_NAMESPACE,
-        .task_dir = empty,
-        .runtime_dir = D->cfg.runtime_dir,
-        .root_mnt = D->cfg.root_mnt,
-        .cgroup_name = cgname,
-        .memory_mb = SHELL_MEMORY_MB,
-        .pids_max = D->cfg.pids_max,
-        .tmp_mb = D->cfg.tmp_mb,
-        .cpu_weight = 100,
-        .uid = instance_uid(s->id),
-        .pooled = true,
-        .tasks_root = tasks,
-    };
-    const char *task_dir, *runtime_dir;
-    sandbox_paths(SANDBOX_NAMESPACE, &spec, &task_dir, &runtime_dir);
-    const char *argv[8];
-    runtime_argv(rt, runtime_dir, task_dir, bootstrap, argv);
-    /* What the interpreter reads as it starts; the rest comes with the claim. */
-    char runtime_env[4200], task_env[4200];
-    snprintf(runtime_env, sizeof runtime_env, "LAMBDA_RUNTIME_DIR=%s", runtime_dir);
-    snprintf(task_env, sizeof task_env, "LAMBDA_TASK_ROOT=%s", task_dir);
-    const char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "TZ=:UTC", "HOME=/tmp",
-                          "PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1", "IMPULS_CLAIM_FD=3", runtime_env,
-                          task_env, NULL};
-    spec.argv = argv;
-    spec.envp = envp;
+    shell_spec_t ss;
+    shell_spec_init(&ss, rt, s->id);
     char err[512];
-    int rc = sandbox_spawn(&spec, &s->sb, err, sizeof err);
+    int rc = sandbox_spawn(&ss.spec, &s->sb, err, sizeof err);
     if (rc == -1) {
         log_warn("cannot make a %s sandbox ahead of time: %s", rt->language, err);
         free(s);
@@ -183,8 +187,7 @@ static void want(enum runtime_lang lang)
     }
 }
 
-/* The claim's environment: the instance's, as a JSON object. */
-static char *env_json(char **env)
+char *shell_claim_env(char **env)
 {
     json_t *o = json_object();
     for (char **e = env; *e; e++) {
@@ -202,19 +205,31 @@ static char *env_json(char **env)
     return out;
 }
 
+static shell_t *ready_shell(enum runtime_lang lang)
+{
+    shell_t *s = shells;
+    while (s && !(s->lang == lang && s->sb.rapi_fd >= 0))
+        s = s->next;
+    return s;
+}
+
+bool shell_ready(const pool_t *pool)
+{
+    const runtime_def_t *rt;
+    return per_lang > 0 && shell_eligible(pool, &rt) && ready_shell(rt->lang);
+}
+
 bool shell_take(instance_t *inst, char **env)
 {
     const runtime_def_t *rt;
-    if (!eligible(inst->pool, &rt))
+    if (per_lang <= 0 || !shell_eligible(inst->pool, &rt))
         return false;
     want(rt->lang);
-    shell_t *s = shells;
-    while (s && !(s->lang == rt->lang && s->sb.rapi_fd >= 0))
-        s = s->next;
+    shell_t *s = ready_shell(rt->lang);
     if (!s)
         return false;
     const fn_config_t *c = &inst->pool->fn->cfg;
-    char *claim = env_json(env);
+    char *claim = shell_claim_env(env);
     bool ok = claim && cgroup_set_limits(&s->sb.cg, c->memory_mb, D->cfg.pids_max, instance_cpu_weight(c)) == 0 &&
               sandbox_claim(&s->sb, inst->task_key, claim) == 0;
     free(claim);

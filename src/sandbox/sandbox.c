@@ -72,39 +72,3 @@ void sandbox_release(sandbox_t *sb)
     cgroup_destroy(&sb->cg);
     sb->pid = -1;
 }
-
-int move_fd(int fd, int target)
-{
-    if (fd == target)
-        return fcntl(fd, F_SETFD, 0);
-    return dup2(fd, target) < 0 ? -1 : 0; /* dup2 clears FD_CLOEXEC on target */
-}
-
-char **env_with_rapi(const char *const *envp, const char *addr, bool unix_socket)
-{
-    size_t n = 0;
-    while (envp[n])
-        n++;
-    char **out = calloc(n + 3, sizeof *out);
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (char *)envp[i];
-    static char var[64];
-    snprintf(var, sizeof var, "AWS_LAMBDA_RUNTIME_API=%s", addr);
-    out[n] = var;
-    if (unix_socket)
-        out[n + 1] = (char *)SANDBOX_RAPI_UNIX_ENV;
-    return out;
-}
-
-void set_runtime_rlimits(int nproc)
-{
-    struct rlimit nofile = {1024, 1024}, core = {0, 0};
-    setrlimit(RLIMIT_NOFILE, &nofile);
-    setrlimit(RLIMIT_CORE, &core);
-    if (nproc > 0) {
-        struct rlimit np = {(rlim_t)nproc, (rlim_t)nproc};
-        setrlimit(RLIMIT_NPROC, &np);
-    }
-}

@@ -50,6 +50,13 @@ typedef struct sandbox_spec {
      * (/.claim, mode 0700) until the claim, then unmounted. */
     bool pooled;
     const char *tasks_root;
+    /* A pooled shell made by a Python zygote (zygote.c) rather than by the
+     * daemon's own clone: zygote_fd its socket (> 0). argv and envp are then
+     * unused: the runtime is the zygote's interpreter, in its environment. */
+    int zygote_fd;
+    /* In the zygote only: the runtime, locked down, returns from
+     * sandbox_init_main instead of calling execve. */
+    bool runtime_returns;
 } sandbox_spec_t;
 
 typedef struct sandbox {
@@ -102,6 +109,20 @@ void sandbox_loopback_addr(int port, struct sockaddr_in *a);
 int sandbox_init(const char *cgroup_parent, enum cg_version want, char *err, size_t errlen);
 
 /* Internal pieces of the namespace backend (one file each). */
+/* init.c: pid 1 of a new sandbox, ctl, logw and the claim pipe its fds from
+ * the spawner. Never returns, except in the runtime it forks when
+ * spec->runtime_returns (returns 0 there). */
+int sandbox_init_main(const sandbox_spec_t *spec, char **envp, int ctl, int logw, int claim_r, int claim_w);
+/* zygote.c, the daemon's end: asks the zygote listening on zsock to clone a
+ * sandbox init for spec with fds (ctl, logw, claim_r, claim_w). Returns its
+ * pid, a child of the daemon (CLONE_PARENT), or -1 with errno; after -1 the
+ * zygote may be out of step and must not be asked again. */
+pid_t zygote_clone(int zsock, const sandbox_spec_t *spec, const int fds[4]);
+/* The zygote's end (libimpuls-zygote.so, runtimes/python/zygote.py): says
+ * "R" on sock once ready, then clones a sandbox for each request until the
+ * daemon closes sock (returns 1). Returns 0 in a new sandbox's runtime,
+ * locked down, -1 when it cannot start. */
+int impuls_zygote_serve(int sock);
 int sandbox_setup_root(const sandbox_spec_t *spec, char *err, size_t errlen);
 int sandbox_seccomp_compile(void); /* once, at start */
 int sandbox_apply_seccomp(void);
