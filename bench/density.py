@@ -101,23 +101,6 @@ def instance_pids(daemon):
     return found
 
 
-def zygote_pids(daemon_pid):
-    """The daemon's children running runtimes/python/zygote.py: its zygotes,
-    and the sandbox inits they made (their parent is the daemon too)."""
-    found = []
-    for p in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{p}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except (ValueError, OSError):
-            continue
-        if ppid == daemon_pid and b"zygote.py" in argv:
-            found.append(int(p))
-    return found
-
-
 def burst(daemon, name, calls):
     """`calls` invocations at once; the ones no idle instance takes start one."""
     statuses = []
@@ -187,8 +170,7 @@ def impuls_side(lang, spec, out):
         # Python functions' zygotes (src/pool/zygotes.c) are the daemon's
         # children outside any instance: their memory is shared out over the
         # instances, as the pages they share are.
-        in_instances = {p for ps in groups.values() for p in ps}
-        zygotes = [p for p in zygote_pids(d.proc.pid) if p not in in_instances]
+        zygotes = d.zygote_pids()
         zygote_mib = sum(pss_kib(p) for p in zygotes) / 1024
         if pss:
             pss = [p + zygote_mib / len(pss) for p in pss]

@@ -8,6 +8,31 @@ import pytest
 from impuls_daemon import Daemon, NODE_HELLO, free_port  # noqa: F401  (tests import them from here)
 
 
+# Probes of a Python handler's sandbox, for handler code to include
+# (test_premade.py, test_zygote.py).
+PY_SANDBOX_PROBES = r'''
+import os
+
+def write_probe():
+    try:
+        open("/var/task/x", "w")
+        return "written"
+    except OSError as e:
+        return e.strerror
+
+def fd_kinds():
+    """What the runtime's fds above 2 are: socket, pipe, ..."""
+    kinds = set()
+    for f in os.listdir("/proc/self/fd"):
+        try:
+            if int(f) > 2:
+                kinds.add(os.readlink("/proc/self/fd/" + f).split(":")[0])
+        except FileNotFoundError:  # listdir's own, closed by now
+            pass
+    return sorted(kinds)
+'''
+
+
 def checked_daemon(extra_args=()):
     """A started daemon for a fixture to yield; afterwards it must stop cleanly
     and leave nothing behind."""

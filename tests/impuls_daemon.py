@@ -150,6 +150,25 @@ class Daemon:
                 found.append(f"process {pid}")
         return found
 
+    def zygote_pids(self):
+        """Its Python zygotes (src/pool/zygotes.c): its children running
+        runtimes/python/zygote.py outside any instance's cgroup (the sandbox
+        inits a zygote made are the daemon's children too, inside one)."""
+        found = []
+        for p in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{p}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+                with open(f"/proc/{p}/cgroup") as f:
+                    in_instance = self.cgroup_parent() in f.read()
+            except (ValueError, OSError):
+                continue
+            if ppid == self.proc.pid and b"zygote.py" in argv and not in_instance:
+                found.append(int(p))
+        return found
+
     def cleanup(self):
         shutil.rmtree(self.data_dir, ignore_errors=True)
 

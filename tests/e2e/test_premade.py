@@ -5,10 +5,10 @@ isolation as a sandbox made for it."""
 import json
 import time
 
-from conftest import Daemon
+from conftest import PY_SANDBOX_PROBES, Daemon
 
-PY_PROBE = r'''
-import os, resource
+PY_PROBE = PY_SANDBOX_PROBES + r'''
+import resource
 def handler(event, context):
     out = {"cwd": os.getcwd(), "files": sorted(os.listdir("/var/task")),
            "fn": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"), "mine": os.environ.get("MINE"),
@@ -19,19 +19,8 @@ def handler(event, context):
             out[path] = sorted(os.listdir(path))
         except OSError as e:
             out[path] = e.strerror
-    try:
-        open("/var/task/x", "w")
-        out["write"] = "written"
-    except OSError as e:
-        out["write"] = e.strerror
-    kinds = set()
-    for f in os.listdir("/proc/self/fd"):
-        try:
-            if int(f) > 2:
-                kinds.add(os.readlink("/proc/self/fd/" + f).split(":")[0])
-        except FileNotFoundError:  # listdir's own, closed by now
-            pass
-    out["fds"] = sorted(kinds)
+    out["write"] = write_probe()
+    out["fds"] = fd_kinds()
     return out
 '''
 

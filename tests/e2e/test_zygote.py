@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from conftest import checked_daemon
+from conftest import PY_SANDBOX_PROBES, checked_daemon
 
-PROBE = r'''
+PROBE = PY_SANDBOX_PROBES + r'''
 import os, random, resource, socket, sys, time
 import __main__
 def status(field):
@@ -38,19 +38,8 @@ def handler(event, context):
            "hostname": socket.gethostname(), "nets": sorted(n for _, n in socket.if_nameindex()),
            "mounts": sorted({l.split()[4] for l in open("/proc/self/mountinfo")}),  # a claim binds over /var/task
            "hash": hash("impuls"), "random": random.random(), "pid_of_zygote_visible": False}
-    try:
-        open("/var/task/x", "w")
-        out["write"] = "written"
-    except OSError as e:
-        out["write"] = e.strerror
-    kinds = set()
-    for f in os.listdir("/proc/self/fd"):
-        try:
-            if int(f) > 2:
-                kinds.add(os.readlink("/proc/self/fd/" + f).split(":")[0])
-        except FileNotFoundError:
-            pass
-    out["fds"] = sorted(kinds)
+    out["write"] = write_probe()
+    out["fds"] = fd_kinds()
     if event.get("alloc_if_zygote") and out["zygote"]:
         hog = bytearray(event["alloc_if_zygote"] << 20)
         for i in range(0, len(hog), 4096):
@@ -81,24 +70,6 @@ def burst(d, name, n, event):
     return out
 
 
-def zygote_pids(d):
-    """The daemon's children running zygote.py outside any instance."""
-    found = []
-    for p in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            with open(f"/proc/{p}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-            with open(f"/proc/{p}/cgroup") as f:
-                in_instance = d.cgroup_parent() in f.read()
-        except (ValueError, OSError):
-            continue
-        if ppid == d.proc.pid and b"zygote.py" in argv and not in_instance:
-            found.append(int(p))
-    return found
-
-
 def probes(d, name, n=5, **event):
     rs = burst(d, name, n, dict(sleep=0.6, **event))
     assert [r.status for r in rs] == [200] * n, rs
@@ -112,7 +83,7 @@ def test_a_python_functions_second_instance_on_is_cloned_from_its_zygote(daemon)
     assert len(listed) == 5
     assert [i["zygote"] for i in listed] == [False, True, True, True, True]
     assert [i["premade"] for i in listed] == [False] * 5
-    assert len(zygote_pids(daemon)) == 1
+    assert len(daemon.zygote_pids()) == 1
     zygote = [g for g in got if g["zygote"]]
     ordinary = [g for g in got if not g["zygote"]]
     assert len(zygote) == 4 and len(ordinary) == 1
@@ -149,7 +120,7 @@ def test_no_two_functions_share_a_zygote(daemon):
     for name in ("one", "two"):
         daemon.create(name=name, runtime="python311", code=PROBE, concurrency=4)
         assert sum(g["zygote"] for g in probes(daemon, name, 4)) == 3
-    assert len(zygote_pids(daemon)) == 2
+    assert len(daemon.zygote_pids()) == 2
     one = {g["hash"] for g in probes(daemon, "one", 4) if g["zygote"]}
     two = {g["hash"] for g in probes(daemon, "two", 4) if g["zygote"]}
     assert len(one) == 1 and len(two) == 1 and one != two
@@ -164,13 +135,13 @@ def test_a_zygote_made_instance_keeps_its_memory_limit(daemon):
             got = r.json()
             assert (got["errorType"], got["errorMessage"]) == (
                 "Runtime.OutOfMemory", "Runtime exited: out of memory (limit 128 MB)")
-    assert len(zygote_pids(daemon)) == 1  # a child's end is not the zygote's
+    assert len(daemon.zygote_pids()) == 1  # a child's end is not the zygote's
 
 
 def test_the_zygote_goes_with_the_functions_last_instance(daemon):
     daemon.create(name="gone", runtime="python311", code=PROBE, concurrency=3)
     probes(daemon, "gone", 3)
-    [pid] = zygote_pids(daemon)
+    [pid] = daemon.zygote_pids()
     assert daemon.request("DELETE", "/api/v1/functions/gone").status in (200, 204)
     for _ in range(100):
         if not os.path.exists(f"/proc/{pid}"):
@@ -182,7 +153,7 @@ def test_the_zygote_goes_with_the_functions_last_instance(daemon):
 def test_a_zygote_that_dies_is_replaced_and_no_call_fails(daemon):
     daemon.create(name="phoenix", runtime="python311", code=PROBE, concurrency=6)
     probes(daemon, "phoenix", 3)
-    [pid] = zygote_pids(daemon)
+    [pid] = daemon.zygote_pids()
     os.kill(pid, 9)
     for _ in range(100):
         if "its Python zygote exited" in daemon.read_log():
@@ -191,14 +162,14 @@ def test_a_zygote_that_dies_is_replaced_and_no_call_fails(daemon):
     assert "its Python zygote exited" in daemon.read_log()
     got = probes(daemon, "phoenix", 6)  # three more instances: a new zygote makes them
     assert sum(g["zygote"] for g in got) >= 1
-    assert len(zygote_pids(daemon)) == 1 and zygote_pids(daemon) != [pid]
+    assert len(daemon.zygote_pids()) == 1 and daemon.zygote_pids() != [pid]
 
 
 def test_no_zygote_for_a_function_that_sets_what_python_reads_at_start(daemon):
     daemon.create(name="opt", runtime="python311", code=PROBE, env={"PYTHONOPTIMIZE": "1"}, concurrency=3)
     got = probes(daemon, "opt", 3)
     assert [g["zygote"] for g in got] == [False] * 3
-    assert zygote_pids(daemon) == []
+    assert daemon.zygote_pids() == []
 
 
 def test_python_zygote_flag(tmp_path):
@@ -212,4 +183,4 @@ def test_python_zygote_flag(tmp_path):
             d.create(name="z", runtime="python311", code=PROBE, concurrency=4)
             probes(d, "z", 4)
             assert [i["zygote"] for i in sorted(d.instances("z"), key=lambda i: i["id"])] == want
-            assert len(zygote_pids(d)) == (1 if True in want else 0)
+            assert len(d.zygote_pids()) == (1 if True in want else 0)
