@@ -109,7 +109,7 @@ static int read_request(int sock, sandbox_spec_t *spec, int fds[4])
     do
         n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
-    if (n <= 0)
+    if (n < 0 || (n == 0 && msg.msg_controllen == 0)) /* gone (an empty message with fds is refused below) */
         return 1;
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
     size_t nfds = c && c->cmsg_type == SCM_RIGHTS ? (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) : 0;
