@@ -159,7 +159,7 @@ instance_t *instance_spawn(pool_t *pool)
     inst->spawned_ms = mono_ms();
     /* From the function's zygote if it has one ready, else a pre-made
      * sandbox if one is ready, else a new one. */
-    int rc = pool->backend == SANDBOX_NAMESPACE ? zygote_spawn(inst, env) : -1;
+    int rc = pool->backend == SANDBOX_NAMESPACE ? zygote_spawn(inst, env, err, sizeof err) : -1;
     if (rc == -1) {
         inst->premade = pool->backend == SANDBOX_NAMESPACE && shell_take(inst, env);
         rc = inst->premade ? 0 : sandbox_spawn(&spec, &inst->sb, err, sizeof err);
@@ -318,6 +318,8 @@ void instance_next(instance_t *inst, struct evhttp_request *req)
         pool->n_starting--;
         inst->state = INST_BUSY;
         inst->init_ms = mono_ms() - inst->spawned_ms;
+        if (inst->from_zygote)
+            zygote_clone_result(pool, true);
         if (pool->fn->watch.ready)
             pool->fn->watch.ready(pool->fn->watch.arg, (int)inst->sb.pid);
     }
@@ -444,6 +446,8 @@ static void instance_exited(instance_t *inst, int status)
     if (WIFEXITED(status) && WEXITSTATUS(status) > 128)
         snprintf(how, sizeof how, "signal: %s", strsignal(WEXITSTATUS(status) - 128));
     bool was_starting = inst->state == INST_STARTING || inst->init_timed_out;
+    if (inst->from_zygote && was_starting && !inst->init_error && !oom)
+        zygote_clone_result(pool, false);
     leave_state(inst);
     inst->state = INST_DYING;
     invocation_t *inv = inst->inv;

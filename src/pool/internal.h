@@ -31,6 +31,8 @@ typedef struct pool {
     instance_t *instances;
     struct event *scale_ev; /* pool_pump again once the scale-up delay is over */
     struct zygote *zygote;  /* a Python function's zygote (zygotes.c), or NULL */
+    int zygote_failures;    /* since one of its clones last worked */
+    double zygote_retry_ms; /* no new zygote before (mono_ms) */
     double last_scale_ms;   /* when an instance was last added to busy ones */
 } pool_t;
 
@@ -163,7 +165,10 @@ void shells_kill_all(void);
  * but failed (reaped as any dead instance), or -1 when none was made (no
  * zygote ready). */
 typedef struct zygote zygote_t;
-int zygote_spawn(instance_t *inst, char **env);
+int zygote_spawn(instance_t *inst, char **env, char *err, size_t errlen);
+/* A zygote-made instance asked for work (worked), or ended before it did
+ * without an init error of the function's own. */
+void zygote_clone_result(pool_t *pool, bool worked);
 /* For pool_pump, before it starts an instance: starts the pool's zygote if
  * it should have one; true while the pool should wait for it (zygotes.c
  * pumps again once it is ready or gone). */

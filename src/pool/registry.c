@@ -131,6 +131,8 @@ void registry_update(fn_t *fn, const fn_config_t *cfg)
     fn_config_copy(&fn->cfg, cfg);
     store_task_dir(D->store, cfg->task_key, fn->task_dir);
     retire_instances(fn, false);
+    for (int b = 0; b < 2; b++) /* it was started for the old runtime and env */
+        zygote_stop(&fn->pools[b]);
 }
 
 void registry_remove(fn_t *fn)

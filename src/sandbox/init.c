@@ -100,8 +100,13 @@ static void exec_runtime(const sandbox_spec_t *spec, char *const *envp)
         dprintf(2, "impuls: cannot load the seccomp filter: %s\n", strerror(-rc));
         _exit(126);
     }
-    if (spec->runtime_returns)
+    if (spec->runtime_returns) {
+        /* Becoming uid N cleared "dumpable", which an execve would have set
+         * again: without it /proc/self is root's, and hidden from the
+         * function's own child processes (hidepid). ptrace stays denied. */
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
         return;
+    }
     execve(spec->argv[0], (char *const *)spec->argv, envp);
     dprintf(2, "impuls: cannot start %s: %s\n", spec->argv[0], strerror(errno));
     _exit(127);

@@ -120,7 +120,9 @@ static int read_request(int sock, sandbox_spec_t *spec, int fds[4])
     if ((size_t)n >= sizeof rq)
         for (int i = 0; i < NSTR; i++)
             total += rq.len[i] <= STR_MAX ? rq.len[i] : sizeof body + 1;
-    int err = nfds != 4 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n < sizeof rq || total != (size_t)n
+    /* uid 0 would keep root's capabilities in the sandbox: never asked for. */
+    int err = nfds != 4 || c->cmsg_level != SOL_SOCKET || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+                      (size_t)n < sizeof rq || total != (size_t)n || rq.uid == 0
                   ? EPROTO : 0;
     for (int i = 0; i < 4; i++) {
         fds[i] = got[i] < 0 || err ? -1 : fcntl(got[i], F_DUPFD_CLOEXEC, FD_MIN);

@@ -30,7 +30,7 @@ def zygote():
         os.dup2(hi_sock, 3)
         os.dup2(hi_lib, 4)
 
-    p = subprocess.Popen(["/usr/bin/python3", "-s", "zygote.py"], cwd=os.path.join(ROOT, "runtimes", "python"),
+    p = subprocess.Popen(["/usr/bin/python3", "-s", "-P", "zygote.py"], cwd=os.path.join(ROOT, "runtimes", "python"),
                          env={"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}, preexec_fn=fds,
                          close_fds=False, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     theirs.close()
@@ -85,6 +85,7 @@ def good(strings=(b"/nonexistent-task", b"/nonexistent-runtimes", b"/nonexistent
     ("lengths longer than the body", HEADER.pack(1, 1, 1, 10, 10, 10, 10) + b"x" * 39, 4),
     ("lengths shorter than the body", HEADER.pack(1, 1, 1, 1, 1, 1, 1) + b"x" * 5, 4),
     ("a length over 4095", HEADER.pack(1, 1, 1, 4096, 0, 0, 0) + b"x" * 4096, 4),
+    ("uid 0", HEADER.pack(0, 64, 16, 1, 1, 1, 1) + b"abcd", 4),
     ("a message larger than any request", HEADER.pack(1, 1, 1, 4095, 4095, 4095, 4095) + b"x" * 20000, 4),
 ])
 def test_a_malformed_request_is_refused_and_loses_nothing(zygote, what, data, nfds):

@@ -11,7 +11,7 @@ import pytest
 from conftest import PY_SANDBOX_PROBES, checked_daemon
 
 PROBE = PY_SANDBOX_PROBES + r'''
-import os, random, resource, socket, sys, time
+import ctypes, os, random, resource, socket, sys, time
 import __main__
 def status(field):
     for line in open("/proc/self/status"):
@@ -20,7 +20,7 @@ def status(field):
 def handler(event, context):
     time.sleep(event.get("sleep", 0))
     with open("/proc/self/cmdline", "rb") as f:
-        argv = f.read().split(b"\0")[:3]
+        argv = f.read().split(b"\0")[:-1]
     out = {"zygote": b"zygote.py" in argv, "cmdline": [a.decode() for a in argv],
            "uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pid": os.getpid(),
            "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
@@ -37,7 +37,11 @@ def handler(event, context):
            "flags": [sys.flags.no_user_site, sys.flags.dont_write_bytecode],
            "hostname": socket.gethostname(), "nets": sorted(n for _, n in socket.if_nameindex()),
            "mounts": sorted({l.split()[4] for l in open("/proc/self/mountinfo")}),  # a claim binds over /var/task
-           "hash": hash("impuls"), "random": random.random(), "pid_of_zygote_visible": False}
+           "dumpable": ctypes.CDLL(None).prctl(3, 0, 0, 0, 0),  # PR_GET_DUMPABLE
+           "stdio": [sys.stdout.seekable(), sys.stderr.seekable(), sys.stdout.isatty(), sys.stdout.line_buffering,
+                     sys.stdout.write_through, type(sys.stdout.buffer).__name__, sys.stdout.encoding],
+           "runtime_spec": sys.modules["impuls_runtime"].__spec__.origin,
+           "hash": hash("impuls"), "random": random.random()}
     out["write"] = write_probe()
     out["fds"] = fd_kinds()
     if event.get("alloc_if_zygote") and out["zygote"]:
@@ -87,7 +91,7 @@ def test_a_python_functions_second_instance_on_is_cloned_from_its_zygote(daemon)
     zygote = [g for g in got if g["zygote"]]
     ordinary = [g for g in got if not g["zygote"]]
     assert len(zygote) == 4 and len(ordinary) == 1
-    assert zygote[0]["cmdline"] == ["/usr/bin/python3", "-s", "zygote.py"]
+    assert zygote[0]["cmdline"] == ["/usr/bin/python3", "-s", "-P", "zygote.py"]
     assert ordinary[0]["cmdline"] == ["/usr/bin/python3", "-s", "/var/runtime/python/bootstrap.py"]
     # Everything the function can see is the same, but for its uid and the
     # per-process values.
@@ -110,6 +114,8 @@ def test_a_python_functions_second_instance_on_is_cloned_from_its_zygote(daemon)
         "/usr/bin/python3.11", ["/var/runtime/python/bootstrap.py"], "/var/runtime/python",
         "/var/runtime/python/bootstrap.py")
     assert (z["hostname"], z["nets"]) == ("impuls", ["lo"])
+    assert z["dumpable"] == 1 and z["runtime_spec"] == "/var/runtime/python/impuls_runtime.py"
+    assert z["stdio"][:3] == [False, False, False]  # its stdout and stderr are the log pipe
     # Clones of one zygote share its string-hash key (one function's only);
     # random is reseeded in each.
     assert len({g["hash"] for g in zygote}) == 1
