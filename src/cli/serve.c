@@ -98,6 +98,15 @@ static bool parse_int(const char *s, long lo, long hi, int *out)
     return true;
 }
 
+/* A number from 0 to hi for flag, or false after saying so. */
+static bool parse_setting(const char *s, long hi, int *out, const char *flag)
+{
+    if (parse_int(s, 0, hi, out))
+        return true;
+    fprintf(stderr, "impuls: %s takes a number from 0 to %ld\n", flag, hi);
+    return false;
+}
+
 static bool parse_count(const char *s, int *out, const char *flag)
 {
     if (parse_int(s, 1, 1000000, out))
@@ -196,19 +205,15 @@ int cmd_serve(int argc, char **argv)
         }
         case 'W': {
             int n;
-            if (!parse_int(optarg, 0, 64, &n)) {
-                fprintf(stderr, "impuls: --prewarm takes a number from 0 to 64\n");
+            if (!parse_setting(optarg, 64, &n, "--prewarm"))
                 return 2;
-            }
             shells_configure(n);
             break;
         }
         case 'Z': {
             int n;
-            if (!parse_int(optarg, 0, 1000, &n)) {
-                fprintf(stderr, "impuls: --python-zygote takes a number from 0 to 1000\n");
+            if (!parse_setting(optarg, 1000, &n, "--python-zygote"))
                 return 2;
-            }
             zygotes_configure(n);
             break;
         }

@@ -78,3 +78,15 @@ def test_no_zygote_runs_files_others_could_write(broken_runtimes):
         assert [i["zygote"] for i in d.instances("f")] == [False] * 3
         assert d.zygote_pids() == []
         assert d.read_log().count("zygote.py is not root's alone (they would run it as root)") == 1
+
+
+def test_a_zygote_that_stops_answering_is_stopped_and_the_call_starts_another_way(broken_runtimes):
+    # Says it is ready, then never answers a request: the daemon waits 2 s
+    # for the reply, stops it, and starts that instance the ordinary way.
+    rt = broken_runtimes("import os, time\nos.write(3, b'R')\ntime.sleep(600)\n")
+    for d in checked_daemon(["--prewarm", "0", "--runtime-dir", rt]):
+        d.create(name="f", runtime="python311", code=CODE, concurrency=2)
+        assert burst(d, "f", 2) == [200, 200]
+        assert [i["zygote"] for i in d.instances("f")] == [False, False]
+        assert "zygote: Connection timed out; its Python zygote is stopped" in d.read_log()
+        assert d.zygote_pids() == []
