@@ -2,6 +2,7 @@
 with SIGTERM and checks that nothing was left behind: no process, no mount
 under the data dir, no cgroup of the daemon."""
 import base64
+import contextlib
 
 import pytest
 
@@ -35,14 +36,25 @@ def fd_kinds():
 
 def checked_daemon(extra_args=()):
     """A started daemon for a fixture to yield; afterwards it must stop cleanly
-    and leave nothing behind."""
+    and leave nothing behind. In a test, use it as `with running_daemon(...)
+    as d:`, so that a failing block stops its daemon too."""
     d = Daemon(extra_args=extra_args).start()
-    yield d
+    try:
+        yield d
+    except BaseException:  # the block failed: that is the error to report
+        try:
+            d.stop()
+        finally:
+            d.cleanup()
+        raise
     code = d.stop()
     left = d.leftovers()
     d.cleanup()
     assert code == 0, f"daemon exit code {code}"
     assert left == [], f"left behind: {left}"
+
+
+running_daemon = contextlib.contextmanager(checked_daemon)
 
 
 @pytest.fixture

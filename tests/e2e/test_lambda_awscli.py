@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import checked_daemon
+from conftest import running_daemon
 from lambda_helpers import (L, NODE_ALWAYS_FAILS, NODE_SRC, NODE_ZIP, NODE_ZIP_V2, PY_ZIP, SHELL_ZIP, arn,
                             aws, aws_create, aws_error, aws_invoke, aws_ok, check_config, config, fn_log,
                             lambda_error, not_found, wait_log, zip_bytes)
@@ -262,7 +262,7 @@ def test_dry_run(daemon, zips, tmp_path):
 
 
 def test_throttled_when_the_queue_is_full(zips, tmp_path):
-    for d in checked_daemon(["--queue-max", "1"]):
+    with running_daemon(["--queue-max", "1"]) as d:
         aws_create(d, "th", "python3.11", "app.handler", zips["py"], "--timeout", "20")
         r = d.request("PUT", "/api/v1/functions/th", {"concurrency": 1})
         assert r.status == 200 and r.json()["concurrency"] == 1
@@ -378,7 +378,7 @@ def test_unsigned_curl_works_without_credentials(daemon):
 
 
 def test_pending_retries_are_dropped_at_shutdown_and_on_delete(zips, tmp_path):
-    for d in checked_daemon():
+    with running_daemon() as d:
         aws_create(d, "pend", "nodejs20.x", "index.handler", zips["fails"])
         aws_create(d, "pend2", "nodejs20.x", "index.handler", zips["fails"])
         # Plain requests here: awscli takes most of a second to start, longer than the first retry's wait.
@@ -394,4 +394,4 @@ def test_pending_retries_are_dropped_at_shutdown_and_on_delete(zips, tmp_path):
         assert d.request("GET", "/api/v1/functions/pend2").status == 404
         log = fn_log(d, "pend")
         assert log.count("START RequestId:") == 2 and "attempt 3 in 2 s" in log and "dropped" not in log, log
-        # The daemon stops (exit 0, nothing left: checked_daemon) with pend's last retry pending.
+        # The daemon stops (exit 0, nothing left: running_daemon) with pend's last retry pending.

@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from conftest import checked_daemon
+from conftest import running_daemon
 from lambda_helpers import NODE_ZIP, NODE_ZIP_V2, arn, check_config, config, not_found
 
 SCRIPT = r"""
@@ -160,7 +160,7 @@ def test_the_sdk_end_to_end(sdk_dir, daemon):
 def test_the_sdk_with_sigv4_checked(sdk_dir, tmp_path):
     creds = tmp_path / "credentials"
     creds.write_text("[default]\naws_access_key_id = AKIDSDK\naws_secret_access_key = sdk/Secret+Key\n")
-    for d in checked_daemon(["--aws-credentials", str(creds)]):
+    with running_daemon(["--aws-credentials", str(creds)]) as d:
         check_flow(run_sdk(sdk_dir, d, "signed-fn", "AKIDSDK", "sdk/Secret+Key"), "signed-fn", d)
         out = run_sdk(sdk_dir, d, "x", "AKIDSDK", "wrong", mode="list-only")
         assert out == {"list": {"error": {

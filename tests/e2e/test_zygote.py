@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from conftest import PY_SANDBOX_PROBES, checked_daemon
+from conftest import PY_SANDBOX_PROBES, checked_daemon, running_daemon
 
 PROBE = PY_SANDBOX_PROBES + r'''
 import ctypes, os, random, resource, socket, sys, time
@@ -185,7 +185,7 @@ def test_python_zygote_flag(tmp_path):
         p = subprocess.run([BIN, "serve", "--python-zygote", v], capture_output=True, text=True, timeout=10)
         assert (p.returncode, p.stderr) == (2, "impuls: --python-zygote takes a number from 0 to 1000\n"), v
     for args, want in ((["--python-zygote", "0"], [False] * 4), (["--python-zygote", "2"], [False, False, True, True])):
-        for d in checked_daemon(["--prewarm", "0"] + args):
+        with running_daemon(["--prewarm", "0"] + args) as d:
             d.create(name="z", runtime="python311", code=PROBE, concurrency=4)
             probes(d, "z", 4)
             assert [i["zygote"] for i in sorted(d.instances("z"), key=lambda i: i["id"])] == want

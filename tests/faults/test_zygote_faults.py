@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from conftest import checked_daemon
+from conftest import running_daemon
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 CODE = "import time\n\ndef handler(event, context):\n    time.sleep(0.5)\n    return 'ok'\n"
@@ -38,7 +38,7 @@ def burst(d, name, n):
 
 def test_a_zygote_that_cannot_start_costs_no_call_and_is_not_restarted_in_a_loop(broken_runtimes):
     rt = broken_runtimes("import sys\nprint('no zygote today', file=sys.stderr)\nsys.exit(3)\n")
-    for d in checked_daemon(["--prewarm", "0", "--runtime-dir", rt]):
+    with running_daemon(["--prewarm", "0", "--runtime-dir", rt]) as d:
         d.create(name="f", runtime="python311", code=CODE, concurrency=4)
         for _ in range(3):
             assert burst(d, "f", 4) == [200] * 4
@@ -58,7 +58,7 @@ def test_clones_that_die_before_asking_for_work_stop_their_zygote(broken_runtime
     # so on: a bounded number of failed calls.
     src = open(os.path.join(ROOT, "runtimes", "python", "zygote.py")).read()
     rt = broken_runtimes(src.replace("    after_fork()\n", "    after_fork()\n    os._exit(7)\n"))
-    for d in checked_daemon(["--prewarm", "0", "--runtime-dir", rt]):
+    with running_daemon(["--prewarm", "0", "--runtime-dir", rt]) as d:
         d.create(name="f", runtime="python311", code=CODE, concurrency=6)
         got = [burst(d, "f", 6) for _ in range(4)]
         log = d.read_log()
@@ -72,7 +72,7 @@ def test_no_zygote_runs_files_others_could_write(broken_runtimes):
     src = open(os.path.join(ROOT, "runtimes", "python", "zygote.py")).read()
     rt = broken_runtimes(src)
     os.chmod(os.path.join(rt, "python", "zygote.py"), 0o664)  # the group could write what root would run
-    for d in checked_daemon(["--prewarm", "0", "--runtime-dir", rt]):
+    with running_daemon(["--prewarm", "0", "--runtime-dir", rt]) as d:
         d.create(name="f", runtime="python311", code=CODE, concurrency=3)
         assert burst(d, "f", 3) == [200] * 3
         assert [i["zygote"] for i in d.instances("f")] == [False] * 3
@@ -84,7 +84,7 @@ def test_a_zygote_that_stops_answering_is_stopped_and_the_call_starts_another_wa
     # Says it is ready, then never answers a request: the daemon waits 2 s
     # for the reply, stops it, and starts that instance the ordinary way.
     rt = broken_runtimes("import os, time\nos.write(3, b'R')\ntime.sleep(600)\n")
-    for d in checked_daemon(["--prewarm", "0", "--runtime-dir", rt]):
+    with running_daemon(["--prewarm", "0", "--runtime-dir", rt]) as d:
         d.create(name="f", runtime="python311", code=CODE, concurrency=2)
         assert burst(d, "f", 2) == [200, 200]
         assert [i["zygote"] for i in d.instances("f")] == [False, False]
