@@ -33,26 +33,6 @@
  * two ends of the runtime's claim pipe. The runtime gets the read end as 3. */
 enum { FD_CTL = 3, FD_LOG = 4, FD_CLAIM_R = 5, FD_CLAIM_W = 6, FD_RUNTIME_CLAIM = 3 };
 
-/* The Runtime API's listening sockets, TCP then Unix, in one message. */
-static int send_fds(int sock, const int fds[2])
-{
-    char byte = 'F';
-    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-    union {
-        char buf[CMSG_SPACE(2 * sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    memset(&u, 0, sizeof u);
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                         .msg_controllen = sizeof u.buf};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(2 * sizeof(int));
-    memcpy(CMSG_DATA(c), fds, 2 * sizeof(int));
-    return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
-}
-
 static int loopback_up(void)
 {
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -185,7 +165,8 @@ int sandbox_init_main(const sandbox_spec_t *spec, char **envp, int ctl, int logw
     if (s[1] < 0 || bind(s[1], (struct sockaddr *)&u, sizeof u) < 0 || chmod(SANDBOX_RAPI_UNIX_PATH, 0666) < 0 ||
         listen(s[1], 64) < 0)
         die("listen on " SANDBOX_RAPI_UNIX_PATH);
-    if (send_fds(FD_CTL, s) < 0)
+    struct iovec one = {.iov_base = "F", .iov_len = 1}; /* TCP then Unix, in one message */
+    if (send_with_fds(FD_CTL, &one, 1, s, 2) != 1)
         die("hand over the Runtime API sockets");
     close(s[0]);
     close(s[1]);

@@ -2,7 +2,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "sandbox/spawn_util.h"
@@ -41,4 +43,21 @@ void set_runtime_rlimits(int nproc)
         struct rlimit np = {(rlim_t)nproc, (rlim_t)nproc};
         setrlimit(RLIMIT_NPROC, &np);
     }
+}
+
+ssize_t send_with_fds(int sock, struct iovec *iov, int iovlen, const int *fds, int nfds)
+{
+    union {
+        char buf[CMSG_SPACE(4 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)iovlen, .msg_control = u.buf,
+                         .msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int))};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+    memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
+    return sendmsg(sock, &msg, MSG_NOSIGNAL);
 }

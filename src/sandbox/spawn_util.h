@@ -2,6 +2,7 @@
 /* Pieces both backends use between fork and exec. */
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "sandbox/sandbox.h"
 
@@ -12,5 +13,9 @@ int move_fd(int fd, int target);
  * static: the daemon is single-threaded where it spawns). */
 char **env_with_rapi(const char *const *envp, const char *addr, bool unix_socket);
 void set_runtime_rlimits(int nproc);
+struct iovec;
+/* One message of iov with nfds (at most 4) fds passed along (SCM_RIGHTS);
+ * the bytes sent, or -1 with errno. */
+ssize_t send_with_fds(int sock, struct iovec *iov, int iovlen, const int *fds, int nfds);
 int namespace_spawn(const struct sandbox_spec *spec, struct sandbox *sb, char *err, size_t errlen);
 int process_spawn(const struct sandbox_spec *spec, struct sandbox *sb, char *err, size_t errlen);

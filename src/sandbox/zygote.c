@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "sandbox/sandbox.h"
+#include "sandbox/spawn_util.h"
 
 enum { NSTR = 4, STR_MAX = 4095, REPLY_TIMEOUT_MS = 2000, FD_MIN = 10 };
 
@@ -58,15 +59,7 @@ pid_t zygote_clone(int zsock, const sandbox_spec_t *spec, const int fds[4])
         rq.len[i] = (uint16_t)n;
         iov[1 + i] = (struct iovec){.iov_base = (void *)strs[i], .iov_len = n};
     }
-    union fd_cmsg u;
-    memset(&u, 0, sizeof u);
-    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 1 + NSTR, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(4 * sizeof(int));
-    memcpy(CMSG_DATA(c), fds, 4 * sizeof(int));
-    if (sendmsg(zsock, &msg, MSG_NOSIGNAL) < 0)
+    if (send_with_fds(zsock, iov, 1 + NSTR, fds, 4) < 0)
         return -1;
     /* The zygote answers within a clone's time; one that does not is stuck. */
     struct pollfd p = {.fd = zsock, .events = POLLIN};

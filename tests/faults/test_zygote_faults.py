@@ -90,3 +90,19 @@ def test_a_zygote_that_stops_answering_is_stopped_and_the_call_starts_another_wa
         assert [i["zygote"] for i in d.instances("f")] == [False, False]
         assert "zygote: Connection timed out; its Python zygote is stopped" in d.read_log()
         assert d.zygote_pids() == []
+
+
+def test_no_library_next_to_the_daemon_means_no_zygote(tmp_path, monkeypatch):
+    import impuls_daemon
+    alone = tmp_path / "bin" / "impuls"  # the daemon without build/libimpuls-zygote.so beside it
+    alone.parent.mkdir()
+    shutil.copy2(impuls_daemon.BIN, alone)
+    monkeypatch.setattr(impuls_daemon, "BIN", str(alone))
+    with running_daemon(["--prewarm", "0", "--runtime-dir", os.path.join(ROOT, "runtimes")]) as d:
+        d.create(name="f", runtime="python311", code=CODE, concurrency=3)
+        for _ in range(2):
+            assert burst(d, "f", 3) == [200] * 3
+        assert [i["zygote"] for i in d.instances("f")] == [False] * 3
+        log = d.read_log()
+        assert log.count("no Python zygotes: cannot open ") == 1, log  # said once, never tried again
+        assert f"{tmp_path}/bin/libimpuls-zygote.so: No such file or directory" in log
