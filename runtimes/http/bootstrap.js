@@ -5,6 +5,7 @@
 // then turns each invocation (an API Gateway v2 event) into a request to it and
 // its answer into the invocation's result - as AWS's Lambda Web Adapter does.
 // The daemon keeps the instance warm and reaps it like any other.
+const fs = require('fs');
 const http = require('http');
 const net = require('net');
 const path = require('path');
@@ -48,9 +49,13 @@ function portAnswers() {
 // The server's argv: the function's `command` as given (a Dockerfile's CMD,
 // `./server --flag`), else its handler file run by the runtime's interpreter,
 // or run itself when the runtime has none (provided: a Go binary, a script).
+// The file is the one named exactly as the handler when the code has it (a
+// zip's `bin/www`), else IMPULS_HTTP_ENTRY: the handler with the runtime's
+// extension when it has none (`main` -> `main.py`), as inline code is written.
 function serverArgv() {
   if (env.IMPULS_HTTP_COMMAND) return JSON.parse(env.IMPULS_HTTP_COMMAND);
-  const entry = path.join(TASK_ROOT, env.IMPULS_HTTP_ENTRY || 'index.js');
+  const exact = env._HANDLER && path.join(TASK_ROOT, env._HANDLER);
+  const entry = exact && fs.existsSync(exact) ? exact : path.join(TASK_ROOT, env.IMPULS_HTTP_ENTRY || 'index.js');
   if (env.IMPULS_HTTP_INTERPRETER === '') return [entry];
   return [env.IMPULS_HTTP_INTERPRETER || process.execPath, entry];
 }

@@ -289,18 +289,19 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         snprintf(in->cfg.runtime, sizeof in->cfg.runtime, "%s", rt->name);
         in->has_runtime = true;
     }
+    /* An HTTP-server function's "handler" is the file that starts it. */
+    bool http = json_is_string(json_object_get(body, "mode")) &&
+                !strcmp(json_string_value(json_object_get(body, "mode")), "http");
     if ((r = get_string(body, "handler", &s, err, errlen)) < 0)
         return -1;
     if (r == 1) {
         char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1];
-        if (!handler_split(s, rt, module, func, err, errlen))
+        /* A server's file is a relative path, as a custom runtime's handler is. */
+        if (!handler_split(s, http ? runtime_find("provided") : rt, module, func, err, errlen))
             return -1;
         snprintf(in->cfg.handler, sizeof in->cfg.handler, "%s", s);
         in->has_handler = true;
     } else if (create) {
-        /* An HTTP-server function's "handler" is the file that starts it. */
-        bool http = json_is_string(json_object_get(body, "mode")) &&
-                    !strcmp(json_string_value(json_object_get(body, "mode")), "http");
         snprintf(in->cfg.handler, sizeof in->cfg.handler, "%s",
                  rt && rt->lang == LANG_PROVIDED ? rt->default_handler
                  : http ? (rt && rt->lang == LANG_PYTHON ? "main.py" : "index.js")

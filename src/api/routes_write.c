@@ -63,7 +63,8 @@ static void fail(write_job_t *job, int rc, const char *err)
                rc == -1 ? "InvalidParameterValueException" : "StorageException", "%s", err);
 }
 
-/* Writes inline code as the file of cfg's handler module. */
+/* Writes inline code as the file cfg's handler names: the handler's module
+ * (mode "handler") or the file the server starts from (mode "http"). */
 static int save_inline(const char *code, size_t len, fn_config_t *cfg, char *err, size_t errlen)
 {
     const runtime_def_t *rt = runtime_find(cfg->runtime);
@@ -72,14 +73,18 @@ static int save_inline(const char *code, size_t len, fn_config_t *cfg, char *err
         return -1;
     }
     char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1], file[FN_HANDLER_MAX + 16];
-    if (!handler_split(cfg->handler, rt, module, func, err, errlen))
-        return -1;
-    /* Python imports "a.b" as a/b.py; Node requires "a.b" as a.b.js. */
-    if (rt->lang == LANG_PYTHON)
-        for (char *p = module; *p; p++)
-            if (*p == '.')
-                *p = '/';
-    snprintf(file, sizeof file, "%s%s", module, rt->source_ext);
+    if (!strcmp(cfg->mode, "http")) {
+        runtime_http_entry(rt, cfg->handler, file, sizeof file);
+    } else {
+        if (!handler_split(cfg->handler, rt, module, func, err, errlen))
+            return -1;
+        /* Python imports "a.b" as a/b.py; Node requires "a.b" as a.b.js. */
+        if (rt->lang == LANG_PYTHON)
+            for (char *p = module; *p; p++)
+                if (*p == '.')
+                    *p = '/';
+        snprintf(file, sizeof file, "%s%s", module, rt->source_ext);
+    }
     if (store_put_blob(D->store, code, len, cfg->code_sha256) != STORE_OK ||
         store_materialize_inline(D->store, code, len, file, cfg->task_key) != STORE_OK) {
         snprintf(err, errlen, "cannot store the code: %s", store_last_error(D->store));
@@ -154,7 +159,7 @@ static int place_code(write_job_t *job, const fn_config_t *old, fn_config_t *cfg
     if (in->code)
         return save_inline(in->code, in->code_len, cfg, err, errlen);
     bool was_inline = old && !strcmp(fn_config_code_kind(old), "inline");
-    if (!was_inline || !(in->has_handler || in->has_runtime))
+    if (!was_inline || !(in->has_handler || in->has_runtime || in->has_mode))
         return 0; /* a zip holds its own file names */
     size_t len;
     cleanup_free char *stored = store_get_blob(D->store, old->code_sha256, &len);

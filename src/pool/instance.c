@@ -78,7 +78,9 @@ static char **build_env(instance_t *inst, const char *task_dir, const char *runt
         PUT("IMPULS_HANDLER_STYLE=%s", c->style);
     if (!strcmp(c->mode, "http")) {
         const runtime_def_t *rt = runtime_find(c->runtime);
-        PUT("IMPULS_HTTP_ENTRY=%s", c->handler);
+        char entry[FN_HANDLER_MAX + 16];
+        runtime_http_entry(rt, c->handler, entry, sizeof entry);
+        PUT("IMPULS_HTTP_ENTRY=%s", entry);
         /* Empty: the handler is the server's executable (runtime provided). */
         PUT("IMPULS_HTTP_INTERPRETER=%s", !rt ? "/usr/bin/node" : rt->interpreter ? rt->interpreter : "");
         if (c->command) {

@@ -43,6 +43,13 @@ bool runtime_available(const runtime_def_t *rt)
     return !rt->interpreter || access(rt->interpreter, X_OK) == 0;
 }
 
+void runtime_http_entry(const runtime_def_t *rt, const char *handler, char *out, size_t outlen)
+{
+    const char *base = strrchr(handler, '/');
+    bool has_ext = strchr(base ? base + 1 : handler, '.') != NULL;
+    snprintf(out, outlen, "%s%s", handler, has_ext || !rt || !rt->source_ext ? "" : rt->source_ext);
+}
+
 int runtime_argv(const runtime_def_t *rt, const char *runtime_dir, const char *task_dir, char bootstrap[4096],
                  const char *argv[8])
 {

@@ -1,6 +1,7 @@
 #pragma once
 /* The runtimes a function can name, and the interpreter each one maps to. */
 #include <stdbool.h>
+#include <stddef.h>
 
 /* LANG_PROVIDED: no interpreter; the function ships its executable (Lambda's
  * custom runtime: /var/task/bootstrap, or in mode "http" the server itself). */
@@ -20,6 +21,14 @@ const runtime_def_t *runtime_find(const char *name);
 /* All runtimes, terminated by an entry whose name is NULL. */
 const runtime_def_t *runtime_all(void);
 bool runtime_available(const runtime_def_t *rt);
+
+/* The file an HTTP-server function (mode "http") starts from, for its
+ * `handler`: the handler itself when its last path segment has an extension
+ * or the runtime has none (provided), else the handler with the runtime's
+ * extension ("main" -> "main.py", "app/server" -> "app/server.js"). Inline
+ * code is written to this name, and the server is started from it unless the
+ * code holds a file named exactly as the handler (a zip's "bin/www"). */
+void runtime_http_entry(const runtime_def_t *rt, const char *handler, char *out, size_t outlen);
 
 /* Builds the argv that starts the bootstrap of rt; runtime_dir and task_dir
  * are where runtimes/ and the code are seen by the process. Returns the

@@ -2,10 +2,14 @@
 plain HTTP server on port 8000 inside its sandbox; Impuls starts it, waits
 for the port, forwards requests with method, path, query, headers and body,
 and keeps it warm."""
+import base64
 import json
 import subprocess
 
+import pytest
+
 from conftest import Daemon
+from lambda_helpers import zip_bytes
 
 PY_SERVER = r'''
 import json, os
@@ -92,6 +96,77 @@ def test_a_server_that_crashes_is_a_502_and_comes_back(daemon):
     assert r.status == 502 and r.json()["errorType"] in ("Runtime.HttpServerError", "Runtime.ExitError")
     r = daemon.request("POST", "/api/v1/functions/crashy/invoke", "x")
     assert r.status == 502  # every POST kills it; a new instance each time
+
+
+PY_WHOAMI = """
+import os, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class H(BaseHTTPRequestHandler):
+    def do_POST(self):
+        out = os.path.abspath(sys.argv[0]).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+HTTPServer(("127.0.0.1", 8000), H).serve_forever()
+"""
+
+NODE_WHOAMI = """
+require('http').createServer((req, res) => res.end(process.argv[1])).listen(8000, '127.0.0.1');
+"""
+
+
+# One rule for inline code in mode "http": the handler names the server's file,
+# with the runtime's extension added when it has none; the code is written
+# there and the server started from it (docs/api.md, "handler").
+@pytest.mark.parametrize("runtime,handler,started", [
+    ("python311", "main", "/var/task/main.py"),
+    ("python311", "main.py", "/var/task/main.py"),
+    ("python311", "app/server.py", "/var/task/app/server.py"),
+    ("python311", "app.server.py", "/var/task/app.server.py"),
+    ("nodejs20", "server", "/var/task/server.js"),
+    ("nodejs20", "srv/index.js", "/var/task/srv/index.js"),
+    ("nodejs20", "my-server.cjs", "/var/task/my-server.cjs"),
+])
+def test_inline_server_file_is_where_it_is_started(daemon, runtime, handler, started):
+    code = PY_WHOAMI if runtime.startswith("python") else NODE_WHOAMI
+    f = daemon.create(name="where", runtime=runtime, mode="http", handler=handler, code=code)
+    assert f["handler"] == handler
+    r = daemon.request("POST", "/api/v1/functions/where/invoke")
+    assert (r.status, r.body.decode()) == (200, started)
+
+
+def test_inline_server_moves_with_its_handler(daemon):
+    # A PUT of the handler, or of the mode, writes the stored code again under the new name.
+    daemon.create(name="moving", runtime="python311", handler="main.handler",
+                  code="def handler(e, c):\n    return 'handler mode'\n" + PY_WHOAMI.replace(
+                      'HTTPServer(', 'if __name__ == "__main__":\n    HTTPServer('))
+    assert daemon.invoke("moving").json() == "handler mode"
+    r = daemon.request("PUT", "/api/v1/functions/moving", {"mode": "http", "handler": "web/app"})
+    assert r.status == 200, r.body
+    r = daemon.request("POST", "/api/v1/functions/moving/invoke")
+    assert (r.status, r.body.decode()) == (200, "/var/task/web/app.py")
+
+
+def test_zip_server_named_exactly_by_its_handler(daemon):
+    # A zip keeps its own names: an extensionless bin/www (express-generator's
+    # layout) is what starts, not bin/www.js.
+    z = base64.b64encode(zip_bytes({"bin/www": NODE_WHOAMI, "bin/www.js": "process.exit(7)"})).decode()
+    daemon.create(name="www", runtime="nodejs20", mode="http", handler="bin/www", zip=z)
+    r = daemon.request("POST", "/api/v1/functions/www/invoke")
+    assert (r.status, r.body.decode()) == (200, "/var/task/bin/www")
+
+
+def test_a_server_file_outside_the_code_is_refused(daemon):
+    for handler in ("../main.py", "/etc/passwd", "a//b.py", "app/.hidden"):
+        r = daemon.request("POST", "/api/v1/functions", {"name": "out", "runtime": "python311", "mode": "http",
+                                                          "handler": handler, "code": "x"})
+        assert r.status == 400, handler
+        assert r.json()["errorMessage"] == (f"handler '{handler}': must be a relative path of letters, digits, "
+                                            "'_', '-', '.', '$' and '/'")
+    assert daemon.request("GET", "/api/v1/functions/out").status == 404
 
 
 def test_mode_is_validated(daemon):
