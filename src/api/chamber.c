@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/apigw.h"
+#include "api/conn_limit.h"
 #include "api/http_util.h"
 #include "api/tcp_splice.h"
 #include "pool/pool.h"
@@ -38,6 +39,7 @@ struct chamber {
     struct evconnlistener *tcp;
     struct evhttp *web;
     struct evhttp_bound_socket *bound;
+    conn_limit_t *web_conns;
     splice_t *splices;
     chamber_t *next;
 };
@@ -84,8 +86,10 @@ static void stop_listening(chamber_t *c)
     tcp_splice_close_all(&c->splices);
     if (c->tcp)
         evconnlistener_free(c->tcp); /* closes listen_fd */
-    else if (c->web && c->bound)
+    else if (c->web && c->bound) {
+        conn_limit_unlisten(c->web_conns);
         evhttp_del_accept_socket(c->web, c->bound); /* likewise */
+    }
     else if (c->listen_fd >= 0)
         close(c->listen_fd);
     c->tcp = NULL;
@@ -102,6 +106,8 @@ static void close_port(chamber_t *c)
     if (c->web)
         evhttp_free(c->web);
     c->web = NULL;
+    conn_limit_free(c->web_conns);
+    c->web_conns = NULL;
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
@@ -167,6 +173,7 @@ static void on_ready(void *arg, int sandbox_pid)
             c->status = CH_FAILED;
             return;
         }
+        c->web_conns = conn_limit_install(c->web, c->bound, CHAMBER_CONNS_MAX);
     }
     c->status = CH_RUNNING;
     log_info("chamber %s running on 127.0.0.1:%d", c->id, c->port);

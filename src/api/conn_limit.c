@@ -3,7 +3,16 @@
  * and keep a reference to it: evhttp's bufferevent_free clears its callbacks
  * and drops its reference; a sweep sees the cleared callbacks, drops ours
  * (which closes the socket) and counts the connection gone. Sweeps run on
- * each new connection and, only while the listener is paused, on a timer. */
+ * each new connection and, only while the listener is paused, on a timer.
+ *
+ * A connection evhttp lets go of while its client is still sending (the 413
+ * of a body over the limit, sent with `Connection: close` before the body is
+ * read) is closed the way nginx does it, by a lingering close: its bytes are
+ * read and thrown away, for a bounded time and size, until the client closes
+ * its side. Closing at once would make the kernel answer the client's next
+ * bytes with a reset, and a client that sends its whole body before it reads
+ * (Python's http.client, urllib, requests) would never see the 413; not
+ * reading would leave it blocked in its send until its own timeout. */
 #include "api/conn_limit.h"
 
 #include <event2/buffer.h>
@@ -11,10 +20,25 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
+#include "util/util.h"
+
+/* nginx's lingering_time and lingering_timeout, and a size past which a
+ * client that keeps sending is cut off (it may then see a reset). */
+enum { LINGER_TOTAL_MS = 30000, LINGER_IDLE_S = 5, LINGER_MAX_BYTES = 128 * 1024 * 1024 };
+
+typedef struct conn {
+    struct bufferevent *bev;
+    conn_limit_t *cl;
+    bool lingering;
+    uint64_t linger_since_ms;
+    size_t discarded;
+} conn_t;
+
 struct conn_limit {
-    struct bufferevent **conns;
+    conn_t **conns;
     int n, cap, max;
     struct evconnlistener *listeners[2];
     int n_listeners;
@@ -24,12 +48,12 @@ struct conn_limit {
 
 /* evhttp has freed its side of this connection. Writing an answer clears
  * only the read callback; bufferevent_free clears all three. */
-static bool released(struct bufferevent *bev)
+static bool released(const conn_t *c)
 {
     bufferevent_data_cb rd, wr;
     bufferevent_event_cb ev;
-    bufferevent_getcb(bev, &rd, &wr, &ev, NULL);
-    return !rd && !wr && !ev;
+    bufferevent_getcb(c->bev, &rd, &wr, &ev, NULL);
+    return !c->lingering && !rd && !wr && !ev;
 }
 
 static void listeners_enable(conn_limit_t *cl, bool on)
@@ -39,37 +63,79 @@ static void listeners_enable(conn_limit_t *cl, bool on)
     cl->paused = !on;
 }
 
-static void sweep(conn_limit_t *cl)
+static void resume_if_below(conn_limit_t *cl)
 {
-    for (int i = 0; i < cl->n;) {
-        if (!released(cl->conns[i])) {
-            i++;
-            continue;
-        }
-        bufferevent_decref(cl->conns[i]); /* evhttp let go of it */
-        cl->conns[i] = cl->conns[--cl->n];
-    }
     if (cl->paused && cl->n < cl->max) {
         listeners_enable(cl, true);
         evtimer_del(cl->retry_ev);
     }
 }
 
+static void on_input(struct evbuffer *input, const struct evbuffer_cb_info *info, void *arg);
+
+/* Drops our reference (closing the socket) and the connection's slot. */
+static void drop(conn_limit_t *cl, int i)
+{
+    conn_t *c = cl->conns[i];
+    cl->conns[i] = cl->conns[--cl->n];
+    evbuffer_remove_cb(bufferevent_get_input(c->bev), on_input, c);
+    bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+    bufferevent_decref(c->bev);
+    free(c);
+}
+
+static void sweep(conn_limit_t *cl)
+{
+    for (int i = 0; i < cl->n;) {
+        if (released(cl->conns[i]))
+            drop(cl, i); /* evhttp let go of it */
+        else
+            i++;
+    }
+    resume_if_below(cl);
+}
+
 static void on_retry(evutil_socket_t fd, short what, void *arg) { sweep(arg); }
 
-/* Once evhttp lets go of a connection (e.g. after `Connection: close`) the
- * reference kept here leaves its socket open, and still read, until the next
- * sweep, into an input buffer nobody drains: a client could fill the daemon's
- * memory through it. So the first bytes that arrive on a connection evhttp no
- * longer holds stop the reading and are dropped. (A read watermark cannot do
- * it: libevent 2.1's evhttp spins on a connection that reaches one.) */
+static void linger_end(conn_t *c)
+{
+    conn_limit_t *cl = c->cl;
+    for (int i = 0; i < cl->n; i++)
+        if (cl->conns[i] == c) {
+            drop(cl, i);
+            break;
+        }
+    resume_if_below(cl);
+}
+
+/* Client closed its side, an error, or LINGER_IDLE_S without a byte. */
+static void on_linger_event(struct bufferevent *bev, short what, void *arg) { linger_end(arg); }
+
+static void on_linger_read(struct bufferevent *bev, void *arg)
+{
+    conn_t *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    c->discarded += evbuffer_get_length(in);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    if (c->discarded > LINGER_MAX_BYTES || now_ms() - c->linger_since_ms > LINGER_TOTAL_MS)
+        linger_end(c);
+}
+
+/* Bytes arrived on a connection evhttp no longer holds: linger. (Such bytes
+ * used to stay in an input buffer nobody drains: a client could fill the
+ * daemon's memory through it. A read watermark cannot stop it: libevent
+ * 2.1's evhttp spins on a connection that reaches one.) */
 static void on_input(struct evbuffer *input, const struct evbuffer_cb_info *info, void *arg)
 {
-    struct bufferevent *bev = arg;
-    if (info->n_added == 0 || !released(bev))
+    conn_t *c = arg;
+    if (info->n_added == 0 || c->lingering || !released(c))
         return;
-    bufferevent_disable(bev, EV_READ);
-    evbuffer_drain(input, evbuffer_get_length(input));
+    c->lingering = true;
+    c->linger_since_ms = now_ms();
+    struct timeval idle = {LINGER_IDLE_S, 0};
+    bufferevent_set_timeouts(c->bev, &idle, NULL);
+    bufferevent_setcb(c->bev, on_linger_read, NULL, on_linger_event, c);
+    bufferevent_enable(c->bev, EV_READ);
 }
 
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
@@ -79,18 +145,23 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev)
         return NULL;
-    evbuffer_add_cb(bufferevent_get_input(bev), on_input, bev);
     if (cl->n == cl->cap) {
         int cap = cl->cap ? cl->cap * 2 : 8;
-        struct bufferevent **n = realloc(cl->conns, (size_t)cap * sizeof *n);
+        conn_t **n = realloc(cl->conns, (size_t)cap * sizeof *n);
         if (!n)
             return bev; /* untracked: still served */
         cl->conns = n;
         cl->cap = cap;
     }
+    conn_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return bev;
+    c->bev = bev;
+    c->cl = cl;
+    evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
     bufferevent_incref(bev);
-    cl->conns[cl->n++] = bev;
-    if (cl->n >= cl->max && !cl->paused) {
+    cl->conns[cl->n++] = c;
+    if (cl->n >= cl->max && !cl->paused && cl->n_listeners > 0) {
         listeners_enable(cl, false);
         struct timeval tv = {0, 100000};
         evtimer_add(cl->retry_ev, &tv);
@@ -129,12 +200,21 @@ int conn_limit_open(conn_limit_t *cl)
     return cl->n;
 }
 
+void conn_limit_unlisten(conn_limit_t *cl)
+{
+    if (!cl)
+        return;
+    evtimer_del(cl->retry_ev);
+    cl->n_listeners = 0;
+    cl->paused = false;
+}
+
 void conn_limit_free(conn_limit_t *cl)
 {
     if (!cl)
         return;
-    for (int i = 0; i < cl->n; i++)
-        bufferevent_decref(cl->conns[i]);
+    while (cl->n > 0)
+        drop(cl, cl->n - 1);
     event_free(cl->retry_ev);
     free(cl->conns);
     free(cl);

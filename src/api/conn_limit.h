@@ -1,8 +1,9 @@
 #pragma once
 /* Bounds the number of open connections of an evhttp listener: at the limit
  * the listener stops accepting (new clients wait in the kernel's backlog)
- * until a connection closes. Used for the public API and for each
- * instance's Runtime API. */
+ * until a connection closes. Its connections end with a lingering close
+ * (conn_limit.c). Used for the public API, the router, chambers' ports and
+ * each instance's Runtime API. */
 #include <event2/http.h>
 
 typedef struct conn_limit conn_limit_t;
@@ -11,5 +12,8 @@ conn_limit_t *conn_limit_install(struct evhttp *http, struct evhttp_bound_socket
 /* One more listener of the same evhttp under the same limit (at most two). */
 int conn_limit_add(conn_limit_t *cl, struct evhttp_bound_socket *bound);
 int conn_limit_open(conn_limit_t *cl);
+/* Before the evhttp's listeners are freed while it still serves the
+ * connections it has (evhttp_del_accept_socket): stop pausing them. */
+void conn_limit_unlisten(conn_limit_t *cl);
 /* After evhttp_free of its evhttp: drops the references it kept. */
 void conn_limit_free(conn_limit_t *cl);

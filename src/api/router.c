@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "api/apigw.h"
+#include "api/conn_limit.h"
 #include "api/fn_spec.h"
 #include "api/http_util.h"
 #include "pool/pool.h"
@@ -182,7 +183,9 @@ static void dispatch(struct evhttp_request *req, void *arg)
     pool_invoke(fn, SANDBOX_NAMESPACE, req, event, false);
 }
 
-struct evhttp *router_start(const char *addr, char *err, size_t errlen)
+static conn_limit_t *router_conns;
+
+struct evhttp *router_start(const char *addr, int max_connections, char *err, size_t errlen)
 {
     char h[256];
     snprintf(h, sizeof h, "%s", addr);
@@ -207,6 +210,7 @@ struct evhttp *router_start(const char *addr, char *err, size_t errlen)
         return NULL;
     }
     tcp_nodelay(evhttp_bound_socket_get_fd(bound));
+    router_conns = conn_limit_install(http, bound, max_connections);
     snprintf(listen_addr, sizeof listen_addr, "%s", addr);
     return http;
 }

@@ -10,7 +10,7 @@
 /* The hosts served: flag_host (--router-host) and those kept in the store.
  * Call once the store is open, before router_start. */
 void router_load_hosts(const char *flag_host);
-struct evhttp *router_start(const char *addr, char *err, size_t errlen);
+struct evhttp *router_start(const char *addr, int max_connections, char *err, size_t errlen);
 bool router_host_valid(const char *host);
 /* {"addr": listening address or null, "hosts": [...]} */
 json_t *router_info(void);

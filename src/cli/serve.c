@@ -337,7 +337,7 @@ int cmd_serve(int argc, char **argv)
     router_load_hosts(router_host);
     struct evhttp *router = NULL;
     if (router_addr && *router_addr) {
-        router = router_start(router_addr, err, sizeof err);
+        router = router_start(router_addr, max_conns, err, sizeof err);
         if (!router) {
             log_error("router: %s", err);
             evhttp_free(api);

@@ -643,9 +643,9 @@ def a_rapi_connections(e):
 def a_rapi_abandon(e):
     """A request that makes the Runtime API close the connection after its
     answer (Connection: close), then up to `size` more bytes written on it
-    (writes time out once nobody reads). The connection stays open after the
-    call. How many bytes went, and the answer's status."""
-    s = rapi_connect(e.get("unix"))
+    (writes time out once nobody reads, or fail once the daemon closes). The
+    connection stays open after the call. How many bytes went, and the answer's status."""
+    s = rapi_connect(e.get("unix"), timeout=10)
     HELD.append(s)
     s.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     status = int(s.recv(65536).split()[1])
