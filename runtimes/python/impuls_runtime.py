@@ -113,6 +113,12 @@ class RuntimeAPI:
 
 
 class Context:
+    """Lambda's context object. It also reads as the dict the runtime guide
+    gives a handler (`context['function_name']`, `context.get(...)`, `in`),
+    with the attributes below as its keys."""
+    KEYS = ("function_name", "function_version", "memory_limit_in_mb", "aws_request_id",
+            "invoked_function_arn", "log_group_name", "log_stream_name", "client_context", "identity")
+
     def __init__(self, headers, deadline_ms):
         env = os.environ
         self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
@@ -131,6 +137,26 @@ class Context:
 
     def get_remaining_time_in_millis(self):
         return max(0, self._deadline_ms - int(time.time() * 1000))
+
+    def __getitem__(self, key):
+        if key not in self.KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key, default=None):
+        return getattr(self, key) if key in self.KEYS else default
+
+    def __contains__(self, key):
+        return key in self.KEYS
+
+    def keys(self):
+        return list(self.KEYS)
+
+    def __iter__(self):
+        return iter(self.KEYS)
+
+    def __len__(self):
+        return len(self.KEYS)
 
 
 def _json_or_none(s):

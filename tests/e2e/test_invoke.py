@@ -119,6 +119,22 @@ def test_callback_style_and_context(daemon):
     assert r.json() == ["pctx", 256, r.headers["X-Impuls-Request-Id"], True]
 
 
+def test_python_context_reads_as_the_guides_dict(daemon):
+    # The runtime guide's handlers take `context` as a dict:
+    # context['function_name'], context['memory_limit_in_mb'].
+    py(daemon, "pdict", "def handler(e, context):\n"
+                        "    try:\n        context['nope']\n        missing = None\n"
+                        "    except KeyError as x:\n        missing = repr(x)\n"
+                        "    return [context['function_name'], context['memory_limit_in_mb'],\n"
+                        "            context['aws_request_id'], context.get('function_version'),\n"
+                        "            context.get('nope', 'dflt'), 'log_group_name' in context, 'nope' in context,\n"
+                        "            missing, sorted(dict(context)) == sorted(context.keys()), len(context)]",
+       memory_mb=192)
+    r = daemon.invoke("pdict")
+    assert r.json() == ["pdict", 192, r.headers["X-Impuls-Request-Id"], "$LATEST", "dflt", True, False,
+                        "KeyError('nope')", True, 9]
+
+
 def test_lambda_environment_and_function_env(daemon):
     py(daemon, "env", "import os\ndef handler(e, c):\n    return {k: os.environ.get(k) for k in "
                       "['AWS_LAMBDA_FUNCTION_NAME','AWS_LAMBDA_FUNCTION_MEMORY_SIZE',"
