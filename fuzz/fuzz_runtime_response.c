@@ -8,13 +8,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    http_result_t r;
-    if (result_map((const char *)data, size, &r) == 0) {
-        if (r.status < 100 || r.status > 599 || !r.body || !json_is_object(r.headers))
+    for (int apigw = 0; apigw < 2; apigw++) {
+        http_result_t r;
+        if (result_map((const char *)data, size, apigw, &r) == 0) {
+            if (r.status < 100 || r.status > 599 || !r.body || !json_is_object(r.headers))
+                abort();
+            http_result_clear(&r);
+        } else if (!r.error) {
             abort();
-        http_result_clear(&r);
-    } else if (!r.error) {
-        abort();
+        }
     }
     char hint[32] = "";
     memcpy(hint, data, size < sizeof hint - 1 ? size : sizeof hint - 1);

@@ -103,8 +103,12 @@ async function forward(ev) {
     path: (ev.rawPath || '/') + (ev.rawQueryString ? `?${ev.rawQueryString}` : ''),
   }, body);
   const out = {};
-  for (const [k, v] of Object.entries(res.headers)) if (!HOP.has(k)) out[k] = Array.isArray(v) ? v.join(', ') : v;
-  return { statusCode: res.status, headers: out, body: res.body.toString('base64'), isBase64Encoded: true };
+  let cookies;
+  for (const [k, v] of Object.entries(res.headers)) {
+    if (k === 'set-cookie') cookies = v; // one Set-Cookie each: a cookie's Expires has a comma
+    else if (!HOP.has(k)) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return { statusCode: res.status, headers: out, cookies, body: res.body.toString('base64'), isBase64Encoded: true };
 }
 
 async function main() {

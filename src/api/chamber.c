@@ -137,7 +137,7 @@ static void on_web_request(struct evhttp_request *req, void *arg)
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     char id[37];
     uuid4(id);
-    pool_invoke(c->fn, SANDBOX_NAMESPACE, req, apigw_event(req, path && *path ? path : "/", "localhost", id), false);
+    pool_invoke_apigw(c->fn, req, apigw_event(req, path && *path ? path : "/", "localhost", id));
 }
 
 /* The instance is ready: open the port to clients. */

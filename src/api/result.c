@@ -88,6 +88,35 @@ static int map_http_shape(json_t *root, http_result_t *out)
             has_ct = has_ct || !strcasecmp(k, "content-type");
         }
     }
+    json_t *cookies = json_object_get(root, "cookies");
+    if (cookies && !json_is_null(cookies)) {
+        /* Payload 2.0's answer: each cookie its own Set-Cookie header, after
+         * any the headers object gave. */
+        if (!json_is_array(cookies))
+            return malformed(out, "cookies must be an array of strings");
+        json_t *all = json_array();
+        const char *k;
+        json_t *v;
+        json_object_foreach(out->headers, k, v)
+        {
+            if (!strcasecmp(k, "set-cookie")) {
+                json_array_append(all, v);
+                json_object_del(out->headers, k);
+                break;
+            }
+        }
+        size_t i;
+        json_array_foreach(cookies, i, v)
+        {
+            const char *c = json_string_value(v);
+            if (!c || strlen(c) != json_string_length(v) || !header_value_ok(c)) {
+                json_decref(all);
+                return malformed(out, "cookies must be an array of strings without line breaks");
+            }
+            json_array_append(all, v);
+        }
+        json_object_set_new(out->headers, "Set-Cookie", all);
+    }
     json_t *body = json_object_get(root, "body");
     json_t *b64 = json_object_get(root, "isBase64Encoded");
     const char *ct = "text/plain; charset=utf-8";
@@ -124,7 +153,7 @@ static int map_http_shape(json_t *root, http_result_t *out)
     return 0;
 }
 
-int result_map(const char *body, size_t len, http_result_t *out)
+int result_map(const char *body, size_t len, bool apigw, http_result_t *out)
 {
     memset(out, 0, sizeof *out);
     out->headers = json_object();
@@ -135,6 +164,13 @@ int result_map(const char *body, size_t len, http_result_t *out)
     int rc = 0;
     if (json_is_object(root) && json_object_get(root, "statusCode")) {
         rc = map_http_shape(root, out);
+    } else if (apigw && json_is_string(root)) {
+        /* API Gateway sends a bare string as the body itself. */
+        out->status = 200;
+        out->body_len = json_string_length(root);
+        out->body = malloc(out->body_len + 1);
+        memcpy(out->body, json_string_value(root), out->body_len + 1);
+        json_object_set_new(out->headers, "Content-Type", json_string("application/json"));
     } else {
         out->status = 200;
         out->body = malloc(len + 1);

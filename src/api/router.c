@@ -180,7 +180,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
     char id[37];
     uuid4(id);
     struct evbuffer *event = apigw_event(req, slash ? slash : "/", host, id);
-    pool_invoke(fn, SANDBOX_NAMESPACE, req, event, false);
+    pool_invoke_apigw(fn, req, event);
 }
 
 static conn_limit_t *router_conns;

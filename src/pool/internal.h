@@ -93,6 +93,7 @@ struct invocation {
     struct direct *direct; /* while it is */
     int retries;           /* of a direct call whose server was gone */
     bool lambda;           /* answered as the Lambda Invoke API answers */
+    bool apigw;            /* the event is API Gateway's: answered as it answers */
     int attempt;           /* async (Event) calls: 1, 2, 3; 0 for the rest */
     struct evbuffer *event_copy; /* async: the event again, for a retry */
     TAILQ_ENTRY(invocation) link;

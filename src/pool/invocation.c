@@ -82,6 +82,13 @@ void pool_invoke_lambda(fn_t *fn, struct evhttp_request *req, struct evbuffer *e
     pool_invoke_inv(inv, fn, SANDBOX_NAMESPACE, req, event, want_log_tail);
 }
 
+void pool_invoke_apigw(fn_t *fn, struct evhttp_request *req, struct evbuffer *event)
+{
+    invocation_t *inv = calloc(1, sizeof *inv);
+    inv->apigw = true;
+    pool_invoke_inv(inv, fn, SANDBOX_NAMESPACE, req, event, false);
+}
+
 static void invoke_attempt(fn_t *fn, struct evbuffer *event, int attempt)
 {
     invocation_t *inv = calloc(1, sizeof *inv);
@@ -430,7 +437,15 @@ static void finish(invocation_t *inv, int status, json_t *headers, const char *b
         struct evkeyvalq *h = evhttp_request_get_output_headers(inv->req);
         const char *k;
         json_t *v;
-        json_object_foreach(headers, k, v) evhttp_add_header(h, k, json_string_value(v));
+        json_object_foreach(headers, k, v)
+        {
+            size_t i;
+            json_t *one;
+            if (json_is_array(v)) /* Set-Cookie: one header each */
+                json_array_foreach(v, i, one) evhttp_add_header(h, k, json_string_value(one));
+            else
+                evhttp_add_header(h, k, json_string_value(v));
+        }
         if (content_type && !evhttp_find_header(h, "Content-Type"))
             evhttp_add_header(h, "Content-Type", content_type);
         evhttp_add_header(h, "X-Impuls-Request-Id", inv->id);
@@ -476,7 +491,7 @@ void invocation_respond_result(invocation_t *inv, const char *body, size_t len)
         return;
     }
     http_result_t r;
-    if (result_map(body, len, &r) < 0) {
+    if (result_map(body, len, inv->apigw, &r) < 0) {
         invocation_respond_error(inv, 502, "Runtime.MalformedResult", r.error, NULL);
         return;
     }

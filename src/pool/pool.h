@@ -46,6 +46,9 @@ void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evhttp_request *
 /* The Lambda Invoke API: the function's payload is the answer as it is
  * (200; function and runtime errors as 200 with X-Amz-Function-Error). */
 void pool_invoke_lambda(fn_t *fn, struct evhttp_request *req, struct evbuffer *event, bool want_log_tail);
+/* An API Gateway payload 2.0 event (router, chambers): the result answers
+ * as API Gateway maps it (a bare string is the body; cookies). */
+void pool_invoke_apigw(fn_t *fn, struct evhttp_request *req, struct evbuffer *event);
 /* Lambda's Event invocation: no one waits; a failed call (function error,
  * crash, timeout, throttle) is tried again twice, 1 s and then 2 s later.
  * event is taken over. Pending retries are dropped at shutdown. */

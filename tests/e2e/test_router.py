@@ -18,7 +18,7 @@ def test_health_and_invoke_with_an_http_event(routed):
     assert curl(routed, "ROUTER/health") == (200, "Impuls Router OK")
     routed.create(name="echo", runtime="python311", handler="main.handler",
                   code="import json\ndef handler(e, c):\n    return {'statusCode': 200, 'headers': {'Content-Type': 'application/json'},"
-                       " 'body': json.dumps({k: e[k] for k in ('version', 'rawPath', 'rawQueryString', 'body', 'isBase64Encoded')}"
+                       " 'body': json.dumps({k: e.get(k) for k in ('version', 'rawPath', 'rawQueryString', 'body', 'isBase64Encoded')}"
                        " | {'method': e['requestContext']['http']['method'], 'ua': e['headers'].get('user-agent', '')[:4],"
                        " 'x': e['headers'].get('x-thing')})}")
     code, body = curl(routed, "-X", "POST", "-H", "X-Thing: yes", "-d", '{"a":1}', "ROUTER/invoke/echo/some/path?q=1&r=2")
@@ -28,6 +28,7 @@ def test_health_and_invoke_with_an_http_event(routed):
                                 "x": "yes"}
     code, body = curl(routed, "ROUTER/invoke/echo")
     assert code == 200 and json.loads(body)["rawPath"] == "/" and json.loads(body)["method"] == "GET"
+    assert json.loads(body)["body"] is None  # no body: the event has none (payload 2.0)
 
 
 def test_binary_bodies_are_base64(routed):

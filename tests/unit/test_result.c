@@ -16,7 +16,7 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int map(const char *body, http_result_t *r) { return result_map(body, strlen(body), r); }
+static int map(const char *body, http_result_t *r) { return result_map(body, strlen(body), false, r); }
 
 static const char *header(const http_result_t *r, const char *name)
 {
@@ -33,7 +33,7 @@ static void assert_mapped(const char *body, http_result_t *r)
 static void assert_malformed(const char *body, size_t len, const char *why)
 {
     http_result_t r;
-    int rc = result_map(body, len, &r);
+    int rc = result_map(body, len, false, &r);
     if (rc == 0) {
         http_result_clear(&r);
         fail_msg("result %.*s accepted", (int)len, body);
@@ -56,7 +56,7 @@ static void assert_malformed(const char *body, size_t len, const char *why)
 static void assert_passed_through(const char *body, size_t len)
 {
     http_result_t r;
-    if (result_map(body, len, &r) != 0)
+    if (result_map(body, len, false, &r) != 0)
         fail_msg("result %.*s refused: %s", (int)len, body, r.error);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.body_len, len);
@@ -338,6 +338,89 @@ static void test_array_and_number_results_are_passed_through(void **state)
     assert_passed_through("3.25", 4);
 }
 
+/* ---- result_map: API Gateway's payload 2.0 answers ------------------------ */
+
+static json_t *set_cookies(const http_result_t *r) { return json_object_get(r->headers, "Set-Cookie"); }
+
+static void test_cookies_become_set_cookie_headers(void **state)
+{
+    (void)state;
+    http_result_t r;
+    assert_mapped("{\"statusCode\":200,\"cookies\":[\"a=1; Path=/\",\"b=2; HttpOnly\"],\"body\":\"x\"}", &r);
+    json_t *c = set_cookies(&r);
+    assert_true(json_is_array(c));
+    assert_int_equal(json_array_size(c), 2);
+    assert_string_equal(json_string_value(json_array_get(c, 0)), "a=1; Path=/");
+    assert_string_equal(json_string_value(json_array_get(c, 1)), "b=2; HttpOnly");
+    assert_string_equal(r.body, "x");
+    http_result_clear(&r);
+}
+
+static void test_cookies_follow_a_set_cookie_header(void **state)
+{
+    (void)state;
+    http_result_t r;
+    assert_mapped("{\"statusCode\":200,\"headers\":{\"set-cookie\":\"h=0\"},\"cookies\":[\"a=1\"]}", &r);
+    json_t *c = set_cookies(&r);
+    assert_int_equal(json_array_size(c), 2);
+    assert_string_equal(json_string_value(json_array_get(c, 0)), "h=0");
+    assert_string_equal(json_string_value(json_array_get(c, 1)), "a=1");
+    assert_null(json_object_get(r.headers, "set-cookie"));
+    http_result_clear(&r);
+}
+
+static void test_empty_or_null_cookies_add_nothing(void **state)
+{
+    (void)state;
+    http_result_t r;
+    assert_mapped("{\"statusCode\":200,\"cookies\":null}", &r);
+    assert_null(set_cookies(&r));
+    http_result_clear(&r);
+    assert_mapped("{\"statusCode\":200,\"cookies\":[]}", &r);
+    assert_int_equal(json_array_size(set_cookies(&r)), 0);
+    http_result_clear(&r);
+}
+
+MALFORMED_TEST(test_cookies_not_an_array_is_malformed, "{\"statusCode\":200,\"cookies\":\"a=1\"}",
+               "cookies must be an array of strings")
+MALFORMED_TEST(test_cookie_not_a_string_is_malformed, "{\"statusCode\":200,\"cookies\":[\"a=1\",2]}",
+               "cookies must be an array of strings without line breaks")
+MALFORMED_TEST(test_cookie_with_a_line_break_is_malformed,
+               "{\"statusCode\":200,\"cookies\":[\"a=1\\r\\nX-Evil: 1\"]}",
+               "cookies must be an array of strings without line breaks")
+
+static void test_cookie_with_nul_is_malformed(void **state)
+{
+    (void)state;
+    const char text[] = "{\"statusCode\":200,\"cookies\":[\"a=1\\u0000b\"]}";
+    assert_malformed(text, sizeof text - 1, "cookies must be an array of strings without line breaks");
+}
+
+static void test_apigw_bare_string_is_the_body(void **state)
+{
+    (void)state;
+    http_result_t r;
+    const char *text = "\"Hello \\\"you\\\"\"";
+    assert_int_equal(result_map(text, strlen(text), true, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "Hello \"you\"");
+    assert_int_equal(r.body_len, strlen("Hello \"you\""));
+    assert_string_equal(header(&r, "Content-Type"), "application/json");
+    http_result_clear(&r);
+}
+
+static void test_apigw_object_without_status_code_is_its_json(void **state)
+{
+    (void)state;
+    http_result_t r;
+    const char *text = "{\"message\":\"hi\"}";
+    assert_int_equal(result_map(text, strlen(text), true, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, text);
+    assert_string_equal(header(&r, "Content-Type"), "application/json");
+    http_result_clear(&r);
+}
+
 MALFORMED_TEST(test_not_json_is_malformed, "hello", "the function's response is not valid JSON")
 MALFORMED_TEST(test_truncated_json_is_malformed, "{\"statusCode\":200",
                "the function's response is not valid JSON")
@@ -594,6 +677,15 @@ int main(void)
         cmocka_unit_test(test_json_string_result_is_passed_through),
         cmocka_unit_test(test_null_result_is_passed_through),
         cmocka_unit_test(test_array_and_number_results_are_passed_through),
+        cmocka_unit_test(test_cookies_become_set_cookie_headers),
+        cmocka_unit_test(test_cookies_follow_a_set_cookie_header),
+        cmocka_unit_test(test_empty_or_null_cookies_add_nothing),
+        cmocka_unit_test(test_cookies_not_an_array_is_malformed),
+        cmocka_unit_test(test_cookie_not_a_string_is_malformed),
+        cmocka_unit_test(test_cookie_with_a_line_break_is_malformed),
+        cmocka_unit_test(test_cookie_with_nul_is_malformed),
+        cmocka_unit_test(test_apigw_bare_string_is_the_body),
+        cmocka_unit_test(test_apigw_object_without_status_code_is_its_json),
         cmocka_unit_test(test_not_json_is_malformed),
         cmocka_unit_test(test_truncated_json_is_malformed),
         cmocka_unit_test(test_empty_result_is_malformed),
