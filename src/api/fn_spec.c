@@ -102,6 +102,20 @@ bool handler_split(const char *handler, const runtime_def_t *rt, char module[FN_
         func[0] = '\0';
         return true;
     }
+    if (rt && rt->lang == LANG_GO) {
+        /* The Go function the daemon's build makes the entry point. */
+        bool ok = !isdigit((unsigned char)handler[0]);
+        for (const char *p = handler; *p; p++)
+            ok = ok && (isalnum((unsigned char)*p) || *p == '_');
+        if (!ok) {
+            snprintf(err, errlen, "handler '%s': a Go function name (letters, digits and '_', not starting with a digit)",
+                     handler);
+            return false;
+        }
+        snprintf(module, FN_HANDLER_MAX + 1, "%s", rt->default_module);
+        snprintf(func, FN_HANDLER_MAX + 1, "%s", handler);
+        return true;
+    }
     const char *dot = strrchr(handler, '.');
     const char *fn = dot ? dot + 1 : handler;
     size_t mlen = dot ? (size_t)(dot - handler) : 0;
@@ -283,7 +297,8 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
             return -1;
         }
         if (!runtime_available(rt)) {
-            snprintf(err, errlen, "runtime '%s' needs %s, which is not installed", rt->name, rt->interpreter);
+            snprintf(err, errlen, "runtime '%s' needs %s, which is not installed", rt->name,
+                     rt->interpreter ? rt->interpreter : "/usr/bin/go (to build it)");
             return -1;
         }
         snprintf(in->cfg.runtime, sizeof in->cfg.runtime, "%s", rt->name);
@@ -355,6 +370,11 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         const char *m = json_string_value(mode);
         if (!m || (strcmp(m, "handler") && strcmp(m, "http"))) {
             snprintf(err, errlen, "mode must be \"handler\" or \"http\"");
+            return -1;
+        }
+        if (!strcmp(m, "http") && rt && rt->lang == LANG_GO) {
+            snprintf(err, errlen, "runtime 'go' builds handlers; an HTTP server in Go is a provided function "
+                     "(or impuls up with a go.mod)");
             return -1;
         }
         snprintf(in->cfg.mode, sizeof in->cfg.mode, "%s", m);

@@ -12,6 +12,7 @@
 #include "api/conn_limit.h"
 #include "api/fn_spec.h"
 #include "api/http_util.h"
+#include "api/source_build.h"
 #include "pool/pool.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -139,6 +140,7 @@ void api_function_delete(struct evhttp_request *req, const char *name)
     snprintf(task, sizeof task, "%s", fn_cfg(fn)->task_key);
     registry_remove(fn);
     store_gc_code(D->store, sha, pool_task_in_use(task) ? "" : task);
+    source_build_forget(name);
     log_info("function %s deleted", name);
     http_send(req, 204, NULL, 0);
 }

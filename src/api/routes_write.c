@@ -15,6 +15,7 @@
 #include "api/fn_spec.h"
 #include "api/http_util.h"
 #include "api/lambda_shape.h"
+#include "api/source_build.h"
 #include "pool/pool.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -30,8 +31,14 @@ typedef struct write_job {
     fn_input_t in;
     /* Set by the worker for a zip. */
     int rc; /* 0, -1 refused (err), -2 local failure (err) */
-    char err[512];
+    char err[4096]; /* a compiler's words fit */
     char task_key[65], code_sha[65];
+    /* A source the daemon built (source_build.h): the source, as stored. */
+    bool built;
+    char built_key[65];
+    void *src; /* owned copy when it came from the store */
+    const void *src_ref;
+    size_t src_len;
 } write_job_t;
 
 static void on_client_closed(struct evhttp_connection *conn, void *arg)
@@ -47,6 +54,7 @@ static void job_free(write_job_t *job)
         evhttp_connection_set_closecb(job->conn, NULL, NULL);
     fn_input_clear(&job->in);
     json_decref(job->body);
+    free(job->src);
     D->n_inflight--;
     free(job);
 }
@@ -140,6 +148,15 @@ static int place_code(write_job_t *job, const fn_config_t *old, fn_config_t *cfg
 {
     const fn_input_t *in = &job->in;
     err[0] = '\0';
+    if (job->built) {
+        if (store_put_blob(D->store, job->src_ref, job->src_len, cfg->code_sha256) != STORE_OK) {
+            snprintf(err, errlen, "cannot store the code: %s", store_last_error(D->store));
+            return -2;
+        }
+        snprintf(cfg->task_key, sizeof cfg->task_key, "%s", job->built_key);
+        cfg->code_size = (int64_t)job->src_len;
+        return 0;
+    }
     if (in->zip) {
         /* The loop may have collected this code dir (same zip, an old user
          * reaped) between the worker's unpack and now: make sure it is there. */
@@ -173,7 +190,9 @@ static int place_code(write_job_t *job, const fn_config_t *old, fn_config_t *cfg
 /* The zip this job unpacked, when the write did not happen after all. */
 static void discard_code(write_job_t *job)
 {
-    if (job->in.zip && job->rc == 0)
+    if (job->built)
+        store_gc_code(D->store, "", pool_task_in_use(job->built_key) ? "" : job->built_key);
+    else if (job->in.zip && job->rc == 0)
         store_gc_code(D->store, job->code_sha, pool_task_in_use(job->task_key) ? "" : job->task_key);
 }
 
@@ -222,6 +241,9 @@ static void commit_update(write_job_t *job)
                       : next.command && strcmp(next.mode, "http")
                           ? "command is only for mode \"http\" (the server to start)"
                           : NULL;
+    /* A built function's code is its executable: another runtime needs the source again. */
+    if (!bad && source_needs_build(old->runtime) && !source_needs_build(next.runtime) && !job->in.code && !job->in.zip)
+        bad = "give the code again (code or zip) when the runtime changes from go";
     if (bad) {
         http_error(job->req, 400, "InvalidParameterValueException", "%s", bad);
         fn_config_clear(&next);
@@ -290,14 +312,82 @@ static void unpack(void *arg)
     job->rc = rc == STORE_OK ? 0 : rc == STORE_REFUSED ? -1 : -2;
 }
 
-/* Hands a parsed job to the worker (zip) or commits it (inline). */
-static void dispatch_job(write_job_t *job)
+static void hold(write_job_t *job)
 {
-    if (!job->in.zip)
-        return commit(job);
     job->conn = evhttp_request_get_connection(job->req);
     http_hold(job->req);
     evhttp_connection_set_closecb(job->conn, on_client_closed, job);
+}
+
+static void on_built(void *arg, int rc, const char *task_key, const char *message)
+{
+    write_job_t *job = arg;
+    job->rc = rc;
+    if (rc < 0)
+        snprintf(job->err, sizeof job->err, "%s", message);
+    else
+        job->built = true;
+    char name[FN_NAME_MAX + 1];
+    snprintf(name, sizeof name, "%s", job->name);
+    commit(job);
+    if (!registry_find(name))
+        source_build_forget(name); /* a create that failed */
+}
+
+/* The runtime the written function will have, and whether its source must
+ * be built now: new code, or a new handler or runtime for the stored one. */
+static const char *build_runtime(const write_job_t *job, const fn_t **old)
+{
+    const fn_input_t *in = &job->in;
+    *old = job->create ? NULL : registry_find(job->name);
+    const char *rt = in->has_runtime || !*old ? in->cfg.runtime : fn_cfg(*old)->runtime;
+    if (!source_needs_build(rt))
+        return NULL;
+    return in->code || in->zip || (*old && (in->has_handler || in->has_runtime)) ? rt : NULL;
+}
+
+/* A source that needs a build: built off the loop, then committed. */
+static void build_job(write_job_t *job, const char *runtime, const fn_t *old)
+{
+    const fn_input_t *in = &job->in;
+    const char *handler = in->has_handler || !old ? in->cfg.handler : fn_cfg(old)->handler;
+    if (in->code || in->zip) {
+        job->src_ref = in->zip ? (const void *)in->zip : (const void *)in->code;
+        job->src_len = in->zip ? in->zip_len : in->code_len;
+    } else {
+        job->src = store_get_blob(D->store, fn_cfg(old)->code_sha256, &job->src_len);
+        if (!job->src) {
+            http_error(job->req, 507, "StorageException", "the stored code is missing");
+            return job_free(job);
+        }
+        job->src_ref = job->src;
+    }
+    char err[256];
+    int rc = source_build_start(job->name, runtime, handler, job->src_ref, job->src_len,
+                                in->zip || (!in->code && source_is_zip(job->src_ref, job->src_len)), on_built, job,
+                                job->built_key, err, sizeof err);
+    if (rc == 1) { /* built before */
+        job->built = true;
+        return commit(job);
+    }
+    if (rc < 0) {
+        http_error(job->req, 503, "ServiceUnavailable", "cannot build the source now: %s", err);
+        return job_free(job);
+    }
+    hold(job);
+}
+
+/* Hands a parsed job to the worker (zip), to a build (a source that needs
+ * one), or commits it (inline). */
+static void dispatch_job(write_job_t *job)
+{
+    const fn_t *old;
+    const char *runtime = build_runtime(job, &old);
+    if (runtime)
+        return build_job(job, runtime, old);
+    if (!job->in.zip)
+        return commit(job);
+    hold(job);
     if (offload_run(unpack, commit, job) < 0) {
         http_error(job->req, 503, "ServiceUnavailable", "cannot take more uploads now");
         job_free(job);

@@ -226,8 +226,9 @@ int build_box_run(build_box_t *b, const char *task_dir, const char *const *argv,
         .tmp_mb = BOX_TMP_MB,
         .uid = BOX_UID,
         .task_writable = true,
-        .host_net_files = true,
+        .host_net_files = !b->no_network,
         .cache_dir = b->cache_dir,
+        .runtime_dir = b->runtime_dir,
     };
     cgroup_t cg;
     char name[32];
@@ -251,8 +252,8 @@ int build_box_run(build_box_t *b, const char *task_dir, const char *const *argv,
         return -1;
     }
     fflush(NULL); /* nothing buffered may be written twice by a child */
-    long pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, NULL,
-                       NULL, NULL, NULL);
+    long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (b->no_network ? CLONE_NEWNET : 0);
+    long pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
     if (pid == 0)
         box_init(&spec, cwd, go[0], out[1]);
     int clone_errno = errno;

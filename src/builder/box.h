@@ -24,6 +24,12 @@ typedef struct build_box {
     char root_mnt[4096];  /* empty host dir the sandbox's root tmpfs is mounted on */
     char cache_dir[4096]; /* bound read-write at /var/cache/impuls */
     int timeout_s;        /* per step */
+    /* Set after build_box_open, for the daemon's builds of functions' source
+     * (source_build.c): runtimes/ bound read-only at /var/runtime, and a
+     * network namespace of the step's own (nothing to reach) instead of the
+     * host's. impuls up leaves both off: its npm steps need the registry. */
+    const char *runtime_dir;
+    bool no_network;
     int steps;            /* steps run so far (names their cgroups) */
     bool open;
 } build_box_t;

@@ -49,6 +49,9 @@ int build_go(const build_ctx_t *ctx, build_job_t *job);
 int build_python(const build_ctx_t *ctx, build_job_t *job);
 int build_node(const build_ctx_t *ctx, build_job_t *job);
 int build_dockerfile(const build_ctx_t *ctx, build_job_t *job);
+/* A Go handler of the daemon (runtime "go", handler_go.c): job->task holds
+ * its source; on success job->task/bootstrap is the static executable. */
+int build_go_handler(const build_ctx_t *ctx, build_job_t *job, const char *handler);
 
 /* Runs one step in the build sandbox over job->task, with env (the base
  * environment is added first) in cwd (NULL: /var/task). label names the

@@ -19,6 +19,7 @@
 #include "api/api.h"
 #include "api/chamber.h"
 #include "api/router.h"
+#include "api/source_build.h"
 #include "api/sigv4.h"
 #include "cli/cli.h"
 #include "pool/pool.h"
@@ -357,6 +358,7 @@ int cmd_serve(int argc, char **argv)
 
     event_base_dispatch(D->base);
 
+    source_builds_shutdown();
     chambers_shutdown();
     shells_shutdown();
     pool_drop_retries();

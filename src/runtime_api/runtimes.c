@@ -12,6 +12,7 @@ static const runtime_def_t RUNTIMES[] = {
     {"python311", LANG_PYTHON, "/usr/bin/python3", ".py", "main", "python", "main.handler"},
     {"python39", LANG_PYTHON, "/usr/bin/python3", ".py", "main", "python", "main.handler"},
     {"provided", LANG_PROVIDED, NULL, "", "bootstrap", "custom", "bootstrap"},
+    {"go", LANG_GO, NULL, ".go", "main", "go", "Handler"},
     {NULL, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -24,6 +25,7 @@ static const struct {
 } ALIASES[] = {
     {"python3.11", "python311"}, {"python3.9", "python39"}, {"nodejs20.x", "nodejs20"},
     {"nodejs18.x", "nodejs18"},  {"provided.al2023", "provided"}, {"provided.al2", "provided"},
+    {"go1.x", "go"},
     {NULL, NULL},
 };
 
@@ -40,6 +42,8 @@ const runtime_def_t *runtime_find(const char *name)
 
 bool runtime_available(const runtime_def_t *rt)
 {
+    if (rt->lang == LANG_GO)
+        return access("/usr/bin/go", X_OK) == 0; /* to build it */
     return !rt->interpreter || access(rt->interpreter, X_OK) == 0;
 }
 
@@ -54,7 +58,7 @@ int runtime_argv(const runtime_def_t *rt, const char *runtime_dir, const char *t
                  const char *argv[8])
 {
     int n = 0;
-    if (rt->lang == LANG_PROVIDED) {
+    if (rt->lang == LANG_PROVIDED || rt->lang == LANG_GO) {
         snprintf(bootstrap, 4096, "%s/bootstrap", task_dir);
         argv[n++] = bootstrap;
         argv[n] = NULL;

@@ -5,7 +5,10 @@
 
 /* LANG_PROVIDED: no interpreter; the function ships its executable (Lambda's
  * custom runtime: /var/task/bootstrap, or in mode "http" the server itself). */
-enum runtime_lang { LANG_NODE, LANG_PYTHON, LANG_PROVIDED };
+/* LANG_GO: no interpreter either; the daemon builds the function's Go
+ * source into /var/task/bootstrap (api/source_build.c), which runs as
+ * provided's does. handler names the Go function (default Handler). */
+enum runtime_lang { LANG_NODE, LANG_PYTHON, LANG_PROVIDED, LANG_GO };
 
 typedef struct runtime_def {
     const char *name;        /* as in the API: nodejs20, python311, ... */
