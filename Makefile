@@ -2,7 +2,7 @@
 # two commands a new user needs (see README.md).
 
 CC      ?= cc
-PKGS    := libevent jansson sqlite3 libseccomp libarchive nettle
+PKGS    := libevent libevent_openssl openssl jansson sqlite3 libseccomp libarchive nettle
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
            -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

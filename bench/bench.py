@@ -43,6 +43,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from impuls_daemon import Daemon  # noqa: E402
 import cpu  # noqa: E402
 import density  # noqa: E402
+import golang  # noqa: E402
 import load  # noqa: E402
 import refs  # noqa: E402
 import scaleup  # noqa: E402
@@ -57,7 +58,8 @@ PCTS = load.PCTS
 BUILD = os.path.join(HERE, "..", "build")
 FLOOR_BIN = os.path.join(BUILD, "bench-floor")  # built by run.sh
 BOOTSTRAP_BIN = os.path.join(BUILD, "bench-bootstrap")  # bench/ref/bootstrap.c, built by run.sh
-STEPS = ("warm_node", "warm_python", "warm_native", "workerd", "cold", "percall", "floor", "density", "scaling")
+STEPS = ("warm_node", "warm_python", "warm_native", "workerd", "cold", "percall", "go", "floor", "density",
+         "scaling")
 RESULTS = {}
 
 
@@ -240,7 +242,7 @@ def main():
             step.failed.append("workerd")
             only = only - {"workerd"}
             step.only = only
-    if only & {"warm_node", "warm_python", "warm_native", "workerd", "cold", "percall"}:
+    if only & {"warm_node", "warm_python", "warm_native", "workerd", "cold", "percall", "go"}:
         d = Daemon()
         try:
             d.start()
@@ -268,6 +270,7 @@ def main():
             step("percall", per_call, d, "python", "python311", py_code, "main.handler",
                  ["--ro-bind", ref, "/ref", "/usr/bin/python3", "-c",
                   "import sys; sys.path.insert(0, '/ref'); import hello; print(hello.handler({}, None)['body'])"])
+            step("go", lambda: golang.run(d, COLD_RUNS, native_zip(), RESULTS))
             # Last on this daemon: its hundred instances go as it ends.
             step("cold", scaleup.run, d, COLD_RUNS, RESULTS)
         except Exception:
@@ -412,7 +415,7 @@ def floor_rows():
 
 def report(only):
     print(f"\n{'benchmark':<{W}}{'impuls':>14}{'reference':>14}{'ratio':>9}")
-    for rows in (warm_rows(), added_rows(), cold_rows(), density.rows(RESULTS)):
+    for rows in (warm_rows(), added_rows(), cold_rows(), golang.rows(RESULTS, line), density.rows(RESULTS)):
         for r in rows:
             print(r)
     if "scaling" in only:

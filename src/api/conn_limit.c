@@ -44,6 +44,8 @@ struct conn_limit {
     int n_listeners;
     struct event *retry_ev;
     bool paused;
+    conn_bev_fn make;
+    void *make_arg;
 };
 
 /* evhttp has freed its side of this connection. Writing an answer clears
@@ -142,7 +144,8 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
     conn_limit_t *cl = arg;
     sweep(cl);
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev =
+        cl->make ? cl->make(base, cl->make_arg) : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev)
         return NULL;
     if (cl->n == cl->cap) {
@@ -169,16 +172,24 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
     return bev;
 }
 
-conn_limit_t *conn_limit_install(struct evhttp *http, struct evhttp_bound_socket *bound, int max)
+conn_limit_t *conn_limit_install_bev(struct evhttp *http, struct evhttp_bound_socket *bound, int max,
+                                     conn_bev_fn make, void *make_arg)
 {
     conn_limit_t *cl = calloc(1, sizeof *cl);
     if (!cl)
         return NULL;
     cl->max = max;
+    cl->make = make;
+    cl->make_arg = make_arg;
     cl->listeners[cl->n_listeners++] = evhttp_bound_socket_get_listener(bound);
     cl->retry_ev = event_new(evconnlistener_get_base(cl->listeners[0]), -1, EV_PERSIST, on_retry, cl);
     evhttp_set_bevcb(http, make_bev, cl);
     return cl;
+}
+
+conn_limit_t *conn_limit_install(struct evhttp *http, struct evhttp_bound_socket *bound, int max)
+{
+    return conn_limit_install_bev(http, bound, max, NULL, NULL);
 }
 
 int conn_limit_add(conn_limit_t *cl, struct evhttp_bound_socket *bound)

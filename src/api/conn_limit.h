@@ -9,6 +9,11 @@
 typedef struct conn_limit conn_limit_t;
 
 conn_limit_t *conn_limit_install(struct evhttp *http, struct evhttp_bound_socket *bound, int max);
+/* The same, with each connection's bufferevent made by make (e.g. a TLS one)
+ * instead of a plain socket one. */
+typedef struct bufferevent *(*conn_bev_fn)(struct event_base *base, void *arg);
+conn_limit_t *conn_limit_install_bev(struct evhttp *http, struct evhttp_bound_socket *bound, int max,
+                                     conn_bev_fn make, void *make_arg);
 /* One more listener of the same evhttp under the same limit (at most two). */
 int conn_limit_add(conn_limit_t *cl, struct evhttp_bound_socket *bound);
 int conn_limit_open(conn_limit_t *cl);

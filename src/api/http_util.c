@@ -1,6 +1,7 @@
 #include "api/http_util.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <ctype.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -22,6 +23,7 @@ const char *http_reason(int status)
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
@@ -46,6 +48,8 @@ void http_reply(struct evhttp_request *req, int status, const char *reason, stru
     if (!conn)
         return;
     struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+    if (bufferevent_openssl_get_ssl(bev))
+        return; /* TLS: only its bufferevent may write, encrypted */
     struct evbuffer *out = bufferevent_get_output(bev);
     /* Only the bufferevent drains its output (its start is frozen); this is
      * the write it would make on the next loop turn. */

@@ -13,6 +13,7 @@
 #include "api/api.h"
 #include "api/apigw.h"
 #include "api/conn_limit.h"
+#include "api/router_tls.h"
 #include "api/fn_spec.h"
 #include "api/http_util.h"
 #include "pool/pool.h"
@@ -43,6 +44,14 @@ static const char *matching_host(struct evhttp_request *req)
         if (n == strlen(hosts[i]) && !strncasecmp(host, hosts[i], n))
             return hosts[i];
     return NULL;
+}
+
+bool router_serves_host(const char *h)
+{
+    for (int i = 0; i < n_hosts; i++)
+        if (!strcasecmp(hosts[i], h))
+            return true;
+    return false;
 }
 
 bool router_host_valid(const char *h)
@@ -183,26 +192,39 @@ static void dispatch(struct evhttp_request *req, void *arg)
     pool_invoke_apigw(fn, req, event);
 }
 
-static conn_limit_t *router_conns;
+/* The router's listeners: plain HTTP (--router-addr), HTTPS
+ * (--router-https) and the plain-HTTP redirect to it (--router-http). */
+static conn_limit_t *router_conns[3];
+static int https_port = 443;
 
-struct evhttp *router_start(const char *addr, int max_connections, char *err, size_t errlen)
+static int split_addr(const char *addr, char host[256], long *port, const char *what, char *err, size_t errlen)
 {
-    char h[256];
-    snprintf(h, sizeof h, "%s", addr);
-    char *colon = strrchr(h, ':');
-    long port = colon ? strtol(colon + 1, NULL, 10) : -1;
-    if (!colon || port < 0 || port > 65535) {
-        snprintf(err, errlen, "router address '%s' must be HOST:PORT", addr);
-        return NULL;
+    snprintf(host, 256, "%s", addr);
+    char *colon = strrchr(host, ':');
+    char *end = NULL;
+    *port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || !end || *end || end == colon + 1 || *port < 0 || *port > 65535) {
+        snprintf(err, errlen, "%s address '%s' must be HOST:PORT", what, addr);
+        return -1;
     }
     *colon = '\0';
+    return 0;
+}
+
+static struct evhttp *listen_http(const char *addr, int max_connections, const char *what, void (*cb)(struct evhttp_request *, void *),
+                                  conn_bev_fn make_bev, int slot, char *err, size_t errlen)
+{
+    char h[256];
+    long port;
+    if (split_addr(addr, h, &port, what, err, errlen) < 0)
+        return NULL;
     struct evhttp *http = evhttp_new(D->base);
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                          EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
     evhttp_set_max_body_size(http, ROUTER_MAX_BODY + 1);
     evhttp_set_max_headers_size(http, 64 * 1024);
     evhttp_set_timeout(http, 60);
-    evhttp_set_gencb(http, dispatch, NULL);
+    evhttp_set_gencb(http, cb, NULL);
     struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, h, (ev_uint16_t)port);
     if (!bound) {
         snprintf(err, errlen, "cannot listen on %s", addr);
@@ -210,7 +232,50 @@ struct evhttp *router_start(const char *addr, int max_connections, char *err, si
         return NULL;
     }
     tcp_nodelay(evhttp_bound_socket_get_fd(bound));
-    router_conns = conn_limit_install(http, bound, max_connections);
-    snprintf(listen_addr, sizeof listen_addr, "%s", addr);
+    router_conns[slot] = conn_limit_install_bev(http, bound, max_connections, make_bev, NULL);
     return http;
+}
+
+struct evhttp *router_start(const char *addr, int max_connections, char *err, size_t errlen)
+{
+    struct evhttp *http = listen_http(addr, max_connections, "router", dispatch, NULL, 0, err, errlen);
+    if (http)
+        snprintf(listen_addr, sizeof listen_addr, "%s", addr);
+    return http;
+}
+
+struct evhttp *router_start_https(const char *addr, int max_connections, char *err, size_t errlen)
+{
+    char h[256];
+    long port;
+    if (split_addr(addr, h, &port, "--router-https", err, errlen) < 0)
+        return NULL;
+    https_port = (int)port;
+    return listen_http(addr, max_connections, "--router-https", dispatch, router_tls_bev, 1, err, errlen);
+}
+
+/* Plain HTTP on --router-http: every request is sent to the same URL over
+ * HTTPS with 308, which keeps the method and the body (curl -L, browsers). */
+static void redirect(struct evhttp_request *req, void *arg)
+{
+    const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+    char name[HOST_MAX + 1];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(host ? host : "", ":"), host ? host : "");
+    if (!router_host_valid(name))
+        return http_error(req, 400, "BadRequest", "a Host header naming the site is needed for the redirect");
+    const char *uri = evhttp_request_get_uri(req);
+    char port[16] = "";
+    if (https_port != 443)
+        snprintf(port, sizeof port, ":%d", https_port);
+    char *location = NULL;
+    if (asprintf(&location, "https://%s%s%s", name, port, uri && *uri == '/' ? uri : "/") < 0)
+        return http_error(req, 500, "ServiceException", "out of memory");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
+    free(location);
+    http_send(req, 308, NULL, 0);
+}
+
+struct evhttp *router_start_redirect(const char *addr, int max_connections, char *err, size_t errlen)
+{
+    return listen_http(addr, max_connections, "--router-http", redirect, NULL, 2, err, errlen);
 }

@@ -11,7 +11,13 @@
  * Call once the store is open, before router_start. */
 void router_load_hosts(const char *flag_host);
 struct evhttp *router_start(const char *addr, int max_connections, char *err, size_t errlen);
+/* The same routes over TLS (router_tls_init first), and a plain-HTTP
+ * listener that redirects every request to them (308). */
+struct evhttp *router_start_https(const char *addr, int max_connections, char *err, size_t errlen);
+struct evhttp *router_start_redirect(const char *addr, int max_connections, char *err, size_t errlen);
 bool router_host_valid(const char *host);
+/* Is host (no port) one the router serves? */
+bool router_serves_host(const char *host);
 /* {"addr": listening address or null, "hosts": [...]} */
 json_t *router_info(void);
 /* 1 added/removed, 0 nothing to do, -1 refused (err), -2 storage failure. */

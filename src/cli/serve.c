@@ -19,6 +19,7 @@
 #include "api/api.h"
 #include "api/chamber.h"
 #include "api/router.h"
+#include "api/router_tls.h"
 #include "api/source_build.h"
 #include "api/sigv4.h"
 #include "cli/cli.h"
@@ -122,6 +123,8 @@ static void usage(void)
                     "                    [--cgroup v1|v2] [--queue-max N] [--max-connections N]\n"
                     "                    [--no-local] [--init-timeout SECONDS] [--debug]\n"
                     "                    [--router-addr HOST:PORT] [--router-host NAME (fn.localhost)]\n"
+                    "                    [--router-https HOST:PORT] [--router-http HOST:PORT]\n"
+                    "                    [--router-cert FILE --router-key FILE]\n"
                     "                    [--chamber-ports LO-HI (6000-6999)] [--prewarm N (2)]\n"
                     "                    [--aws-credentials FILE] [--scale-delay MS (2)] [--python-zygote N (1)]\n"
                     "  --prewarm   sandboxes per language made ahead of demand (0: none)\n"
@@ -129,6 +132,8 @@ static void usage(void)
                     "  --scale-delay  how long a call waits for a busy instance before a new one is started\n"
                     "  --aws-credentials  check the Lambda API's SigV4 signatures against the keys in FILE\n"
                     "  --no-local  refuse ?local=true (runs code unsandboxed, as the daemon's user)\n"
+                    "  --router-https  serve the router over TLS too (self-signed certificates per host, or --router-cert)\n"
+                    "  --router-http   answer plain HTTP with a 308 redirect to --router-https\n"
                     "  env: IMPULS_ADDR (default 127.0.0.1:8080), IMPULS_DATA_DIR (default ./var)\n");
 }
 
@@ -143,6 +148,7 @@ int cmd_serve(int argc, char **argv)
     int max_conns = 1024;
     const char *router_addr = getenv("IMPULS_ROUTER_ADDR");
     const char *router_host = "fn.localhost";
+    const char *router_https = NULL, *router_http = NULL, *router_cert = NULL, *router_key = NULL;
     D->cfg.queue_max = 100;
     D->cfg.tmp_mb = 64;
     D->cfg.pids_max = 256;
@@ -162,6 +168,10 @@ int cmd_serve(int argc, char **argv)
         {"aws-credentials", required_argument, 0, 'K'},
         {"scale-delay", required_argument, 0, 'S'},
         {"python-zygote", required_argument, 0, 'Z'},
+        {"router-https", required_argument, 0, 's'},
+        {"router-http", required_argument, 0, 'H'},
+        {"router-cert", required_argument, 0, 'C'},
+        {"router-key", required_argument, 0, 'k'},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
     int o;
@@ -189,6 +199,10 @@ int cmd_serve(int argc, char **argv)
             break;
         case 'L': D->cfg.no_local = true; break;
         case 'R': router_addr = optarg; break;
+        case 's': router_https = optarg; break;
+        case 'H': router_http = optarg; break;
+        case 'C': router_cert = optarg; break;
+        case 'k': router_key = optarg; break;
         case 'O':
             if (!router_host_valid(optarg)) {
                 fprintf(stderr, "impuls: --router-host must be a DNS name\n");
@@ -347,6 +361,26 @@ int cmd_serve(int argc, char **argv)
         }
         log_info("router listening on http://%s for host %s", router_addr, router_host);
     }
+    struct evhttp *router_tls = NULL, *router_redirect = NULL;
+    if (router_https || router_http || router_cert || router_key) {
+        const char *what = !router_https ? "--router-http, --router-cert and --router-key need --router-https" : NULL;
+        if (!what && router_tls_init(D->cfg.data_dir, router_host, router_cert, router_key, err, sizeof err) == 0 &&
+            (router_tls = router_start_https(router_https, max_conns, err, sizeof err)) && router_http)
+            router_redirect = router_start_redirect(router_http, max_conns, err, sizeof err);
+        if (what || !router_tls || (router_http && !router_redirect)) {
+            log_error("router: %s", what ? what : err);
+            if (router_tls)
+                evhttp_free(router_tls);
+            if (router)
+                evhttp_free(router);
+            evhttp_free(api);
+            router_tls_free();
+            cgroup_shutdown();
+            return 1;
+        }
+        log_info("router listening on https://%s%s%s", router_https, router_http ? ", redirecting http://" : "",
+                 router_http ? router_http : "");
+    }
     struct event *sigchld = evsignal_new(D->base, SIGCHLD, on_sigchld, NULL);
     struct event *sigterm = evsignal_new(D->base, SIGTERM, on_sigterm, NULL);
     struct event *sigint = evsignal_new(D->base, SIGINT, on_sigterm, NULL);
@@ -365,6 +399,11 @@ int cmd_serve(int argc, char **argv)
     evhttp_free(api);
     if (router)
         evhttp_free(router);
+    if (router_redirect)
+        evhttp_free(router_redirect);
+    if (router_tls)
+        evhttp_free(router_tls);
+    router_tls_free();
     offload_shutdown();
     event_free(sigchld);
     event_free(sigterm);
