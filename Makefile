@@ -11,7 +11,7 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 # Debian packages the build, the tests and the benchmarks need.
 DEB_PKGS := build-essential clang libclang-rt-14-dev pkg-config libevent-dev libjansson-dev libsqlite3-dev \
             libseccomp-dev libarchive-dev nettle-dev libssl-dev libcmocka-dev \
-            curl iproute2 python3 python3-pytest python3-pip nodejs golang-go bubblewrap wrk awscli \
+            curl jq iproute2 python3 python3-pytest python3-pip nodejs golang-go bubblewrap wrk awscli \
             autoconf automake libtool cmake gnuplot-nox nginx
 
 SRC      := $(sort $(wildcard src/*/*.c))
@@ -81,8 +81,7 @@ build/test/%: tests/unit/%.c $(SAN_OBJ)
 	@$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 run: deps build
-	@mkdir -p $(DATA_DIR)
-	exec ./build/impuls serve --addr $(ADDR) --router-addr $(ROUTER) --data-dir $(DATA_DIR)
+	ADDR=$(ADDR) ROUTER=$(ROUTER) DATA_DIR=$(DATA_DIR) exec sh scripts/run.sh
 
 unit: $(TEST_BIN)
 	@sh scripts/run-unit.sh $(TEST_BIN)

@@ -13,15 +13,18 @@ FUNCTIONS = os.path.join(ROOT, "functions")
 
 
 class Workspace:
-    """A temp dir holding functions/ (a copy of the tree's) and .impuls/."""
+    """A temp dir holding functions/ (a copy of the tree's) and .impuls/.
+    copy_examples: the hello-* functions test_up.py checks (True), SmolFaaS's
+    example-* ones ("smolfaas"), or none (False)."""
 
     def __init__(self, copy_examples=True):
         self.root = tempfile.mkdtemp(prefix="impuls-up-")
         self.functions = os.path.join(self.root, "functions")
         self.state = os.path.join(self.root, ".impuls")
         if copy_examples:
+            other = "hello-*" if copy_examples == "smolfaas" else "example-*"
             shutil.copytree(FUNCTIONS, self.functions, symlinks=True,
-                            ignore=shutil.ignore_patterns("README.md"))
+                            ignore=shutil.ignore_patterns("README.md", other))
         else:
             os.makedirs(self.functions)
 

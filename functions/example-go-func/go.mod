@@ -1,0 +1,3 @@
+module example-go-func
+
+go 1.19
