@@ -44,6 +44,7 @@ from impuls_daemon import Daemon  # noqa: E402
 import cpu  # noqa: E402
 import density  # noqa: E402
 import golang  # noqa: E402
+import tls  # noqa: E402
 import load  # noqa: E402
 import refs  # noqa: E402
 import scaleup  # noqa: E402
@@ -58,7 +59,7 @@ PCTS = load.PCTS
 BUILD = os.path.join(HERE, "..", "build")
 FLOOR_BIN = os.path.join(BUILD, "bench-floor")  # built by run.sh
 BOOTSTRAP_BIN = os.path.join(BUILD, "bench-bootstrap")  # bench/ref/bootstrap.c, built by run.sh
-STEPS = ("warm_node", "warm_python", "warm_native", "workerd", "cold", "percall", "go", "floor", "density",
+STEPS = ("warm_node", "warm_python", "warm_native", "workerd", "cold", "percall", "go", "tls", "floor", "density",
          "scaling")
 RESULTS = {}
 
@@ -287,6 +288,7 @@ def main():
     # daemon, the floor's namespaces and the density run's hundreds of
     # instances would disturb the timings above.
     step("workerd", cold_workerd)
+    step("tls", tls.run, RESULTS)
     step("scaling", scaling.run, RESULTS)
     step("floor", floor)
     step("density", density.run, RESULTS)
@@ -415,7 +417,8 @@ def floor_rows():
 
 def report(only):
     print(f"\n{'benchmark':<{W}}{'impuls':>14}{'reference':>14}{'ratio':>9}")
-    for rows in (warm_rows(), added_rows(), cold_rows(), golang.rows(RESULTS, line), density.rows(RESULTS)):
+    for rows in (warm_rows(), added_rows(), cold_rows(), golang.rows(RESULTS, line), tls.rows(RESULTS, line),
+                 density.rows(RESULTS)):
         for r in rows:
             print(r)
     if "scaling" in only:

@@ -12,9 +12,10 @@ PCTS = ("50", "75", "90", "99")  # what wrk --latency prints
 POST = os.path.join(HERE, "post.lua")
 
 
-def run(url, conns, duration=DURATION, script=POST, args=()):
-    """(requests/s, {percentile: ms}) of one wrk run."""
-    cmd = ["wrk", "-t", "1", "-c", str(conns), "-d", duration, "--latency", "-s", script, url]
+def run(url, conns, duration=DURATION, script=POST, args=(), headers=()):
+    """(requests/s, {percentile: ms}) of one wrk run; headers: "Name: value"."""
+    cmd = ["wrk", "-t", "1", "-c", str(conns), "-d", duration, "--latency", "-s", script,
+           *[a for h in headers for a in ("-H", h)], url]
     if args:
         cmd += ["--"] + [str(a) for a in args]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True).stdout
@@ -32,9 +33,9 @@ def run(url, conns, duration=DURATION, script=POST, args=()):
     return rps, lat
 
 
-def warmup(url, conns, script=POST, args=()):
+def warmup(url, conns, script=POST, args=(), headers=()):
     """An unmeasured 1 s run: the instances (or JIT) that `conns` connections need."""
-    run(url, conns, duration="1s", script=script, args=args)
+    run(url, conns, duration="1s", script=script, args=args, headers=headers)
 
 
 def seconds(duration):
