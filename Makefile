@@ -11,7 +11,7 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 # Debian packages the build, the tests and the benchmarks need.
 DEB_PKGS := build-essential clang libclang-rt-14-dev pkg-config libevent-dev libjansson-dev libsqlite3-dev \
             libseccomp-dev libarchive-dev nettle-dev libssl-dev libcmocka-dev \
-            curl jq iproute2 python3 python3-pytest python3-pip nodejs golang-go bubblewrap wrk awscli \
+            curl jq iproute2 systemd groff-base python3 python3-pytest python3-pip nodejs golang-go bubblewrap wrk awscli \
             autoconf automake libtool cmake gnuplot-nox nginx
 
 SRC      := $(sort $(wildcard src/*/*.c))
@@ -29,7 +29,7 @@ ADDR     ?= 127.0.0.1:8080
 ROUTER   ?= 127.0.0.1:8081
 DATA_DIR ?= var
 
-.PHONY: all deps build run test unit e2e e2e-asan bench clean fuzz fuzz-smoke soak test-cgroup2
+.PHONY: all deps build run test unit e2e e2e-asan bench clean fuzz fuzz-smoke soak test-cgroup2 install uninstall
 
 all: build
 
@@ -138,6 +138,30 @@ test-cgroup2: deps
 
 soak: deps build
 	/usr/bin/python3 bench/soak.py
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [UNITDIR=/etc/systemd/system]:
+# the binary, the runtimes (with Python's bytecode), the zygote's library, the
+# systemd unit and the man page. make uninstall removes exactly those.
+PREFIX  ?= /usr/local
+UNITDIR ?= /etc/systemd/system
+BINDIR  := $(PREFIX)/bin
+INSTALLED := $(DESTDIR)$(BINDIR)/impuls $(DESTDIR)$(PREFIX)/lib/impuls $(DESTDIR)$(PREFIX)/share/impuls \
+             $(DESTDIR)$(UNITDIR)/impuls.service $(DESTDIR)$(PREFIX)/share/man/man8/impuls.8
+
+install: build
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/lib/impuls $(DESTDIR)$(PREFIX)/share/impuls \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 build/impuls $(DESTDIR)$(BINDIR)/impuls
+	install -m 0644 build/libimpuls-zygote.so $(DESTDIR)$(PREFIX)/lib/impuls/libimpuls-zygote.so
+	rm -rf $(DESTDIR)$(PREFIX)/share/impuls/runtimes
+	cp -R runtimes $(DESTDIR)$(PREFIX)/share/impuls/runtimes
+	chmod -R u=rwX,go=rX $(DESTDIR)$(PREFIX)/share/impuls/runtimes
+	sed 's|@BINDIR@|$(BINDIR)|g' dist/impuls.service.in > $(DESTDIR)$(UNITDIR)/impuls.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/impuls.service
+	install -m 0644 dist/impuls.8 $(DESTDIR)$(PREFIX)/share/man/man8/impuls.8
+
+uninstall:
+	rm -rf $(INSTALLED)
 
 clean:
 	rm -rf build

@@ -74,8 +74,13 @@ static int open_lib(void)
         char exe[4096];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
         char *slash = n > 0 ? memrchr(exe, '/', (size_t)n) : NULL;
-        if (slash)
+        /* Next to the binary (build/), else where make install puts it:
+         * <prefix>/bin/impuls -> <prefix>/lib/impuls/. */
+        if (slash) {
             snprintf(lib_path, sizeof lib_path, "%.*s/libimpuls-zygote.so", (int)(slash - exe), exe);
+            if (access(lib_path, F_OK) < 0)
+                snprintf(lib_path, sizeof lib_path, "%.*s/../lib/impuls/libimpuls-zygote.so", (int)(slash - exe), exe);
+        }
     }
     int fd = lib_path[0] ? open(lib_path, O_RDONLY | O_CLOEXEC) : -1;
     if (fd < 0)
