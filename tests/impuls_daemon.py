@@ -61,7 +61,11 @@ class Daemon:
             [BIN, "serve", "--addr", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir]
             + self.extra_args,
             stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
+        return self.wait_healthy()
+
+    def wait_healthy(self, seconds=10):
+        """Once self.proc runs: waits until /healthz answers 200."""
+        deadline = time.time() + seconds
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"daemon exited with {self.proc.returncode}: {self.read_log()}")

@@ -49,6 +49,9 @@ int build_go(const build_ctx_t *ctx, build_job_t *job);
 int build_python(const build_ctx_t *ctx, build_job_t *job);
 int build_node(const build_ctx_t *ctx, build_job_t *job);
 int build_dockerfile(const build_ctx_t *ctx, build_job_t *job);
+/* go build of job->task's module into job->task/<out>, with the build
+ * sandbox's caches and no module proxy: the step's result (build_step). */
+int build_go_binary(const build_ctx_t *ctx, build_job_t *job, const char *mod_flag, const char *out);
 /* A Go handler of the daemon (runtime "go", handler_go.c): job->task holds
  * its source; on success job->task/bootstrap is the static executable. */
 int build_go_handler(const build_ctx_t *ctx, build_job_t *job, const char *handler);

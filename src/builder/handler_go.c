@@ -18,7 +18,6 @@
 #include "sandbox/sandbox.h"
 #include "util/util.h"
 
-#define GO "/usr/bin/go"
 #define LAMBDA_MODULE "github.com/aws/aws-lambda-go"
 #define LAMBDA_DIR SANDBOX_RUNTIME_DIR "/go/aws-lambda-go"
 #define WRAPPER "zz_impuls_main.go"
@@ -92,26 +91,9 @@ static int write_wrapper(build_job_t *job, const char *handler)
 
 int build_go_handler(const build_ctx_t *ctx, build_job_t *job, const char *handler)
 {
-    if (access(GO, X_OK) < 0) {
-        snprintf(job->why, sizeof job->why, "building Go needs %s (Debian's golang-go), which is not installed", GO);
-        return -1;
-    }
     if (write_go_mod(job) < 0 || (!defines_main(job->task) && write_wrapper(job, handler) < 0))
         return -1;
-    envlist_t env = {0};
-    int rc = env_set(&env, "CGO_ENABLED", "0") | env_set(&env, "GOPROXY", "off") | env_set(&env, "GOSUMDB", "off") |
-             env_set(&env, "GOTOOLCHAIN", "local") | env_set(&env, "GOFLAGS", "-mod=mod") |
-             env_set(&env, "GOCACHE", SANDBOX_CACHE_DIR "/go-build") |
-             env_set(&env, "GOMODCACHE", SANDBOX_CACHE_DIR "/go-mod") | env_set(&env, "GOPATH", "/tmp/go");
-    if (rc < 0) {
-        env_free(&env);
-        snprintf(job->why, sizeof job->why, "out of memory");
-        return -1;
-    }
-    const char *argv[] = {GO, "build", "-trimpath", "-ldflags=-s -w", "-o", "bootstrap", ".", NULL};
-    rc = build_step(ctx, job, "go build", argv, &env, NULL, NULL);
-    env_free(&env);
-    if (rc != 0)
+    if (build_go_binary(ctx, job, "-mod=mod", "bootstrap") != 0)
         return -1;
     if (!job_has_file(job->task, "bootstrap")) {
         snprintf(job->why, sizeof job->why, "go build made no executable named bootstrap");

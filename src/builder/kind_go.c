@@ -13,16 +13,15 @@
 
 #define GO "/usr/bin/go"
 
-int build_go(const build_ctx_t *ctx, build_job_t *job)
+int build_go_binary(const build_ctx_t *ctx, build_job_t *job, const char *mod_flag, const char *out)
 {
     if (access(GO, X_OK) < 0) {
         snprintf(job->why, sizeof job->why, "building Go needs %s (Debian's golang-go), which is not installed", GO);
         return -1;
     }
-    bool vendored = job_has_dir(job->task, "vendor");
     envlist_t env = {0};
     int rc = env_set(&env, "CGO_ENABLED", "0") | env_set(&env, "GOPROXY", "off") | env_set(&env, "GOSUMDB", "off") |
-             env_set(&env, "GOTOOLCHAIN", "local") | env_set(&env, "GOFLAGS", vendored ? "-mod=vendor" : "-mod=mod") |
+             env_set(&env, "GOTOOLCHAIN", "local") | env_set(&env, "GOFLAGS", mod_flag) |
              env_set(&env, "GOCACHE", SANDBOX_CACHE_DIR "/go-build") |
              env_set(&env, "GOMODCACHE", SANDBOX_CACHE_DIR "/go-mod") | env_set(&env, "GOPATH", "/tmp/go");
     if (rc < 0) {
@@ -30,10 +29,15 @@ int build_go(const build_ctx_t *ctx, build_job_t *job)
         snprintf(job->why, sizeof job->why, "out of memory");
         return -1;
     }
-    const char *argv[] = {GO, "build", "-trimpath", "-ldflags=-s -w", "-o", "server", ".", NULL};
+    const char *argv[] = {GO, "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".", NULL};
     rc = build_step(ctx, job, "go build", argv, &env, NULL, NULL);
     env_free(&env);
-    if (rc != 0)
+    return rc;
+}
+
+int build_go(const build_ctx_t *ctx, build_job_t *job)
+{
+    if (build_go_binary(ctx, job, job_has_dir(job->task, "vendor") ? "-mod=vendor" : "-mod=mod", "server") != 0)
         return -1;
     if (!job_has_file(job->task, "server")) {
         snprintf(job->why, sizeof job->why, "go build made no executable named server");

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from badinput_helpers import LIBEVENT_413, connect, http_bytes, read_response
-from chamber_helpers import chamber_daemon, start_chamber, stop_checked
+from chamber_helpers import chamber_daemon, rss_kib, start_chamber, stop_checked
 from impuls_daemon import free_port
 
 MIB = 1024 * 1024
@@ -145,10 +145,3 @@ def test_a_client_that_keeps_sending_is_cut_off_after_the_size_bound(d):
     assert rss_kib(d.proc.pid) - rss_before < 32 * 1024
     healthy(d)
 
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")

@@ -8,7 +8,6 @@ import json
 import os
 import shlex
 import subprocess
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -39,16 +38,7 @@ class MakeRun(Daemon):
                    DATA_DIR=self.data_dir, IMPULS_BIN=BIN)
         self.proc = subprocess.Popen(["sh", os.path.join(ROOT, "scripts", "run.sh")], env=env, cwd=ROOT,
                                      stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            assert self.proc.poll() is None, self.read_log()
-            try:
-                if self.request("GET", "/healthz").status == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.02)
-        raise RuntimeError("daemon did not become healthy: " + self.read_log())
+        return self.wait_healthy()
 
 
 @pytest.fixture(scope="module")
