@@ -148,3 +148,47 @@ def test_bad_tls_flags_stop_the_daemon_with_a_reason(flags, message):
         assert message in str(e.value), e.value
     finally:
         d.cleanup()
+
+
+# ---------- hostile clients of the TLS listener ----------
+
+def test_plain_http_or_garbage_on_the_tls_port_costs_nothing(site):
+    for data in (b"GET /health HTTP/1.1\r\nHost: fn.localhost\r\n\r\n", b"\x16\x03\x01\x00\x05hello", os.urandom(4096)):
+        with socket.create_connection(("127.0.0.1", site.https_port), timeout=10) as s:
+            s.sendall(data)
+            try:
+                got = s.recv(4096)
+            except ConnectionResetError:
+                got = b""
+            assert b"Impuls Router OK" not in got
+    assert curl(site, "-k", f"https://fn.localhost:{site.https_port}/health") == (200, "Impuls Router OK")
+
+
+def test_half_finished_handshakes_do_not_block_others(site):
+    # 30 clients that send a ClientHello's first bytes and stall: the loop
+    # keeps serving everyone else.
+    socks = []
+    try:
+        for _ in range(30):
+            s = socket.create_connection(("127.0.0.1", site.https_port), timeout=10)
+            s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+            socks.append(s)
+        for _ in range(3):
+            assert curl(site, "-k", f"https://fn.localhost:{site.https_port}/invoke/echo") == (200, "GET / ")
+        assert site.request("GET", "/healthz").status == 200
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_body_over_the_limit_over_tls_is_413(site):
+    import http.client
+    ctx = ssl._create_unverified_context()
+    c = http.client.HTTPSConnection("127.0.0.1", site.https_port, timeout=60, context=ctx)
+    try:
+        c.request("POST", "/invoke/echo", body=b"x" * (7 * 1024 * 1024), headers={"Host": "fn.localhost"})
+        r = c.getresponse()
+        assert (r.status, r.getheader("Connection")) == (413, "close")
+    finally:
+        c.close()
+    assert curl(site, "-k", f"https://fn.localhost:{site.https_port}/health") == (200, "Impuls Router OK")
