@@ -132,6 +132,7 @@ static void usage(void)
                     "  --scale-delay  how long a call waits for a busy instance before a new one is started\n"
                     "  --aws-credentials  check the Lambda API's SigV4 signatures against the keys in FILE\n"
                     "  --no-local  refuse ?local=true (runs code unsandboxed, as the daemon's user)\n"
+                    "  --isolation namespace|process  process: every call unsandboxed, as ?local=true (development)\n"
                     "  --router-https  serve the router over TLS too (self-signed certificates per host, or --router-cert)\n"
                     "  --router-http   answer plain HTTP with a 308 redirect to --router-https\n"
                     "  env: IMPULS_ADDR (default 127.0.0.1:8080), IMPULS_DATA_DIR (default ./var)\n");
@@ -149,6 +150,7 @@ int cmd_serve(int argc, char **argv)
     const char *router_addr = getenv("IMPULS_ROUTER_ADDR");
     const char *router_host = "fn.localhost";
     const char *router_https = NULL, *router_http = NULL, *router_cert = NULL, *router_key = NULL;
+    D->cfg.isolation = SANDBOX_NAMESPACE; /* (SANDBOX_PROCESS is 0) */
     D->cfg.queue_max = 100;
     D->cfg.tmp_mb = 64;
     D->cfg.pids_max = 256;
@@ -169,6 +171,7 @@ int cmd_serve(int argc, char **argv)
         {"scale-delay", required_argument, 0, 'S'},
         {"python-zygote", required_argument, 0, 'Z'},
         {"router-https", required_argument, 0, 's'},
+        {"isolation", required_argument, 0, 'i'},
         {"router-http", required_argument, 0, 'H'},
         {"router-cert", required_argument, 0, 'C'},
         {"router-key", required_argument, 0, 'k'},
@@ -200,6 +203,13 @@ int cmd_serve(int argc, char **argv)
         case 'L': D->cfg.no_local = true; break;
         case 'R': router_addr = optarg; break;
         case 's': router_https = optarg; break;
+        case 'i':
+            if (strcmp(optarg, "namespace") && strcmp(optarg, "process")) {
+                fprintf(stderr, "impuls: --isolation takes namespace or process\n");
+                return 2;
+            }
+            D->cfg.isolation = optarg[0] == 'p' ? SANDBOX_PROCESS : SANDBOX_NAMESPACE;
+            break;
         case 'H': router_http = optarg; break;
         case 'C': router_cert = optarg; break;
         case 'k': router_key = optarg; break;
@@ -303,7 +313,17 @@ int cmd_serve(int argc, char **argv)
     sha256_hex(D->cfg.data_dir, strlen(D->cfg.data_dir), h);
     snprintf(parent, sizeof parent, "impuls/d-%.12s", h);
     D->cfg.uid_slot = (unsigned)strtoul((char[]){h[0], h[1], h[2], 0}, NULL, 16) % 4096;
-    if (sandbox_init(parent, cgv, err, sizeof err) < 0) {
+    if (D->cfg.isolation == SANDBOX_PROCESS) {
+        if (D->cfg.no_local) {
+            log_error("--isolation process runs every call as ?local=true does: it cannot go with --no-local");
+            return 1;
+        }
+        /* No cgroups, namespaces or seccomp: nothing to set up, no privilege needed. */
+        log_warn("--isolation process: functions run WITHOUT a sandbox, as this daemon's user (%d), "
+                 "with its view of the host; for development only", (int)getuid());
+        shells_configure(0);
+        zygotes_configure(0);
+    } else if (sandbox_init(parent, cgv, err, sizeof err) < 0) {
         log_error("sandbox: %s", err);
         return 1;
     }
@@ -387,8 +407,9 @@ int cmd_serve(int argc, char **argv)
     event_add(sigchld, NULL);
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
-    log_info("impuls listening on http://%s (data %s, runtimes %s, sandbox namespace, cgroup %s)", addr,
-             D->cfg.data_dir, D->cfg.runtime_dir, cgroup_version_name(cgroup_version()));
+    log_info("impuls listening on http://%s (data %s, runtimes %s, sandbox %s, cgroup %s)", addr, D->cfg.data_dir,
+             D->cfg.runtime_dir, D->cfg.isolation == SANDBOX_PROCESS ? "none (process)" : "namespace",
+             cgroup_version_name(cgroup_version()));
 
     event_base_dispatch(D->base);
 

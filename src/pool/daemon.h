@@ -16,6 +16,9 @@ typedef struct daemon_cfg {
     int tmp_mb;
     int pids_max;
     bool no_local;      /* refuse ?local=true invocations */
+    /* --isolation process: every call runs as ?local=true does, with no
+     * sandbox at all (a development daemon needing no privileges). */
+    enum sandbox_backend isolation;
     int init_timeout_s; /* a runtime must ask for work within this */
     int scale_delay_ms; /* a queued call waits this long for a busy instance before one is started */
     unsigned uid_slot;  /* picks this daemon's uid range (from the data dir) */

@@ -174,6 +174,8 @@ void pool_drop_retries(void)
 static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
                             struct evbuffer *event, bool want_log_tail)
 {
+    if (D->cfg.isolation == SANDBOX_PROCESS)
+        backend = SANDBOX_PROCESS; /* the daemon has no sandboxes to give */
     pool_t *pool = &fn->pools[backend];
     uuid4(inv->id);
     inv->pool = pool;
