@@ -55,7 +55,8 @@ function portAnswers() {
 function serverArgv() {
   if (env.IMPULS_HTTP_COMMAND) return JSON.parse(env.IMPULS_HTTP_COMMAND);
   const exact = env._HANDLER && path.join(TASK_ROOT, env._HANDLER);
-  const entry = exact && fs.existsSync(exact) ? exact : path.join(TASK_ROOT, env.IMPULS_HTTP_ENTRY || 'index.js');
+  const isFile = (p) => { try { return fs.statSync(p).isFile(); } catch { return false; } };
+  const entry = exact && isFile(exact) ? exact : path.join(TASK_ROOT, env.IMPULS_HTTP_ENTRY || 'index.js');
   if (env.IMPULS_HTTP_INTERPRETER === '') return [entry];
   return [env.IMPULS_HTTP_INTERPRETER || process.execPath, entry];
 }
@@ -97,6 +98,8 @@ async function forward(ev) {
   const body = ev.body ? Buffer.from(ev.body, ev.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
   const headers = {};
   for (const [k, v] of Object.entries(ev.headers || {})) if (!HOP.has(k)) headers[k] = v;
+  // Payload 2.0 moves the Cookie header into `cookies`: the server gets it back.
+  if (Array.isArray(ev.cookies) && ev.cookies.length) headers.cookie = ev.cookies.join('; ');
   headers['content-length'] = body.length;
   const res = await call({
     host: '127.0.0.1', port: APP_PORT, method: rc.method || 'GET', agent: appAgent, headers,

@@ -65,7 +65,12 @@ static void add_cookies(json_t *cookies, const char *header)
 }
 
 /* The query as API Gateway gives it: keys and values %-decoded, a repeated
- * key's values joined with commas in the order given; NULL for no query. */
+ * key's values joined with commas in the order given; NULL for no query.
+ * Bounded: the first QUERY_PAIRS_MAX pairs, a joined value cut at
+ * QUERY_VALUE_MAX bytes (a request of one key repeated 30,000 times must
+ * not cost the loop a quadratic join). rawQueryString has it all. */
+enum { QUERY_PAIRS_MAX = 1000, QUERY_VALUE_MAX = 8192 };
+
 static json_t *query_parameters(const char *query)
 {
     if (!query || !*query)
@@ -73,7 +78,9 @@ static json_t *query_parameters(const char *query)
     json_t *params = json_object();
     char *copy = strdup(query);
     char *save = NULL;
-    for (char *pair = strtok_r(copy, "&", &save); pair; pair = strtok_r(NULL, "&", &save)) {
+    int pairs = 0;
+    for (char *pair = strtok_r(copy, "&", &save); pair && pairs++ < QUERY_PAIRS_MAX;
+         pair = strtok_r(NULL, "&", &save)) {
         char *eq = strchr(pair, '=');
         if (eq)
             *eq = '\0';
@@ -87,7 +94,8 @@ static json_t *query_parameters(const char *query)
             char *joined = NULL;
             if (!prev)
                 json_object_set_new(params, ks, json_string(vs));
-            else if (asprintf(&joined, "%s,%s", json_string_value(prev), vs) >= 0)
+            else if (json_string_length(prev) + strlen(vs) < QUERY_VALUE_MAX &&
+                     asprintf(&joined, "%s,%s", json_string_value(prev), vs) >= 0)
                 json_object_set_new(params, ks, json_string(joined));
             free(joined);
         }
@@ -98,6 +106,13 @@ static json_t *query_parameters(const char *query)
     }
     free(copy);
     return params;
+}
+
+/* s as valid UTF-8 (bad bytes replaced), "" for NULL; owned. */
+static char *safe_text(const char *s)
+{
+    char *t = s ? utf8_sanitize(s, strlen(s), 65536) : NULL;
+    return t ? t : strdup("");
 }
 
 static const char *method_name(enum evhttp_cmd_type cmd)
@@ -139,7 +154,10 @@ struct evbuffer *apigw_event(struct evhttp_request *req, const char *rest, const
     strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S +0000", &tm);
     char prefix[256];
     snprintf(prefix, sizeof prefix, "%.*s", (int)strcspn(domain, "."), domain);
-    const char *ua = evhttp_find_header(in_headers, "User-Agent");
+    /* Request bytes need not be UTF-8; JSON strings must be. */
+    cleanup_free char *ua = safe_text(evhttp_find_header(in_headers, "User-Agent"));
+    cleanup_free char *path = safe_text(rest);
+    cleanup_free char *raw_query = safe_text(query);
     char *peer = NULL;
     ev_uint16_t port = 0;
     evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
@@ -147,11 +165,11 @@ struct evbuffer *apigw_event(struct evhttp_request *req, const char *rest, const
 
     json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:s,"
                            " s:s, s:s, s:s, s:I}}",
-                           "version", "2.0", "routeKey", "$default", "rawPath", rest, "rawQueryString",
-                           query ? query : "", "headers", headers, "requestContext", "accountId", "000000000000",
+                           "version", "2.0", "routeKey", "$default", "rawPath", path, "rawQueryString",
+                           raw_query, "headers", headers, "requestContext", "accountId", "000000000000",
                            "apiId", "impuls", "domainName", domain, "domainPrefix", prefix, "http", "method",
-                           method, "path", rest, "protocol", "HTTP/1.1", "sourceIp", peer ? peer : "",
-                           "userAgent", ua ? ua : "", "requestId", request_id, "routeKey", "$default", "stage",
+                           method, "path", path, "protocol", "HTTP/1.1", "sourceIp", peer ? peer : "",
+                           "userAgent", ua, "requestId", request_id, "routeKey", "$default", "stage",
                            "$default", "time", when, "timeEpoch", (json_int_t)now);
     if (json_array_size(cookies) > 0)
         json_object_set(ev, "cookies", cookies);

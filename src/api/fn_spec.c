@@ -1,4 +1,5 @@
 #include "api/fn_spec.h"
+#include "api/source_build.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -373,8 +374,7 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
             return -1;
         }
         if (!strcmp(m, "http") && rt && rt->lang == LANG_GO) {
-            snprintf(err, errlen, "runtime 'go' builds handlers; an HTTP server in Go is a provided function "
-                     "(or impuls up with a go.mod)");
+            snprintf(err, errlen, "%s", SOURCE_NO_HTTP_MODE);
             return -1;
         }
         snprintf(in->cfg.mode, sizeof in->cfg.mode, "%s", m);

@@ -36,6 +36,7 @@ typedef struct write_job {
     /* A source the daemon built (source_build.h): the source, as stored. */
     bool built;
     char built_key[65];
+    char built_runtime[32], built_handler[FN_HANDLER_MAX + 1]; /* what it was built for */
     void *src; /* owned copy when it came from the store */
     const void *src_ref;
     size_t src_len;
@@ -67,6 +68,8 @@ static void answer(struct evhttp_request *req, int status, const fn_config_t *cf
 
 static void fail(write_job_t *job, int rc, const char *err)
 {
+    if (rc == -3)
+        return http_error(job->req, 409, "ResourceConflictException", "%s", err);
     http_error(job->req, rc == -1 ? 400 : 507,
                rc == -1 ? "InvalidParameterValueException" : "StorageException", "%s", err);
 }
@@ -149,6 +152,19 @@ static int place_code(write_job_t *job, const fn_config_t *old, fn_config_t *cfg
     const fn_input_t *in = &job->in;
     err[0] = '\0';
     if (job->built) {
+        /* Another write may have changed the function while this one built. */
+        char bootstrap[4200], dir[4096];
+        store_task_dir(D->store, job->built_key, dir);
+        snprintf(bootstrap, sizeof bootstrap, "%s/bootstrap", dir);
+        if (strcmp(cfg->runtime, job->built_runtime) || strcmp(cfg->handler, job->built_handler)) {
+            snprintf(err, errlen, "the function changed while its source was built (runtime or handler); "
+                                  "send the update again");
+            return -3;
+        }
+        if (!path_exists(bootstrap)) {
+            snprintf(err, errlen, "the build's output is gone; send the update again");
+            return -2;
+        }
         if (store_put_blob(D->store, job->src_ref, job->src_len, cfg->code_sha256) != STORE_OK) {
             snprintf(err, errlen, "cannot store the code: %s", store_last_error(D->store));
             return -2;
@@ -175,7 +191,8 @@ static int place_code(write_job_t *job, const fn_config_t *old, fn_config_t *cfg
     }
     if (in->code)
         return save_inline(in->code, in->code_len, cfg, err, errlen);
-    bool was_inline = old && !strcmp(fn_config_code_kind(old), "inline");
+    /* (A built function's stored code is its source, never re-saved here.) */
+    bool was_inline = old && !source_needs_build(old->runtime) && !strcmp(fn_config_code_kind(old), "inline");
     if (!was_inline || !(in->has_handler || in->has_runtime || in->has_mode))
         return 0; /* a zip holds its own file names */
     size_t len;
@@ -244,6 +261,13 @@ static void commit_update(write_job_t *job)
     /* A built function's code is its executable: another runtime needs the source again. */
     if (!bad && source_needs_build(old->runtime) && !source_needs_build(next.runtime) && !job->in.code && !job->in.zip)
         bad = "give the code again (code or zip) when the runtime changes from go";
+    if (!bad && source_needs_build(next.runtime) && !strcmp(next.mode, "http"))
+        bad = SOURCE_NO_HTTP_MODE;
+    /* The handler as the function now is (a PUT may name only some fields). */
+    char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1];
+    if (!bad && rt && !handler_split(next.handler, strcmp(next.mode, "http") ? rt : runtime_find("provided"), module,
+                                     func, err, sizeof err))
+        bad = err;
     if (bad) {
         http_error(job->req, 400, "InvalidParameterValueException", "%s", bad);
         fn_config_clear(&next);
@@ -351,6 +375,17 @@ static void build_job(write_job_t *job, const char *runtime, const fn_t *old)
 {
     const fn_input_t *in = &job->in;
     const char *handler = in->has_handler || !old ? in->cfg.handler : fn_cfg(old)->handler;
+    const char *mode = in->has_mode || !old ? in->cfg.mode : fn_cfg(old)->mode;
+    /* What commit_update checks, before a build is spent on it. */
+    char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1], bad[256] = "";
+    if (!strcmp(mode, "http"))
+        snprintf(bad, sizeof bad, "%s", SOURCE_NO_HTTP_MODE);
+    else
+        handler_split(handler, runtime_find(runtime), module, func, bad, sizeof bad);
+    if (bad[0]) {
+        http_error(job->req, 400, "InvalidParameterValueException", "%s", bad);
+        return job_free(job);
+    }
     if (in->code || in->zip) {
         job->src_ref = in->zip ? (const void *)in->zip : (const void *)in->code;
         job->src_len = in->zip ? in->zip_len : in->code_len;
@@ -362,6 +397,8 @@ static void build_job(write_job_t *job, const char *runtime, const fn_t *old)
         }
         job->src_ref = job->src;
     }
+    snprintf(job->built_runtime, sizeof job->built_runtime, "%s", runtime);
+    snprintf(job->built_handler, sizeof job->built_handler, "%s", handler);
     char err[256];
     int rc = source_build_start(job->name, runtime, handler, job->src_ref, job->src_len,
                                 in->zip || (!in->code && source_is_zip(job->src_ref, job->src_len)), on_built, job,

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "builder/build.h"
@@ -36,8 +37,11 @@ enum { WORD_MAX = 64 << 10, BUILD_VERSION = 1 };
 
 typedef struct sbuild {
     pid_t pid;
+    int pidfd; /* signals reach this child even once its pid is reaped and reused */
     int fd;
     struct event *ev;
+    struct event *timer; /* the whole build's time limit, beyond the steps' own */
+    int timeouts;
     struct evbuffer *word;
     char task_key[65];
     char fn_name[128];
@@ -182,9 +186,29 @@ static void build_free(sbuild_t *b)
         }
     n_builds--;
     event_free(b->ev);
+    event_free(b->timer);
+    if (b->pidfd >= 0)
+        close(b->pidfd);
     close(b->fd);
     evbuffer_free(b->word);
     free(b);
+}
+
+static void signal_build(sbuild_t *b, int sig)
+{
+    if (b->pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, b->pidfd, sig, NULL, 0);
+}
+
+/* A build past its time: SIGTERM (the box stops its step and cleans up),
+ * then SIGKILL. Its pipe's end reports it as a local failure. */
+static void on_build_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    sbuild_t *b = arg;
+    log_warn("build %s: over %d s, stopping it", b->task_key, SOURCE_BUILD_TIMEOUT_S);
+    signal_build(b, b->timeouts++ ? SIGKILL : SIGTERM);
+    struct timeval again = {10, 0};
+    evtimer_add(b->timer, &again);
 }
 
 static void on_word(evutil_socket_t fd, short what, void *arg)
@@ -235,13 +259,16 @@ int source_build_start(const char *fn_name, const char *runtime, const char *han
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
+        /* The daemon's signal handlers (libevent's) go before any signal can
+         * be taken; its own session, so a terminal's ^C is the daemon's. */
         int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGPIPE};
         for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
             signal(sigs[i], SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        setsid();
+        prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
         if (dup2(p[1], 3) < 0)
             _exit(126);
         close_range(4, ~0u, 0); /* no client's connection, no listener, stays open in here */
@@ -262,8 +289,12 @@ int source_build_start(const char *fn_name, const char *runtime, const char *han
     b->done = done;
     b->arg = arg;
     evutil_make_socket_nonblocking(p[0]);
+    b->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     b->ev = event_new(D->base, p[0], EV_READ | EV_PERSIST, on_word, b);
     event_add(b->ev, NULL);
+    b->timer = evtimer_new(D->base, on_build_timeout, b);
+    struct timeval limit = {SOURCE_BUILD_TIMEOUT_S + 30, 0};
+    evtimer_add(b->timer, &limit);
     b->next = builds;
     builds = b;
     n_builds++;
@@ -289,7 +320,7 @@ void source_builds_shutdown(void)
         void *arg = b->arg;
         char key[65];
         snprintf(key, sizeof key, "%s", b->task_key);
-        kill(b->pid, SIGTERM);
+        signal_build(b, SIGTERM);
         build_free(b);
         done(arg, -2, key, "the daemon is shutting down");
     }

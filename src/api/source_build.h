@@ -10,6 +10,10 @@
 
 enum { SOURCE_BUILDS_MAX = 2, SOURCE_BUILD_TIMEOUT_S = 300 };
 
+/* Why a function of a built runtime cannot have mode "http". */
+#define SOURCE_NO_HTTP_MODE                                                                                        \
+    "runtime 'go' builds handlers; an HTTP server in Go is a provided function (or impuls up with a go.mod)"
+
 /* rc 0: built into tasks/<task_key>; -1: refused (message: why; a zip the
  * daemon does not take, or "the source does not build: " and the compiler's
  * words); -2: a local failure (message). */

@@ -165,3 +165,24 @@ def test_malformed_cookies_answer_is_a_502(answers):
     assert status == 502
     assert json.loads(body)["errorType"] == "Runtime.MalformedResult"
     assert json.loads(body)["errorMessage"] == "cookies must be an array of strings"
+
+
+def test_request_bytes_that_are_not_utf8_still_make_an_event(echo):
+    e = event(echo, "GET", "/invoke/echo", None, [("User-Agent", "bot\udcff".encode("utf-8", "surrogateescape")
+                                                    .decode("latin-1"))])
+    assert e["requestContext"]["http"]["userAgent"] == "bot\ufffd"
+    assert e["headers"]["user-agent"] == "bot\ufffd"
+
+
+def test_a_key_repeated_thousands_of_times_is_bounded(echo):
+    # One key 2,000 times (as long a URI as the 64 KiB header limit takes):
+    # the first 1,000 pairs are read and the joined value stops before 8 KiB
+    # (390 values of 20 bytes); rawQueryString keeps all of it.
+    value = "v" * 20
+    query = "&".join([f"k={value}"] * 2000)
+    e = event(echo, "GET", f"/invoke/echo?{query}")
+    assert e["rawQueryString"] == query
+    assert e["queryStringParameters"]["k"] == ",".join([value] * 390)
+    query = "&".join(f"k{i}=1" for i in range(1500))
+    assert len(event(echo, "GET", f"/invoke/echo?{query}")["queryStringParameters"]) == 1000
+    assert echo.request("GET", "/healthz").status == 200

@@ -252,3 +252,39 @@ def test_a_zip_escaping_its_dir_is_refused_for_go(d):
                                                  "zip": b64zip({"../evil.go": "package main\n"})})
     assert r.status == 400
     assert "evil" not in " ".join(os.listdir(os.path.join(d.data_dir, "build")))
+
+
+def test_an_oversized_result_is_a_clear_502(d):
+    # As for Node and Python (docs/runtimes.md, the Runtime API's limits): 7 MiB
+    # is refused by the Runtime API (413) and the instance goes on; 9 MiB is
+    # over its body limit, refused by the HTTP layer with the connection
+    # closed, and the runtime's call can never be answered: it exits.
+    d.create(name="big", runtime="go", code=(
+        "package main\n\nimport \"strings\"\n\n"
+        "func Handler(e map[string]int) (string, error) { return strings.Repeat(\"x\", e[\"n\"]), nil }\n"))
+    assert d.invoke("big", {"n": 3}).json() == "xxx"
+    (inst,) = d.instances("big")
+    r = d.invoke("big", {"n": 7 * 1024 * 1024})
+    assert (r.status, r.json()["errorType"]) == (502, "Function.ResponseSizeTooLarge")
+    assert d.invoke("big", {"n": 3}).json() == "xxx"
+    assert [i["id"] for i in d.instances("big")] == [inst["id"]]
+    r = d.invoke("big", {"n": 9 * 1024 * 1024})
+    assert (r.status, r.json()["errorType"]) == (502, "Runtime.ExitError")
+    assert d.invoke("big", {"n": 3}).json() == "xxx"
+
+
+def test_updates_of_a_go_function_keep_its_build_and_its_rules(d):
+    d.create(name="upd", runtime="go", code=GUIDE)
+    # A field that does not touch the code: the same build goes on serving.
+    r = d.request("PUT", "/api/v1/functions/upd", {"mode": "handler", "memory_mb": 256})
+    assert r.status == 200, r.body
+    assert d.invoke("upd", {"name": "still"}).json() == {"message": "Hello, still!"}
+    for body, message in (
+            ({"mode": "http"}, "runtime 'go' builds handlers; an HTTP server in Go is a provided function "
+                               "(or impuls up with a go.mod)"),
+            ({"handler": "not.go"}, "handler 'not.go': a Go function name (letters, digits and '_', not starting "
+                                    "with a digit)")):
+        r = d.request("PUT", "/api/v1/functions/upd", body)
+        assert (r.status, r.json()["errorMessage"]) == (400, message)
+    assert d.request("GET", "/api/v1/functions/upd").json()["version"] == 2
+    assert d.invoke("upd", {}).json() == {"message": "Hello, World!"}
