@@ -107,13 +107,13 @@ def test_post_with_json(smolfaas):
 
 
 def test_response_headers(smolfaas):
-    out = readme("curl -Lki http://fn.localhost/invoke/example-go-func")
-    head1, _, rest = out.partition("\r\n\r\n")
-    assert head1.startswith("HTTP/1.1 308 Permanent Redirect\r\n")
-    assert "\r\nLocation: https://fn.localhost/invoke/example-go-func\r\n" in head1
-    head2, _, body = rest.partition("\r\n\r\n")
-    assert head2.startswith("HTTP/1.1 200 OK\r\n")
-    assert "\r\nContent-Type: application/json\r\n" in head2
+    out = readme("curl -Lki http://fn.localhost/invoke/example-go-func")  # text mode: CRLF read as LF
+    head1, _, rest = out.partition("\n\n")
+    assert head1.startswith("HTTP/1.1 308 Permanent Redirect\n")
+    assert "\nLocation: https://fn.localhost/invoke/example-go-func\n" in head1
+    head2, _, body = rest.partition("\n\n")
+    assert head2.startswith("HTTP/1.1 200 OK\n")
+    assert "\nContent-Type: application/json\n" in head2
     check_example("example-go-func", body)
 
 
