@@ -60,12 +60,49 @@ bool source_is_zip(const void *data, size_t len)
     return len >= 4 && (!memcmp(data, "PK\3\4", 4) || !memcmp(data, "PK\5\6", 4));
 }
 
+/* What else goes into a build: the lambda package's files (runtimes/go, by
+ * name and content, in name order) and the Go toolchain (where /usr/bin/go
+ * leads: /usr/lib/go-1.19/bin/go). Read once: a new package or toolchain
+ * comes with a new daemon. */
+static char toolchain_sha[65];
+static struct evbuffer *tree_text;
+
+static int add_file(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    if (flag != FTW_F)
+        return 0;
+    size_t len;
+    cleanup_free char *text = read_file(path, 1 << 20, &len);
+    evbuffer_add_printf(tree_text, "%s%c%zu%c", path, 0, text ? len : 0, 0);
+    if (text)
+        evbuffer_add(tree_text, text, len);
+    return 0;
+}
+
+static const char *toolchain(void)
+{
+    if (toolchain_sha[0])
+        return toolchain_sha;
+    char dir[PATH_MAX], go[PATH_MAX] = "";
+    tree_text = evbuffer_new();
+    if (fmt_path(dir, sizeof dir, "%s/go", D->cfg.runtime_dir))
+        nftw(dir, add_file, 16, FTW_PHYS); /* nftw's order is the directories' order: fixed for one tree */
+    ssize_t n = readlink("/usr/bin/go", go, sizeof go - 1);
+    go[n > 0 ? n : 0] = '\0';
+    evbuffer_add_printf(tree_text, "go=%s", go);
+    size_t len = evbuffer_get_length(tree_text);
+    sha256_hex(evbuffer_pullup(tree_text, -1), len, toolchain_sha);
+    evbuffer_free(tree_text);
+    tree_text = NULL;
+    return toolchain_sha;
+}
+
 static void build_key(const char *runtime, const char *handler, const void *src, size_t len, bool is_zip,
                       char out[65])
 {
     char src_sha[65], text[512];
     sha256_hex(src, len, src_sha);
-    int n = snprintf(text, sizeof text, "build:%d:%s:%s:%s:%s", BUILD_VERSION, runtime, handler,
+    int n = snprintf(text, sizeof text, "build:%d:%s:%s:%s:%s:%s", BUILD_VERSION, toolchain(), runtime, handler,
                      is_zip ? "zip" : "inline", src_sha);
     sha256_hex(text, (size_t)n, out);
 }

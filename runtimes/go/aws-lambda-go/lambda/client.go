@@ -43,10 +43,20 @@ func (c *client) connect() error {
 // names) and body. Gone for good (a second try fails too): the process
 // ends, the daemon is gone.
 func (c *client) do(method, path, errType string, body []byte) (int, map[string]string, []byte) {
-	status, headers, data, err := c.exchange(method, path, errType, body)
+	return c.request(method, path, errType, "", body)
+}
+
+// next posts an outcome and gets the next event in the same exchange
+// (Impuls-Next): 200 and the event, or the post's refusal.
+func (c *client) next(path, errType string, body []byte) (int, map[string]string, []byte) {
+	return c.request("POST", path, errType, "Impuls-Next: 1\r\n", body)
+}
+
+func (c *client) request(method, path, errType, extra string, body []byte) (int, map[string]string, []byte) {
+	status, headers, data, err := c.exchange(method, path, errType, extra, body)
 	if err != nil {
 		if err = c.connect(); err == nil {
-			status, headers, data, err = c.exchange(method, path, errType, body)
+			status, headers, data, err = c.exchange(method, path, errType, extra, body)
 		}
 	}
 	if err != nil {
@@ -59,8 +69,8 @@ func (c *client) do(method, path, errType string, body []byte) (int, map[string]
 	return status, headers, data
 }
 
-func (c *client) exchange(method, path, errType string, body []byte) (int, map[string]string, []byte, error) {
-	head := method + " " + path + " HTTP/1.1\r\nHost: runtime\r\nContent-Type: application/json\r\n"
+func (c *client) exchange(method, path, errType, extra string, body []byte) (int, map[string]string, []byte, error) {
+	head := method + " " + path + " HTTP/1.1\r\nHost: runtime\r\nContent-Type: application/json\r\n" + extra
 	if errType != "" {
 		head += "Lambda-Runtime-Function-Error-Type: " + errType + "\r\n"
 	}

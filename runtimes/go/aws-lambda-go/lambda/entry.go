@@ -33,11 +33,17 @@ func Start(handler interface{}) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// Each outcome is posted with Impuls-Next: 1 and the daemon answers the
+	// post with the next event (one exchange a call, docs/runtimes.md); a
+	// refused post (4xx) is followed by a plain GET, as at the start.
+	status, headers, payload := api.do("GET", prefix+"/invocation/next", "", nil)
 	for {
-		status, headers, payload := api.do("GET", prefix+"/invocation/next", "", nil)
 		if status != 200 {
-			fmt.Fprintf(os.Stderr, "impuls: /invocation/next answered %d\n", status)
-			os.Exit(1)
+			status, headers, payload = api.do("GET", prefix+"/invocation/next", "", nil)
+			if status != 200 {
+				fmt.Fprintf(os.Stderr, "impuls: /invocation/next answered %d\n", status)
+				os.Exit(1)
+			}
 		}
 		id := headers["lambda-runtime-aws-request-id"]
 		if trace := headers["lambda-runtime-trace-id"]; trace != "" {
@@ -52,9 +58,9 @@ func Start(handler interface{}) {
 		result, errType, errBody := call(ctx, h, payload)
 		cancel()
 		if errBody != nil {
-			api.post(prefix+"/invocation/"+id+"/error", errType, errBody)
+			status, headers, payload = api.next(prefix+"/invocation/"+id+"/error", errType, errBody)
 		} else {
-			api.post(prefix+"/invocation/"+id+"/response", "", result)
+			status, headers, payload = api.next(prefix+"/invocation/"+id+"/response", "", result)
 		}
 	}
 }
