@@ -46,6 +46,16 @@ def test_deploy_invoke_list_logs_remove(daemon, workdir):
     assert cli(daemon, "--json", "ls")[1].replace(" ", "").replace("\n", "") == '{"functions":[],"count":0}'
 
 
+def test_deploy_a_go_file(daemon, workdir):
+    # The runtime guide's Go handler: built by the daemon (runtime go).
+    write(f"{workdir}/greet.go", "package main\n\nimport \"context\"\n\n"
+                                 "func Handler(ctx context.Context, e map[string]interface{}) (interface{}, error) {\n"
+                                 "\treturn \"Hi \" + e[\"name\"].(string), nil\n}\n")
+    assert cli(daemon, "deploy", f"{workdir}/greet.go") == (0, "created greet (go, version 1)\n", "")
+    assert cli(daemon, "invoke", "greet", '{"name":"Go"}') == (0, '"Hi Go"\n', "")
+    assert json.loads(cli(daemon, "get", "greet")[1])["handler"] == "Handler"
+
+
 def test_deploy_a_directory_and_a_zip(daemon, workdir):
     write(f"{workdir}/pyfn/main.py", "from lib.util import twice\ndef handler(e, c):\n    return twice(e['x'])\n")
     write(f"{workdir}/pyfn/lib/util.py", "def twice(x):\n    return 2 * x\n")
