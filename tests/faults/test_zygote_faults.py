@@ -105,4 +105,5 @@ def test_no_library_next_to_the_daemon_means_no_zygote(tmp_path, monkeypatch):
         assert [i["zygote"] for i in d.instances("f")] == [False] * 3
         log = d.read_log()
         assert log.count("no Python zygotes: cannot open ") == 1, log  # said once, never tried again
-        assert f"{tmp_path}/bin/libimpuls-zygote.so: No such file or directory" in log
+        # Looked for beside the binary, then where make install puts it.
+        assert f"{tmp_path}/bin/../lib/impuls/libimpuls-zygote.so: No such file or directory" in log
