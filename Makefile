@@ -11,7 +11,7 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 # Debian packages the build, the tests and the benchmarks need.
 DEB_PKGS := build-essential clang libclang-rt-14-dev pkg-config libevent-dev libjansson-dev libsqlite3-dev \
             libseccomp-dev libarchive-dev nettle-dev libssl-dev libcmocka-dev \
-            curl jq iproute2 systemd groff-base python3 python3-pytest python3-pip nodejs golang-go bubblewrap wrk awscli \
+            curl jq openssl iproute2 systemd groff-base python3 python3-pytest python3-pip nodejs golang-go bubblewrap wrk awscli \
             autoconf automake libtool cmake gnuplot-nox nginx
 
 SRC      := $(sort $(wildcard src/*/*.c))
