@@ -15,6 +15,7 @@
  * reading would leave it blocked in its send until its own timeout. */
 #include "api/conn_limit.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -22,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "util/util.h"
 
@@ -33,6 +35,7 @@ typedef struct conn {
     struct bufferevent *bev;
     conn_limit_t *cl;
     bool lingering;
+    struct event *linger_ev; /* reads the socket while lingering */
     uint64_t linger_since_ms;
     size_t discarded;
 } conn_t;
@@ -80,6 +83,8 @@ static void drop(conn_limit_t *cl, int i)
 {
     conn_t *c = cl->conns[i];
     cl->conns[i] = cl->conns[--cl->n];
+    if (c->linger_ev)
+        event_free(c->linger_ev);
     evbuffer_remove_cb(bufferevent_get_input(c->bev), on_input, c);
     bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
     bufferevent_decref(c->bev);
@@ -110,17 +115,25 @@ static void linger_end(conn_t *c)
     resume_if_below(cl);
 }
 
-/* Client closed its side, an error, or LINGER_IDLE_S without a byte. */
-static void on_linger_event(struct bufferevent *bev, short what, void *arg) { linger_end(arg); }
-
-static void on_linger_read(struct bufferevent *bev, void *arg)
+/* The socket itself is read into one static buffer and thrown away, the
+ * bufferevent no longer reading: lingering allocates nothing, whatever a
+ * client sends (a TLS connection's records are thrown away undecrypted). */
+static void on_linger_fd(evutil_socket_t fd, short what, void *arg)
 {
+    static char sink[64 << 10];
     conn_t *c = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    c->discarded += evbuffer_get_length(in);
-    evbuffer_drain(in, evbuffer_get_length(in));
-    if (c->discarded > LINGER_MAX_BYTES || now_ms() - c->linger_since_ms > LINGER_TOTAL_MS)
-        linger_end(c);
+    if (what & EV_TIMEOUT)
+        return linger_end(c); /* LINGER_IDLE_S without a byte */
+    for (;;) {
+        ssize_t n = read(fd, sink, sizeof sink);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            break;
+        if (n <= 0)
+            return linger_end(c); /* the client closed its side, or an error */
+        c->discarded += (size_t)n;
+        if (c->discarded > LINGER_MAX_BYTES || now_ms() - c->linger_since_ms > LINGER_TOTAL_MS)
+            return linger_end(c);
+    }
 }
 
 /* Bytes arrived on a connection evhttp no longer holds: linger. (Such bytes
@@ -134,10 +147,20 @@ static void on_input(struct evbuffer *input, const struct evbuffer_cb_info *info
         return;
     c->lingering = true;
     c->linger_since_ms = now_ms();
+    bufferevent_disable(c->bev, EV_READ);
+    c->discarded = evbuffer_get_length(input);
+    evbuffer_drain(input, evbuffer_get_length(input));
     struct timeval idle = {LINGER_IDLE_S, 0};
-    bufferevent_set_timeouts(c->bev, &idle, NULL);
-    bufferevent_setcb(c->bev, on_linger_read, NULL, on_linger_event, c);
-    bufferevent_enable(c->bev, EV_READ);
+    c->linger_ev = event_new(bufferevent_get_base(c->bev), bufferevent_getfd(c->bev), EV_READ | EV_PERSIST,
+                             on_linger_fd, c);
+    if (!c->linger_ev || event_add(c->linger_ev, &idle) < 0) {
+        /* Not freed here, inside the input buffer's own callback: released
+         * again, and not read, it goes at the next sweep. */
+        if (c->linger_ev)
+            event_free(c->linger_ev);
+        c->linger_ev = NULL;
+        c->lingering = false;
+    }
 }
 
 static struct bufferevent *make_bev(struct event_base *base, void *arg)

@@ -11,8 +11,15 @@ import subprocess
 
 import pytest
 
+from chamber_helpers import free_range
 from conftest import running_daemon
-from impuls_daemon import Daemon, free_port
+from impuls_daemon import Daemon
+
+
+def free_port():
+    """A free port below the kernel's ephemeral range: never one the daemon's
+    own API port (an ephemeral one) can take when a test restarts it."""
+    return free_range(1)[0]
 
 ECHO = ("exports.handler = async (e) => ({statusCode: 200, "
         "body: e.requestContext.http.method + ' ' + e.rawPath + ' ' + (e.body || '')})")
@@ -25,7 +32,7 @@ def tls_flags(https, http=None, *extra):
 
 @pytest.fixture(scope="module")
 def site():
-    https, http = free_port(), free_port()
+    https, http = free_range(2)
     with running_daemon(tls_flags(https, http)) as d:
         d.https_port, d.http_port = https, http
         d.create(name="echo", runtime="nodejs20", code=ECHO)
