@@ -134,7 +134,7 @@ bench: deps build
 # The sandbox on a cgroup v2 kernel under QEMU (about 15 s once the kernel is
 # downloaded and cached in build/cgroup2/).
 test-cgroup2: deps
-	sh scripts/test-cgroup2.sh
+	PKGS="$(PKGS)" sh scripts/test-cgroup2.sh
 
 soak: deps build
 	/usr/bin/python3 bench/soak.py

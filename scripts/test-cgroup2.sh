@@ -23,10 +23,11 @@ fi
 
 make --no-print-directory build >/dev/null
 objs=$(ls build/obj/*/*.o | grep -v cli/main.o)
+# The libraries: the Makefile's PKGS (make test-cgroup2 passes them).
 # shellcheck disable=SC2086
 cc -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Isrc \
    -o "$out/v2test" tests/cgroup2/v2test.c $objs \
-   $(pkg-config --libs libevent jansson sqlite3 libseccomp libarchive nettle) -lm
+   $(pkg-config --libs ${PKGS:-libevent libevent_openssl openssl jansson sqlite3 libseccomp libarchive nettle}) -lm
 
 root="$out/initramfs"
 rm -rf "$root"
