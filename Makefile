@@ -11,8 +11,9 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 # Debian packages the build, the tests and the benchmarks need.
 DEB_PKGS := build-essential clang libclang-rt-14-dev pkg-config libevent-dev libjansson-dev libsqlite3-dev \
             libseccomp-dev libarchive-dev nettle-dev libssl-dev libcmocka-dev \
-            curl jq openssl iproute2 systemd groff-base python3 python3-pytest python3-pip nodejs golang-go bubblewrap wrk awscli \
-            autoconf automake libtool cmake gnuplot-nox nginx
+            curl jq openssl iproute2 systemd groff-base python3 python3-pytest python3-pip nodejs golang-go mono-complete \
+            bubblewrap wrk awscli \
+            autoconf automake libtool cmake gnuplot-nox nginx docker.io docker-compose debootstrap
 
 SRC      := $(sort $(wildcard src/*/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(SRC))
@@ -29,7 +30,10 @@ ADDR     ?= 127.0.0.1:8080
 ROUTER   ?= 127.0.0.1:8081
 DATA_DIR ?= var
 
-.PHONY: all deps build run test unit e2e e2e-asan bench clean fuzz fuzz-smoke soak test-cgroup2 install uninstall
+CSHARP_RUNTIME := runtimes/csharp/lib/ImpulsBootstrap.exe
+CSHARP_CORE    := runtimes/csharp/lib/Amazon.Lambda.Core.dll
+
+.PHONY: all deps build run test unit e2e e2e-asan bench clean fuzz fuzz-smoke soak test-cgroup2 test-docker install uninstall
 
 all: build
 
@@ -39,7 +43,17 @@ all: build
 deps:
 	@sh scripts/deps.sh $(DEB_PKGS)
 
-build: build/impuls build/libimpuls-zygote.so build/python-bytecode.stamp
+build: build/impuls build/libimpuls-zygote.so build/python-bytecode.stamp $(CSHARP_RUNTIME)
+
+# The C# runtime (runtimes/csharp): our Amazon.Lambda.Core, which every C#
+# function is compiled against, and the bootstrap that runs it under Mono.
+# Skipped without Mono (runtime csharp then says it is not installed).
+$(CSHARP_CORE): runtimes/csharp/Amazon.Lambda.Core.cs runtimes/csharp/Json.cs
+	@mkdir -p $(dir $@)
+	@if command -v mcs >/dev/null; then echo "  MCS     $@"; mcs -nologo -target:library -optimize+ -out:$@ $^; \
+	 else echo "  SKIP    $@ (no mcs: the csharp runtime needs Debian's mono-complete)"; fi
+$(CSHARP_RUNTIME): runtimes/csharp/Bootstrap.cs $(CSHARP_CORE)
+	@if command -v mcs >/dev/null; then echo "  MCS     $@"; mcs -nologo -optimize+ -r:$(CSHARP_CORE) -out:$@ $<; fi
 
 # The Python runtime's bytecode, read by every Python instance (the runtimes
 # dir is read-only in the sandbox, so nothing there can write it).
@@ -89,10 +103,10 @@ unit: $(TEST_BIN)
 # The suites that drive the real daemon over HTTP (tests/conftest.py).
 DAEMON_SUITES := $(wildcard tests/e2e tests/hostile tests/badinput tests/faults)
 
-e2e: build/impuls build/libimpuls-zygote.so build/python-bytecode.stamp
+e2e: build/impuls build/libimpuls-zygote.so build/python-bytecode.stamp $(CSHARP_RUNTIME)
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider $(DAEMON_SUITES)
 
-e2e-asan: build/impuls-asan build/libimpuls-zygote.so build/python-bytecode.stamp
+e2e-asan: build/impuls-asan build/libimpuls-zygote.so build/python-bytecode.stamp $(CSHARP_RUNTIME)
 	IMPULS_BIN=$(CURDIR)/build/impuls-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  /usr/bin/python3 -m pytest -q -p no:cacheprovider $(DAEMON_SUITES)
 
@@ -104,6 +118,7 @@ test: deps
 	@$(MAKE) --no-print-directory e2e-asan
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory test-cgroup2
+	@$(MAKE) --no-print-directory test-docker
 
 # libFuzzer targets (fuzz/): `make fuzz` runs each for FUZZ_SECONDS; the smoke
 # run in `make test` is short and also replays every saved input.
@@ -135,6 +150,12 @@ bench: deps build
 # downloaded and cached in build/cgroup2/).
 test-cgroup2: deps
 	PKGS="$(PKGS)" sh scripts/test-cgroup2.sh
+
+# Impuls in Docker Compose (docs/docker.md): the base image made from Debian's
+# packages (cached in build/docker/), both compose profiles, the README's commands.
+# Starts dockerd for the run if none answers; skipped where none can run.
+test-docker: deps build
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/docker
 
 soak: deps build
 	/usr/bin/python3 bench/soak.py

@@ -83,6 +83,31 @@ static int parse_label(json_t *v, fn_input_t *in, char *err, size_t errlen)
     return 0;
 }
 
+/* Lambda's .NET handler, Assembly::Namespace.Class::Method: the assembly a
+ * file name (letters, digits, '_', '-', '.'), the type a dotted name ('+'
+ * for a nested class), the method an identifier. module: the assembly. */
+static bool csharp_handler_split(const char *handler, char module[FN_HANDLER_MAX + 1], char func[FN_HANDLER_MAX + 1],
+                                 char *err, size_t errlen)
+{
+    const char *a = strstr(handler, "::"), *b = a ? strstr(a + 2, "::") : NULL;
+    bool ok = a && b && a > handler && b > a + 2 && b[2] && !strstr(b + 2, "::") && handler[0] != '.';
+    for (const char *p = handler; ok && p < a; p++)
+        ok = isalnum((unsigned char)*p) || strchr("_-.", *p);
+    for (const char *p = a ? a + 2 : handler; ok && p < b; p++)
+        ok = isalnum((unsigned char)*p) || strchr("_.+", *p);
+    ok = ok && !isdigit((unsigned char)b[2]);
+    for (const char *p = b ? b + 2 : handler; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || *p == '_';
+    if (!ok) {
+        snprintf(err, errlen, "handler '%s': Assembly::Namespace.Class::Method (the assembly a file name of letters, "
+                              "digits, '_', '-' and '.'; the method a C# name)", handler);
+        return false;
+    }
+    snprintf(module, FN_HANDLER_MAX + 1, "%.*s", (int)(a - handler), handler);
+    snprintf(func, FN_HANDLER_MAX + 1, "%s", b + 2);
+    return true;
+}
+
 bool handler_split(const char *handler, const runtime_def_t *rt, char module[FN_HANDLER_MAX + 1],
                    char func[FN_HANDLER_MAX + 1], char *err, size_t errlen)
 {
@@ -117,6 +142,8 @@ bool handler_split(const char *handler, const runtime_def_t *rt, char module[FN_
         snprintf(func, FN_HANDLER_MAX + 1, "%s", handler);
         return true;
     }
+    if (rt && rt->lang == LANG_CSHARP)
+        return csharp_handler_split(handler, module, func, err, errlen);
     const char *dot = strrchr(handler, '.');
     const char *fn = dot ? dot + 1 : handler;
     size_t mlen = dot ? (size_t)(dot - handler) : 0;
@@ -299,7 +326,9 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         }
         if (!runtime_available(rt)) {
             snprintf(err, errlen, "runtime '%s' needs %s, which is not installed", rt->name,
-                     rt->interpreter ? rt->interpreter : "/usr/bin/go (to build it)");
+                     rt->lang == LANG_CSHARP ? "Mono (/usr/bin/mono and /usr/bin/mcs)"
+                     : rt->interpreter       ? rt->interpreter
+                                             : "/usr/bin/go (to build it)");
             return -1;
         }
         snprintf(in->cfg.runtime, sizeof in->cfg.runtime, "%s", rt->name);
@@ -373,8 +402,8 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
             snprintf(err, errlen, "mode must be \"handler\" or \"http\"");
             return -1;
         }
-        if (!strcmp(m, "http") && rt && rt->lang == LANG_GO) {
-            snprintf(err, errlen, "%s", SOURCE_NO_HTTP_MODE);
+        if (!strcmp(m, "http") && runtime_builds_source(rt)) {
+            snprintf(err, errlen, "%s", source_no_http_mode(rt->name));
             return -1;
         }
         snprintf(in->cfg.mode, sizeof in->cfg.mode, "%s", m);

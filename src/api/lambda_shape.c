@@ -20,7 +20,8 @@ static const char *lambda_runtime(const char *ours)
     static const struct {
         const char *ours, *lambda;
     } map[] = {{"nodejs20", "nodejs20.x"}, {"nodejs18", "nodejs18.x"}, {"python311", "python3.11"},
-               {"python39", "python3.9"},  {"provided", "provided.al2023"}, {"go", "go1.x"}, {NULL, NULL}};
+               {"python39", "python3.9"},  {"provided", "provided.al2023"}, {"go", "go1.x"},
+               {"csharp", "dotnet8"},      {NULL, NULL}};
     for (int i = 0; map[i].ours; i++)
         if (!strcmp(map[i].ours, ours))
             return map[i].lambda;

@@ -280,8 +280,9 @@ void api_runtimes(struct evhttp_request *req)
 void api_health(struct evhttp_request *req)
 {
     http_json(req, D->draining ? 503 : 200,
-              json_pack("{s:s, s:s, s:s, s:i, s:i, s:i}", "status", D->draining ? "draining" : "ok", "isolation",
-                        D->cfg.isolation == SANDBOX_PROCESS ? "process" : "namespace", "cgroup",
-                        cgroup_version_name(cgroup_version()), "instances", pool_instance_count(),
-                        "inflight", D->n_inflight, "connections", conn_limit_open(api_conns)));
+              json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:{s:i, s:i, s:i}}", "status", D->draining ? "draining" : "ok",
+                        "isolation", D->cfg.isolation == SANDBOX_PROCESS ? "process" : "namespace", "cgroup",
+                        cgroup_version_name(cgroup_version()), "instances", pool_instance_count(), "inflight",
+                        D->n_inflight, "connections", conn_limit_open(api_conns), "premade", "nodejs",
+                        shells_ready("nodejs"), "python", shells_ready("python"), "csharp", shells_ready("csharp")));
 }

@@ -153,15 +153,14 @@ static int place_code(write_job_t *job, const fn_config_t *old, fn_config_t *cfg
     err[0] = '\0';
     if (job->built) {
         /* Another write may have changed the function while this one built. */
-        char bootstrap[4200], dir[4096];
+        char dir[4096];
         store_task_dir(D->store, job->built_key, dir);
-        snprintf(bootstrap, sizeof bootstrap, "%s/bootstrap", dir);
         if (strcmp(cfg->runtime, job->built_runtime) || strcmp(cfg->handler, job->built_handler)) {
             snprintf(err, errlen, "the function changed while its source was built (runtime or handler); "
                                   "send the update again");
             return -3;
         }
-        if (!path_exists(bootstrap)) {
+        if (!path_exists(dir)) {
             snprintf(err, errlen, "the build's output is gone; send the update again");
             return -2;
         }
@@ -258,11 +257,16 @@ static void commit_update(write_job_t *job)
                       : next.command && strcmp(next.mode, "http")
                           ? "command is only for mode \"http\" (the server to start)"
                           : NULL;
-    /* A built function's code is its executable: another runtime needs the source again. */
-    if (!bad && source_needs_build(old->runtime) && !source_needs_build(next.runtime) && !job->in.code && !job->in.zip)
-        bad = "give the code again (code or zip) when the runtime changes from go";
+    /* A built function's code is what its build made: another runtime needs the source again. */
+    char again[128];
+    if (!bad && source_needs_build(old->runtime) && !source_needs_build(next.runtime) && !job->in.code &&
+        !job->in.zip) {
+        snprintf(again, sizeof again, "give the code again (code or zip) when the runtime changes from %s",
+                 old->runtime);
+        bad = again;
+    }
     if (!bad && source_needs_build(next.runtime) && !strcmp(next.mode, "http"))
-        bad = SOURCE_NO_HTTP_MODE;
+        bad = source_no_http_mode(next.runtime);
     /* The handler as the function now is (a PUT may name only some fields). */
     char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1];
     if (!bad && rt && !handler_split(next.handler, strcmp(next.mode, "http") ? rt : runtime_find("provided"), module,
@@ -379,7 +383,7 @@ static void build_job(write_job_t *job, const char *runtime, const fn_t *old)
     /* What commit_update checks, before a build is spent on it. */
     char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1], bad[256] = "";
     if (!strcmp(mode, "http"))
-        snprintf(bad, sizeof bad, "%s", SOURCE_NO_HTTP_MODE);
+        snprintf(bad, sizeof bad, "%s", source_no_http_mode(runtime));
     else
         handler_split(handler, runtime_find(runtime), module, func, bad, sizeof bad);
     if (bad[0]) {

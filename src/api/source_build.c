@@ -2,7 +2,7 @@
  * header). One child process per build, forked from the daemon:
  *
  *   daemon ──fork──▶ child: the source into <data>/build/<fn>/work-<pid>/task,
- *     │                 build_box_* steps (go build), the result moved to
+ *     │                 build_box_* steps (go build; mcs, --check), the result moved to
  *     │                 tasks/<key>, one word back on the pipe, exit
  *     │◀── "O" | "R<why>" | "L<why>" ── (read on the loop; EOF ends it)
  *
@@ -29,11 +29,12 @@
 
 #include "builder/build.h"
 #include "pool/daemon.h"
+#include "runtime_api/runtimes.h"
 #include "store/zip_extract.h"
 #include "util/log.h"
 #include "util/util.h"
 
-enum { WORD_MAX = 64 << 10, BUILD_VERSION = 1 };
+enum { WORD_MAX = 64 << 10, BUILD_VERSION = 2 };
 
 typedef struct sbuild {
     pid_t pid;
@@ -53,23 +54,63 @@ typedef struct sbuild {
 static sbuild_t *builds;
 static int n_builds;
 
-bool source_needs_build(const char *runtime) { return runtime && !strcmp(runtime, "go"); }
+bool source_needs_build(const char *runtime) { return runtime && runtime_builds_source(runtime_find(runtime)); }
+
+const char *source_no_http_mode(const char *runtime)
+{
+    const runtime_def_t *rt = runtime_find(runtime);
+    return rt && rt->lang == LANG_CSHARP
+               ? "runtime 'csharp' builds handlers; an HTTP server in C# is a provided function (or impuls up with a "
+                 "Dockerfile)"
+               : "runtime 'go' builds handlers; an HTTP server in Go is a provided function (or impuls up with a go.mod)";
+}
 
 bool source_is_zip(const void *data, size_t len)
 {
     return len >= 4 && (!memcmp(data, "PK\3\4", 4) || !memcmp(data, "PK\5\6", 4));
 }
 
-/* What else goes into a build: the lambda package's files (runtimes/go, by
- * name and content, in name order) and the Go toolchain (where /usr/bin/go
- * leads: /usr/lib/go-1.19/bin/go). Read once: a new package or toolchain
- * comes with a new daemon. */
-static char toolchain_sha[65];
+/* How each built runtime is built. */
+typedef struct builder {
+    enum runtime_lang lang;
+    const char *dir;         /* runtimes/<dir>: what the build links against */
+    const char *compiler;    /* the toolchain's binary */
+    const char *inline_name; /* inline code is written to this file */
+    int (*build)(const build_ctx_t *ctx, build_job_t *job, const char *handler);
+    bool keep_task; /* the whole task dir is the code; else only its bootstrap */
+    char toolchain_sha[65];
+} builder_t;
+
+static int go_build(const build_ctx_t *ctx, build_job_t *job, const char *handler)
+{
+    return build_go_handler(ctx, job, handler) == 0 ? 0 : -1;
+}
+
+static builder_t BUILDERS[] = {
+    {LANG_GO, "go", "/usr/bin/go", "main.go", go_build, false, ""},
+    {LANG_CSHARP, "csharp", "/usr/bin/mono", "Function.cs", build_csharp_handler, true, ""},
+};
+
+static builder_t *builder_of(const char *runtime)
+{
+    const runtime_def_t *rt = runtime_find(runtime);
+    for (size_t i = 0; rt && i < sizeof BUILDERS / sizeof *BUILDERS; i++)
+        if (BUILDERS[i].lang == rt->lang)
+            return &BUILDERS[i];
+    return NULL;
+}
+
+/* What else goes into a build: the runtime's package sources (runtimes/<dir>,
+ * by name and content, its .go, go.mod and .cs files, in nftw's order: fixed
+ * for one tree; not what make compiles from them) and the toolchain (where
+ * its binary leads, e.g. /usr/lib/go-1.19/bin/go, with its size and time).
+ * Read once: a new package or toolchain comes with a new daemon. */
 static struct evbuffer *tree_text;
 
 static int add_file(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    if (flag != FTW_F)
+    const char *ext = strrchr(path, '.');
+    if (flag != FTW_F || !ext || (strcmp(ext, ".go") && strcmp(ext, ".mod") && strcmp(ext, ".cs")))
         return 0;
     size_t len;
     cleanup_free char *text = read_file(path, 1 << 20, &len);
@@ -79,30 +120,31 @@ static int add_file(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
-static const char *toolchain(void)
+static const char *toolchain(builder_t *b)
 {
-    if (toolchain_sha[0])
-        return toolchain_sha;
-    char dir[PATH_MAX], go[PATH_MAX] = "";
+    if (b->toolchain_sha[0])
+        return b->toolchain_sha;
+    char dir[PATH_MAX], real[PATH_MAX] = "";
     tree_text = evbuffer_new();
-    if (fmt_path(dir, sizeof dir, "%s/go", D->cfg.runtime_dir))
-        nftw(dir, add_file, 16, FTW_PHYS); /* nftw's order is the directories' order: fixed for one tree */
-    ssize_t n = readlink("/usr/bin/go", go, sizeof go - 1);
-    go[n > 0 ? n : 0] = '\0';
-    evbuffer_add_printf(tree_text, "go=%s", go);
+    if (fmt_path(dir, sizeof dir, "%s/%s", D->cfg.runtime_dir, b->dir))
+        nftw(dir, add_file, 16, FTW_PHYS);
+    struct stat st = {0};
+    if (!realpath(b->compiler, real) || stat(real, &st) < 0)
+        real[0] = '\0';
+    evbuffer_add_printf(tree_text, "compiler=%s:%lld:%lld", real, (long long)st.st_size, (long long)st.st_mtime);
     size_t len = evbuffer_get_length(tree_text);
-    sha256_hex(evbuffer_pullup(tree_text, -1), len, toolchain_sha);
+    sha256_hex(evbuffer_pullup(tree_text, -1), len, b->toolchain_sha);
     evbuffer_free(tree_text);
     tree_text = NULL;
-    return toolchain_sha;
+    return b->toolchain_sha;
 }
 
-static void build_key(const char *runtime, const char *handler, const void *src, size_t len, bool is_zip,
-                      char out[65])
+static void build_key(builder_t *b, const char *runtime, const char *handler, const void *src, size_t len,
+                      bool is_zip, char out[65])
 {
     char src_sha[65], text[512];
     sha256_hex(src, len, src_sha);
-    int n = snprintf(text, sizeof text, "build:%d:%s:%s:%s:%s:%s", BUILD_VERSION, toolchain(), runtime, handler,
+    int n = snprintf(text, sizeof text, "build:%d:%s:%s:%s:%s:%s", BUILD_VERSION, toolchain(b), runtime, handler,
                      is_zip ? "zip" : "inline", src_sha);
     sha256_hex(text, (size_t)n, out);
 }
@@ -114,7 +156,8 @@ static int chown_box(const char *path, const struct stat *st, int flag, struct F
 
 /* Puts the source at task (which must not exist), owned by the build uid.
  * -1 refused (a bad zip), -2 local failure; why set. */
-static int unpack_source(const char *task, const void *src, size_t len, bool is_zip, char *why, size_t whylen)
+static int unpack_source(const char *task, const builder_t *b, const void *src, size_t len, bool is_zip, char *why,
+                         size_t whylen)
 {
     if (is_zip) {
         int rc = zip_extract(src, len, task, why, whylen);
@@ -122,7 +165,7 @@ static int unpack_source(const char *task, const void *src, size_t len, bool is_
             return rc;
     } else {
         char file[PATH_MAX];
-        if (mkdir(task, 0755) < 0 || !fmt_path(file, sizeof file, "%s/main.go", task) ||
+        if (mkdir(task, 0755) < 0 || !fmt_path(file, sizeof file, "%s/%s", task, b->inline_name) ||
             write_file_atomic(file, src, len, 0644) < 0) {
             snprintf(why, whylen, "cannot write the source: %s", strerror(errno));
             return -2;
@@ -135,15 +178,26 @@ static int unpack_source(const char *task, const void *src, size_t len, bool is_
     return 0;
 }
 
-/* Moves the built bootstrap to tasks/<key> (whole, or not at all). */
-static int keep_output(const char *task, const char *key, char *why, size_t whylen)
+static int chown_root(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    if (lchown(path, 0, 0) < 0)
+        return -1;
+    return flag == FTW_SL ? 0 : chmod(path, (st->st_mode & 0111 ? 0755 : 0644) | (flag == FTW_D ? 0111 : 0));
+}
+
+/* Moves what the build made to tasks/<key> (whole, or not at all), owned
+ * by root, read-only to others: the bootstrap alone, or the task dir. */
+static int keep_output(const builder_t *b, const char *task, const char *key, char *why, size_t whylen)
 {
     char from[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX], to[PATH_MAX];
-    if (!fmt_path(from, sizeof from, "%s/bootstrap", task) ||
-        !fmt_path(dir, sizeof dir, "%s/tasks/%s", D->cfg.data_dir, key) ||
-        !fmt_path(tmp, sizeof tmp, "%s.tmp-%d", dir, (int)getpid()) ||
-        !fmt_path(to, sizeof to, "%s/bootstrap", tmp) || mkdir_p(tmp, 0755) < 0 || rename(from, to) < 0 ||
-        chown(to, 0, 0) < 0 || chmod(to, 0755) < 0) {
+    bool ok = fmt_path(dir, sizeof dir, "%s/tasks/%s", D->cfg.data_dir, key) &&
+              fmt_path(tmp, sizeof tmp, "%s.tmp-%d", dir, (int)getpid());
+    if (ok && b->keep_task)
+        ok = rename(task, tmp) == 0;
+    else if (ok)
+        ok = fmt_path(from, sizeof from, "%s/bootstrap", task) && fmt_path(to, sizeof to, "%s/bootstrap", tmp) &&
+             mkdir_p(tmp, 0755) == 0 && rename(from, to) == 0;
+    if (!ok || nftw(tmp, chown_root, 16, FTW_PHYS) != 0) {
         snprintf(why, whylen, "cannot keep the build's output: %s", strerror(errno));
         rm_rf(tmp);
         return -2;
@@ -160,8 +214,8 @@ static int keep_output(const char *task, const char *key, char *why, size_t whyl
 }
 
 /* The child: build, say how it went on fd 3, exit. */
-static void child_main(const char *fn_name, const char *handler, const void *src, size_t len, bool is_zip,
-                       const char *key)
+static void child_main(const char *fn_name, builder_t *b, const char *handler, const void *src, size_t len,
+                       bool is_zip, const char *key)
 {
     char why[1024] = "";
     char state[PATH_MAX], work[PATH_MAX], task[PATH_MAX];
@@ -176,7 +230,7 @@ static void child_main(const char *fn_name, const char *handler, const void *src
         snprintf(why, sizeof why, "the data dir path is too long");
     } else if (rm_rf(work), mkdir_p(work, 0700) < 0) {
         snprintf(why, sizeof why, "cannot make %s: %s", work, strerror(errno));
-    } else if ((rc = unpack_source(task, src, len, is_zip, why, sizeof why)) == 0) {
+    } else if ((rc = unpack_source(task, b, src, len, is_zip, why, sizeof why)) == 0) {
         rc = -2;
         if (build_box_open(&box, state, SOURCE_BUILD_TIMEOUT_S, why, sizeof why) == 0) {
             box.runtime_dir = D->cfg.runtime_dir;
@@ -185,9 +239,10 @@ static void child_main(const char *fn_name, const char *handler, const void *src
             job.name = fn_name;
             snprintf(job.task, sizeof job.task, "%s", task);
             snprintf(job.work, sizeof job.work, "%s", work);
-            if (build_go_handler(&ctx, &job, handler) == 0)
-                rc = keep_output(task, key, why, sizeof why);
-            else if (job.log) /* the compiler spoke: the source is at fault */
+            int built = b->build(&ctx, &job, handler);
+            if (built == 0)
+                rc = keep_output(b, task, key, why, sizeof why);
+            else if (built == 1 || job.log) /* the compiler spoke, or the source lacks something */
                 rc = -1;
             if (rc != 0 && job.why[0])
                 snprintf(why, sizeof why, "%s%s", rc == -1 ? "the source does not build: " : "", job.why);
@@ -280,9 +335,14 @@ static void on_word(evutil_socket_t fd, short what, void *arg)
 int source_build_start(const char *fn_name, const char *runtime, const char *handler, const void *src, size_t len,
                        bool is_zip, source_built_fn done, void *arg, char task_key[65], char *err, size_t errlen)
 {
-    build_key(runtime, handler, src, len, is_zip, task_key);
+    builder_t *how = builder_of(runtime);
+    if (!how) {
+        snprintf(err, errlen, "runtime '%s' has no build", runtime);
+        return -1;
+    }
+    build_key(how, runtime, handler, src, len, is_zip, task_key);
     char built[PATH_MAX];
-    if (fmt_path(built, sizeof built, "%s/tasks/%s/bootstrap", D->cfg.data_dir, task_key) && path_exists(built))
+    if (fmt_path(built, sizeof built, "%s/tasks/%s", D->cfg.data_dir, task_key) && path_exists(built))
         return 1;
     if (n_builds >= SOURCE_BUILDS_MAX) {
         snprintf(err, errlen, "%d builds are running; try again when one has ended", n_builds);
@@ -309,7 +369,7 @@ int source_build_start(const char *fn_name, const char *runtime, const char *han
         if (dup2(p[1], 3) < 0)
             _exit(126);
         close_range(4, ~0u, 0); /* no client's connection, no listener, stays open in here */
-        child_main(fn_name, handler, src, len, is_zip, task_key);
+        child_main(fn_name, how, handler, src, len, is_zip, task_key);
     }
     close(p[1]);
     if (pid < 0) {

@@ -1,5 +1,6 @@
 #pragma once
-/* Functions whose source needs a build before it runs (runtime "go"): the
+/* Functions whose source needs a build before it runs (runtimes "go" and
+ * "csharp", runtime_builds_source): the
  * daemon builds it itself, in a child process off the event loop, in the
  * build sandbox of `impuls up` (src/builder/box.c: namespaces, an
  * unprivileged uid, seccomp, a cgroup's memory and pids limits, a time limit,
@@ -11,8 +12,7 @@
 enum { SOURCE_BUILDS_MAX = 2, SOURCE_BUILD_TIMEOUT_S = 300 };
 
 /* Why a function of a built runtime cannot have mode "http". */
-#define SOURCE_NO_HTTP_MODE                                                                                        \
-    "runtime 'go' builds handlers; an HTTP server in Go is a provided function (or impuls up with a go.mod)"
+const char *source_no_http_mode(const char *runtime);
 
 /* rc 0: built into tasks/<task_key>; -1: refused (message: why; a zip the
  * daemon does not take, or "the source does not build: " and the compiler's

@@ -55,6 +55,12 @@ int build_go_binary(const build_ctx_t *ctx, build_job_t *job, const char *mod_fl
 /* A Go handler of the daemon (runtime "go", handler_go.c): job->task holds
  * its source; on success job->task/bootstrap is the static executable. */
 int build_go_handler(const build_ctx_t *ctx, build_job_t *job, const char *handler);
+/* A C# handler of the daemon (runtime "csharp", handler_csharp.c): job->task
+ * holds its .cs source (or its built assembly); on success job->task holds
+ * <Assembly>.dll, checked to load and hold the handler. Returns 0; 1 when
+ * the source is at fault (job->why, and job->log when a step spoke); -1 on
+ * a local failure. */
+int build_csharp_handler(const build_ctx_t *ctx, build_job_t *job, const char *handler);
 
 /* Runs one step in the build sandbox over job->task, with env (the base
  * environment is added first) in cwd (NULL: /var/task). label names the

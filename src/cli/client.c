@@ -1,6 +1,6 @@
 /* The client commands of the impuls binary, against a running daemon at
  * --addr or IMPULS_ADDR (default 127.0.0.1:8080):
- *   deploy PATH   a .js/.py/.go file (inline code), a .zip, or a directory (zipped)
+ *   deploy PATH   a .js/.py/.go/.cs file (inline code), a .zip, or a directory (zipped)
  *   invoke NAME [JSON|-]   ls   get NAME   rm NAME   logs NAME [--tail N] [-f]
  *   instances NAME
  *   chambers [start APP VERSION [--runtime R] | get ID | rm ID]
@@ -101,7 +101,7 @@ static int cmd_deploy(const opts_t *o, const char *path)
         if (!runtime)
             runtime = S_ISDIR(st.st_mode) && zip_dir_is_python(path) ? "python311" : "nodejs20";
         cli_spec_set_zip(spec, data, len);
-    } else if (!strcmp(ext, ".js") || !strcmp(ext, ".py") || !strcmp(ext, ".go")) {
+    } else if (!strcmp(ext, ".js") || !strcmp(ext, ".py") || !strcmp(ext, ".go") || !strcmp(ext, ".cs")) {
         data = read_file(path, INPUT_MAX, &len);
         if (!data || len == 0) {
             free(data);
@@ -109,16 +109,22 @@ static int cmd_deploy(const opts_t *o, const char *path)
             return usage_error("cannot read %s (or it is empty)", path);
         }
         if (!runtime)
-            runtime = !strcmp(ext, ".py") ? "python311" : !strcmp(ext, ".go") ? "go" : "nodejs20";
+            runtime = !strcmp(ext, ".py")   ? "python311"
+                      : !strcmp(ext, ".go") ? "go"
+                      : !strcmp(ext, ".cs") ? "csharp"
+                                            : "nodejs20";
         char module[FN_NAME_MAX + 2];
         stem(path, module);
         /* Go source: the daemon builds it; its handler is the function Handler. */
-        if (strcmp(ext, ".go"))
+        /* C#: Lambda's template names, Hello.cs -> Hello::Hello.Function::FunctionHandler. */
+        if (!strcmp(ext, ".cs"))
+            snprintf(handler, sizeof handler, "%s::%s.Function::FunctionHandler", module, module);
+        else if (strcmp(ext, ".go"))
             snprintf(handler, sizeof handler, "%s.handler", module);
         json_object_set_new(spec, "code", json_stringn(data, len));
     } else {
         json_decref(spec);
-        return usage_error("%s: deploy takes a .js, .py or .go file, a .zip, or a directory", path);
+        return usage_error("%s: deploy takes a .js, .py, .go or .cs file, a .zip, or a directory", path);
     }
     free(data);
     if (o->handler)

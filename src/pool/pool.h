@@ -70,6 +70,8 @@ int pool_instance_count(void);
  * and freeing their timer at exit. */
 void shells_configure(int per_lang);
 int shells_count(void);
+/* Pre-made sandboxes ready to be claimed for a language ("nodejs", "python", "csharp"). */
+int shells_ready(const char *language);
 /* A Python function with this many instances that needs another gets a
  * zygote (--python-zygote; 0: never), and Python zygotes not yet reaped
  * (src/pool/zygotes.c). */

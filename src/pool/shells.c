@@ -9,9 +9,9 @@
  * loads the handler and asks for work. A spare is made again soon after, off
  * the invocation's path.
  *
- * Eligible: a handler function (not an HTTP server, not `provided`) on Node
- * or Python, sandboxed, whose env sets nothing an interpreter reads only at
- * start (PYTHON*, NODE_*, LD_*, LANG, LC_*, TZ). Everything else, and any
+ * Eligible: a handler function (not an HTTP server, not `provided`) on Node,
+ * Python or C# (Mono), sandboxed, whose env sets nothing an interpreter reads
+ * only at start (PYTHON*, NODE_*, MONO_*, LD_*, LANG, LC_*, TZ). Everything else, and any
  * start while no shell is ready, takes the ordinary path (instance.c). */
 #include <errno.h>
 #include <jansson.h>
@@ -26,7 +26,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-enum { REFILL_DELAY_MS = 30, LANGS = 2 };
+enum { REFILL_DELAY_MS = 30, LANGS = LANG_CSHARP + 1 }; /* Node, Python, C#: the interpreters that wait */
 
 typedef struct shell {
     uint64_t id;
@@ -44,12 +44,12 @@ void shells_configure(int n) { per_lang = n; }
 
 static const runtime_def_t *lang_runtime(enum runtime_lang lang)
 {
-    return runtime_find(lang == LANG_NODE ? "nodejs20" : "python311");
+    return runtime_find(lang == LANG_NODE ? "nodejs20" : lang == LANG_PYTHON ? "python311" : "csharp");
 }
 
 static bool env_allowed(const json_t *env)
 {
-    static const char *prefixes[] = {"PYTHON", "NODE_", "LD_", "LC_", NULL};
+    static const char *prefixes[] = {"PYTHON", "NODE_", "MONO_", "LD_", "LC_", NULL};
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)env, k, v)
@@ -68,7 +68,7 @@ bool shell_eligible(const pool_t *pool, const runtime_def_t **rt)
     const fn_config_t *c = &pool->fn->cfg;
     *rt = runtime_find(c->runtime);
     return pool->backend == SANDBOX_NAMESPACE && !strcmp(c->mode, "handler") && *rt &&
-           ((*rt)->lang == LANG_NODE || (*rt)->lang == LANG_PYTHON) && env_allowed(c->env);
+           (int)(*rt)->lang < LANGS && env_allowed(c->env);
 }
 
 static void shell_unlink(shell_t *s)
@@ -270,6 +270,14 @@ void shells_kill_all(void)
         sandbox_kill(&s->sb);
     if (refill_ev)
         evtimer_del(refill_ev);
+}
+
+int shells_ready(const char *language)
+{
+    int n = 0;
+    for (shell_t *s = shells; s; s = s->next)
+        n += s->sb.rapi_fd >= 0 && !strcmp(lang_runtime(s->lang)->language, language);
+    return n;
 }
 
 int shells_count(void)

@@ -13,6 +13,7 @@ static const runtime_def_t RUNTIMES[] = {
     {"python39", LANG_PYTHON, "/usr/bin/python3", ".py", "main", "python", "main.handler"},
     {"provided", LANG_PROVIDED, NULL, "", "bootstrap", "custom", "bootstrap"},
     {"go", LANG_GO, NULL, ".go", "main", "go", "Handler"},
+    {"csharp", LANG_CSHARP, "/usr/bin/mono", ".cs", "Function", "csharp", "Function::Function.Function::FunctionHandler"},
     {NULL, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -25,7 +26,8 @@ static const struct {
 } ALIASES[] = {
     {"python3.11", "python311"}, {"python3.9", "python39"}, {"nodejs20.x", "nodejs20"},
     {"nodejs18.x", "nodejs18"},  {"provided.al2023", "provided"}, {"provided.al2", "provided"},
-    {"go1.x", "go"},
+    {"go1.x", "go"},              {"dotnet8", "csharp"},       {"dotnet6", "csharp"},
+    {"dotnet", "csharp"},
     {NULL, NULL},
 };
 
@@ -44,8 +46,12 @@ bool runtime_available(const runtime_def_t *rt)
 {
     if (rt->lang == LANG_GO)
         return access("/usr/bin/go", X_OK) == 0; /* to build it */
+    if (rt->lang == LANG_CSHARP)
+        return access(rt->interpreter, X_OK) == 0 && access("/usr/bin/mcs", X_OK) == 0;
     return !rt->interpreter || access(rt->interpreter, X_OK) == 0;
 }
+
+bool runtime_builds_source(const runtime_def_t *rt) { return rt && (rt->lang == LANG_GO || rt->lang == LANG_CSHARP); }
 
 void runtime_http_entry(const runtime_def_t *rt, const char *handler, char *out, size_t outlen)
 {
@@ -68,6 +74,8 @@ int runtime_argv(const runtime_def_t *rt, const char *runtime_dir, const char *t
     if (rt->lang == LANG_PYTHON) {
         argv[n++] = "-s"; /* no user site-packages */
         snprintf(bootstrap, 4096, "%s/python/bootstrap.py", runtime_dir);
+    } else if (rt->lang == LANG_CSHARP) {
+        snprintf(bootstrap, 4096, "%s/csharp/lib/ImpulsBootstrap.exe", runtime_dir);
     } else {
         snprintf(bootstrap, 4096, "%s/nodejs/bootstrap.js", runtime_dir);
     }

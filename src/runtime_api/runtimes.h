@@ -8,7 +8,11 @@
 /* LANG_GO: no interpreter either; the daemon builds the function's Go
  * source into /var/task/bootstrap (api/source_build.c), which runs as
  * provided's does. handler names the Go function (default Handler). */
-enum runtime_lang { LANG_NODE, LANG_PYTHON, LANG_PROVIDED, LANG_GO };
+/* LANG_CSHARP: C# on Mono. The daemon compiles the function's .cs source
+ * (or checks its .dll) into /var/task/<Assembly>.dll; the runtime
+ * (runtimes/csharp, built by make) runs under /usr/bin/mono. handler is
+ * Lambda's Assembly::Namespace.Class::Method. */
+enum runtime_lang { LANG_NODE, LANG_PYTHON, LANG_CSHARP, LANG_PROVIDED, LANG_GO };
 
 typedef struct runtime_def {
     const char *name;        /* as in the API: nodejs20, python311, ... */
@@ -24,6 +28,8 @@ const runtime_def_t *runtime_find(const char *name);
 /* All runtimes, terminated by an entry whose name is NULL. */
 const runtime_def_t *runtime_all(void);
 bool runtime_available(const runtime_def_t *rt);
+/* Is a function of rt built by the daemon from its source (Go, C#)? */
+bool runtime_builds_source(const runtime_def_t *rt);
 
 /* The file an HTTP-server function (mode "http") starts from, for its
  * `handler`: the handler itself when its last path segment has an extension

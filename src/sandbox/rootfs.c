@@ -86,7 +86,7 @@ static int make_etc(const sandbox_spec_t *spec, char *err, size_t errlen)
     if (mkdir("etc", 0755) < 0)
         return fail(err, errlen, "mkdir", "etc");
     /* What interpreters and libc read; nothing that names host users. */
-    static const char *dirs[] = {"ssl", "alternatives", "ca-certificates", "ld.so.conf.d", NULL};
+    static const char *dirs[] = {"ssl", "alternatives", "ca-certificates", "ld.so.conf.d", "mono", NULL};
     static const char *files[] = {"ld.so.cache", "ld.so.conf", "localtime", "nsswitch.conf",
                                   "mime.types", "os-release", NULL};
     char host[256], dst[256];

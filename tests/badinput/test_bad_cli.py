@@ -61,7 +61,7 @@ def test_bad_files_to_deploy(box):
     with open(f"{d}/bad name.js", "w") as f:
         f.write(NODE_HELLO)
     cases = [
-        ([f"{d}/notes.txt"], 2, f"impuls: {d}/notes.txt: deploy takes a .js, .py or .go file, a .zip, or a directory"),
+        ([f"{d}/notes.txt"], 2, f"impuls: {d}/notes.txt: deploy takes a .js, .py, .go or .cs file, a .zip, or a directory"),
         ([f"{d}/empty.js"], 2, f"impuls: cannot read {d}/empty.js (or it is empty)"),
         ([f"{d}/broken.zip"], 1, "impuls: zip is not a valid zip archive: Unrecognized archive format "
                                  "(InvalidParameterValueException, HTTP 400)"),

@@ -56,6 +56,15 @@ def test_deploy_a_go_file(daemon, workdir):
     assert json.loads(cli(daemon, "get", "greet")[1])["handler"] == "Handler"
 
 
+def test_deploy_a_csharp_file(daemon, workdir):
+    # Lambda's template names: Hello.cs is Hello::Hello.Function::FunctionHandler (runtime csharp, built by the daemon).
+    write(f"{workdir}/Hello.cs", "namespace Hello {\n  public class Function {\n"
+                                 "    public string FunctionHandler(string input) { return \"Hi \" + input; }\n  }\n}\n")
+    assert cli(daemon, "deploy", f"{workdir}/Hello.cs") == (0, "created Hello (csharp, version 1)\n", "")
+    assert cli(daemon, "invoke", "Hello", '"C#"') == (0, '"Hi C#"\n', "")
+    assert json.loads(cli(daemon, "get", "Hello")[1])["handler"] == "Hello::Hello.Function::FunctionHandler"
+
+
 def test_deploy_a_directory_and_a_zip(daemon, workdir):
     write(f"{workdir}/pyfn/main.py", "from lib.util import twice\ndef handler(e, c):\n    return twice(e['x'])\n")
     write(f"{workdir}/pyfn/lib/util.py", "def twice(x):\n    return 2 * x\n")

@@ -130,7 +130,7 @@ def test_code_shared_by_two_functions_survives_one_delete(daemon):
 def test_runtimes_list_interpreters(daemon):
     r = daemon.request("GET", "/api/v1/runtimes").json()["runtimes"]
     by = {x["name"]: x for x in r}
-    assert set(by) == {"nodejs20", "nodejs18", "python311", "python39", "provided", "go"}
+    assert set(by) == {"nodejs20", "nodejs18", "python311", "python39", "provided", "go", "csharp"}
     assert by["nodejs20"]["interpreter"] == "/usr/bin/node" and by["nodejs20"]["available"]
     assert by["python39"]["interpreter"] == "/usr/bin/python3"
     assert by["provided"] == {"name": "provided", "language": "custom", "interpreter": None, "available": True}
