@@ -43,6 +43,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from impuls_daemon import Daemon  # noqa: E402
 import cpu  # noqa: E402
 import density  # noqa: E402
+import csharp  # noqa: E402
 import golang  # noqa: E402
 import tls  # noqa: E402
 import load  # noqa: E402
@@ -59,7 +60,7 @@ PCTS = load.PCTS
 BUILD = os.path.join(HERE, "..", "build")
 FLOOR_BIN = os.path.join(BUILD, "bench-floor")  # built by run.sh
 BOOTSTRAP_BIN = os.path.join(BUILD, "bench-bootstrap")  # bench/ref/bootstrap.c, built by run.sh
-STEPS = ("warm_node", "warm_python", "warm_native", "workerd", "cold", "percall", "go", "tls", "floor", "density",
+STEPS = ("warm_node", "warm_python", "warm_native", "workerd", "cold", "percall", "go", "csharp", "tls", "floor", "density",
          "scaling")
 RESULTS = {}
 
@@ -243,7 +244,7 @@ def main():
             step.failed.append("workerd")
             only = only - {"workerd"}
             step.only = only
-    if only & {"warm_node", "warm_python", "warm_native", "workerd", "cold", "percall", "go"}:
+    if only & {"warm_node", "warm_python", "warm_native", "workerd", "cold", "percall", "go", "csharp"}:
         d = Daemon()
         try:
             d.start()
@@ -272,6 +273,7 @@ def main():
                  ["--ro-bind", ref, "/ref", "/usr/bin/python3", "-c",
                   "import sys; sys.path.insert(0, '/ref'); import hello; print(hello.handler({}, None)['body'])"])
             step("go", lambda: golang.run(d, COLD_RUNS, native_zip(), RESULTS))
+            step("csharp", csharp.run, d, RESULTS, cold)
             # Last on this daemon: its hundred instances go as it ends.
             step("cold", scaleup.run, d, COLD_RUNS, RESULTS)
         except Exception:
@@ -364,7 +366,7 @@ def added_rows():
 
 def cold_rows():
     out = []
-    for lang in ("node", "python"):
+    for lang in ("node", "python", "csharp"):
         r = RESULTS.get(f"cold_{lang}")
         if not r:
             continue
@@ -417,7 +419,8 @@ def floor_rows():
 
 def report(only):
     print(f"\n{'benchmark':<{W}}{'impuls':>14}{'reference':>14}{'ratio':>9}")
-    for rows in (warm_rows(), added_rows(), cold_rows(), golang.rows(RESULTS, line), tls.rows(RESULTS, line),
+    for rows in (warm_rows(), added_rows(), cold_rows(), golang.rows(RESULTS, line), csharp.rows(RESULTS, line),
+                 tls.rows(RESULTS, line),
                  density.rows(RESULTS)):
         for r in rows:
             print(r)
