@@ -33,7 +33,7 @@ DATA_DIR ?= var
 CSHARP_RUNTIME := runtimes/csharp/lib/ImpulsBootstrap.exe
 CSHARP_CORE    := runtimes/csharp/lib/Amazon.Lambda.Core.dll
 
-.PHONY: all deps build run test unit e2e e2e-asan bench clean fuzz fuzz-smoke soak test-cgroup2 test-docker install uninstall
+.PHONY: all deps build run test unit e2e e2e-asan bench clean fuzz fuzz-smoke soak test-cgroup2 test-microvm test-docker install uninstall
 
 all: build
 
@@ -118,6 +118,7 @@ test: deps
 	@$(MAKE) --no-print-directory e2e-asan
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory test-cgroup2
+	@$(MAKE) --no-print-directory test-microvm
 	@$(MAKE) --no-print-directory test-docker
 
 # libFuzzer targets (fuzz/): `make fuzz` runs each for FUZZ_SECONDS; the smoke
@@ -150,6 +151,11 @@ bench: deps build
 # downloaded and cached in build/cgroup2/).
 test-cgroup2: deps
 	PKGS="$(PKGS)" sh scripts/test-cgroup2.sh
+
+# The microVM guest (scripts/microvm-guest.sh: Debian's kernel, guest/init.c)
+# booted under QEMU's microvm machine, its channel to the host checked.
+test-microvm: deps
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/microvm
 
 # Impuls in Docker Compose (docs/docker.md): the base image made from Debian's
 # packages (cached in build/docker/), both compose profiles, the README's commands.

@@ -10,12 +10,11 @@ out=build/cgroup2
 mkdir -p "$out"
 sh scripts/deps.sh qemu-system-x86 cpio
 
-if [ ! -f "$out/vmlinuz" ] || [ ! -f "$out/busybox" ]; then
-  kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+sh scripts/debian-kernel.sh "$out/kernel"
+cp "$out/kernel/vmlinuz" "$out/vmlinuz"
+if [ ! -f "$out/busybox" ]; then
   rm -rf "$out/pkgs" && mkdir -p "$out/pkgs"
-  (cd "$out/pkgs" && apt-get download -qq "$kpkg" busybox-static 2>/dev/null)
-  dpkg-deb -x "$out"/pkgs/linux-image-*.deb "$out/pkgs/k"
-  cp "$out"/pkgs/k/boot/vmlinuz-* "$out/vmlinuz"
+  (cd "$out/pkgs" && apt-get download -qq busybox-static 2>/dev/null)
   dpkg-deb -x "$out"/pkgs/busybox-static_*.deb "$out/pkgs/b"
   cp "$out/pkgs/b/bin/busybox" "$out/busybox"
   rm -rf "$out/pkgs"

@@ -47,6 +47,11 @@ def zip_bytes(files):
     return buf.getvalue()
 
 
+def b64zip(files):
+    """zip_bytes as the API's `zip` field takes it."""
+    return base64.b64encode(zip_bytes(files)).decode()
+
+
 def sha_b64(data):
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 

@@ -3,7 +3,6 @@
 Lambda user writes them, compiled by the daemon in its build sandbox with
 mcs (C# 7) against Impuls's own Amazon.Lambda.Core (runtimes/csharp), or a
 zip holding the built assembly. docs/runtimes.md, "C#"."""
-import base64
 import json
 import os
 import subprocess
@@ -12,7 +11,7 @@ import time
 import pytest
 
 from conftest import log_tail, running_daemon
-from lambda_helpers import zip_bytes
+from lambda_helpers import b64zip, zip_bytes
 
 CORE_DLL = os.path.join(os.path.dirname(__file__), "..", "..", "runtimes", "csharp", "lib", "Amazon.Lambda.Core.dll")
 
@@ -127,10 +126,6 @@ namespace Shop
 def d():
     with running_daemon() as d:
         yield d
-
-
-def b64zip(files):
-    return base64.b64encode(zip_bytes(files)).decode()
 
 
 def tasks(d):

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from conftest import log_tail, running_daemon
-from lambda_helpers import zip_bytes
+from lambda_helpers import b64zip, zip_bytes
 
 # The runtime guide's example, as written there (tabs are Go's own).
 GUIDE = """package main
@@ -83,10 +83,6 @@ func main() {
 def d():
     with running_daemon() as d:
         yield d
-
-
-def b64zip(files):
-    return base64.b64encode(zip_bytes(files)).decode()
 
 
 def build_dirs(d):

@@ -1,0 +1,22 @@
+#!/bin/sh
+# The microVM guest (docs/security.md, "microVM"): Debian's kernel and an
+# initramfs holding our static init (guest/init.c) and the virtio modules it
+# loads, in build/microvm/. Usage: sh scripts/microvm-guest.sh
+set -eu
+cd "$(dirname "$0")/.."
+out=build/microvm
+mkdir -p "$out"
+sh scripts/deps.sh qemu-system-x86 cpio
+# virtio_mmio: microvm's devices (found through ACPI: the kernel cannot take
+# them from its command line); virtio_console: the channel to the daemon;
+# virtio_blk: the read-only disks of runtimes and code.
+sh scripts/debian-kernel.sh "$out/kernel" virtio_mmio virtio_console virtio_blk
+
+cc -O2 -static -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -o "$out/init" guest/init.c
+root="$out/initramfs"
+rm -rf "$root"
+mkdir -p "$root/modules"
+cp "$out/init" "$root/init"
+cp "$out"/kernel/modules/*.ko "$out/kernel/modules/order" "$root/modules/"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 > "$out/initramfs.cpio.gz"
+cp "$out/kernel/vmlinuz" "$out/kernel/release" "$out/"
