@@ -1,12 +1,18 @@
 """The microVM guest (scripts/microvm-guest.sh, guest/init.c) on QEMU's
 microvm machine: Debian's kernel boots with our init, which loads the virtio
-modules, finds the virtio-serial port the host named and serves it; the
-VM powers off when the host says so or goes away. Software emulation (TCG)
+modules, finds the virtio-serial port the host named, starts the runtime
+(/var/task/bootstrap, from an initramfs part appended here) and carries its
+connections to 127.0.0.1:9001 over the port in src/sandbox/vm_channel.h's
+frames. The host side here is this test, serving the Runtime API to an
+unchanged custom runtime (bench/ref/bootstrap.c, static). The VM powers off
+when the runtime exits or the host goes away. Software emulation (TCG)
 here; the same with KVM where /dev/kvm is usable. No timing is asserted:
 deadlines only bound a wait."""
+import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -44,14 +50,20 @@ class VM:
     """One QEMU microvm with the guest and a virtio-serial port "impuls.0"
     on a Unix socket; its console in a file."""
 
-    def __init__(self):
+    def __init__(self, task_files):
         self.tmp = tempfile.mkdtemp(prefix="impuls-microvm-test-")
+        initrd = os.path.join(self.tmp, "initrd")
+        with open(initrd, "wb") as out:  # the kernel unpacks concatenated archives in order
+            with open(os.path.join(OUT, "initramfs.cpio.gz"), "rb") as base:
+                first = base.read()
+            out.write(first + b"\0" * (-len(first) % 4))  # each archive starts 4-byte aligned
+            out.write(cpio(task_files))
         self.sock_path = os.path.join(self.tmp, "channel.sock")
         self.console = os.path.join(self.tmp, "console.log")
         self.proc = subprocess.Popen([
             "qemu-system-x86_64", "-M", "microvm", "-accel", accel(), "-cpu", "max", "-m", "256", "-smp", "1",
             "-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-sandbox", "on",
-            "-kernel", os.path.join(OUT, "vmlinuz"), "-initrd", os.path.join(OUT, "initramfs.cpio.gz"),
+            "-kernel", os.path.join(OUT, "vmlinuz"), "-initrd", initrd,
             "-append", f"console=ttyS0 panic=-1 quiet tsc_early_khz={host_tsc_khz()}",
             "-serial", f"file:{self.console}",
             "-device", "virtio-serial-device",
@@ -70,14 +82,24 @@ class VM:
                 assert time.monotonic() < deadline, "QEMU made no channel socket"
                 time.sleep(0.02)
         self.sock.settimeout(BOOT_DEADLINE)
-        self.f = self.sock.makefile("rwb")
 
-    def line(self):
-        return self.f.readline().decode()
+    def frame(self):
+        """(type, stream, payload) of the next frame from the guest."""
+        head = self.read(8)
+        kind, zero, stream, length = struct.unpack("<cBHI", head)
+        assert zero == 0 and length <= 64 << 10, head
+        return kind.decode(), stream, self.read(length)
 
-    def send(self, text):
-        self.f.write(text.encode())
-        self.f.flush()
+    def read(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            assert chunk, f"the channel closed: {self.console_text()}"
+            data += chunk
+        return data
+
+    def send_frame(self, kind, stream, payload=b""):
+        self.sock.sendall(struct.pack("<cBHI", kind.encode(), 0, stream, len(payload)) + payload)
 
     def console_text(self):
         with open(self.console, errors="replace") as f:
@@ -87,7 +109,6 @@ class VM:
         return self.proc.wait(timeout=BOOT_DEADLINE)
 
     def close(self):
-        self.f.close()
         self.sock.close()
         if self.proc.poll() is None:
             self.proc.kill()
@@ -95,30 +116,133 @@ class VM:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def cpio(files):
+    """A newc archive of {path: (bytes, mode)} (directories made as needed)."""
+    out, dirs = b"", set()
+
+    def entry(name, mode, data=b""):
+        nonlocal out
+        name_b = name.encode() + b"\0"
+        out += b"070701" + b"".join(b"%08X" % v for v in (
+            0, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name_b), 0)) + name_b
+        out += b"\0" * (-len(out) % 4) + data
+        out += b"\0" * (-len(out) % 4)
+    for path, (data, mode) in files.items():
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d not in dirs:
+                dirs.add(d)
+                entry(d, 0o040755)
+        entry(path, 0o100000 | mode, data)
+    entry("TRAILER!!!", 0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def bench_bootstrap(tmp_path_factory):
+    """The benchmark's custom runtime, built static: an unchanged Runtime API client."""
+    out = tmp_path_factory.mktemp("bootstrap") / "bootstrap"
+    subprocess.run(["cc", "-O2", "-static", "-o", str(out), os.path.join(ROOT, "bench", "ref", "bootstrap.c")],
+                   check=True, capture_output=True, timeout=120)
+    return out.read_bytes()
+
+
 @pytest.fixture
-def vm(guest):
-    v = VM()
-    yield v
-    v.close()
-    assert not os.path.exists(v.tmp)
+def vms(guest):
+    made = []
+
+    def start(task_files):
+        made.append(VM(task_files))
+        return made[-1]
+    yield start
+    for v in made:
+        v.close()
+        assert not os.path.exists(v.tmp)
+    assert subprocess.run(["pgrep", "-f", "impuls-microvm-test-"], capture_output=True).stdout == b""
 
 
-def test_the_guest_boots_loads_its_drivers_and_serves_the_channel(vm, guest):
-    assert vm.line() == "ready\n", vm.console_text()
-    vm.send("ping\nuid\nno such thing\n")
-    assert [vm.line() for _ in range(3)] == [f"pong {guest}\n", "uid 0\n", "unknown no such thing\n"]
-    vm.send("quit\n")
-    assert vm.wait() == 0  # powered off: QEMU ends by itself
-    assert "impuls-guest: the channel is closed: powering off" in vm.console_text()
+class RuntimeApi:
+    """The daemon's side of the channel, as far as this test needs: each
+    stream an HTTP/1.1 connection to a Runtime API handing out `events`."""
+
+    def __init__(self, vm, events):
+        self.vm, self.events, self.results, self.buf = vm, list(events), [], {}
+
+    def serve(self):
+        """Until every event is answered; returns the streams seen."""
+        streams = set()
+        while len(self.results) < len(self.events) or not self.events:
+            kind, stream, payload = self.vm.frame()
+            if kind == "O":
+                streams.add(stream)
+                self.buf[stream] = b""
+            elif kind == "D":
+                self.buf[stream] += payload
+                while self.request(stream):
+                    pass
+            elif kind == "C":
+                self.buf.pop(stream, None)
+        return streams
+
+    def request(self, stream):
+        buf = self.buf[stream]
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            return False
+        head = buf[:end].decode()
+        length = int(next((l.split(":")[1] for l in head.split("\r\n") if l.lower().startswith("content-length")), 0))
+        if len(buf) < end + 4 + length:
+            return False
+        body, self.buf[stream] = buf[end + 4:end + 4 + length], buf[end + 4 + length:]
+        method, path = head.split(" ")[:2]
+        if method == "GET" and path.endswith("/invocation/next"):
+            n = len(self.results)
+            event = json.dumps(self.events[n]).encode()
+            self.answer(stream, 200, event, f"Lambda-Runtime-Aws-Request-Id: req-{n}\r\n"
+                                            "Lambda-Runtime-Deadline-Ms: 9999999999999\r\n")
+        elif method == "POST" and path.endswith(f"/invocation/req-{len(self.results)}/response"):
+            self.results.append(body)
+            self.answer(stream, 202, b'{"status":"OK"}')  # no Impuls-Next here: the runtime asks with a GET
+        else:
+            raise AssertionError(f"unexpected request {head!r}")
+        return True
+
+    def answer(self, stream, status, body, extra=""):
+        self.vm.send_frame("D", stream, f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode()
+                           + body)
 
 
-def test_the_vm_powers_off_when_the_host_closes_the_channel(vm):
-    assert vm.line() == "ready\n", vm.console_text()
-    vm.send("pi")  # half a line, then the host goes away
-    vm.f.close()
-    vm.sock.close()
+HELLO = b'{"statusCode":200,"body":"Hello from Impuls!"}'
+
+
+def test_an_unchanged_custom_runtime_is_served_over_the_channel(vms, bench_bootstrap):
+    vm = vms({"var/task/bootstrap": (bench_bootstrap, 0o755)})
+    api = RuntimeApi(vm, [{"n": 1}, {"n": 2}, {"n": 3}])
+    streams = api.serve()
+    assert api.results == [HELLO] * 3
+    assert len(streams) >= 1
+    vm.sock.close()  # the host goes away: the instance is over
     assert vm.wait() == 0
-    assert "impuls-guest: the channel is closed: powering off" in vm.console_text()
+    assert "impuls-guest: the instance is over: powering off" in vm.console_text()
+
+
+def test_the_vm_powers_off_when_the_runtime_exits(vms):
+    # A runtime that is not there: init says why, and the instance ends.
+    vm = vms({"var/task/README": (b"no bootstrap\n", 0o644)})
+    assert vm.wait() == 0
+    console = vm.console_text()
+    assert "impuls-guest: /var/task/bootstrap: No such file or directory" in console
+    assert "impuls-guest: the runtime ended (status 32512)" in console
+
+
+def test_a_malformed_frame_from_the_host_ends_the_instance(vms, bench_bootstrap):
+    vm = vms({"var/task/bootstrap": (bench_bootstrap, 0o755)})
+    kind, stream, _ = vm.frame()
+    assert kind == "O"
+    vm.sock.sendall(b"X" * 8)
+    assert vm.wait() == 0
+    assert "impuls-guest: a malformed frame from the host" in vm.console_text()
 
 
 def test_the_guest_init_refuses_to_run_as_an_ordinary_program(guest):

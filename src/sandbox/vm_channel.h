@@ -1,0 +1,34 @@
+#pragma once
+/* The framing of a microVM's channel (one virtio-serial port between the
+ * daemon and the guest's init, guest/init.c): several TCP connections of
+ * the guest (its runtime's, to 127.0.0.1:9001) carried over one byte
+ * stream. Each frame is an 8-byte header and a payload:
+ *
+ *   byte 0     type: VMC_OPEN, VMC_DATA, VMC_CLOSE
+ *   byte 1     0
+ *   bytes 2-3  stream id (little-endian): the guest's connection
+ *   bytes 4-7  payload length (little-endian), at most VMC_PAYLOAD_MAX;
+ *              0 for OPEN and CLOSE
+ *
+ * OPEN (guest -> host): a new connection; DATA: its bytes, either way;
+ * CLOSE: either side is done with it. Anything else is malformed: the
+ * reader stops and the other side is treated as broken. Shared by the
+ * daemon and the guest (a static build), so plain C and no libraries. */
+#include <stddef.h>
+#include <stdint.h>
+
+enum { VMC_OPEN = 'O', VMC_DATA = 'D', VMC_CLOSE = 'C' };
+enum { VMC_HEADER = 8, VMC_PAYLOAD_MAX = 64 << 10 };
+
+typedef struct vmc_frame {
+    uint8_t type;
+    uint16_t stream;
+    uint32_t len;
+    const uint8_t *payload; /* inside the parsed buffer */
+} vmc_frame_t;
+
+/* One frame from buf[0..n): the bytes it takes (> 0), 0 when buf holds
+ * only part of it, -1 when it is malformed. */
+int vmc_parse(const uint8_t *buf, size_t n, vmc_frame_t *out);
+/* The header of a frame into out. */
+void vmc_header(uint8_t out[VMC_HEADER], uint8_t type, uint16_t stream, uint32_t len);
