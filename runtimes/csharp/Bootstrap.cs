@@ -244,7 +244,7 @@ namespace Impuls.Runtime
                                        " public methods named '" + parts[2] + "'; a handler must be one");
             var h = new Handler { method = methods[0] };
             h.Bind();
-            h.serializer = h.FindSerializer(asm);
+            h.serializer = h.FindSerializer(asm, construct);
             if (!h.method.IsStatic && !construct) {
                 if (type.GetConstructor(Type.EmptyTypes) == null)
                     throw new RuntimeError("Runtime.HandlerNotFound", "type " + parts[1] +
@@ -319,14 +319,31 @@ namespace Impuls.Runtime
             }
         }
 
-        object FindSerializer(Assembly asm)
+        // The [LambdaSerializer] of the method or the assembly, else ours.
+        // Not made (its constructor is the function's code) when only checked.
+        object FindSerializer(Assembly asm, bool construct)
         {
             var attr = (LambdaSerializerAttribute)Attribute.GetCustomAttribute(method, typeof(LambdaSerializerAttribute)) ??
                        (LambdaSerializerAttribute)Attribute.GetCustomAttribute(asm, typeof(LambdaSerializerAttribute));
             if (attr == null || attr.SerializerType == null)
                 return new DefaultLambdaJsonSerializer();
-            return Activator.CreateInstance(attr.SerializerType);
+            var t = attr.SerializerType;
+            if (!typeof(ILambdaSerializer).IsAssignableFrom(t) || t.IsAbstract || t.GetConstructor(Type.EmptyTypes) == null)
+                throw new RuntimeError("Runtime.SerializerNotFound", "serializer " + t.FullName +
+                    " must be a class implementing ILambdaSerializer with a public constructor without parameters");
+            if (!construct)
+                return null;
+            try {
+                return Activator.CreateInstance(t);
+            } catch (TargetInvocationException e) {
+                throw e.InnerException;
+            }
         }
+
+        // The serializer's own methods, through the interface: an explicit
+        // implementation or an overload of the same name is still the one.
+        static readonly MethodInfo SerializeMethod = typeof(ILambdaSerializer).GetMethod("Serialize");
+        static readonly MethodInfo DeserializeMethod = typeof(ILambdaSerializer).GetMethod("Deserialize");
 
         public byte[] Invoke(byte[] body, Context ctx)
         {
@@ -363,7 +380,7 @@ namespace Impuls.Runtime
             }
             try {
                 var outStream = new MemoryStream();
-                var serialize = serializer.GetType().GetMethod("Serialize").MakeGenericMethod(outputType);
+                var serialize = SerializeMethod.MakeGenericMethod(outputType);
                 serialize.Invoke(serializer, new object[] { result, outStream });
                 return outStream.ToArray();
             } catch (Exception e) {
@@ -378,7 +395,7 @@ namespace Impuls.Runtime
             if (text.TrimStart().StartsWith("\"")) {
                 try {
                     return (string)JsonCodec.Parse(text);
-                } catch (JsonException) {
+                } catch (Exception) { // not one JSON string after all: the text as it came
                 }
             }
             return text;
@@ -387,7 +404,7 @@ namespace Impuls.Runtime
         object Deserialize(byte[] body)
         {
             try {
-                var deserialize = serializer.GetType().GetMethod("Deserialize").MakeGenericMethod(inputType);
+                var deserialize = DeserializeMethod.MakeGenericMethod(inputType);
                 return deserialize.Invoke(serializer, new object[] { new MemoryStream(body, false) });
             } catch (Exception e) {
                 var inner = Unwrap(e);

@@ -105,23 +105,45 @@ namespace Impuls.Json
             return true;
         }
 
+        // JSON's number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
         static object ParseNumber(string s, ref int i)
         {
             int start = i;
             if (i < s.Length && s[i] == '-') i++;
+            if (i < s.Length && s[i] == '0') i++;
+            else if (!Digits(s, ref i)) throw new JsonException("invalid value at offset " + start);
             bool integral = true;
-            while (i < s.Length && (char.IsDigit(s[i]) || s[i] == '.' || s[i] == 'e' || s[i] == 'E' || s[i] == '+' || s[i] == '-')) {
-                if (!char.IsDigit(s[i])) integral = false;
+            if (i < s.Length && s[i] == '.') {
                 i++;
+                integral = false;
+                if (!Digits(s, ref i)) throw new JsonException("invalid number at offset " + start);
+            }
+            if (i < s.Length && (s[i] == 'e' || s[i] == 'E')) {
+                i++;
+                integral = false;
+                if (i < s.Length && (s[i] == '+' || s[i] == '-')) i++;
+                if (!Digits(s, ref i)) throw new JsonException("invalid number at offset " + start);
             }
             string text = s.Substring(start, i - start);
             long l;
-            double d;
             if (integral && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out l))
                 return l;
-            if (text.Length > 0 && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out d))
-                return d;
-            throw new JsonException("invalid value at offset " + start);
+            double d;
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out d) || double.IsInfinity(d))
+                throw new JsonException("number out of range at offset " + start);
+            return d;
+        }
+
+        static bool Digits(string s, ref int i)
+        {
+            int start = i;
+            while (i < s.Length && s[i] >= '0' && s[i] <= '9') i++;
+            return i > start;
+        }
+
+        static int HexDigit(char c)
+        {
+            return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
         }
 
         static string ParseString(string s, ref int i)
@@ -148,10 +170,14 @@ namespace Impuls.Json
                 case 'r': sb.Append('\r'); break;
                 case 't': sb.Append('\t'); break;
                 case 'u':
-                    if (i + 4 > s.Length)
-                        throw new JsonException("bad \\u escape");
-                    sb.Append((char)int.Parse(s.Substring(i, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
-                    i += 4;
+                    int code = 0;
+                    for (int k = 0; k < 4; k++, i++) {
+                        int digit = i < s.Length ? HexDigit(s[i]) : -1;
+                        if (digit < 0)
+                            throw new JsonException("bad \\u escape at offset " + i);
+                        code = code * 16 + digit;
+                    }
+                    sb.Append((char)code);
                     break;
                 default:
                     throw new JsonException("bad escape \\" + e);

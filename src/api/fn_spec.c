@@ -341,8 +341,14 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         return -1;
     if (r == 1) {
         char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1];
-        /* A server's file is a relative path, as a custom runtime's handler is. */
-        if (!handler_split(s, http ? runtime_find("provided") : rt, module, func, err, errlen))
+        /* A server's file is a relative path, as a custom runtime's handler is.
+         * An update naming no runtime: the form its "::" suggests (C#'s, or
+         * module.function); the write checks it against the function's own. */
+        const runtime_def_t *form = http ? runtime_find("provided")
+                                    : rt ? rt
+                                    : strstr(s, "::") ? runtime_find("csharp")
+                                                      : NULL;
+        if (!handler_split(s, form, module, func, err, errlen))
             return -1;
         snprintf(in->cfg.handler, sizeof in->cfg.handler, "%s", s);
         in->has_handler = true;

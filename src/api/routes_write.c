@@ -239,6 +239,27 @@ static void commit_create(write_job_t *job)
     }
 }
 
+/* The fields a write leaves a function with, as a whole: its handler for
+ * its runtime and mode, and a built runtime's rules (no mode "http"; its
+ * stored code is source of its language, so another language needs new
+ * code). Checked before a build is spent on a write, and at its commit.
+ * NULL, or why not (in buf, or a constant). */
+static const char *fields_refusal(const char *old_runtime, const char *runtime, const char *mode,
+                                  const char *handler, bool new_code, char *buf, size_t len)
+{
+    const runtime_def_t *rt = runtime_find(runtime), *was = old_runtime ? runtime_find(old_runtime) : NULL;
+    if (runtime_builds_source(was) && (!rt || rt->lang != was->lang) && !new_code) {
+        snprintf(buf, len, "give the code again (code or zip) when the runtime changes from %s", old_runtime);
+        return buf;
+    }
+    if (runtime_builds_source(rt) && !strcmp(mode, "http"))
+        return source_no_http_mode(runtime);
+    char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1];
+    if (rt && !handler_split(handler, strcmp(mode, "http") ? rt : runtime_find("provided"), module, func, buf, len))
+        return buf;
+    return NULL;
+}
+
 static void commit_update(write_job_t *job)
 {
     fn_t *fn = registry_find(job->name);
@@ -257,21 +278,9 @@ static void commit_update(write_job_t *job)
                       : next.command && strcmp(next.mode, "http")
                           ? "command is only for mode \"http\" (the server to start)"
                           : NULL;
-    /* A built function's code is what its build made: another runtime needs the source again. */
-    char again[128];
-    if (!bad && source_needs_build(old->runtime) && !source_needs_build(next.runtime) && !job->in.code &&
-        !job->in.zip) {
-        snprintf(again, sizeof again, "give the code again (code or zip) when the runtime changes from %s",
-                 old->runtime);
-        bad = again;
-    }
-    if (!bad && source_needs_build(next.runtime) && !strcmp(next.mode, "http"))
-        bad = source_no_http_mode(next.runtime);
-    /* The handler as the function now is (a PUT may name only some fields). */
-    char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1];
-    if (!bad && rt && !handler_split(next.handler, strcmp(next.mode, "http") ? rt : runtime_find("provided"), module,
-                                     func, err, sizeof err))
-        bad = err;
+    if (!bad)
+        bad = fields_refusal(old->runtime, next.runtime, next.mode, next.handler, job->in.code || job->in.zip, err,
+                             sizeof err);
     if (bad) {
         http_error(job->req, 400, "InvalidParameterValueException", "%s", bad);
         fn_config_clear(&next);
@@ -381,12 +390,10 @@ static void build_job(write_job_t *job, const char *runtime, const fn_t *old)
     const char *handler = in->has_handler || !old ? in->cfg.handler : fn_cfg(old)->handler;
     const char *mode = in->has_mode || !old ? in->cfg.mode : fn_cfg(old)->mode;
     /* What commit_update checks, before a build is spent on it. */
-    char module[FN_HANDLER_MAX + 1], func[FN_HANDLER_MAX + 1], bad[256] = "";
-    if (!strcmp(mode, "http"))
-        snprintf(bad, sizeof bad, "%s", source_no_http_mode(runtime));
-    else
-        handler_split(handler, runtime_find(runtime), module, func, bad, sizeof bad);
-    if (bad[0]) {
+    char buf[512];
+    const char *bad = fields_refusal(old ? fn_cfg(old)->runtime : NULL, runtime, mode, handler, in->code || in->zip,
+                                     buf, sizeof buf);
+    if (bad) {
         http_error(job->req, 400, "InvalidParameterValueException", "%s", bad);
         return job_free(job);
     }

@@ -74,7 +74,7 @@ bool source_is_zip(const void *data, size_t len)
 typedef struct builder {
     enum runtime_lang lang;
     const char *dir;         /* runtimes/<dir>: what the build links against */
-    const char *compiler;    /* the toolchain's binary */
+    const char *compiler[3]; /* the toolchain's files (NULL-ended) */
     const char *inline_name; /* inline code is written to this file */
     int (*build)(const build_ctx_t *ctx, build_job_t *job, const char *handler);
     bool keep_task; /* the whole task dir is the code; else only its bootstrap */
@@ -87,8 +87,9 @@ static int go_build(const build_ctx_t *ctx, build_job_t *job, const char *handle
 }
 
 static builder_t BUILDERS[] = {
-    {LANG_GO, "go", "/usr/bin/go", "main.go", go_build, false, ""},
-    {LANG_CSHARP, "csharp", "/usr/bin/mono", "Function.cs", build_csharp_handler, true, ""},
+    {LANG_GO, "go", {"/usr/bin/go", NULL}, "main.go", go_build, false, ""},
+    {LANG_CSHARP, "csharp", {"/usr/bin/mono", "/usr/lib/mono/4.5/mcs.exe", NULL}, "Function.cs",
+     build_csharp_handler, true, ""},
 };
 
 static builder_t *builder_of(const char *runtime)
@@ -101,7 +102,7 @@ static builder_t *builder_of(const char *runtime)
 }
 
 /* What else goes into a build: the runtime's package sources (runtimes/<dir>,
- * by name and content, its .go, go.mod and .cs files, in nftw's order: fixed
+ * by name and content, its .go, go.mod, go.sum and .cs files, in nftw's order: fixed
  * for one tree; not what make compiles from them) and the toolchain (where
  * its binary leads, e.g. /usr/lib/go-1.19/bin/go, with its size and time).
  * Read once: a new package or toolchain comes with a new daemon. */
@@ -110,7 +111,8 @@ static struct evbuffer *tree_text;
 static int add_file(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     const char *ext = strrchr(path, '.');
-    if (flag != FTW_F || !ext || (strcmp(ext, ".go") && strcmp(ext, ".mod") && strcmp(ext, ".cs")))
+    bool source = ext && (!strcmp(ext, ".go") || !strcmp(ext, ".mod") || !strcmp(ext, ".sum") || !strcmp(ext, ".cs"));
+    if (flag != FTW_F || !source)
         return 0;
     size_t len;
     cleanup_free char *text = read_file(path, 1 << 20, &len);
@@ -128,10 +130,12 @@ static const char *toolchain(builder_t *b)
     tree_text = evbuffer_new();
     if (fmt_path(dir, sizeof dir, "%s/%s", D->cfg.runtime_dir, b->dir))
         nftw(dir, add_file, 16, FTW_PHYS);
-    struct stat st = {0};
-    if (!realpath(b->compiler, real) || stat(real, &st) < 0)
-        real[0] = '\0';
-    evbuffer_add_printf(tree_text, "compiler=%s:%lld:%lld", real, (long long)st.st_size, (long long)st.st_mtime);
+    for (int i = 0; b->compiler[i]; i++) {
+        struct stat st = {0};
+        if (!realpath(b->compiler[i], real) || stat(real, &st) < 0)
+            real[0] = '\0';
+        evbuffer_add_printf(tree_text, "compiler=%s:%lld:%lld", real, (long long)st.st_size, (long long)st.st_mtime);
+    }
     size_t len = evbuffer_get_length(tree_text);
     sha256_hex(evbuffer_pullup(tree_text, -1), len, b->toolchain_sha);
     evbuffer_free(tree_text);
@@ -178,9 +182,11 @@ static int unpack_source(const char *task, const builder_t *b, const void *src, 
     return 0;
 }
 
+/* No process of the build is left to change the tree under this walk (the
+ * box's pid namespace died with its init); links are never followed. */
 static int chown_root(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    if (lchown(path, 0, 0) < 0)
+    if ((flag != FTW_F && flag != FTW_D && flag != FTW_SL) || lchown(path, 0, 0) < 0)
         return -1;
     return flag == FTW_SL ? 0 : chmod(path, (st->st_mode & 0111 ? 0755 : 0644) | (flag == FTW_D ? 0111 : 0));
 }

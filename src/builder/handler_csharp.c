@@ -30,11 +30,15 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* bin/ and obj/ of a .NET project hold build output (obj/ even generated
- * .cs files for another framework): never compiled. */
+/* bin/ and obj/ of a .NET project, at any depth (Lambda's templates put the
+ * project in src/<Name>/), hold build output, obj/ even generated .cs files
+ * for another framework: never compiled. */
 static bool in_build_output(const char *rel)
 {
-    return !strncmp(rel, "bin/", 4) || !strncmp(rel, "obj/", 4);
+    for (const char *p = rel; p; p = strchr(p, '/'), p = p ? p + 1 : NULL)
+        if (!strncmp(p, "bin/", 4) || !strncmp(p, "obj/", 4))
+            return true;
+    return false;
 }
 
 /* The compile: every .cs file, the zip's own top-level assemblies as
@@ -42,7 +46,7 @@ static bool in_build_output(const char *rel)
 static int compile(const build_ctx_t *ctx, build_job_t *job, const char *assembly, const src_list_t *src)
 {
     const char **argv = calloc(src->n + 16, sizeof *argv);
-    char **owned = calloc(src->n + 2, sizeof *owned);
+    char **owned = calloc(src->n + 2, sizeof *owned); /* every argument but the fixed ones */
     size_t n = 0, k = 0;
     int rc = -1;
     if (!argv || !owned)
@@ -61,9 +65,17 @@ static int compile(const build_ctx_t *ctx, build_job_t *job, const char *assembl
         const char *rel = src->v[i].rel;
         if (!S_ISREG(src->v[i].mode) || in_build_output(rel))
             continue;
-        if (ends_with(rel, ".cs")) {
+        /* "./": a file named "@x.cs" or "-r:x.cs" is a file to mcs, not a
+         * response file or an option (other names as they are: mcs's
+         * messages name the file as it was given). */
+        if (ends_with(rel, ".cs") && (rel[0] == '-' || rel[0] == '@')) {
+            if (asprintf(&owned[k], "./%s", rel) < 0)
+                goto out;
+            argv[n++] = owned[k++];
+        } else if (ends_with(rel, ".cs")) {
             argv[n++] = rel;
-        } else if (ends_with(rel, ".dll") && !strchr(rel, '/') && strncmp(rel, "Amazon.Lambda.", 14)) {
+        } else if (ends_with(rel, ".dll") && !strpbrk(rel, "/,;") && strncmp(rel, "Amazon.Lambda.", 14)) {
+            /* (-r: splits its value at ',' and ';': such a name is left out.) */
             size_t m = strlen(rel) - 4;
             if (strncmp(rel, assembly, m) || assembly[m]) { /* not the assembly being made */
                 if (asprintf(&owned[k], "-r:/var/task/%s", rel) < 0)

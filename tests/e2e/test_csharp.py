@@ -271,10 +271,61 @@ def test_a_zip_of_sources_in_folders_with_its_project_and_build_output_left_out(
         "src/util/Words.cs": "namespace Greeter {\n  static class Words {\n"
                              "    public static string Hi(string who) { return \"hi \" + who; }\n  }\n}\n",
         "obj/Debug/net8.0/Greeter.AssemblyInfo.cs": "global using System; this is not C# 7\n",
+        "src/tests/obj/Debug/net8.0/Tests.AssemblyInfo.cs": "global using Xunit;\n",  # bin/ and obj/ at any depth
         "bin/Debug/net8.0/Greeter.deps.json": "{}",
     })
     d.create(name="greeter", runtime="dotnet8", handler="Greeter::Greeter.Function::Greet", zip=z)
     assert d.invoke("greeter", "zip").json() == "hi zip"
+
+
+def test_file_names_in_a_zip_are_sources_to_mcs_never_options_or_response_files(d):
+    # "@x" would be a response file to mcs and "-x" an option (here one that
+    # writes a file); a ',' in a reference's name would split it in two.
+    z = b64zip({"Function.cs": HELLO,
+                "@extra.cs": "namespace Hello { class Extra { } }\n",
+                "-doc:injected.xml.cs": "namespace Hello { class Extra2 { } }\n",
+                "a,Hello.dll": "not an assembly"})
+    d.create(name="names", runtime="csharp", handler="Hello::Hello.Function::Handler", zip=z)
+    assert d.invoke("names", {"name": "zip"}).json()["greeting"] == "Hello, zip!"
+    key = next(t for t in tasks(d) if os.path.exists(os.path.join(d.data_dir, "tasks", t, "@extra.cs")))
+    assert sorted(os.listdir(os.path.join(d.data_dir, "tasks", key))) == \
+        ["-doc:injected.xml.cs", "@extra.cs", "Function.cs", "Hello.dll", "a,Hello.dll"]
+
+
+def test_a_serializer_of_the_functions_own_is_made_at_the_start_and_called_through_the_interface(d):
+    # Explicit interface methods (not found by name); its constructor is the
+    # function's code: it runs when an instance starts, never in the build.
+    code = """using System;
+using System.IO;
+using System.Text;
+using Amazon.Lambda.Core;
+[assembly: LambdaSerializer(typeof(Own.Upper))]
+namespace Own {
+  public class Upper : ILambdaSerializer {
+    public Upper() { if (Environment.GetEnvironmentVariable("SER") != "on") throw new Exception("serializer off"); }
+    T ILambdaSerializer.Deserialize<T>(Stream s) { return (T)(object)new StreamReader(s).ReadToEnd(); }
+    void ILambdaSerializer.Serialize<T>(T v, Stream s) { var b = Encoding.UTF8.GetBytes(v.ToString().ToUpperInvariant()); s.Write(b, 0, b.Length); }
+  }
+  public class F { public object H(object e) { return "[" + e + "]"; } }
+}
+"""
+    d.create(name="ownser", runtime="csharp", handler="Own::Own.F::H", code=code)
+    r = d.invoke("ownser", {"x": 1})
+    assert (r.status, r.json()["errorType"], r.json()["errorMessage"]) == (502, "Exception", "serializer off")
+    assert d.request("PUT", "/api/v1/functions/ownser", {"env": {"SER": "on"}}).status == 200
+    r = d.invoke("ownser", {"x": 1})
+    assert (r.status, r.json()) == (200, [{"X": 1}])
+
+
+def test_a_serializer_that_is_not_one_is_a_400(d):
+    code = ("[assembly: Amazon.Lambda.Core.LambdaSerializer(typeof(Bad.F))]\n"
+            "namespace Bad { public class F { public int H() { return 1; } } }\n")
+    r = d.request("POST", "/api/v1/functions", {"name": "badser", "runtime": "csharp", "handler": "Bad::Bad.F::H",
+                                                 "code": code})
+    assert (r.status, r.json()["errorMessage"]) == (
+        400, "the source does not build: the handler's check failed (exit status 1)\nRuntime.SerializerNotFound: "
+             "serializer Bad.F must be a class implementing ILambdaSerializer with a public constructor without "
+             "parameters\n")
 
 
 def test_a_zip_holding_a_built_assembly_runs_as_it_is(d, tmp_path):
@@ -369,9 +420,15 @@ def test_leaving_csharp_needs_the_code_again(d):
     r = d.request("PUT", "/api/v1/functions/leaving", {"runtime": "nodejs20"})
     assert (r.status, r.json()["errorMessage"]) == \
         (400, "give the code again (code or zip) when the runtime changes from csharp")
+    # Go's builds would take the stored C# source as Go: the code again, too.
+    r = d.request("PUT", "/api/v1/functions/leaving", {"runtime": "go", "handler": "Handler"})
+    assert (r.status, r.json()["errorMessage"]) == \
+        (400, "give the code again (code or zip) when the runtime changes from csharp")
     # A new handler of the same source is built again.
     r = d.request("PUT", "/api/v1/functions/leaving", {"handler": "Hello::Hello.Function::Missing"})
-    assert r.status == 400
+    assert (r.status, r.json()["errorMessage"]) == \
+        (400, "the source does not build: the handler's check failed (exit status 1)\n"
+              "Runtime.HandlerNotFound: public method 'Missing' is not in type Hello.Function\n")
     assert d.invoke("leaving", {"name": "still"}).json()["greeting"] == "Hello, still!"
 
 
