@@ -45,6 +45,7 @@ import cpu  # noqa: E402
 import density  # noqa: E402
 import csharp  # noqa: E402
 import golang  # noqa: E402
+import microvm  # noqa: E402
 import tls  # noqa: E402
 import load  # noqa: E402
 import refs  # noqa: E402
@@ -60,8 +61,8 @@ PCTS = load.PCTS
 BUILD = os.path.join(HERE, "..", "build")
 FLOOR_BIN = os.path.join(BUILD, "bench-floor")  # built by run.sh
 BOOTSTRAP_BIN = os.path.join(BUILD, "bench-bootstrap")  # bench/ref/bootstrap.c, built by run.sh
-STEPS = ("warm_node", "warm_python", "warm_native", "workerd", "cold", "percall", "go", "csharp", "tls", "floor", "density",
-         "scaling")
+STEPS = ("warm_node", "warm_python", "warm_native", "workerd", "cold", "percall", "go", "csharp", "microvm", "tls",
+         "floor", "density", "scaling")
 RESULTS = {}
 
 
@@ -291,6 +292,7 @@ def main():
     # instances would disturb the timings above.
     step("workerd", cold_workerd)
     step("tls", tls.run, RESULTS)
+    step("microvm", microvm.run, RESULTS)
     step("scaling", scaling.run, RESULTS)
     step("floor", floor)
     step("density", density.run, RESULTS)
@@ -420,6 +422,7 @@ def floor_rows():
 def report(only):
     print(f"\n{'benchmark':<{W}}{'impuls':>14}{'reference':>14}{'ratio':>9}")
     for rows in (warm_rows(), added_rows(), cold_rows(), golang.rows(RESULTS, line), csharp.rows(RESULTS, line),
+                 microvm.rows(RESULTS, line),
                  tls.rows(RESULTS, line),
                  density.rows(RESULTS)):
         for r in rows:
