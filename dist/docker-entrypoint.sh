@@ -1,6 +1,6 @@
 #!/bin/sh
 # The image's entrypoint: runs `impuls "$@"`. For the sandbox (any command but
-# `serve --isolation process`), the cgroups the daemon writes are made
+# `serve --isolation process` or `--isolation=process`), the cgroups the daemon writes are made
 # writable first: it makes one cgroup per instance below the container's own,
 # and Docker mounts a container's cgroups read-only (read-write only with
 # --privileged, which gives every capability and device too). Remounting needs
@@ -17,8 +17,23 @@ rw() { # remount one cgroup mount read-write, if it is a read-only one
   fi
 }
 
-case " $* " in
-*" --isolation process "*) ;;
+# The isolation the daemon will use: the last --isolation given, in either of
+# getopt_long's forms (`--isolation process`, `--isolation=process`), as the
+# daemon reads it. Anything else (an abbreviation such as `--iso process`
+# included) counts as the sandbox: the remount is then tried, never skipped.
+isolation=namespace
+expect=
+for a in "$@"; do
+  if [ -n "$expect" ]; then isolation=$a; expect=; continue; fi
+  case $a in
+  --isolation) expect=1 ;;
+  --isolation=*) isolation=${a#--isolation=} ;;
+  --) break ;;
+  esac
+done
+
+case $isolation in
+process) ;;
 *)
   if grep -Eq "^[^ ]+ /sys/fs/cgroup cgroup2 " /proc/mounts; then
     # cgroup v2 (not tried on this project's machines): one tree, and a cgroup

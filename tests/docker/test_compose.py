@@ -2,8 +2,11 @@
 docs/docker.md): builds the base and the image, starts each profile with
 Debian's docker-compose, runs the original README's two curl commands against
 it, and checks the isolation each profile promises. Uses the dockerd that
-answers, or starts one (and stops it); skipped when none can run. Leaves no
-container, image, volume or network of its own behind.
+answers, or starts one of its own, isolated from the host (its own root,
+sockets, containerd and cgroup parent; no iptables, no ip_forward, no default
+bridge), and then removes everything it made; skipped when none can run, or
+when the base image's Debian mirror cannot be reached and no base is cached.
+Leaves no container, image, volume or network of its own behind.
 
     make test-docker     (= make build, then /usr/bin/python3 -m pytest tests/docker)
 """
@@ -18,6 +21,8 @@ import tempfile
 import time
 
 import pytest
+
+from chamber_helpers import port_free
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # Debian's clients, which match Debian's dockerd (another docker may come first on PATH).
@@ -42,25 +47,30 @@ README_INVOKE = r"""curl -X POST http://localhost:8080/api/v1/functions/hello-wo
   -d '{"name": "World"}'"""
 
 
+# DOCKER_HOST of the dockerd this test started, None when it uses the one that answered.
+_own_docker_host = None
+
+
+def docker_env(**extra):
+    """The environment of every docker, docker-compose and docker-base.sh call:
+    DOCKER_HOST names this test's own dockerd when it started one."""
+    env = dict(os.environ, **extra)
+    if _own_docker_host:
+        env["DOCKER_HOST"] = _own_docker_host
+    return env
+
+
 def run(*cmd, timeout=120, check=True, env=None):
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                       env=env if env is not None else docker_env(), cwd=ROOT)
     if check and r.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)}: exit {r.returncode}\n{r.stdout}\n{r.stderr}")
     return r
 
 
-def docker_answers():
+def docker_answers(env=None):
     return DOCKER is not None and subprocess.run(
-        [DOCKER, "info"], capture_output=True, timeout=30).returncode == 0
-
-
-def port_free(port):
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
+        [DOCKER, "info"], capture_output=True, timeout=30, env=env).returncode == 0
 
 
 def pick_port(preferred):
@@ -88,41 +98,262 @@ def get_json(port, path):
     return json.loads(out)
 
 
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _tail(path, n=15):
+    return "".join(_read(path).splitlines(keepends=True)[-n:])
+
+
+def _mounts_under(top):
+    """Mount points at or below top (deepest first), from mountinfo."""
+    points = []
+    for line in _read("/proc/self/mountinfo").splitlines():
+        point = line.split()[4].replace("\\040", " ")
+        if point == top or point.startswith(top + "/"):
+            points.append(point)
+    return sorted(points, key=len, reverse=True)
+
+
+def _procs_of(tmp, sessions):
+    """Processes this test started: in the session of its dockerd (docker-proxy)
+    or containerd (the shims, runc), or naming its temporary directory (the
+    shims do: `-address <tmp>/containerd/containerd.sock`)."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            sid = os.getsid(int(d))
+        except (OSError, ProcessLookupError):
+            continue
+        if cmdline and (sid in sessions or tmp in cmdline):
+            found.append((int(d), cmdline))
+    return found
+
+
+def _iptables_docker():
+    """The iptables lines that are Docker's (chains DOCKER*, docker0, br-*
+    bridges), and the FORWARD policy: what a dockerd with iptables changes."""
+    if shutil.which("iptables") is None:
+        return set()
+    tables = ("filter", "nat")
+    if "nf_tables" not in subprocess.run(["iptables", "-V"], capture_output=True, text=True).stdout:
+        # Legacy: listing a table loads its module; list only the loaded ones.
+        tables = [t for t in _read("/proc/net/ip_tables_names").split() if t in tables]
+    lines = set()
+    for table in tables:
+        r = subprocess.run(["iptables", "-w", "-t", table, "-S"], capture_output=True, text=True)
+        for line in r.stdout.splitlines():
+            if "DOCKER" in line or "docker0" in line or " br-" in line or line.startswith("-P FORWARD"):
+                lines.add(f"{table}: {line}")
+    return lines
+
+
+# Host paths a dockerd (and its managed containerd) uses by default; none is
+# used by the test's own, and each must exist afterwards exactly when it did
+# before. (/run/containerd: containerd's shims put their sockets in
+# /run/containerd/s whatever containerd's state directory is; it is removed
+# afterwards when the test made it.)
+HOST_PATHS = ("/var/lib/docker", "/run/docker", "/run/docker.sock", "/run/docker.pid",
+              "/etc/docker", "/etc/docker/key.json", "/run/containerd", "/var/lib/containerd",
+              "/opt/containerd")
+
+
+def _host_state():
+    return {
+        "paths": {p: os.path.lexists(p) for p in HOST_PATHS},
+        "links": set(os.listdir("/sys/class/net")),
+        "ip_forward": _read("/proc/sys/net/ipv4/ip_forward").strip(),
+        "iptables": _iptables_docker(),
+    }
+
+
+def _wait_for(what, ok, procs, logs, timeout=START_S):
+    """Waits until ok(); skips (with the logs' tails) when a process exits first."""
+    deadline = time.monotonic() + timeout
+    while not ok():
+        dead = [p for p in procs if p.poll() is not None]
+        if dead or time.monotonic() > deadline:
+            tails = "\n".join(f"{os.path.basename(log)}:\n{_tail(log)}" for log in logs)
+            pytest.skip(f"{what} cannot start here (exit {[p.poll() for p in procs]}):\n{tails}")
+        time.sleep(0.5)
+
+
+def _stop(proc, timeout=60):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)   # its own session: it and its children
+        proc.wait()
+
+
+# The bridges of the own dockerd's networks (compose's project network:
+# br-<id>), noted while they exist, removed afterwards should they outlive it.
+_bridges = set()
+
+
+def note_bridges(network_ids):
+    if not _own_docker_host:
+        return
+    for nid in network_ids:
+        r = run(DOCKER, "network", "inspect", "-f",
+                '{{.Id}} {{index .Options "com.docker.network.bridge.name"}}', nid, check=False)
+        full, _, name = r.stdout.strip().partition(" ")
+        if full:
+            _bridges.add(name if name and name != "<no value>" else f"br-{full[:12]}")
+
+
 @pytest.fixture(scope="module")
 def dockerd():
-    """A dockerd that answers: the running one, or one started here with its
-    default settings (stopped at the end)."""
+    """A dockerd that answers: the one running (DOCKER_HOST or the default
+    socket), used as it is; or one started here, isolated from the host, and
+    removed afterwards with everything it made.
+
+    The own one: a containerd started here too (dockerd's managed one would
+    create /opt/containerd, and dockerd takes a system containerd instead where
+    /run/containerd/containerd.sock exists), root, state and sockets in a
+    temporary directory; dockerd with its --data-root, --exec-root, socket,
+    pidfile, trust key and (empty) config file there, --iptables=false and
+    --ip-forward=false (published ports go through docker-proxy, the userland
+    proxy, which connects to the container's address on the project network's
+    bridge: no NAT and no forwarding are needed for the host's loopback),
+    --bridge=none (no docker0: compose puts its containers on a network of its
+    own, whose br-* bridge `down` removes; the image's build runs nothing, so
+    needs no network), and a cgroup parent of its own. The host's iptables,
+    ip_forward, links and Docker's default paths must be as they were."""
+    global _own_docker_host
     if COMPOSE is None or DOCKER is None:
         pytest.skip("docker.io and docker-compose are not installed (make deps)")
     if docker_answers():
         yield
         return
-    if os.geteuid() != 0 or not os.path.exists(DOCKERD):
-        pytest.skip("no dockerd answers and this test cannot start one (needs root and dockerd)")
-    had_bridge = os.path.exists("/sys/class/net/docker0")
-    log = tempfile.NamedTemporaryFile(prefix="impuls-dockerd-", suffix=".log", delete=False)
-    proc = subprocess.Popen([DOCKERD], stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    containerd_bin = shutil.which("containerd")
+    if os.geteuid() != 0 or not os.path.exists(DOCKERD) or containerd_bin is None:
+        pytest.skip("no dockerd answers and this test cannot start one (needs root, dockerd and containerd)")
+
+    before = _host_state()
+    tmp = tempfile.mkdtemp(prefix="impuls-dockerd-")
+    cgroup_parent = f"impuls-test-{os.getpid()}"
+    ctd = os.path.join(tmp, "containerd")
+    ctd_sock = os.path.join(ctd, "containerd.sock")
+    os.makedirs(ctd)
+    with open(os.path.join(ctd, "config.toml"), "w") as f:
+        f.write(f"""version = 2
+root = "{ctd}/root"
+state = "{ctd}/state"
+# dockerd 20.10 uses none of these (its images are its own); some probe the host.
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.snapshotter.v1.devmapper"]
+[grpc]
+  address = "{ctd_sock}"
+[ttrpc]
+  address = "{ctd_sock}.ttrpc"
+[debug]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{ctd}/opt"
+""")
+    with open(os.path.join(tmp, "daemon.json"), "w") as f:   # not the host's /etc/docker/daemon.json
+        # The trust key, else /etc/docker/key.json (dockerd 20.10 has no flag for it).
+        json.dump({"deprecated-key-path": os.path.join(tmp, "key.json")}, f)
+    host = f"unix://{tmp}/docker.sock"
+    logs = [os.path.join(tmp, "containerd.log"), os.path.join(tmp, "dockerd.log")]
+    procs = []
+    bridges = _bridges
+    bridges.clear()
     try:
-        deadline = time.monotonic() + START_S
-        while not docker_answers():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                with open(log.name) as f:
-                    tail = "".join(f.readlines()[-15:])
-                pytest.skip(f"dockerd cannot start here (exit {proc.poll()}):\n{tail}")
-            time.sleep(0.5)
+        with open(logs[0], "w") as log:
+            procs.append(subprocess.Popen(
+                [containerd_bin, "--config", os.path.join(ctd, "config.toml")], stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True))
+        _wait_for("containerd", lambda: os.path.exists(ctd_sock), procs, logs[:1], timeout=60)
+        with open(logs[1], "w") as log:
+            procs.append(subprocess.Popen(
+                [DOCKERD, "--config-file", os.path.join(tmp, "daemon.json"),
+                 "-H", host, "--pidfile", os.path.join(tmp, "docker.pid"),
+                 "--data-root", os.path.join(tmp, "data"), "--exec-root", os.path.join(tmp, "exec"),
+                 "--containerd", ctd_sock,
+                 "--containerd-namespace", cgroup_parent,
+                 "--containerd-plugins-namespace", cgroup_parent + "-plugins",
+                 "--iptables=false", "--ip-forward=false", "--ip-masq=false",
+                 "--userland-proxy=true", "--bridge=none",
+                 "--exec-opt", "native.cgroupdriver=cgroupfs", "--cgroup-parent", "/" + cgroup_parent],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True))
+        env = dict(os.environ, DOCKER_HOST=host)
+        _wait_for("dockerd", lambda: docker_answers(env), procs, logs)
+        _own_docker_host = host
         yield
+        note_bridges(run(DOCKER, "network", "ls", "-q", "--filter", "driver=bridge", check=False).stdout.split())
     finally:
-        proc.send_signal(signal.SIGTERM)   # stops its containerd too
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:  # its session: dockerd and its containerd
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        if not had_bridge and os.path.exists("/sys/class/net/docker0"):
-            subprocess.run(["ip", "link", "delete", "docker0"], capture_output=True)
-        log.close()
-        os.unlink(log.name)
+        _own_docker_host = None
+        for proc in reversed(procs):          # dockerd stops its containers, then containerd
+            _stop(proc)
+        sessions = {p.pid for p in procs}
+        for pid, _ in _procs_of(tmp, sessions):   # shims or proxies that outlived them
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.5)
+        for point in _mounts_under(tmp):     # overlays, netns binds of a crashed daemon
+            subprocess.run(["umount", "-l", point], capture_output=True)
+        for name in bridges:
+            if os.path.exists(f"/sys/class/net/{name}"):
+                subprocess.run(["ip", "link", "delete", name], capture_output=True)
+        cgroups = [d for d in (f"/sys/fs/cgroup/{cgroup_parent}",
+                               *(os.path.join(c, cgroup_parent) for c in
+                                 (os.path.join("/sys/fs/cgroup", n) for n in os.listdir("/sys/fs/cgroup"))))
+                   if os.path.isdir(d)]
+        for d in cgroups:
+            walk = sorted((w[0] for w in os.walk(d)), key=len, reverse=True)
+            stray = [int(pid) for sub in walk for pid in _read(os.path.join(sub, "cgroup.procs")).split()]
+            for pid in stray:                # a container's processes that outlived all that
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            if stray:
+                time.sleep(0.5)
+            for sub in walk:
+                try:
+                    os.rmdir(sub)
+                except OSError:
+                    pass
+        if not before["paths"]["/run/containerd"]:
+            for d in ("/run/containerd/s", "/run/containerd"):   # only when empty
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
+        left_mounts = _mounts_under(tmp)
+        if not left_mounts:
+            shutil.rmtree(tmp, ignore_errors=True)
+        after = _host_state()
+        left = {
+            "processes": _procs_of(tmp, sessions),
+            "mounts": left_mounts,
+            "temporary directory": [tmp] if os.path.exists(tmp) else [],
+            "bridges": sorted(b for b in bridges if os.path.exists(f"/sys/class/net/{b}")),
+            "new links": sorted(n for n in after["links"] - before["links"]
+                                if n == "docker0" or n.startswith(("br-", "veth"))),
+            "cgroups": [d for d in cgroups if os.path.exists(d)],
+            "host paths": sorted(p for p, e in after["paths"].items() if e != before["paths"][p]),
+            "ip_forward": [] if after["ip_forward"] == before["ip_forward"] else
+            [f"{before['ip_forward']} -> {after['ip_forward']}"],
+            "iptables": sorted(after["iptables"] ^ before["iptables"]),
+        }
+        assert not any(left.values()), f"the test's own dockerd left behind: { {k: v for k, v in left.items() if v} }"
 
 
 class Stack:
@@ -131,8 +362,8 @@ class Stack:
     def __init__(self):
         self.port = pick_port(8080)
         self.router_port = pick_port(8081)
-        self.env = dict(os.environ, IMPULS_BASE_IMAGE=BASE_IMAGE, IMPULS_PORT=str(self.port),
-                        IMPULS_ROUTER_PORT=str(self.router_port), DOCKER=DOCKER)
+        self.env = docker_env(IMPULS_BASE_IMAGE=BASE_IMAGE, IMPULS_PORT=str(self.port),
+                              IMPULS_ROUTER_PORT=str(self.router_port), DOCKER=DOCKER)
 
     def compose(self, *args, timeout=300, check=True):
         return run(COMPOSE, "-p", PROJECT, "-f", os.path.join(ROOT, "compose.yaml"), *args,
@@ -147,6 +378,8 @@ class Stack:
         """Starts the service and waits for its healthcheck (curl /healthz in
         the container) to say healthy; returns the container id."""
         self.compose(*profile_args, "up", "-d", "--build", service, timeout=600)
+        note_bridges(run(DOCKER, "network", "ls", "-q", "--filter",
+                         f"label=com.docker.compose.project={PROJECT}").stdout.split())
         cid = self.container(service)
         deadline = time.monotonic() + START_S
         while True:
@@ -164,9 +397,22 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(dockerd):
+def base_source():
+    """The base image can be had: its tarball is cached, or the Debian mirror
+    that scripts/docker-base.sh would debootstrap from answers (the script
+    fetches the suite's Release file from it, bounded in time). Else skipped,
+    with the script's reason. Checked before any dockerd is started."""
     for f in ("build/impuls", "build/libimpuls-zygote.so"):
         assert os.path.exists(os.path.join(ROOT, f)), f"{f} missing: run `make build` (make test-docker does)"
+    r = run("sh", "scripts/docker-base.sh", "--check", timeout=120, check=False, env=dict(os.environ))
+    if r.returncode == 3:
+        pytest.skip(f"no base image can be made here: {r.stderr.strip()}")
+    assert r.returncode == 0, f"docker-base.sh --check: exit {r.returncode}\n{r.stdout}{r.stderr}"
+    print(r.stdout, end="")
+
+
+@pytest.fixture(scope="module")
+def stack(base_source, dockerd):
     s = Stack()
     try:
         base = run("sh", "scripts/docker-base.sh", timeout=1200, env=s.env)
