@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "claim.h"
 #include "sandbox/vm_channel.h"
 
 #define PORT_NAME "impuls.0"
@@ -180,16 +181,25 @@ static int listen_api(void)
     return fd;
 }
 
-static pid_t start_runtime(void)
+/* The runtime's environment: the claim's first (getenv takes the first of
+ * a name), then the defaults every instance has. */
+static pid_t start_runtime(char **claim_env)
 {
+    static char *base[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "TZ=:UTC", "HOME=/tmp",
+                           "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001", "LAMBDA_TASK_ROOT=/var/task",
+                           "LAMBDA_RUNTIME_DIR=/var/runtime", NULL};
+    static char *envp[CLAIM_ENV_MAX + sizeof base / sizeof *base];
+    int n = 0;
+    for (char **e = claim_env; e && *e; e++)
+        envp[n++] = *e;
+    for (char **e = base; *e; e++)
+        envp[n++] = *e;
+    envp[n] = NULL;
     pid_t pid = fork();
     if (pid < 0)
         fail("fork");
     if (pid == 0) {
         char *argv[] = {"/var/task/bootstrap", NULL};
-        char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "TZ=:UTC", "HOME=/tmp",
-                        "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001", "LAMBDA_TASK_ROOT=/var/task",
-                        "LAMBDA_RUNTIME_DIR=/var/runtime", NULL};
         /* (The child says why and exits: only pid 1 powers the VM off.) */
         if (chdir("/var/task") < 0 || setgroups(0, NULL) < 0 || setgid(RUNTIME_UID) < 0 || setuid(RUNTIME_UID) < 0) {
             say("the runtime's uid: %s", strerror(errno));
@@ -200,6 +210,24 @@ static pid_t start_runtime(void)
         _exit(127);
     }
     return pid;
+}
+
+/* A guest with no code of its own waits for its claim: it says so with an
+ * OPEN of stream 0 (the point a generic VM is saved at), then takes the
+ * function's code into a fresh /var/task and its environment. */
+static char **await_claim(int chan)
+{
+    static char *env[CLAIM_ENV_MAX + 1];
+    char why[512];
+    mkdir("/var", 0755);
+    mount_or_fail("task", "/var/task", "tmpfs", MS_NOSUID | MS_NODEV);
+    put_frame(chan, VMC_OPEN, 0, NULL, 0);
+    if (claim_receive(chan, "/var/task", env, why, sizeof why) < 0) {
+        say("the claim: %s", why);
+        power_off();
+    }
+    chmod("/var/task", 0755);
+    return env;
 }
 
 /* The guest's connections to 127.0.0.1:9001, each a stream of the channel. */
@@ -329,7 +357,9 @@ int main(void)
     load_modules();
     int chan = open_port();
     int lfd = listen_api();
-    pid_t runtime = start_runtime();
+    struct stat st;
+    char **env = stat("/var/task/bootstrap", &st) == 0 ? NULL : await_claim(chan);
+    pid_t runtime = start_runtime(env);
     bridge(chan, lfd, runtime);
     say("the instance is over: powering off");
     power_off();

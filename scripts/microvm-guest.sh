@@ -12,7 +12,7 @@ sh scripts/deps.sh qemu-system-x86 cpio
 # virtio_blk: the read-only disks of runtimes and code.
 sh scripts/debian-kernel.sh "$out/kernel" virtio_mmio virtio_console virtio_blk
 
-cc -O2 -static -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -o "$out/init" guest/init.c src/sandbox/vm_channel.c
+cc -O2 -static -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Iguest -o "$out/init" guest/init.c guest/claim.c src/sandbox/vm_channel.c
 root="$out/initramfs"
 rm -rf "$root"
 mkdir -p "$root/modules"

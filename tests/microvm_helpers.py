@@ -92,6 +92,8 @@ class VM:
     another; its console in a file. incoming: a snapshot to restore."""
 
     def __init__(self, task_files=None, initrd=None, incoming=None, memory_mb=256):
+        """task_files: what the guest finds at /var/task ({} for none: it then
+        waits for a claim)."""
         self.tmp = tempfile.mkdtemp(prefix="impuls-microvm-test-")
         if initrd is None:
             initrd = os.path.join(self.tmp, "initrd")
@@ -164,6 +166,20 @@ class VM:
 
     def send_frame(self, kind, stream, payload=b""):
         self.sock.sendall(struct.pack("<cBHI", kind.encode(), 0, stream, len(payload)) + payload)
+
+    def wait_for_claim_point(self):
+        """Until a guest with no code says it waits for its claim (an OPEN of
+        stream 0): the point a generic VM is saved at."""
+        kind, stream, payload = self.frame()
+        assert (kind, stream) == ("O", 0), (kind, stream, payload, self.console_text())
+
+    def claim(self, env, files):
+        """Makes a waiting guest an instance: the environment and the code
+        (guest/claim.h) on stream 0, then its CLOSE."""
+        data = b"".join(f"{k}={v}".encode() + b"\0" for k, v in env.items()) + b"\0" + cpio(files)
+        for i in range(0, len(data), 64 << 10):
+            self.send_frame("D", 0, data[i:i + (64 << 10)])
+        self.send_frame("C", 0)
 
     def console_text(self):
         with open(self.console, errors="replace") as f:

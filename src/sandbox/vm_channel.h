@@ -11,7 +11,9 @@
  *              0 for OPEN and CLOSE
  *
  * OPEN (guest -> host): a new connection; DATA: its bytes, either way;
- * CLOSE: either side is done with it. Anything else is malformed: the
+ * CLOSE: either side is done with it. Stream 0 is the guest's own: its OPEN
+ * says a guest with no code waits for its claim, which the host sends as
+ * DATA on stream 0 ended by a CLOSE (guest/claim.h). Anything else is malformed: the
  * reader stops and the other side is treated as broken. Shared by the
  * daemon and the guest (a static build), so plain C and no libraries. */
 #include <stddef.h>

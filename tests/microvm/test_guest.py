@@ -59,8 +59,10 @@ def test_an_unchanged_custom_runtime_is_served_over_the_channel(vms, bench_boots
 
 
 def test_the_vm_powers_off_when_the_runtime_exits(vms):
-    # A runtime that is not there: init says why, and the instance ends.
-    vm = vms({"var/task/README": (b"no bootstrap\n", 0o644)})
+    # Code without a bootstrap: init says why, and the instance ends.
+    vm = vms({})
+    vm.wait_for_claim_point()
+    vm.claim({}, {"README": (b"no bootstrap\n", 0o644)})
     assert vm.wait() == 0
     console = vm.console_text()
     assert "impuls-guest: /var/task/bootstrap: No such file or directory" in console
@@ -93,6 +95,77 @@ def test_a_vm_saved_while_its_runtime_waits_is_restored_and_serves(vms, bench_bo
         api.hand_event(stream)  # the GET the saved runtime is waiting on
         api.serve()
         assert api.results == [HELLO] * 2
+
+
+# A runtime that shows what it was given (on the console: the guest's
+# stdout), then becomes the benchmark's runtime.
+PROBE = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(void) {
+    char cwd[256];
+    printf("probe: MINE=%s uid=%d cwd=%s\n", getenv("MINE"), (int)getuid(), getcwd(cwd, sizeof cwd));
+    fflush(stdout);
+    char *argv[] = {"./lib/real-bootstrap", NULL};
+    execv(argv[0], argv);
+    return 127;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory):
+    d = tmp_path_factory.mktemp("probe")
+    (d / "probe.c").write_text(PROBE)
+    subprocess.run(["cc", "-O2", "-static", "-o", str(d / "probe"), str(d / "probe.c")], check=True,
+                   capture_output=True, timeout=120)
+    return (d / "probe").read_bytes()
+
+
+def claimed_code(probe, bench_bootstrap):
+    return {"bootstrap": (probe, 0o755), "lib/real-bootstrap": (bench_bootstrap, 0o755), "notes.txt": (b"x", 0o644)}
+
+
+def test_a_guest_without_code_waits_for_its_claim_and_runs_it(vms, probe, bench_bootstrap):
+    vm = vms({})
+    vm.wait_for_claim_point()
+    vm.claim({"MINE": "first"}, claimed_code(probe, bench_bootstrap))
+    api = RuntimeApi(vm, [{"n": 1}, {"n": 2}])
+    api.serve()
+    assert api.results == [HELLO] * 2
+    assert "probe: MINE=first uid=1000 cwd=/var/task" in vm.console_text()
+
+
+def test_one_saved_generic_vm_becomes_different_functions(vms, probe, bench_bootstrap, tmp_path):
+    # The snapshot design: boot once with no function, save at the claim
+    # point; each restore is claimed by a function of its own.
+    first = vms({})
+    first.wait_for_claim_point()
+    snapshot = str(tmp_path / "generic.state")
+    first.save(snapshot)
+    first.close()
+    for mine in ("one", "two"):
+        vm = vms({}, incoming=snapshot)
+        vm.resume_restored()
+        vm.claim({"MINE": mine}, claimed_code(probe, bench_bootstrap))
+        api = RuntimeApi(vm, [{"n": 1}])
+        api.serve()
+        assert api.results == [HELLO]
+        assert f"probe: MINE={mine} uid=1000 cwd=/var/task" in vm.console_text()
+
+
+# (The archive names each directory on the way: the first bad entry is one.)
+@pytest.mark.parametrize("files,why", [
+    ({"../escape": (b"x", 0o644)}, "the code names a path outside /var/task: .."),
+    ({"a/./b": (b"x", 0o644)}, "the code names a path outside /var/task: a/."),
+])
+def test_a_claim_that_would_write_outside_the_task_dir_ends_the_instance(vms, files, why):
+    vm = vms({})
+    vm.wait_for_claim_point()
+    vm.claim({}, files)
+    assert vm.wait() == 0
+    assert f"impuls-guest: the claim: {why}" in vm.console_text()
 
 
 def test_the_guest_init_refuses_to_run_as_an_ordinary_program(guest):

@@ -1,0 +1,150 @@
+/* The guest's end of a claim (see the header). The host is trusted (it made
+ * this VM); the checks keep a mistake from writing outside dir. */
+#include "claim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sandbox/vm_channel.h"
+
+static int read_full(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static unsigned long hex8(const char *p)
+{
+    char b[9];
+    memcpy(b, p, 8);
+    b[8] = '\0';
+    return strtoul(b, NULL, 16);
+}
+
+/* A relative path of plain components: no "", ".", ".." or leading '/'. */
+static int name_ok(const char *name)
+{
+    if (!*name || name[0] == '/')
+        return 0;
+    for (const char *c = name; *c;) {
+        size_t n = strcspn(c, "/");
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return 0;
+        c += n + (c[n] == '/');
+    }
+    return 1;
+}
+
+static int unpack(const char *p, size_t len, const char *dir, char *why, size_t whylen)
+{
+    size_t off = 0;
+    for (;;) {
+        if (off > len || len - off < 110 || memcmp(p + off, "070701", 6)) {
+            snprintf(why, whylen, "the code is not a newc archive (at byte %zu)", off);
+            return -1;
+        }
+        const char *h = p + off;
+        unsigned long mode = hex8(h + 14), size = hex8(h + 54), namesize = hex8(h + 94);
+        size_t name_at = off + 110, data_at = (name_at + namesize + 3) & ~(size_t)3;
+        if (namesize == 0 || namesize > 4096 || data_at > len || size > len - data_at ||
+            p[name_at + namesize - 1] != '\0') {
+            snprintf(why, whylen, "a truncated archive entry (at byte %zu)", off);
+            return -1;
+        }
+        const char *name = p + name_at;
+        if (!strcmp(name, "TRAILER!!!"))
+            return 0;
+        char path[4200];
+        if (!name_ok(name) || snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+            snprintf(why, whylen, "the code names a path outside /var/task: %.200s", name);
+            return -1;
+        }
+        if (S_ISDIR(mode)) {
+            if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+                snprintf(why, whylen, "mkdir %.200s: %s", name, strerror(errno));
+                return -1;
+            }
+        } else if (S_ISREG(mode)) {
+            int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0111 ? 0755 : 0644);
+            const char *d = p + data_at;
+            size_t left = size;
+            while (fd >= 0 && left > 0) {
+                ssize_t w = write(fd, d, left);
+                if (w <= 0)
+                    break;
+                d += w;
+                left -= (size_t)w;
+            }
+            if (fd < 0 || left > 0 || close(fd) < 0) {
+                snprintf(why, whylen, "write %.200s: %s", name, strerror(errno));
+                return -1;
+            }
+        } else {
+            snprintf(why, whylen, "the code holds %.200s, neither a directory nor a regular file", name);
+            return -1;
+        }
+        off = (data_at + size + 3) & ~(size_t)3;
+    }
+}
+
+int claim_receive(int chan, const char *dir, char **env, char *why, size_t whylen)
+{
+    size_t len = 0, cap = 1 << 16;
+    char *buf = malloc(cap);
+    uint8_t h[VMC_HEADER];
+    for (;;) {
+        if (!buf || read_full(chan, h, sizeof h) < 0) {
+            snprintf(why, whylen, "the channel ended before the claim");
+            return -1;
+        }
+        uint32_t n = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
+        if ((h[0] != VMC_DATA && h[0] != VMC_CLOSE) || h[1] != 0 || h[2] != 0 || h[3] != 0 ||
+            n > VMC_PAYLOAD_MAX || (h[0] == VMC_CLOSE && n != 0) || len + n > CLAIM_MAX) {
+            snprintf(why, whylen, "a claim frame that is not one (type %u, stream %u, %u bytes)", h[0],
+                     h[2] | h[3] << 8, n);
+            return -1;
+        }
+        if (h[0] == VMC_CLOSE)
+            break;
+        while (len + n > cap && buf)
+            buf = realloc(buf, cap *= 2);
+        if (!buf || read_full(chan, buf + len, n) < 0) {
+            snprintf(why, whylen, "the channel ended in the claim");
+            return -1;
+        }
+        len += n;
+    }
+    /* The environment, then the archive. */
+    size_t off = 0;
+    int k = 0;
+    while (off < len && buf[off] != '\0') {
+        char *e = buf + off;
+        size_t n = strnlen(e, len - off);
+        if (off + n >= len || !strchr(e, '=') || k == CLAIM_ENV_MAX) {
+            snprintf(why, whylen, "a malformed environment in the claim");
+            return -1;
+        }
+        env[k++] = e;
+        off += n + 1;
+    }
+    env[k] = NULL;
+    if (off >= len) {
+        snprintf(why, whylen, "a claim without code");
+        return -1;
+    }
+    return unpack(buf + off + 1, len - off - 1, dir, why, whylen);
+}
