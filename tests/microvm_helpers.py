@@ -176,7 +176,9 @@ class VM:
     def claim(self, env, files):
         """Makes a waiting guest an instance: the environment and the code
         (guest/claim.h) on stream 0, then its CLOSE."""
-        data = b"".join(f"{k}={v}".encode() + b"\0" for k, v in env.items()) + b"\0" + cpio(files)
+        self.claim_raw(b"".join(f"{k}={v}".encode() + b"\0" for k, v in env.items()) + b"\0" + cpio(files))
+
+    def claim_raw(self, data):
         for i in range(0, len(data), 64 << 10):
             self.send_frame("D", 0, data[i:i + (64 << 10)])
         self.send_frame("C", 0)
@@ -207,33 +209,33 @@ class RuntimeApi:
     def __init__(self, vm, events):
         self.vm, self.events, self.results, self.buf, self.streams = vm, list(events), [], {}, set()
 
-    def serve(self, answered=None):
-        """Until `answered` (default all) events have their results."""
-        answered = len(self.events) if answered is None else answered
-        while len(self.results) < answered:
-            kind, stream, payload = self.vm.frame()
-            if kind == "O":
-                self.streams.add(stream)
-                self.buf[stream] = b""
-            elif kind == "D":
-                self.buf[stream] += payload
-                while self.request(stream):
+    def serve(self):
+        """Until every event has its result."""
+        while len(self.results) < len(self.events):
+            if self.take_frame() is not None:
+                while self.request(self.stream):
                     pass
-            elif kind == "C":
-                self.buf.pop(stream, None)
 
     def wait_for_next(self):
-        """Until the runtime's GET of its next event is in (left unanswered): the
-        point a generic VM is saved at."""
+        """Until the runtime's GET of its next event is in (left unanswered):
+        where a VM with this function's runtime waiting is saved. Its stream."""
         while True:
-            kind, stream, payload = self.vm.frame()
-            if kind == "O":
-                self.streams.add(stream)
-                self.buf[stream] = b""
-            elif kind == "D":
-                self.buf[stream] += payload
-                if b"\r\n\r\n" in self.buf[stream]:
-                    return stream
+            if self.take_frame() is not None and b"\r\n\r\n" in self.buf[self.stream]:
+                return self.stream
+
+    def take_frame(self):
+        """One frame from the guest into the streams' buffers; the payload of
+        a DATA frame (its stream in self.stream), else None."""
+        kind, self.stream, payload = self.vm.frame()
+        if kind == "O":
+            self.streams.add(self.stream)
+            self.buf[self.stream] = b""
+        elif kind == "C":
+            self.buf.pop(self.stream, None)
+        else:
+            self.buf[self.stream] += payload
+            return payload
+        return None
 
     def request(self, stream):
         buf = self.buf[stream]

@@ -168,6 +168,20 @@ def test_a_claim_that_would_write_outside_the_task_dir_ends_the_instance(vms, fi
     assert f"impuls-guest: the claim: {why}" in vm.console_text()
 
 
+@pytest.mark.parametrize("data,why", [
+    (b"", "a claim without code"),
+    (b"NO_EQUALS_SIGN\0\0", "a malformed environment in the claim"),
+    (b"\0not an archive", "the code is not a newc archive (at byte 0)"),
+    (b"\0" + b"070701" + b"0" * 104, "a truncated archive entry (at byte 0)"),
+])
+def test_a_malformed_claim_ends_the_instance_with_the_reason(vms, data, why):
+    vm = vms({})
+    vm.wait_for_claim_point()
+    vm.claim_raw(data)
+    assert vm.wait() == 0
+    assert f"impuls-guest: the claim: {why}" in vm.console_text()
+
+
 def test_the_guest_init_refuses_to_run_as_an_ordinary_program(guest):
     r = subprocess.run([os.path.join(OUT, "init")], capture_output=True, text=True, timeout=30)
     assert (r.returncode, r.stderr) == (2, "impuls-guest: the microVM's init, not a program to run\n")
