@@ -33,7 +33,7 @@ DATA_DIR ?= var
 CSHARP_RUNTIME := runtimes/csharp/lib/ImpulsBootstrap.exe
 CSHARP_CORE    := runtimes/csharp/lib/Amazon.Lambda.Core.dll
 
-.PHONY: all deps build run test unit e2e e2e-asan bench clean fuzz fuzz-smoke soak test-cgroup2 test-microvm test-docker install uninstall
+.PHONY: all deps build run test unit e2e e2e-asan bench clean fuzz fuzz-smoke soak test-cgroup2 test-microvm microvm-guest test-docker install uninstall
 
 all: build
 
@@ -94,7 +94,7 @@ build/test/%: tests/unit/%.c $(SAN_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 
-run: deps build
+run: deps build microvm-guest
 	ADDR=$(ADDR) ROUTER=$(ROUTER) DATA_DIR=$(DATA_DIR) exec sh scripts/run.sh
 
 unit: $(TEST_BIN)
@@ -152,9 +152,15 @@ bench: deps build
 test-cgroup2: deps
 	PKGS="$(PKGS)" sh scripts/test-cgroup2.sh
 
+# The guest of isolation "microvm" in build/microvm/ (kernel downloaded once;
+# the runtimes disk remade when Node, Python or runtimes/ change).
+microvm-guest:
+	@sh scripts/microvm-guest.sh
+
 # The microVM guest (scripts/microvm-guest.sh: Debian's kernel, guest/init.c)
-# booted under QEMU's microvm machine, its channel to the host checked.
-test-microvm: deps
+# booted under QEMU's microvm machine, its channel to the host checked; then
+# the daemon's functions with isolation "microvm". Once, not under ASan.
+test-microvm: deps build
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/microvm
 
 # Impuls in Docker Compose (docs/docker.md): the base image made from Debian's

@@ -46,6 +46,7 @@ import density  # noqa: E402
 import csharp  # noqa: E402
 import golang  # noqa: E402
 import microvm  # noqa: E402
+import microvm_daemon  # noqa: E402
 import tls  # noqa: E402
 import load  # noqa: E402
 import refs  # noqa: E402
@@ -293,6 +294,7 @@ def main():
     step("workerd", cold_workerd)
     step("tls", tls.run, RESULTS)
     step("microvm", microvm.run, RESULTS)
+    step("microvm", microvm_daemon.run, RESULTS)
     step("scaling", scaling.run, RESULTS)
     step("floor", floor)
     step("density", density.run, RESULTS)
@@ -422,7 +424,7 @@ def floor_rows():
 def report(only):
     print(f"\n{'benchmark':<{W}}{'impuls':>14}{'reference':>14}{'ratio':>9}")
     for rows in (warm_rows(), added_rows(), cold_rows(), golang.rows(RESULTS, line), csharp.rows(RESULTS, line),
-                 microvm.rows(RESULTS, line),
+                 microvm.rows(RESULTS, line), microvm_daemon.rows(RESULTS, line),
                  tls.rows(RESULTS, line),
                  density.rows(RESULTS)):
         for r in rows:

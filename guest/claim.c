@@ -12,21 +12,6 @@
 
 #include "sandbox/vm_channel.h"
 
-static int read_full(int fd, void *buf, size_t n)
-{
-    char *p = buf;
-    while (n > 0) {
-        ssize_t r = read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
 static unsigned long hex8(const char *p)
 {
     char b[9];
@@ -93,21 +78,50 @@ static int unpack(const char *p, size_t len, const char *dir, char *why, size_t 
                 snprintf(why, whylen, "write %.200s: %s", name, strerror(errno));
                 return -1;
             }
+        } else if (S_ISLNK(mode) && size > 0 && size < 4096) {
+            /* (The store keeps a zip's links inside its code directory.) */
+            char target[4096];
+            memcpy(target, p + data_at, size);
+            target[size] = '\0';
+            if (strlen(target) != size || symlink(target, path) < 0) {
+                snprintf(why, whylen, "symlink %.200s: %s", name, strlen(target) != size ? "a NUL in its target" : strerror(errno));
+                return -1;
+            }
         } else {
-            snprintf(why, whylen, "the code holds %.200s, neither a directory nor a regular file", name);
+            snprintf(why, whylen, "the code holds %.200s, neither a directory, a regular file nor a link", name);
             return -1;
         }
         off = (data_at + size + 3) & ~(size_t)3;
     }
 }
 
-int claim_receive(int chan, const char *dir, char **env, char *why, size_t whylen)
+/* Strings each ended by a NUL, then an empty one, from buf[*off..len) into
+ * out (at most max, NULL-ended). Returns 0, or -1 when malformed. */
+static int take_list(char *buf, size_t len, size_t *off, char **out, int max, int need_eq)
+{
+    int k = 0;
+    while (*off < len && buf[*off] != '\0') {
+        char *e = buf + *off;
+        size_t n = strnlen(e, len - *off);
+        if (*off + n >= len || (need_eq && !strchr(e, '=')) || k == max)
+            return -1;
+        out[k++] = e;
+        *off += n + 1;
+    }
+    out[k] = NULL;
+    if (*off >= len)
+        return -1;
+    (*off)++; /* the empty string */
+    return 0;
+}
+
+int claim_receive(int chan, const char *dir, long long *clock_ns, char **env, char **argv, char *why, size_t whylen)
 {
     size_t len = 0, cap = 1 << 16;
     char *buf = malloc(cap);
     uint8_t h[VMC_HEADER];
     for (;;) {
-        if (!buf || read_full(chan, h, sizeof h) < 0) {
+        if (!buf || vmc_read_full(chan, h, sizeof h) < 0) {
             snprintf(why, whylen, "the channel ended before the claim");
             return -1;
         }
@@ -122,29 +136,33 @@ int claim_receive(int chan, const char *dir, char **env, char *why, size_t whyle
             break;
         while (len + n > cap && buf)
             buf = realloc(buf, cap *= 2);
-        if (!buf || read_full(chan, buf + len, n) < 0) {
+        if (!buf || vmc_read_full(chan, buf + len, n) < 0) {
             snprintf(why, whylen, "the channel ended in the claim");
             return -1;
         }
         len += n;
     }
-    /* The environment, then the archive. */
+    /* The host's clock, the environment, the command, then the archive. */
     size_t off = 0;
-    int k = 0;
-    while (off < len && buf[off] != '\0') {
-        char *e = buf + off;
-        size_t n = strnlen(e, len - off);
-        if (off + n >= len || !strchr(e, '=') || k == CLAIM_ENV_MAX) {
-            snprintf(why, whylen, "a malformed environment in the claim");
-            return -1;
-        }
-        env[k++] = e;
-        off += n + 1;
-    }
-    env[k] = NULL;
-    if (off >= len) {
+    size_t n = strnlen(buf, len);
+    if (n >= len) {
         snprintf(why, whylen, "a claim without code");
         return -1;
     }
-    return unpack(buf + off + 1, len - off - 1, dir, why, whylen);
+    char *end = buf;
+    *clock_ns = n ? strtoll(buf, &end, 10) : 0;
+    if (end != buf + n || *clock_ns < 0) {
+        snprintf(why, whylen, "a malformed clock in the claim");
+        return -1;
+    }
+    off = n + 1;
+    if (take_list(buf, len, &off, env, CLAIM_ENV_MAX, 1) < 0) {
+        snprintf(why, whylen, off >= len ? "a claim without code" : "a malformed environment in the claim");
+        return -1;
+    }
+    if (take_list(buf, len, &off, argv, CLAIM_ARGV_MAX, 0) < 0) {
+        snprintf(why, whylen, off >= len ? "a claim without code" : "a malformed command in the claim");
+        return -1;
+    }
+    return unpack(buf + off, len - off, dir, why, whylen);
 }

@@ -1,16 +1,20 @@
 #pragma once
 /* A claim: what makes a generic guest (booted, or restored from a saved VM,
  * with no function yet) an instance of one function. The host sends it on
- * the channel's stream 0 (VMC_DATA frames, then VMC_CLOSE): the function's
+ * the channel's stream 0 (VMC_DATA frames, then VMC_CLOSE): the host's
+ * clock (CLOCK_REALTIME in decimal nanoseconds, or nothing) ended by a NUL:
+ * a saved VM's own clock stopped when it was saved; the function's
  * environment as "NAME=value" strings each ended by a NUL, an empty one
- * after the last, then its code as a newc cpio archive (directories and
- * regular files only) to unpack at /var/task. */
+ * after the last; the runtime's command line the same way (none: the
+ * function's own /var/task/bootstrap); then its code as a newc cpio archive
+ * (directories, regular files and symbolic links only) to unpack at /var/task. */
 #include <stddef.h>
 
-enum { CLAIM_MAX = 64 << 20, CLAIM_ENV_MAX = 256 };
+enum { CLAIM_MAX = 64 << 20, CLAIM_ENV_MAX = 256, CLAIM_ARGV_MAX = 16 };
 
 /* Reads the claim off chan (which must carry nothing else until it ends),
- * unpacks its code under dir and fills env (NULL-ended, at most
- * CLAIM_ENV_MAX, pointing into memory that stays). Returns 0, or -1 with
- * why set. */
-int claim_receive(int chan, const char *dir, char **env, char *why, size_t whylen);
+ * unpacks its code under dir, sets *clock_ns (0: none) and fills env and argv (NULL-ended, at most
+ * CLAIM_ENV_MAX and CLAIM_ARGV_MAX, pointing into memory that stays).
+ * Returns 0, or -1 with why set. */
+int claim_receive(int chan, const char *dir, long long *clock_ns, char **env, char **argv, char *why,
+                  size_t whylen);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <grp.h>
@@ -34,17 +35,22 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "claim.h"
 #include "sandbox/vm_channel.h"
 
 #define PORT_NAME "impuls.0"
+/* Optional: the runtime's stdout and stderr (else the console). */
+#define LOG_PORT_NAME "impuls.log"
+/* Optional: the runtimes, a read-only squashfs (scripts/microvm-guest.sh)
+ * mounted at /usr, with /var/runtime in it. */
+#define RUNTIMES_DISK "/dev/vda"
 /* The runtime is not root in the guest: root there could crash the guest's
  * kernel (sysrq) or rewrite init's view; the VM is its boundary, this is
  * depth. */
 #define RUNTIME_UID 1000
 #define API_PORT 9001
-enum { MAX_CONNS = 64 };
 
 static void say(const char *fmt, ...)
 {
@@ -70,11 +76,77 @@ static void __attribute__((noreturn)) fail(const char *what)
     power_off();
 }
 
+static long pids_max, memory_mb;
 static void mount_or_fail(const char *src, const char *dst, const char *type, unsigned long flags)
 {
     mkdir(dst, 0755);
     if (mount(src, dst, type, flags, NULL) < 0)
         fail(dst);
+}
+
+/* The runtime's cgroup: its memory is watched there (memory_watch). */
+#define RUNTIME_CG "/sys/fs/cgroup/runtime"
+static bool killed_for_memory;
+
+static bool write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* A cgroup for the runtime and whatever it starts. memory_mb is the
+ * function's: the VM has 64 MiB more for its kernel and init. Without swap,
+ * the kernel's OOM killer comes late to a runtime that fills the memory: it
+ * first evicts and reads back the runtime's own code pages (thrashing,
+ * minutes under TCG). So init watches the cgroup's anonymous memory and
+ * ends the runtime once it passes memory_mb; memory.max (32 MiB above) is
+ * the kernel's backstop. */
+static void runtime_cgroup(void)
+{
+    char limit[32];
+    mount_or_fail("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    if (!write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory") || mkdir(RUNTIME_CG, 0755) < 0)
+        fail("the runtime's cgroup");
+    snprintf(limit, sizeof limit, "%ld", (memory_mb + 32) << 20);
+    if (memory_mb > 0 && !write_file(RUNTIME_CG "/memory.max", limit))
+        fail("the runtime's memory.max");
+}
+
+/* The runtime's anonymous memory past memory_mb: every process in its
+ * cgroup killed (the runtime's death is then reported as an OOM kill). */
+static void memory_watch(void)
+{
+    if (memory_mb <= 0 || killed_for_memory)
+        return;
+    FILE *f = fopen(RUNTIME_CG "/memory.stat", "r");
+    char line[128];
+    long long anon = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "anon %lld", &anon) == 1)
+            break;
+    if (f)
+        fclose(f);
+    if (anon > (long long)memory_mb << 20) {
+        killed_for_memory = true;
+        say("the runtime's memory passed %ld MiB: ending it", memory_mb);
+        write_file(RUNTIME_CG "/cgroup.kill", "1");
+    }
+}
+
+/* NAME=N from the kernel's command line, or dflt. */
+static long cmdline_number(const char *name, long dflt)
+{
+    char line[1024];
+    FILE *f = fopen("/proc/cmdline", "r");
+    bool got = f && fgets(line, sizeof line, f);
+    if (f)
+        fclose(f);
+    const char *p = got ? strstr(line, name) : NULL;
+    long v = p ? strtol(p + strlen(name), NULL, 10) : 0;
+    return v > 0 ? v : dflt;
 }
 
 /* Each line of /modules/order names a .ko in /modules, dependencies first. */
@@ -97,13 +169,36 @@ static void load_modules(void)
     fclose(f);
 }
 
-/* The port's device, /dev/vportNpM, found by the name the host gave it. The
- * driver binds as the module loads, but the port appears once the host side
- * has been negotiated: wait for it, a bounded time. */
-static int open_port(void)
+/* The runtimes' disk, when the VM has one, becomes /usr (and with it /bin,
+ * /lib and /lib64, links as on a merged-/usr system; /var/runtime in it). */
+static void mount_runtimes(void)
+{
+    struct stat st;
+    if (stat("/sys/block/vda", &st) < 0)
+        return;
+    for (int tries = 0; stat(RUNTIMES_DISK, &st) < 0; tries++) {
+        if (tries == 100)
+            fail(RUNTIMES_DISK);
+        usleep(10000);
+    }
+    mount_or_fail(RUNTIMES_DISK, "/usr", "squashfs", MS_RDONLY | MS_NOSUID | MS_NODEV);
+    static const char *const links[][2] = {{"usr/bin", "/bin"}, {"usr/sbin", "/sbin"}, {"usr/lib", "/lib"},
+                                           {"usr/lib64", "/lib64"}, {"/usr/lib/impuls/runtime", "/var/runtime"}};
+    mkdir("/var", 0755);
+    for (size_t i = 0; i < sizeof links / sizeof *links; i++)
+        if (symlink(links[i][0], links[i][1]) < 0 && errno != EEXIST)
+            fail(links[i][1]);
+}
+
+/* A port's device, /dev/vportNpM, found by the name the host gave it. The
+ * driver binds as the module loads, but the ports appear once the host side
+ * has been negotiated: wait for the channel, a bounded time (tries 500);
+ * the others come with it. -1 when there is no such port. */
+static int open_port(const char *want, int tries_left)
 {
     char path[300], name[64];
-    for (int tries = 0; tries < 500; tries++) {
+    size_t wlen = strlen(want);
+    for (; tries_left > 0; tries_left--) {
         DIR *d = opendir("/sys/class/virtio-ports");
         struct dirent *e;
         while (d && (e = readdir(d))) {
@@ -113,8 +208,8 @@ static int open_port(void)
             FILE *f = fopen(path, "r");
             if (!f)
                 continue;
-            bool match = fgets(name, sizeof name, f) && !strncmp(name, PORT_NAME, strlen(PORT_NAME)) &&
-                         (name[strlen(PORT_NAME)] == '\n' || !name[strlen(PORT_NAME)]);
+            bool match = fgets(name, sizeof name, f) && !strncmp(name, want, wlen) &&
+                         (name[wlen] == '\n' || !name[wlen]);
             fclose(f);
             if (match) {
                 snprintf(path, sizeof path, "/dev/%s", e->d_name);
@@ -127,33 +222,17 @@ static int open_port(void)
         }
         if (d)
             closedir(d);
-        usleep(10000);
+        if (tries_left > 1)
+            usleep(10000);
     }
-    errno = ENOENT;
-    fail("the virtio-serial port " PORT_NAME);
+    return -1;
 }
 
-static void put_all(int fd, const void *data, size_t n)
-{
-    const uint8_t *p = data;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            fail("write to the channel");
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
+/* A frame to the host; the VM is over when the channel is. */
 static void put_frame(int chan, uint8_t type, uint16_t stream, const void *data, uint32_t len)
 {
-    uint8_t h[VMC_HEADER];
-    vmc_header(h, type, stream, len);
-    put_all(chan, h, sizeof h);
-    if (len)
-        put_all(chan, data, len);
+    if (vmc_send(chan, type, stream, data, len) < 0)
+        fail("write to the channel");
 }
 
 static void lo_up(void)
@@ -183,7 +262,7 @@ static int listen_api(void)
 
 /* The runtime's environment: the claim's first (getenv takes the first of
  * a name), then the defaults every instance has. */
-static pid_t start_runtime(char **claim_env)
+static pid_t start_runtime(char **claim_env, char **claim_argv, int log_fd)
 {
     static char *base[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "TZ=:UTC", "HOME=/tmp",
                            "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001", "LAMBDA_TASK_ROOT=/var/task",
@@ -199,9 +278,15 @@ static pid_t start_runtime(char **claim_env)
     if (pid < 0)
         fail("fork");
     if (pid == 0) {
-        char *argv[] = {"/var/task/bootstrap", NULL};
+        static char *own[] = {"/var/task/bootstrap", NULL};
+        char **argv = claim_argv && claim_argv[0] ? claim_argv : own;
+        if (log_fd >= 0 && (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0))
+            _exit(126);
         /* (The child says why and exits: only pid 1 powers the VM off.) */
-        if (chdir("/var/task") < 0 || setgroups(0, NULL) < 0 || setgid(RUNTIME_UID) < 0 || setuid(RUNTIME_UID) < 0) {
+        struct rlimit nproc = {(rlim_t)pids_max, (rlim_t)pids_max};
+        if (!write_file(RUNTIME_CG "/cgroup.procs", "0") || chdir("/var/task") < 0 ||
+            setrlimit(RLIMIT_NPROC, &nproc) < 0 || setgroups(0, NULL) < 0 || setgid(RUNTIME_UID) < 0 ||
+            setuid(RUNTIME_UID) < 0) {
             say("the runtime's uid: %s", strerror(errno));
             _exit(126);
         }
@@ -215,42 +300,29 @@ static pid_t start_runtime(char **claim_env)
 /* A guest with no code of its own waits for its claim: it says so with an
  * OPEN of stream 0 (the point a generic VM is saved at), then takes the
  * function's code into a fresh /var/task and its environment. */
-static char **await_claim(int chan)
+static char **await_claim(int chan, char ***argv_out)
 {
-    static char *env[CLAIM_ENV_MAX + 1];
+    static char *env[CLAIM_ENV_MAX + 1], *argv[CLAIM_ARGV_MAX + 1];
     char why[512];
     mkdir("/var", 0755);
     mount_or_fail("task", "/var/task", "tmpfs", MS_NOSUID | MS_NODEV);
     put_frame(chan, VMC_OPEN, 0, NULL, 0);
-    if (claim_receive(chan, "/var/task", env, why, sizeof why) < 0) {
+    long long clock_ns;
+    if (claim_receive(chan, "/var/task", &clock_ns, env, argv, why, sizeof why) < 0) {
         say("the claim: %s", why);
         power_off();
     }
+    struct timespec now = {.tv_sec = clock_ns / 1000000000, .tv_nsec = clock_ns % 1000000000};
+    if (clock_ns > 0 && clock_settime(CLOCK_REALTIME, &now) < 0)
+        fail("set the clock");
     chmod("/var/task", 0755);
+    *argv_out = argv;
     return env;
 }
 
 /* The guest's connections to 127.0.0.1:9001, each a stream of the channel. */
-static struct {
-    int fd;
-    uint16_t stream;
-} conns[MAX_CONNS];
-static int n_conns;
+static vmc_conns_t conns;
 static uint16_t next_stream = 1;
-
-static void drop_conn(int i)
-{
-    close(conns[i].fd);
-    conns[i] = conns[--n_conns];
-}
-
-static int conn_of(uint16_t stream)
-{
-    for (int i = 0; i < n_conns; i++)
-        if (conns[i].stream == stream)
-            return i;
-    return -1;
-}
 
 /* Frames from the host: a connection's bytes, or its end. */
 static int take_frames(uint8_t *buf, size_t *len)
@@ -265,27 +337,41 @@ static int take_frames(uint8_t *buf, size_t *len)
         }
         if (n == 0)
             break;
-        int i = conn_of(f.stream);
+        int i = vmc_conn_of(&conns, f.stream);
         if (i >= 0 && f.type == VMC_DATA) {
-            const uint8_t *p = f.payload;
-            size_t left = f.len;
-            while (left > 0) {
-                ssize_t w = write(conns[i].fd, p, left);
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w <= 0)
-                    break; /* the runtime went away from it: its CLOSE follows */
-                p += w;
-                left -= (size_t)w;
-            }
+            /* A failure: the runtime went away from it, and its CLOSE follows. */
+            vmc_write_all(conns.conn[i].fd, f.payload, f.len);
         } else if (i >= 0 && f.type == VMC_CLOSE) {
-            drop_conn(i);
+            vmc_conn_drop(&conns, i);
         }
         off += (size_t)n;
     }
     memmove(buf, buf + off, *len - off);
     *len -= off;
     return 0;
+}
+
+/* The kernel's count of OOM kills so far (/proc/vmstat). */
+static long oom_kills(void)
+{
+    FILE *f = fopen("/proc/vmstat", "r");
+    char line[128];
+    long n = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "oom_kill %ld", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* How the runtime ended, for the host (vm_channel.h: the guest's report). */
+static void report_exit(int chan, int status)
+{
+    char r[96];
+    int n = snprintf(r, sizeof r, "status=%d oom_kills=%ld\n", status, oom_kills() + killed_for_memory);
+    say("the runtime ended (%.*s)", n - 1, r);
+    put_frame(chan, VMC_DATA, 0, r, (uint32_t)n);
 }
 
 static void bridge(int chan, int lfd, pid_t runtime)
@@ -295,13 +381,14 @@ static void bridge(int chan, int lfd, pid_t runtime)
     for (;;) {
         int status;
         if (waitpid(-1, &status, WNOHANG) == runtime) {
-            say("the runtime ended (status %d)", status);
+            report_exit(chan, status);
             return;
         }
-        struct pollfd p[MAX_CONNS + 2] = {{.fd = chan, .events = POLLIN}, {.fd = lfd, .events = POLLIN}};
-        for (int i = 0; i < n_conns; i++)
-            p[2 + i] = (struct pollfd){.fd = conns[i].fd, .events = POLLIN};
-        int nfds = 2 + n_conns;
+        memory_watch();
+        struct pollfd p[VMC_CONNS_MAX + 2] = {{.fd = chan, .events = POLLIN}, {.fd = lfd, .events = POLLIN}};
+        for (int i = 0; i < conns.n; i++)
+            p[2 + i] = (struct pollfd){.fd = conns.conn[i].fd, .events = POLLIN};
+        int nfds = 2 + conns.n;
         if (poll(p, (nfds_t)nfds, 100) < 0 && errno != EINTR)
             fail("poll");
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -314,28 +401,28 @@ static void bridge(int chan, int lfd, pid_t runtime)
                     return;
             }
         }
-        for (int i = n_conns - 1; i >= 0; i--) {
-            if (!(p[2 + i].revents & (POLLIN | POLLHUP | POLLERR)) || p[2 + i].fd != conns[i].fd)
+        for (int i = conns.n - 1; i >= 0; i--) {
+            if (!(p[2 + i].revents & (POLLIN | POLLHUP | POLLERR)) || p[2 + i].fd != conns.conn[i].fd)
                 continue;
-            ssize_t n = read(conns[i].fd, data, sizeof data);
+            ssize_t n = read(conns.conn[i].fd, data, sizeof data);
             if (n > 0) {
-                put_frame(chan, VMC_DATA, conns[i].stream, data, (uint32_t)n);
+                put_frame(chan, VMC_DATA, conns.conn[i].stream, data, (uint32_t)n);
             } else if (!(n < 0 && errno == EINTR)) {
-                put_frame(chan, VMC_CLOSE, conns[i].stream, NULL, 0);
-                drop_conn(i);
+                put_frame(chan, VMC_CLOSE, conns.conn[i].stream, NULL, 0);
+                vmc_conn_drop(&conns, i);
             }
         }
         if (p[1].revents & POLLIN) {
             int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-            if (fd >= 0 && n_conns == MAX_CONNS) {
+            if (fd >= 0 && conns.n == VMC_CONNS_MAX) {
                 close(fd); /* more than any runtime opens at once */
             } else if (fd >= 0) {
                 int one = 1;
                 setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-                conns[n_conns].fd = fd;
-                conns[n_conns].stream = next_stream++;
-                put_frame(chan, VMC_OPEN, conns[n_conns].stream, NULL, 0);
-                n_conns++;
+                conns.conn[conns.n].fd = fd;
+                conns.conn[conns.n].stream = next_stream++;
+                put_frame(chan, VMC_OPEN, conns.conn[conns.n].stream, NULL, 0);
+                conns.n++;
             }
         }
     }
@@ -351,15 +438,33 @@ int main(void)
     mount_or_fail("sys", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC);
     mount_or_fail("dev", "/dev", "devtmpfs", MS_NOSUID);
     mount_or_fail("tmp", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV);
-    chmod("/tmp", 01777);
+    /* The daemon's limits, on the kernel's command line: /tmp's size (a
+     * full one must not take the guest's memory) and the runtime's
+     * processes (a fork bomb stops there). */
+    long tmp_mb = cmdline_number("impuls.tmp_mb=", 64);
+    pids_max = cmdline_number("impuls.pids_max=", 256);
+    memory_mb = cmdline_number("impuls.memory_mb=", 0);
+    char opts[64];
+    snprintf(opts, sizeof opts, "size=%ldm,mode=1777", tmp_mb);
+    if (mount("tmp", "/tmp", "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, opts) < 0)
+        fail("/tmp");
+    runtime_cgroup();
     signal(SIGPIPE, SIG_IGN);
     lo_up();
     load_modules();
-    int chan = open_port();
+    mount_runtimes();
+    int chan = open_port(PORT_NAME, 500);
+    if (chan < 0) {
+        errno = ENOENT;
+        fail("the virtio-serial port " PORT_NAME);
+    }
+    int log_fd = open_port(LOG_PORT_NAME, 1);
     int lfd = listen_api();
     struct stat st;
-    char **env = stat("/var/task/bootstrap", &st) == 0 ? NULL : await_claim(chan);
-    pid_t runtime = start_runtime(env);
+    char **env = NULL, **argv = NULL;
+    if (stat("/var/task/bootstrap", &st) < 0)
+        env = await_claim(chan, &argv);
+    pid_t runtime = start_runtime(env, argv, log_fd);
     bridge(chan, lfd, runtime);
     say("the instance is over: powering off");
     power_off();

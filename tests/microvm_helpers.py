@@ -173,10 +173,12 @@ class VM:
         kind, stream, payload = self.frame()
         assert (kind, stream) == ("O", 0), (kind, stream, payload, self.console_text())
 
-    def claim(self, env, files):
-        """Makes a waiting guest an instance: the environment and the code
+    def claim(self, env, files, argv=()):
+        """Makes a waiting guest an instance: the host's clock, the
+        environment, the command (none: /var/task/bootstrap) and the code
         (guest/claim.h) on stream 0, then its CLOSE."""
-        self.claim_raw(b"".join(f"{k}={v}".encode() + b"\0" for k, v in env.items()) + b"\0" + cpio(files))
+        self.claim_raw(b"%d\0" % time.time_ns() + b"".join(f"{k}={v}".encode() + b"\0" for k, v in env.items()) + b"\0" +
+                       b"".join(a.encode() + b"\0" for a in argv) + b"\0" + cpio(files))
 
     def claim_raw(self, data):
         for i in range(0, len(data), 64 << 10):

@@ -279,7 +279,7 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
     }
     static const char *known[] = {"name", "runtime", "handler", "code", "env", "memory_mb",
                                   "timeout_s", "concurrency", "idle_timeout_s", "network", "zip", "style", "reuse", "mode",
-                                  "command", "version_label", "description", NULL};
+                                  "command", "version_label", "description", "isolation", NULL};
     const char *key;
     json_t *val;
     json_object_foreach(body, key, val)
@@ -448,6 +448,16 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         }
         snprintf(in->cfg.style, sizeof in->cfg.style, "%s", st);
         in->has_style = true;
+    }
+    json_t *isolation = json_object_get(body, "isolation");
+    if (isolation) {
+        const char *v = json_string_value(isolation);
+        if (!v || (strcmp(v, "namespace") && strcmp(v, "microvm"))) {
+            snprintf(err, errlen, "isolation must be \"namespace\" or \"microvm\"");
+            return -1;
+        }
+        snprintf(in->cfg.isolation, sizeof in->cfg.isolation, "%s", v);
+        in->has_isolation = true;
     }
     json_t *reuse = json_object_get(body, "reuse");
     if (reuse) {

@@ -14,6 +14,7 @@
 #include "api/http_util.h"
 #include "api/source_build.h"
 #include "pool/pool.h"
+#include "sandbox/microvm.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/utf8.h"
@@ -267,6 +268,13 @@ void api_function_instances(struct evhttp_request *req, const char *name)
     http_json(req, 200, json_pack("{s:o}", "instances", pool_instances_json(fn)));
 }
 
+/* Whether functions can have isolation "microvm" here, and how VMs run. */
+static json_t *microvm_json(void)
+{
+    return json_pack("{s:b, s:s, s:s?}", "available", D->cfg.microvm_ok, "accelerator", microvm_accelerator(),
+                     "reason", D->cfg.microvm_ok ? NULL : D->cfg.microvm_why);
+}
+
 void api_runtimes(struct evhttp_request *req)
 {
     json_t *arr = json_array();
@@ -274,14 +282,15 @@ void api_runtimes(struct evhttp_request *req)
         json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:b}", "name", r->name, "language",
                                              r->language, "interpreter",
                                              r->interpreter, "available", runtime_available(r)));
-    http_json(req, 200, json_pack("{s:o}", "runtimes", arr));
+    http_json(req, 200, json_pack("{s:o, s:o}", "runtimes", arr, "microvm", microvm_json()));
 }
 
 void api_health(struct evhttp_request *req)
 {
     http_json(req, D->draining ? 503 : 200,
-              json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:{s:i, s:i, s:i}}", "status", D->draining ? "draining" : "ok",
-                        "isolation", D->cfg.isolation == SANDBOX_PROCESS ? "process" : "namespace", "cgroup",
+              json_pack("{s:s, s:s, s:o, s:s, s:i, s:i, s:i, s:{s:i, s:i, s:i}}", "status",
+                        D->draining ? "draining" : "ok", "isolation", sandbox_backend_name(D->cfg.isolation),
+                        "microvm", microvm_json(), "cgroup",
                         cgroup_version_name(cgroup_version()), "instances", pool_instance_count(), "inflight",
                         D->n_inflight, "connections", conn_limit_open(api_conns), "premade", "nodejs",
                         shells_ready("nodejs"), "python", shells_ready("python"), "csharp", shells_ready("csharp")));

@@ -140,6 +140,8 @@ static void apply_patch(const fn_input_t *in, fn_config_t *next)
     }
     if (in->has_description)
         snprintf(next->description, sizeof next->description, "%s", in->cfg.description);
+    if (in->has_isolation)
+        snprintf(next->isolation, sizeof next->isolation, "%s", in->cfg.isolation);
     /* A label names one version: a new version has only the one it is given. */
     snprintf(next->version_label, sizeof next->version_label, "%s", in->has_label ? in->cfg.version_label : "");
 }
@@ -212,12 +214,38 @@ static void discard_code(write_job_t *job)
         store_gc_code(D->store, job->code_sha, pool_task_in_use(job->task_key) ? "" : job->task_key);
 }
 
+/* isolation "microvm" needs the backend here, a runtime the guest has
+ * (Node.js, Python, a custom runtime's executable: docs/security.md,
+ * "microVM") and mode "handler" (a server's direct path reaches port 8000
+ * through a network namespace, which a VM does not have). True, with the
+ * reason in buf, when the function cannot have it. */
+static bool isolation_refusal(const char *isolation, const runtime_def_t *rt, const char *mode, char *buf, size_t len)
+{
+    if (strcmp(isolation, "microvm"))
+        return false;
+    if (!D->cfg.microvm_ok)
+        snprintf(buf, len, "isolation \"microvm\" is not available on this machine: %s", D->cfg.microvm_why);
+    else if (!strcmp(mode, "http"))
+        snprintf(buf, len, "mode \"http\" cannot run with isolation \"microvm\" yet (its server is reached "
+                           "through a network namespace, which a VM does not have); use isolation \"namespace\"");
+    else if (rt && rt->lang != LANG_NODE && rt->lang != LANG_PYTHON && rt->lang != LANG_PROVIDED)
+        snprintf(buf, len, "runtime '%s' cannot run with isolation \"microvm\": the guest has Node.js, Python and "
+                           "custom runtimes (provided)", rt->name);
+    else
+        return false;
+    return true;
+}
+
 static void commit_create(write_job_t *job)
 {
-    char err[512];
+    char err[768];
     fn_config_t *cfg = &job->in.cfg;
     if (registry_find(job->name)) {
         http_error(job->req, 409, "ResourceConflictException", "function '%s' already exists", job->name);
+        return discard_code(job);
+    }
+    if (isolation_refusal(cfg->isolation, runtime_find(cfg->runtime), cfg->mode, err, sizeof err)) {
+        http_error(job->req, 400, "InvalidParameterValueException", "%s", err);
         return discard_code(job);
     }
     int rc = place_code(job, NULL, cfg, err, sizeof err);
@@ -245,9 +273,11 @@ static void commit_create(write_job_t *job)
  * code). Checked before a build is spent on a write, and at its commit.
  * NULL, or why not (in buf, or a constant). */
 static const char *fields_refusal(const char *old_runtime, const char *runtime, const char *mode,
-                                  const char *handler, bool new_code, char *buf, size_t len)
+                                  const char *handler, bool new_code, const char *isolation, char *buf, size_t len)
 {
     const runtime_def_t *rt = runtime_find(runtime), *was = old_runtime ? runtime_find(old_runtime) : NULL;
+    if (isolation_refusal(isolation, rt, mode, buf, len))
+        return buf;
     if (runtime_builds_source(was) && (!rt || rt->lang != was->lang) && !new_code) {
         snprintf(buf, len, "give the code again (code or zip) when the runtime changes from %s", old_runtime);
         return buf;
@@ -271,7 +301,7 @@ static void commit_update(write_job_t *job)
     fn_config_t next;
     fn_config_copy(&next, old);
     apply_patch(&job->in, &next);
-    char err[512];
+    char err[768];
     const runtime_def_t *rt = runtime_find(next.runtime);
     const char *bad = !strcmp(next.style, "glambdar") && rt && rt->lang != LANG_NODE
                           ? "style \"glambdar\" needs a Node.js runtime"
@@ -279,8 +309,8 @@ static void commit_update(write_job_t *job)
                           ? "command is only for mode \"http\" (the server to start)"
                           : NULL;
     if (!bad)
-        bad = fields_refusal(old->runtime, next.runtime, next.mode, next.handler, job->in.code || job->in.zip, err,
-                             sizeof err);
+        bad = fields_refusal(old->runtime, next.runtime, next.mode, next.handler, job->in.code || job->in.zip,
+                             next.isolation, err, sizeof err);
     if (bad) {
         http_error(job->req, 400, "InvalidParameterValueException", "%s", bad);
         fn_config_clear(&next);
@@ -389,10 +419,11 @@ static void build_job(write_job_t *job, const char *runtime, const fn_t *old)
     const fn_input_t *in = &job->in;
     const char *handler = in->has_handler || !old ? in->cfg.handler : fn_cfg(old)->handler;
     const char *mode = in->has_mode || !old ? in->cfg.mode : fn_cfg(old)->mode;
+    const char *isolation = in->has_isolation || !old ? in->cfg.isolation : fn_cfg(old)->isolation;
     /* What commit_update checks, before a build is spent on it. */
-    char buf[512];
+    char buf[768];
     const char *bad = fields_refusal(old ? fn_cfg(old)->runtime : NULL, runtime, mode, handler, in->code || in->zip,
-                                     buf, sizeof buf);
+                                     isolation, buf, sizeof buf);
     if (bad) {
         http_error(job->req, 400, "InvalidParameterValueException", "%s", bad);
         return job_free(job);
@@ -429,6 +460,9 @@ static void build_job(write_job_t *job, const char *runtime, const fn_t *old)
  * one), or commits it (inline). */
 static void dispatch_job(write_job_t *job)
 {
+    /* A new function without an isolation of its own: the daemon's default. */
+    if (job->create && !job->in.has_isolation && D->cfg.isolation != SANDBOX_PROCESS)
+        snprintf(job->in.cfg.isolation, sizeof job->in.cfg.isolation, "%s", sandbox_backend_name(D->cfg.isolation));
     const fn_t *old;
     const char *runtime = build_runtime(job, &old);
     if (runtime)

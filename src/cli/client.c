@@ -29,7 +29,7 @@ enum { INPUT_MAX = 50 << 20 };
 typedef struct opts {
     const char *addr;
     bool json, local, follow;
-    const char *name, *runtime, *handler;
+    const char *name, *runtime, *handler, *isolation;
     int memory_mb, timeout_s, tail;
 } opts_t;
 
@@ -136,6 +136,8 @@ static int cmd_deploy(const opts_t *o, const char *path)
         json_object_set_new(spec, "memory_mb", json_integer(o->memory_mb));
     if (o->timeout_s)
         json_object_set_new(spec, "timeout_s", json_integer(o->timeout_s));
+    if (o->isolation)
+        json_object_set_new(spec, "isolation", json_string(o->isolation));
     http_response_t r;
     char err[512];
     int rc = cli_deploy(o->addr, name, spec, &r, err, sizeof err);
@@ -339,6 +341,7 @@ static void client_usage(FILE *f)
 {
     fprintf(f, "usage: impuls [--addr HOST:PORT] [--json] COMMAND ...\n"
                "  deploy PATH [--name N] [--runtime R] [--handler H] [--memory MB] [--timeout S]\n"
+               "              [--isolation namespace|microvm]\n"
                "  invoke NAME [JSON|-] [--local]\n"
                "  ls | get NAME | rm NAME | instances NAME\n"
                "  logs NAME [--tail N] [-f]\n"
@@ -364,7 +367,8 @@ int cmd_client(int argc, char **argv)
         {"name", required_argument, 0, 'n'},    {"runtime", required_argument, 0, 'r'},
         {"handler", required_argument, 0, 'H'}, {"memory", required_argument, 0, 'm'},
         {"timeout", required_argument, 0, 't'}, {"tail", required_argument, 0, 'T'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+        {"isolation", required_argument, 0, 'i'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     optind = 1;
     int c;
@@ -379,6 +383,11 @@ int cmd_client(int argc, char **argv)
         case 'n': o.name = optarg; break;
         case 'r': o.runtime = optarg; break;
         case 'H': o.handler = optarg; break;
+        case 'i':
+            if (strcmp(optarg, "namespace") && strcmp(optarg, "microvm"))
+                return usage_error("--isolation takes namespace or microvm, not '%s'", optarg);
+            o.isolation = optarg;
+            break;
         case 'm':
             if (!parse_int(optarg, FN_MEMORY_MIN, FN_MEMORY_MAX, &o.memory_mb))
                 return usage_error("--memory takes megabytes (64 to 10240), not '%s'", optarg);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "sandbox/microvm.h"
 
 static void usage(FILE *f)
 {
@@ -22,6 +23,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (!strcmp(argv[1], MICROVM_VMM_COMMAND)) /* a VM's supervisor (src/sandbox/microvm.c) */
+        return microvm_vmm_main(argc, argv);
     if (!strcmp(argv[1], "serve"))
         return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(argv[1], "up"))

@@ -1,5 +1,6 @@
 /* `impuls serve`: the daemon. One libevent loop serves the API and the Runtime
  * API of every instance; SIGCHLD reaps sandboxes; SIGTERM drains. */
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -24,6 +25,7 @@
 #include "api/sigv4.h"
 #include "cli/cli.h"
 #include "pool/pool.h"
+#include "sandbox/microvm.h"
 #include "util/log.h"
 #include "util/offload.h"
 #include "util/util.h"
@@ -132,10 +134,52 @@ static void usage(void)
                     "  --scale-delay  how long a call waits for a busy instance before a new one is started\n"
                     "  --aws-credentials  check the Lambda API's SigV4 signatures against the keys in FILE\n"
                     "  --no-local  refuse ?local=true (runs code unsandboxed, as the daemon's user)\n"
-                    "  --isolation namespace|process  process: every call unsandboxed, as ?local=true (development)\n"
+                    "  --isolation namespace|microvm|process  what a new function gets unless it names its own;\n"
+                    "              process: every call unsandboxed, as ?local=true (development)\n"
+                    "  --microvm-dir DIR  the microVM guest (default: build/microvm beside runtimes/)\n"
                     "  --router-https  serve the router over TLS too (self-signed certificates per host, or --router-cert)\n"
                     "  --router-http   answer plain HTTP with a 308 redirect to --router-https\n"
                     "  env: IMPULS_ADDR (default 127.0.0.1:8080), IMPULS_DATA_DIR (default ./var)\n");
+}
+
+/* The microvm backend: usable when QEMU and the guest (vm_dir, else
+ * build/microvm beside runtimes/) are here. Saved VMs live in the data dir;
+ * the instances' Runtime API sockets in a dir of /run named after it
+ * (h: its hash), emptied of a dead predecessor's. */
+static int setup_microvm(const char *vm_dir, const char *h)
+{
+    char path[4200], real[PATH_MAX];
+    if (vm_dir)
+        snprintf(path, sizeof path, "%s", vm_dir);
+    else
+        snprintf(path, sizeof path, "%s/../build/microvm", D->cfg.runtime_dir);
+    snprintf(D->cfg.vm_dir, sizeof D->cfg.vm_dir, "%s", realpath(path, real) ? real : path);
+    D->cfg.microvm_ok = microvm_available(D->cfg.vm_dir, D->cfg.microvm_why, sizeof D->cfg.microvm_why);
+    snprintf(D->cfg.vm_state_dir, sizeof D->cfg.vm_state_dir, "%s/microvm", D->cfg.data_dir);
+    snprintf(D->cfg.vm_run_dir, sizeof D->cfg.vm_run_dir, "/run/impuls-%.12s", h);
+    mkdir(D->cfg.vm_state_dir, 0700);
+    mkdir(D->cfg.vm_run_dir, 0700);
+    DIR *d = opendir(D->cfg.vm_run_dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s", D->cfg.vm_run_dir, e->d_name);
+            unlink(path);
+        }
+    if (d)
+        closedir(d);
+    if (D->cfg.microvm_ok) {
+        microvm_prune_snapshots(D->cfg.vm_dir, D->cfg.vm_state_dir);
+        log_info("microvm isolation available (QEMU microvm, accelerator %s; guest in %s)", microvm_accelerator(),
+                 D->cfg.vm_dir);
+        return 0;
+    }
+    if (D->cfg.isolation == SANDBOX_MICROVM) {
+        log_error("--isolation microvm: %s", D->cfg.microvm_why);
+        return -1;
+    }
+    log_info("microvm isolation not available: %s", D->cfg.microvm_why);
+    return 0;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -145,6 +189,7 @@ int cmd_serve(int argc, char **argv)
     const char *addr = getenv("IMPULS_ADDR") ? getenv("IMPULS_ADDR") : "127.0.0.1:8080";
     const char *data = getenv("IMPULS_DATA_DIR") ? getenv("IMPULS_DATA_DIR") : "var";
     const char *rtdir = getenv("IMPULS_RUNTIME_DIR");
+    const char *vm_dir = NULL;
     enum cg_version cgv = CG_NONE;
     int max_conns = 1024;
     const char *router_addr = getenv("IMPULS_ROUTER_ADDR");
@@ -172,6 +217,7 @@ int cmd_serve(int argc, char **argv)
         {"python-zygote", required_argument, 0, 'Z'},
         {"router-https", required_argument, 0, 's'},
         {"isolation", required_argument, 0, 'i'},
+        {"microvm-dir", required_argument, 0, 'V'},
         {"router-http", required_argument, 0, 'H'},
         {"router-cert", required_argument, 0, 'C'},
         {"router-key", required_argument, 0, 'k'},
@@ -204,12 +250,13 @@ int cmd_serve(int argc, char **argv)
         case 'R': router_addr = optarg; break;
         case 's': router_https = optarg; break;
         case 'i':
-            if (strcmp(optarg, "namespace") && strcmp(optarg, "process")) {
-                fprintf(stderr, "impuls: --isolation takes namespace or process\n");
+            if (sandbox_backend_parse(optarg) < 0) {
+                fprintf(stderr, "impuls: --isolation takes namespace, microvm or process\n");
                 return 2;
             }
-            D->cfg.isolation = optarg[0] == 'p' ? SANDBOX_PROCESS : SANDBOX_NAMESPACE;
+            D->cfg.isolation = (enum sandbox_backend)sandbox_backend_parse(optarg);
             break;
+        case 'V': vm_dir = optarg; break;
         case 'H': router_http = optarg; break;
         case 'C': router_cert = optarg; break;
         case 'k': router_key = optarg; break;
@@ -326,6 +373,9 @@ int cmd_serve(int argc, char **argv)
     } else if (sandbox_init(parent, cgv, err, sizeof err) < 0) {
         log_error("sandbox: %s", err);
         return 1;
+    } else if (setup_microvm(vm_dir, h) < 0) {
+        cgroup_shutdown();
+        return 1;
     }
     /* From here on a failure also removes the daemon's cgroup subtree. */
     D->store = store_open(D->cfg.data_dir, err, sizeof err);
@@ -408,7 +458,7 @@ int cmd_serve(int argc, char **argv)
     event_add(sigterm, NULL);
     event_add(sigint, NULL);
     log_info("impuls listening on http://%s (data %s, runtimes %s, sandbox %s, cgroup %s)", addr, D->cfg.data_dir,
-             D->cfg.runtime_dir, D->cfg.isolation == SANDBOX_PROCESS ? "none (process)" : "namespace",
+             D->cfg.runtime_dir, D->cfg.isolation == SANDBOX_PROCESS ? "none (process)" : sandbox_backend_name(D->cfg.isolation),
              cgroup_version_name(cgroup_version()));
 
     event_base_dispatch(D->base);
@@ -432,6 +482,7 @@ int cmd_serve(int argc, char **argv)
     if (drain_timer)
         event_free(drain_timer);
     cgroup_shutdown();
+    rmdir(D->cfg.vm_run_dir); /* empty: every instance's socket went with it */
     store_close(D->store);
     event_base_free(D->base);
     log_info("stopped");

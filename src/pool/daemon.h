@@ -17,8 +17,18 @@ typedef struct daemon_cfg {
     int pids_max;
     bool no_local;      /* refuse ?local=true invocations */
     /* --isolation process: every call runs as ?local=true does, with no
-     * sandbox at all (a development daemon needing no privileges). */
+     * sandbox at all (a development daemon needing no privileges). Else
+     * namespace or microvm: what a function created without an
+     * "isolation" of its own gets. */
     enum sandbox_backend isolation;
+    /* The microvm backend: is it usable here (else why not), the guest's
+     * files, saved VMs, and the dir of the instances' Runtime API sockets
+     * (short: a socket path has at most 107 bytes). */
+    bool microvm_ok;
+    char microvm_why[512];
+    char vm_dir[4096];
+    char vm_state_dir[4096];
+    char vm_run_dir[64];
     int init_timeout_s; /* a runtime must ask for work within this */
     int scale_delay_ms; /* a queued call waits this long for a busy instance before one is started */
     unsigned uid_slot;  /* picks this daemon's uid range (from the data dir) */

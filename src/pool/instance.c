@@ -12,6 +12,7 @@
 #include "api/http_util.h"
 #include "pool/internal.h"
 #include "runtime_api/runtimes.h"
+#include "sandbox/microvm.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -62,7 +63,7 @@ static char **build_env(instance_t *inst, const char *task_dir, const char *runt
     DEFAULT("PATH", "/usr/local/bin:/usr/bin:/bin");
     DEFAULT("LANG", "C.UTF-8");
     DEFAULT("TZ", ":UTC");
-    DEFAULT("HOME", "%s", inst->sb.backend == SANDBOX_NAMESPACE ? "/tmp" : task_dir);
+    DEFAULT("HOME", "%s", inst->sb.backend != SANDBOX_PROCESS ? "/tmp" : task_dir);
     PUT("LAMBDA_TASK_ROOT=%s", task_dir);
     PUT("LAMBDA_RUNTIME_DIR=%s", runtime_dir);
     PUT("_HANDLER=%s", c->handler);
@@ -126,8 +127,9 @@ instance_t *instance_spawn(pool_t *pool)
     inst->netns_fd = -1;
     snprintf(inst->task_key, sizeof inst->task_key, "%s", fn->cfg.task_key);
 
-    char cgname[64];
+    char cgname[64], api_path[108];
     snprintf(cgname, sizeof cgname, "i-%llu", (unsigned long long)inst->id);
+    snprintf(api_path, sizeof api_path, "%s/i-%llu.sock", D->cfg.vm_run_dir, (unsigned long long)inst->id);
     sandbox_spec_t spec = {
         .backend = pool->backend,
         .task_dir = fn->task_dir,
@@ -139,6 +141,9 @@ instance_t *instance_spawn(pool_t *pool)
         .tmp_mb = D->cfg.tmp_mb,
         .cpu_weight = instance_cpu_weight(&fn->cfg),
         .uid = instance_uid(inst->id),
+        .vm_dir = D->cfg.vm_dir,
+        .vm_state_dir = D->cfg.vm_state_dir,
+        .vm_api_path = api_path,
     };
     const char *task_dir, *runtime_dir;
     sandbox_paths(pool->backend, &spec, &task_dir, &runtime_dir);
@@ -189,8 +194,11 @@ instance_t *instance_spawn(pool_t *pool)
     inst->log_ev = event_new(D->base, inst->sb.log_fd, EV_READ | EV_PERSIST, on_log, inst);
     event_add(inst->log_ev, NULL);
     inst->idle_ev = evtimer_new(D->base, on_idle, inst);
-    /* The same timer bounds init: a runtime that never asks for work goes. */
-    struct timeval init_tv = {.tv_sec = D->cfg.init_timeout_s};
+    /* The same timer bounds init: a runtime that never asks for work goes.
+     * A VM's gets the time a boot may take on top (the first cold start of
+     * its size boots the generic VM it saves; under TCG that is seconds). */
+    struct timeval init_tv = {.tv_sec = D->cfg.init_timeout_s +
+                                        (pool->backend == SANDBOX_MICROVM ? MICROVM_BOOT_ALLOWANCE_S : 0)};
     evtimer_add(inst->idle_ev, &init_tv);
     if (inst->sb.rapi_fd >= 0) {
         serve_runtime_api(inst);
@@ -438,11 +446,8 @@ static void instance_exited(instance_t *inst, int status)
 {
     pool_t *pool = inst->pool;
     instance_drain_log(inst);
-    /* Out of memory: the runtime was SIGKILLed (init reports 128+9) and the
-     * cgroup's OOM killer has struck; a child killed earlier does not count. */
-    bool oom = inst->sb.backend == SANDBOX_NAMESPACE && WIFEXITED(status) &&
-               WEXITSTATUS(status) == 128 + SIGKILL && cgroup_oom_kills(&inst->sb.cg) > 0;
-    char how[128], msg[512];
+    char how[128], msg[700], vm_reason[512];
+    bool oom = sandbox_exit_info(&inst->sb, status, vm_reason, sizeof vm_reason);
     format_exit(status, how, sizeof how);
     /* Init exits with 128+N when the runtime died of signal N. */
     if (WIFEXITED(status) && WEXITSTATUS(status) > 128)
@@ -477,6 +482,9 @@ static void instance_exited(instance_t *inst, int status)
             invocation_respond_error(inv, 502, "Runtime.InvalidEntrypoint",
                                      "the runtime's executable could not be started (missing or not executable; "
                                      "see the function's log)", NULL);
+        } else if (vm_reason[0] && !inst->init_timed_out) {
+            snprintf(msg, sizeof msg, "the microVM ended: %s", vm_reason);
+            invocation_respond_error(inv, 502, "Runtime.ExitError", msg, NULL);
         } else if (inst->init_timed_out) {
             snprintf(msg, sizeof msg, "the function's init did not finish within %d seconds", D->cfg.init_timeout_s);
             invocation_respond_error(inv, 502, "Runtime.InitTimeout", msg, NULL);
@@ -542,7 +550,7 @@ json_t *pool_instances_json(fn_t *fn)
             arr, json_pack("{s:I, s:s, s:s, s:i, s:s, s:i, s:s, s:b, s:b}", "id", (json_int_t)i->id, "function",
                            i->pool->fn->cfg.name, "state",
                            i->state == INST_BUSY && !i->inv ? "returning" : states[i->state], "pid", (int)i->sb.pid,
-                           "isolation", i->sb.backend == SANDBOX_NAMESPACE ? "namespace" : "process",
+                           "isolation", sandbox_backend_name(i->sb.backend),
                            "version", i->version, "created_at", created, "premade", i->premade,
                            "zygote", i->from_zygote));
     }

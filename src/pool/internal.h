@@ -39,7 +39,7 @@ typedef struct pool {
 struct fn {
     fn_config_t cfg;
     char task_dir[4096];
-    pool_t pools[2]; /* indexed by enum sandbox_backend */
+    pool_t pools[SANDBOX_BACKENDS]; /* indexed by enum sandbox_backend */
     int log_fd;      /* append-only function log */
     off_t log_size;  /* its size, for rotation */
     char log_name[160]; /* logs/<log_name>.log */

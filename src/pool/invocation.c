@@ -176,6 +176,8 @@ static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend ba
 {
     if (D->cfg.isolation == SANDBOX_PROCESS)
         backend = SANDBOX_PROCESS; /* the daemon has no sandboxes to give */
+    else if (backend != SANDBOX_PROCESS)
+        backend = fn_backend(fn); /* namespace or microvm, as the function says */
     pool_t *pool = &fn->pools[backend];
     uuid4(inv->id);
     inv->pool = pool;

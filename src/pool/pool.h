@@ -37,6 +37,8 @@ fn_t *registry_add_pinned(const fn_config_t *cfg, const char *log_name, const fn
 /* Stops telling the watcher (before it goes away). */
 void fn_unwatch(fn_t *fn);
 int pool_start_instance(fn_t *fn);
+/* The sandbox a function's instances get (its "isolation"), ?local=true aside. */
+enum sandbox_backend fn_backend(const fn_t *fn);
 
 /* Starts an invocation: answers req when the function has answered (or failed,
  * timed out, or the queue was full). event is taken over. */

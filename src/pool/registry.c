@@ -65,7 +65,7 @@ static fn_t *add(const fn_config_t *cfg, const char *log_name)
     fn_config_copy(&fn->cfg, cfg);
     snprintf(fn->log_name, sizeof fn->log_name, "%s", log_name);
     store_task_dir(D->store, cfg->task_key, fn->task_dir);
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < SANDBOX_BACKENDS; b++) {
         fn->pools[b].fn = fn;
         fn->pools[b].backend = (enum sandbox_backend)b;
         TAILQ_INIT(&fn->pools[b].queue);
@@ -89,7 +89,12 @@ fn_t *registry_add_pinned(const fn_config_t *cfg, const char *log_name, const fn
 
 void fn_unwatch(fn_t *fn) { memset(&fn->watch, 0, sizeof fn->watch); }
 
-int pool_start_instance(fn_t *fn) { return instance_spawn(&fn->pools[SANDBOX_NAMESPACE]) ? 0 : -1; }
+int pool_start_instance(fn_t *fn) { return instance_spawn(&fn->pools[fn_backend(fn)]) ? 0 : -1; }
+
+enum sandbox_backend fn_backend(const fn_t *fn)
+{
+    return !strcmp(fn->cfg.isolation, "microvm") ? SANDBOX_MICROVM : SANDBOX_NAMESPACE;
+}
 
 void fn_ref(fn_t *fn) { fn->refs++; }
 
@@ -104,7 +109,7 @@ void fn_unref(fn_t *fn)
         }
     if (fn->log_fd >= 0)
         close(fn->log_fd);
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < SANDBOX_BACKENDS; b++) {
         if (fn->pools[b].scale_ev)
             event_free(fn->pools[b].scale_ev);
         zygote_stop(&fn->pools[b]);
@@ -131,14 +136,14 @@ void registry_update(fn_t *fn, const fn_config_t *cfg)
     fn_config_copy(&fn->cfg, cfg);
     store_task_dir(D->store, cfg->task_key, fn->task_dir);
     retire_instances(fn, false);
-    for (int b = 0; b < 2; b++) /* it was started for the old runtime and env */
+    for (int b = 0; b < SANDBOX_BACKENDS; b++) /* it was started for the old runtime and env */
         zygote_stop(&fn->pools[b]);
 }
 
 void registry_remove(fn_t *fn)
 {
     fn->removed = true;
-    for (int b = 0; b < 2; b++)
+    for (int b = 0; b < SANDBOX_BACKENDS; b++)
         invocation_fail_queued(&fn->pools[b], 404, "ResourceNotFoundException",
                                "the function was deleted");
     retire_instances(fn, true);

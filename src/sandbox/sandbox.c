@@ -1,4 +1,4 @@
-/* What both backends share: spawning dispatch, paths, kill and release. */
+/* What the backends share: spawning dispatch, paths, kill and release. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -6,10 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "sandbox/microvm.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/spawn_util.h"
+
+static const char *const BACKEND_NAMES[SANDBOX_BACKENDS] = {"process", "namespace", "microvm"};
+
+const char *sandbox_backend_name(enum sandbox_backend b) { return b < SANDBOX_BACKENDS ? BACKEND_NAMES[b] : "?"; }
+
+int sandbox_backend_parse(const char *name)
+{
+    for (int b = 0; b < SANDBOX_BACKENDS; b++)
+        if (!strcmp(name, BACKEND_NAMES[b]))
+            return b;
+    return -1;
+}
 
 int sandbox_init(const char *cgroup_parent, enum cg_version want, char *err, size_t errlen)
 {
@@ -24,8 +38,8 @@ int sandbox_init(const char *cgroup_parent, enum cg_version want, char *err, siz
 void sandbox_paths(enum sandbox_backend b, const sandbox_spec_t *spec, const char **task_dir,
                    const char **runtime_dir)
 {
-    *task_dir = b == SANDBOX_NAMESPACE ? SANDBOX_TASK_DIR : spec->task_dir;
-    *runtime_dir = b == SANDBOX_NAMESPACE ? SANDBOX_RUNTIME_DIR : spec->runtime_dir;
+    *task_dir = b != SANDBOX_PROCESS ? SANDBOX_TASK_DIR : spec->task_dir;
+    *runtime_dir = b != SANDBOX_PROCESS ? SANDBOX_RUNTIME_DIR : spec->runtime_dir;
 }
 
 int sandbox_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t errlen)
@@ -35,15 +49,33 @@ int sandbox_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     sb->pid = -1;
     sb->ctl_fd = sb->log_fd = sb->rapi_fd = sb->rapi_unix_fd = -1;
     sb->cg.peak_fd = -1;
-    return spec->backend == SANDBOX_NAMESPACE ? namespace_spawn(spec, sb, err, errlen)
-                                              : process_spawn(spec, sb, err, errlen);
+    switch (spec->backend) {
+    case SANDBOX_NAMESPACE:
+        return namespace_spawn(spec, sb, err, errlen);
+    case SANDBOX_MICROVM:
+        return microvm_spawn(spec, sb, err, errlen);
+    default:
+        return process_spawn(spec, sb, err, errlen);
+    }
+}
+
+bool sandbox_exit_info(sandbox_t *sb, int status, char *vm_reason, size_t len)
+{
+    vm_reason[0] = '\0';
+    if (sb->backend == SANDBOX_MICROVM)
+        return microvm_exit_info(sb, vm_reason, len);
+    /* Namespace: init reports the runtime's SIGKILL as 128+9, and the
+     * cgroup's OOM killer has struck (a child killed earlier does not count). */
+    return sb->backend == SANDBOX_NAMESPACE && WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGKILL &&
+           cgroup_oom_kills(&sb->cg) > 0;
 }
 
 void sandbox_kill(sandbox_t *sb)
 {
     if (sb->pid <= 0)
         return;
-    /* Namespace: killing pid 1 ends the whole pid namespace. Process: the
+    /* Namespace: killing pid 1 ends the whole pid namespace. Microvm: the
+     * supervisor's death kills QEMU (its parent-death signal). Process: the
      * runtime leads its own process group. */
     if (sb->backend == SANDBOX_PROCESS)
         kill(-sb->pid, SIGKILL);
@@ -70,5 +102,9 @@ void sandbox_release(sandbox_t *sb)
         kill(-sb->pid, SIGKILL); /* children the runtime left behind */
     close_fds((int *const[]){&sb->ctl_fd, &sb->log_fd, &sb->rapi_fd, &sb->rapi_unix_fd}, 4);
     cgroup_destroy(&sb->cg);
+    if (sb->api_path[0]) {
+        unlink(sb->api_path);
+        sb->api_path[0] = '\0';
+    }
     sb->pid = -1;
 }

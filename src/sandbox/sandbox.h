@@ -1,7 +1,8 @@
 #pragma once
-/* An instance's sandbox: where one runtime process runs. Two backends behind
- * one interface: "namespace" (pid, mount, net, ipc, uts and cgroup namespaces,
- * pivot_root, cgroup limits, no capabilities, seccomp) and "process" (a plain
+/* An instance's sandbox: where one runtime process runs. Three backends
+ * behind one interface: "namespace" (pid, mount, net, ipc, uts and cgroup
+ * namespaces, pivot_root, cgroup limits, no capabilities, seccomp),
+ * "microvm" (a QEMU microvm per instance: microvm.h) and "process" (a plain
  * child, no isolation: the ?local=true development mode). */
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,7 +23,10 @@
 #define SANDBOX_TASK_DIR "/var/task"
 #define SANDBOX_CACHE_DIR "/var/cache/impuls"
 
-enum sandbox_backend { SANDBOX_PROCESS, SANDBOX_NAMESPACE };
+enum sandbox_backend { SANDBOX_PROCESS, SANDBOX_NAMESPACE, SANDBOX_MICROVM, SANDBOX_BACKENDS };
+/* "process", "namespace", "microvm"; and back (-1: none of them). */
+const char *sandbox_backend_name(enum sandbox_backend b);
+int sandbox_backend_parse(const char *name);
 
 typedef struct sandbox_spec {
     enum sandbox_backend backend;
@@ -57,6 +61,12 @@ typedef struct sandbox_spec {
     /* In the zygote only: the runtime, locked down, returns from
      * sandbox_init_main instead of calling execve. */
     bool runtime_returns;
+    /* microvm: the guest's files (scripts/microvm-guest.sh), where saved
+     * VMs are kept, and the Unix socket path the instance's Runtime API
+     * listens on (the VM's supervisor connects there). */
+    const char *vm_dir;
+    const char *vm_state_dir;
+    const char *vm_api_path;
 } sandbox_spec_t;
 
 typedef struct sandbox {
@@ -67,6 +77,7 @@ typedef struct sandbox {
     int rapi_fd;  /* listening socket of the Runtime API, -1 until known */
     int rapi_unix_fd; /* namespace: the same on SANDBOX_RAPI_UNIX_PATH, else -1 */
     cgroup_t cg;
+    char api_path[108]; /* microvm: the Runtime API's socket path, removed at release */
 } sandbox_t;
 
 /* The task and runtime dirs as the process sees them. */
@@ -89,6 +100,11 @@ void sandbox_close_rapi(sandbox_t *sb);
  * Returns 0, or -1 when init is gone or the message is too long. */
 int sandbox_claim(sandbox_t *sb, const char *task_key, const char *env_json);
 enum { SANDBOX_CLAIM_MAX = 60 * 1024 };
+
+/* After the sandbox's main pid exited with status: true when the runtime
+ * was killed for running out of memory. vm_reason (microvm): what ended the
+ * VM when its runtime did not end by itself, else "". */
+bool sandbox_exit_info(sandbox_t *sb, int status, char *vm_reason, size_t len);
 
 /* Kills everything in the sandbox (idempotent). */
 void sandbox_kill(sandbox_t *sb);

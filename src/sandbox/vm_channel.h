@@ -13,7 +13,9 @@
  * OPEN (guest -> host): a new connection; DATA: its bytes, either way;
  * CLOSE: either side is done with it. Stream 0 is the guest's own: its OPEN
  * says a guest with no code waits for its claim, which the host sends as
- * DATA on stream 0 ended by a CLOSE (guest/claim.h). Anything else is malformed: the
+ * DATA on stream 0 ended by a CLOSE (guest/claim.h). When its runtime ends,
+ * the guest reports how, in one DATA frame on stream 0:
+ * "status=<wait status> oom_kills=<the kernel's count>\n". Anything else is malformed: the
  * reader stops and the other side is treated as broken. Shared by the
  * daemon and the guest (a static build), so plain C and no libraries. */
 #include <stddef.h>
@@ -34,3 +36,25 @@ typedef struct vmc_frame {
 int vmc_parse(const uint8_t *buf, size_t n, vmc_frame_t *out);
 /* The header of a frame into out. */
 void vmc_header(uint8_t out[VMC_HEADER], uint8_t type, uint16_t stream, uint32_t len);
+
+/* Blocking I/O on the channel (or a connection), EINTR retried: every byte
+ * written, or exactly n read; 0, or -1 on an error or the end. */
+int vmc_write_all(int fd, const void *data, size_t n);
+int vmc_read_full(int fd, void *buf, size_t n);
+/* A whole frame (header and payload) to fd. */
+int vmc_send(int fd, uint8_t type, uint16_t stream, const void *data, uint32_t len);
+
+/* Each end's open streams, as connections: the guest's to its runtime, the
+ * daemon's to the instance's Runtime API. */
+enum { VMC_CONNS_MAX = 64 };
+typedef struct vmc_conns {
+    int n;
+    struct {
+        int fd;
+        uint16_t stream;
+    } conn[VMC_CONNS_MAX];
+} vmc_conns_t;
+/* The index of stream's connection, or -1. */
+int vmc_conn_of(const vmc_conns_t *c, uint16_t stream);
+/* Closes connection i; the last one takes its place. */
+void vmc_conn_drop(vmc_conns_t *c, int i);

@@ -29,7 +29,7 @@ static const char *SCHEMA =
     " version INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
     " style TEXT NOT NULL DEFAULT 'lambda', reuse INTEGER NOT NULL DEFAULT 1,"
     " mode TEXT NOT NULL DEFAULT 'handler', command TEXT, version_label TEXT NOT NULL DEFAULT '',"
-    " description TEXT NOT NULL DEFAULT '');"
+    " description TEXT NOT NULL DEFAULT '', isolation TEXT NOT NULL DEFAULT 'namespace');"
     /* One row per version of a function's code and configuration (the last
      * STORE_VERSIONS_KEPT), for GET .../versions and chambers. */
     "CREATE TABLE IF NOT EXISTS versions ("
@@ -88,6 +88,7 @@ store_t *store_open(const char *data_dir, char *err, size_t errlen)
         "ALTER TABLE functions ADD COLUMN command TEXT",
         "ALTER TABLE functions ADD COLUMN version_label TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE functions ADD COLUMN description TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE functions ADD COLUMN isolation TEXT NOT NULL DEFAULT 'namespace'",
         NULL,
     };
     if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) == SQLITE_OK)
@@ -138,6 +139,7 @@ static void bind_config(sqlite3_stmt *st, const fn_config_t *c)
         sqlite3_bind_null(st, 18);
     sqlite3_bind_text(st, 19, c->version_label, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 20, c->description, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 21, c->isolation, -1, SQLITE_TRANSIENT);
     free(cmd);
     free(env);
 }
@@ -162,8 +164,8 @@ int store_insert(store_t *s, const fn_config_t *c)
     return exec_config(s,
                        "INSERT INTO functions (name, runtime, handler, env, memory_mb, timeout_s,"
                        " concurrency, idle_timeout_s, code_sha256, code_size, task_key, version,"
-                       " created_at, updated_at, style, reuse, mode, command, version_label, description)"
-                       " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
+                       " created_at, updated_at, style, reuse, mode, command, version_label, description, isolation)"
+                       " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)",
                        c, "insert function");
 }
 
@@ -173,7 +175,8 @@ int store_update(store_t *s, const fn_config_t *c)
                        "UPDATE functions SET runtime=?2, handler=?3, env=?4, memory_mb=?5,"
                        " timeout_s=?6, concurrency=?7, idle_timeout_s=?8, code_sha256=?9,"
                        " code_size=?10, task_key=?11, version=?12, created_at=?13, updated_at=?14, style=?15,"
-                       " reuse=?16, mode=?17, command=?18, version_label=?19, description=?20"
+                       " reuse=?16, mode=?17, command=?18, version_label=?19, description=?20,"
+                       " isolation=?21"
                        " WHERE name=?1",
                        c, "update function");
 }
@@ -325,7 +328,8 @@ int store_load_all(store_t *s, store_each_fn cb, void *arg)
     if (sqlite3_prepare_v2(s->db,
                            "SELECT name, runtime, handler, env, memory_mb, timeout_s, concurrency,"
                            " idle_timeout_s, code_sha256, code_size, task_key, version, created_at,"
-                           " updated_at, style, reuse, mode, command, version_label, description FROM functions ORDER BY name",
+                           " updated_at, style, reuse, mode, command, version_label, description, isolation"
+                           " FROM functions ORDER BY name",
                            -1, &st, NULL) != SQLITE_OK)
         return fail(s, "load functions");
     int rc;
@@ -358,6 +362,7 @@ int store_load_all(store_t *s, store_each_fn cb, void *arg)
         c.command = cmd ? json_loads(cmd, 0, NULL) : NULL;
         copy_col(c.version_label, sizeof c.version_label, st, 18);
         copy_col(c.description, sizeof c.description, st, 19);
+        copy_col(c.isolation, sizeof c.isolation, st, 20);
         cb(&c, arg);
         fn_config_clear(&c);
     }

@@ -104,7 +104,7 @@ def test_the_default_is_the_sandbox(daemon):
 @pytest.mark.parametrize("flags,code,message", [
     (["--isolation", "process", "--no-local"], 1,
      "--isolation process runs every call as ?local=true does: it cannot go with --no-local"),
-    (["--isolation", "vm"], 2, "impuls: --isolation takes namespace or process"),
+    (["--isolation", "vm"], 2, "impuls: --isolation takes namespace, microvm or process"),
 ])
 def test_bad_isolation_flags(flags, code, message):
     d = Daemon(extra_args=flags)

@@ -63,10 +63,13 @@ def test_the_vm_powers_off_when_the_runtime_exits(vms):
     vm = vms({})
     vm.wait_for_claim_point()
     vm.claim({}, {"README": (b"no bootstrap\n", 0o644)})
+    # Its report to the host (vm_channel.h): the wait status, exit 127, and
+    # no OOM kill.
+    assert vm.frame() == ("D", 0, b"status=32512 oom_kills=0\n")
     assert vm.wait() == 0
     console = vm.console_text()
     assert "impuls-guest: /var/task/bootstrap: No such file or directory" in console
-    assert "impuls-guest: the runtime ended (status 32512)" in console
+    assert "impuls-guest: the runtime ended (status=32512 oom_kills=0)" in console
 
 
 def test_a_malformed_frame_from_the_host_ends_the_instance(vms, bench_bootstrap):
@@ -170,9 +173,11 @@ def test_a_claim_that_would_write_outside_the_task_dir_ends_the_instance(vms, fi
 
 @pytest.mark.parametrize("data,why", [
     (b"", "a claim without code"),
-    (b"NO_EQUALS_SIGN\0\0", "a malformed environment in the claim"),
-    (b"\0not an archive", "the code is not a newc archive (at byte 0)"),
-    (b"\0" + b"070701" + b"0" * 104, "a truncated archive entry (at byte 0)"),
+    (b"soon\0\0\0", "a malformed clock in the claim"),
+    (b"\0NO_EQUALS_SIGN\0\0", "a malformed environment in the claim"),
+    (b"\0\0", "a claim without code"),
+    (b"\0\0\0not an archive", "the code is not a newc archive (at byte 0)"),
+    (b"\0\0\0" + b"070701" + b"0" * 104, "a truncated archive entry (at byte 0)"),
 ])
 def test_a_malformed_claim_ends_the_instance_with_the_reason(vms, data, why):
     vm = vms({})

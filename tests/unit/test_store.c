@@ -183,6 +183,7 @@ static void assert_config_equal(const fn_config_t *a, const fn_config_t *b)
     assert_int_equal(a->updated_at, b->updated_at);
     assert_string_equal(a->style, b->style);
     assert_int_equal(a->reuse, b->reuse);
+    assert_string_equal(a->isolation, b->isolation);
 }
 
 static void insert_sample(store_t *s, const char *name)
@@ -249,6 +250,7 @@ static void test_insert_then_load_round_trips_every_field(void **state)
     fixture_t *f = *state;
     fn_config_t c;
     sample_config(&c, "fn-a");
+    snprintf(c.isolation, sizeof c.isolation, "microvm");
     assert_int_equal(store_insert(f->store, &c), STORE_OK);
     loaded_t l;
     load(f->store, &l);
@@ -733,7 +735,8 @@ static void test_config_to_json_is_the_public_view(void **state)
     assert_true(json_is_null(json_object_get(j, "command")));
     assert_true(json_is_null(json_object_get(j, "version_label")));
     assert_string_equal(json_string_value(json_object_get(j, "description")), "");
-    assert_int_equal(json_object_size(j), 21);
+    assert_string_equal(json_string_value(json_object_get(j, "isolation")), "namespace");
+    assert_int_equal(json_object_size(j), 22);
     json_decref(j);
     fn_config_clear(&c);
 }
@@ -854,6 +857,7 @@ static void test_config_from_json_round_trips_the_public_view(void **state)
     fn_config_t c;
     sample_config(&c, "fn-a");
     snprintf(c.mode, sizeof c.mode, "http");
+    snprintf(c.isolation, sizeof c.isolation, "microvm");
     snprintf(c.version_label, sizeof c.version_label, "1.0.0+build.5");
     c.command = json_pack("[s, s, s, s]", "python3", "server.py", "--greeting", "hi there");
     json_t *j = fn_config_to_json(&c);
@@ -872,6 +876,7 @@ static void test_config_from_json_round_trips_the_public_view(void **state)
     assert_int_equal(back.concurrency, c.concurrency);
     assert_int_equal(back.idle_timeout_s, c.idle_timeout_s);
     assert_string_equal(back.mode, "http");
+    assert_string_equal(back.isolation, "microvm");
     assert_string_equal(back.style, "glambdar");
     assert_false(back.reuse);
     assert_string_equal(back.code_sha256, c.code_sha256);
@@ -904,6 +909,7 @@ static void test_config_from_json_without_command_and_label(void **state)
     assert_null(back.command);
     assert_string_equal(back.version_label, "");
     assert_string_equal(back.mode, "handler");
+    assert_string_equal(back.isolation, "namespace");
     fn_config_clear(&back);
     json_decref(j);
     fn_config_clear(&c);
@@ -973,6 +979,7 @@ static void test_old_schema_is_migrated(void **state)
     assert_string_equal(l.rows[0].name, "old");
     assert_string_equal(l.rows[0].style, "lambda");
     assert_true(l.rows[0].reuse);
+    assert_string_equal(l.rows[0].isolation, "namespace"); /* what it ran with before */
     assert_int_equal(l.rows[0].version, 3);
     loaded_clear(&l);
     store_close(s);

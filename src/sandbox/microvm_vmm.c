@@ -1,0 +1,534 @@
+/* A microVM's supervisor (`impuls __microvm`, started by microvm.c): runs
+ * one QEMU microvm confined, makes or restores the saved generic VM, hands
+ * the guest its claim (the function's environment, command and code), then
+ * carries the guest's connections (the channel's streams, vm_channel.h) to
+ * the instance's Runtime API socket until the VM ends. Its exit status is
+ * the runtime's, as a namespace sandbox's init reports it (the code, or
+ * 128+N for signal N); what else ended the VM it says on fd 3 ("oom", or
+ * "vm:" and the reason) before exiting.
+ *
+ * fds from microvm.c: 3 ctl (reads "g" once in its cgroup), 4 the log
+ * (QEMU's console and the runtime's output). */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "sandbox/microvm.h"
+#include "sandbox/spawn_util.h"
+#include "sandbox/vm_channel.h"
+
+enum { CTL = 3, LOG = 4 };
+/* QEMU's fds (its command line names them). */
+enum { Q_CHAN = 3, Q_LOG = 4, Q_QMP = 5, Q_KERNEL = 6, Q_INITRD = 7, Q_DISK = 8, Q_SNAPSHOT = 9 };
+
+typedef struct vmm {
+    const char *vm_dir, *snapshot, *api_path, *task_dir;
+    uid_t uid;
+    int memory_mb, tmp_mb, pids_max; /* the VM's; the guest's /tmp, the runtime's processes */
+    char **argv, **env;
+    int chan, qmp;
+    pid_t qemu;
+    bool restoring;
+    int report_status; /* the guest's report; -1 until it came */
+    long oom_kills;
+} vmm_t;
+
+static void say(const char *fmt, ...)
+{
+    char line[600];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof line - 2)
+        n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    (void)!write(LOG, "[impuls] microvm: ", 18);
+    (void)!write(LOG, line, (size_t)n);
+}
+
+static void __attribute__((noreturn)) finish(const char *note, int code)
+{
+    if (note)
+        send(CTL, note, strlen(note), MSG_NOSIGNAL);
+    _exit(code);
+}
+
+static long host_tsc_khz(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    double mhz = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "cpu MHz : %lf", &mhz) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return (long)(mhz * 1000);
+}
+
+/* ---- QEMU ---- */
+
+static int open_guest_file(const vmm_t *v, const char *name)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", v->vm_dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        say("%s: %s", path, strerror(errno));
+        finish("vm:the guest's files are missing", 125);
+    }
+    return fd;
+}
+
+/* In QEMU's new namespaces (pid, mount, net, ipc, uts): no network at all,
+ * its own mounts; then an unprivileged uid with no capabilities and
+ * no_new_privs; QEMU adds its own seccomp filter (-sandbox on). The guest's
+ * files are fds: QEMU opens them as /proc/self/fd/N (inode permissions
+ * only, none of the path's directories). */
+static void __attribute__((noreturn)) exec_qemu(const vmm_t *v, char **qargv, const int fds[10])
+{
+    int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+    /* fds into place: first out of the way of every target, then down. */
+    int high[10];
+    for (int i = 3; i < 10; i++)
+        high[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD_CLOEXEC, 64) : -1;
+    if (nul < 0 || dup2(nul, 0) < 0 || dup2(LOG, 1) < 0 || dup2(LOG, 2) < 0)
+        _exit(126);
+    for (int i = 3; i < 10; i++)
+        if (high[i] >= 0 && move_fd(high[i], i) < 0)
+            _exit(126);
+    close_range(10, ~0u, 0);
+    if (setgroups(0, NULL) < 0 || setresgid(v->uid, v->uid, v->uid) < 0 || setresuid(v->uid, v->uid, v->uid) < 0 ||
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+        dprintf(2, "[impuls] microvm: cannot drop privileges: %s\n", strerror(errno));
+        _exit(126);
+    }
+    execv(MICROVM_QEMU, qargv);
+    dprintf(2, "[impuls] microvm: cannot start %s: %s\n", MICROVM_QEMU, strerror(errno));
+    _exit(127);
+}
+
+static void start_qemu(vmm_t *v)
+{
+    int chan[2], qmp[2] = {-1, -1};
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0 ||
+        (!v->restoring && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0))
+        finish("vm:socketpair failed", 125);
+    int snap = v->restoring ? open(v->snapshot, O_RDONLY | O_CLOEXEC) : -1;
+    int fds[10] = {-1, -1, -1, chan[1], LOG, qmp[1], open_guest_file(v, "vmlinuz"),
+                   open_guest_file(v, "initramfs.cpio.gz"), open_guest_file(v, "runtimes.img"), snap};
+    bool kvm = !strcmp(microvm_accelerator(), "kvm");
+    char mem[16], append[240], accel[32], incoming[16];
+    snprintf(mem, sizeof mem, "%d", v->memory_mb);
+    snprintf(append, sizeof append, "console=ttyS0 panic=-1 quiet tsc_early_khz=%ld impuls.memory_mb=%d impuls.tmp_mb=%d "
+             "impuls.pids_max=%d", host_tsc_khz(), v->memory_mb - MICROVM_GUEST_OVERHEAD_MB, v->tmp_mb, v->pids_max);
+    snprintf(accel, sizeof accel, kvm ? "kvm" : "tcg,tb-size=64");
+    snprintf(incoming, sizeof incoming, "fd:%d", Q_SNAPSHOT);
+    char *a[64];
+    int n = 0;
+#define ARG(...)                                                                                                   \
+    do {                                                                                                           \
+        char *_args[] = {__VA_ARGS__};                                                                            \
+        for (size_t _i = 0; _i < sizeof _args / sizeof *_args; _i++)                                              \
+            a[n++] = _args[_i];                                                                                    \
+    } while (0)
+    ARG("qemu-system-x86_64", "-M", "microvm", "-accel", accel, "-cpu", kvm ? "host" : "max", "-m", mem, "-smp", "1");
+    ARG("-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-serial", "stdio");
+    ARG("-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+    ARG("-kernel", "/proc/self/fd/6", "-initrd", "/proc/self/fd/7", "-append", append);
+    ARG("-drive", "file=/proc/self/fd/8,if=none,id=rt,format=raw,readonly=on", "-device", "virtio-blk-device,drive=rt");
+    ARG("-device", "virtio-serial-device", "-chardev", "socket,id=ch0,fd=3", "-device",
+        "virtserialport,chardev=ch0,name=impuls.0", "-chardev", "socket,id=log,fd=4", "-device",
+        "virtserialport,chardev=log,name=impuls.log");
+    if (v->restoring)
+        ARG("-incoming", incoming);
+    else
+        ARG("-chardev", "socket,id=qmp,fd=5", "-mon", "chardev=qmp,mode=control");
+    a[n] = NULL;
+#undef ARG
+    long pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD,
+                       NULL, NULL, NULL, NULL);
+    if (pid == 0)
+        exec_qemu(v, a, fds);
+    if (pid < 0) {
+        say("clone: %s", strerror(errno));
+        finish("vm:cannot start QEMU", 125);
+    }
+    v->qemu = (pid_t)pid;
+    for (int i = 6; i < 10; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    close(chan[1]);
+    if (qmp[1] >= 0)
+        close(qmp[1]);
+    v->chan = chan[0];
+    v->qmp = qmp[0];
+}
+
+/* ---- saving the generic VM (the first cold start of its size) ---- */
+
+/* One QMP command (with an fd passed along, or -1); true when it returned. */
+static bool qmp(FILE *in, int sock, const char *cmd, int fd, char **reply)
+{
+    struct iovec iov = {.iov_base = (void *)cmd, .iov_len = strlen(cmd)};
+    if (send_with_fds(sock, &iov, 1, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0) < 0)
+        return false;
+    static char *line;
+    static size_t cap;
+    while (getline(&line, &cap, in) > 0) {
+        if (strstr(line, "\"error\""))
+            return false;
+        if (strstr(line, "\"return\"")) {
+            if (reply)
+                *reply = line;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Writes the VM's whole state (waiting for its claim) to a new file,
+ * renamed into place once complete, and lets it run on. Saved running, not
+ * stopped first: the guest is idle, so the copy converges at once, and a
+ * state saved running is one QEMU starts as soon as it is restored (a
+ * stopped one would wait for a "cont"). A failure only costs the next cold
+ * start a boot. */
+static void save_generic(vmm_t *v)
+{
+    FILE *in = fdopen(dup(v->qmp), "r");
+    char tmp[4400];
+    snprintf(tmp, sizeof tmp, "%s.%d.tmp", v->snapshot, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    char *reply = NULL;
+    bool ok = in && fd >= 0 && getline(&(char *){NULL}, &(size_t){0}, in) > 0 && /* the greeting */
+              qmp(in, v->qmp, "{\"execute\":\"qmp_capabilities\"}", -1, NULL) &&
+              qmp(in, v->qmp, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"snap\"}}", fd, NULL) &&
+              qmp(in, v->qmp, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:snap\"}}", -1, NULL);
+    while (ok) {
+        ok = qmp(in, v->qmp, "{\"execute\":\"query-migrate\"}", -1, &reply);
+        if (ok && strstr(reply, "\"completed\""))
+            break;
+        if (ok && strstr(reply, "\"failed\""))
+            ok = false;
+        nanosleep(&(struct timespec){.tv_nsec = 5 * 1000 * 1000}, NULL);
+    }
+    ok = ok && fsync(fd) == 0 && rename(tmp, v->snapshot) == 0;
+    if (!ok) {
+        say("could not save the generic VM (%s): the next cold start boots again", strerror(errno));
+        unlink(tmp);
+    }
+    if (fd >= 0)
+        close(fd);
+    if (in && !qmp(in, v->qmp, "{\"execute\":\"cont\"}", -1, NULL))
+        finish("vm:QEMU did not resume after the save", 125);
+    if (in)
+        fclose(in);
+}
+
+/* ---- the claim ---- */
+
+typedef struct out {
+    int chan;
+    size_t n, total;
+    uint8_t buf[VMC_PAYLOAD_MAX];
+} out_t;
+
+static void out_put(out_t *o, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    while (len > 0) {
+        size_t k = sizeof o->buf - o->n < len ? sizeof o->buf - o->n : len;
+        memcpy(o->buf + o->n, p, k);
+        o->n += k;
+        o->total += k;
+        p += k;
+        len -= k;
+        if (o->n == sizeof o->buf) {
+            if (vmc_send(o->chan, VMC_DATA, 0, o->buf, (uint32_t)o->n) < 0)
+                finish("vm:the VM went away during its claim", 125);
+            o->n = 0;
+        }
+    }
+}
+
+static void out_pad(out_t *o)
+{
+    static const uint8_t zeros[4];
+    out_put(o, zeros, (4 - o->total % 4) % 4);
+}
+
+static void cpio_entry(out_t *o, const char *name, unsigned mode, unsigned long size)
+{
+    char h[111];
+    snprintf(h, sizeof h, "070701%08X%08X%08X%08X%08X%08X%08lX%08X%08X%08X%08X%08zX%08X", 0u, mode, 0u, 0u, 1u, 0u,
+             size, 0u, 0u, 0u, 0u, strlen(name) + 1, 0u);
+    out_put(o, h, 110);
+    out_put(o, name, strlen(name) + 1);
+    out_pad(o);
+}
+
+/* Directories, regular files and links under dir (rel: the path inside the
+ * task; a zip's links stay inside it, the store checks); anything else (the
+ * store makes none) is left out. */
+static void cpio_tree(out_t *o, const char *dir, const char *rel)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char path[4200], name[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        snprintf(name, sizeof name, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+        struct stat st;
+        if (lstat(path, &st) < 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            cpio_entry(o, name, 040755, 0);
+            cpio_tree(o, path, name);
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[4096];
+            ssize_t n = readlink(path, target, sizeof target - 1);
+            if (n <= 0)
+                continue;
+            cpio_entry(o, name, 0120777, (unsigned long)n);
+            out_put(o, target, (size_t)n);
+            out_pad(o);
+        } else if (S_ISREG(st.st_mode)) {
+            int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            if (fd < 0)
+                continue;
+            cpio_entry(o, name, 0100000 | (st.st_mode & 0111 ? 0755 : 0644), (unsigned long)st.st_size);
+            char buf[65536];
+            off_t left = st.st_size;
+            while (left > 0) {
+                ssize_t r = read(fd, buf, sizeof buf < (size_t)left ? sizeof buf : (size_t)left);
+                if (r <= 0) { /* shorter than it was: keep the archive whole */
+                    memset(buf, 0, sizeof buf);
+                    r = sizeof buf < (size_t)left ? (ssize_t)sizeof buf : (ssize_t)left;
+                }
+                out_put(o, buf, (size_t)r);
+                left -= r;
+            }
+            close(fd);
+            out_pad(o);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+/* guest/claim.h: the clock, the environment, the command, the code, then
+ * CLOSE. */
+static void send_claim(vmm_t *v)
+{
+    static out_t o;
+    o.chan = v->chan;
+    struct timespec now;
+    char clock[32];
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(clock, sizeof clock, "%lld", (long long)now.tv_sec * 1000000000 + now.tv_nsec);
+    out_put(&o, clock, strlen(clock) + 1);
+    for (char **e = v->env; *e; e++)
+        out_put(&o, *e, strlen(*e) + 1);
+    out_put(&o, "", 1);
+    for (char **a = v->argv; *a; a++)
+        out_put(&o, *a, strlen(*a) + 1);
+    out_put(&o, "", 1);
+    o.total = 0; /* the archive's alignment counts from its own start */
+    cpio_tree(&o, v->task_dir, "");
+    cpio_entry(&o, "TRAILER!!!", 0, 0);
+    if ((o.n && vmc_send(v->chan, VMC_DATA, 0, o.buf, (uint32_t)o.n) < 0) ||
+        vmc_send(v->chan, VMC_CLOSE, 0, NULL, 0) < 0)
+        finish("vm:the VM went away during its claim", 125);
+}
+
+/* ---- the bridge ---- */
+
+static vmc_conns_t conns; /* the guest's streams, each a connection to the Runtime API */
+
+static int connect_api(const char *path)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) < 0) {
+        close(s);
+        return -1;
+    }
+    return s;
+}
+
+/* A frame from the guest; -1 when it is not one the guest may send. */
+static int take_frame(vmm_t *v, const vmc_frame_t *f)
+{
+    int i = vmc_conn_of(&conns, f->stream);
+    if (f->stream == 0) {
+        /* After the claim, the guest's only word on stream 0: its report. */
+        int st, end = 0;
+        long oom;
+        char text[64];
+        if (f->type != VMC_DATA || v->report_status >= 0 || f->len >= sizeof text)
+            return -1;
+        memcpy(text, f->payload, f->len);
+        text[f->len] = '\0';
+        if (sscanf(text, "status=%d oom_kills=%ld\n%n", &st, &oom, &end) != 2 || end != (int)f->len || st < 0)
+            return -1;
+        v->report_status = st;
+        v->oom_kills = oom;
+        return 0;
+    }
+    if (f->type == VMC_OPEN) {
+        if (i >= 0 || conns.n == VMC_CONNS_MAX)
+            return -1;
+        int s = connect_api(v->api_path);
+        if (s < 0)
+            return vmc_send(v->chan, VMC_CLOSE, f->stream, NULL, 0);
+        conns.conn[conns.n].fd = s;
+        conns.conn[conns.n++].stream = f->stream;
+    } else if (f->type == VMC_DATA && i >= 0) {
+        if (vmc_write_all(conns.conn[i].fd, f->payload, f->len) < 0) {
+            vmc_conn_drop(&conns, i);
+            return vmc_send(v->chan, VMC_CLOSE, f->stream, NULL, 0);
+        }
+    } else if (f->type == VMC_CLOSE && i >= 0) {
+        vmc_conn_drop(&conns, i);
+    }
+    return 0; /* DATA or CLOSE of a stream already closed here: crossed in flight */
+}
+
+/* Until the channel ends (the VM powered off, crashed or was killed).
+ * False when the guest broke the framing. */
+static bool bridge(vmm_t *v)
+{
+    static uint8_t in[2 * (VMC_HEADER + VMC_PAYLOAD_MAX)], data[VMC_PAYLOAD_MAX];
+    size_t in_len = 0;
+    for (;;) {
+        struct pollfd p[VMC_CONNS_MAX + 1] = {{.fd = v->chan, .events = POLLIN}};
+        for (int i = 0; i < conns.n; i++)
+            p[1 + i] = (struct pollfd){.fd = conns.conn[i].fd, .events = POLLIN};
+        int nfds = 1 + conns.n;
+        if (poll(p, (nfds_t)nfds, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return true;
+        }
+        if (p[0].revents) {
+            ssize_t n = read(v->chan, in + in_len, sizeof in - in_len);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                return true;
+            in_len += (size_t)n;
+            size_t off = 0;
+            vmc_frame_t f;
+            int k;
+            while ((k = vmc_parse(in + off, in_len - off, &f)) > 0) {
+                if (take_frame(v, &f) < 0)
+                    return false;
+                off += (size_t)k;
+            }
+            if (k < 0)
+                return false;
+            memmove(in, in + off, in_len - off);
+            in_len -= off;
+        }
+        /* Connections whose fds were polled, newest last: a vmc_conn_drop above
+         * (a stream the guest closed) may have moved one, so match fds. */
+        for (int i = conns.n - 1; i >= 0; i--) {
+            int j = 1;
+            while (j < nfds && p[j].fd != conns.conn[i].fd)
+                j++;
+            if (j == nfds || !p[j].revents)
+                continue;
+            ssize_t n = read(conns.conn[i].fd, data, sizeof data);
+            if (n > 0) {
+                vmc_send(v->chan, VMC_DATA, conns.conn[i].stream, data, (uint32_t)n);
+            } else if (!(n < 0 && errno == EINTR)) {
+                vmc_send(v->chan, VMC_CLOSE, conns.conn[i].stream, NULL, 0);
+                vmc_conn_drop(&conns, i);
+            }
+        }
+    }
+}
+
+/* impuls __microvm VM_DIR SNAPSHOT API_PATH UID VM_MB/TMP_MB/PIDS TASK_DIR N ARGV[N] ENV... */
+int microvm_vmm_main(int argc, char **argv)
+{
+    if (argc < 9 || fcntl(CTL, F_GETFD) < 0 || fcntl(LOG, F_GETFD) < 0) {
+        fprintf(stderr, "impuls: %s is the daemon's own command for a microVM, not one to run\n", MICROVM_VMM_COMMAND);
+        return 2;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    signal(SIGPIPE, SIG_IGN);
+    vmm_t v = {.vm_dir = argv[2], .snapshot = argv[3], .api_path = argv[4], .uid = (uid_t)atol(argv[5]),
+               .task_dir = argv[7], .report_status = -1, .qmp = -1};
+    int n_argv = atoi(argv[8]);
+    if (sscanf(argv[6], "%d/%d/%d", &v.memory_mb, &v.tmp_mb, &v.pids_max) != 3)
+        return 2;
+    if (n_argv < 1 || 9 + n_argv > argc)
+        return 2;
+    v.argv = calloc((size_t)n_argv + 1, sizeof *v.argv);
+    memcpy(v.argv, argv + 9, (size_t)n_argv * sizeof *v.argv);
+    v.env = argv + 9 + n_argv;
+    char go;
+    if (read(CTL, &go, 1) != 1) /* in its cgroup now, and QEMU will be */
+        return 2;
+    v.restoring = access(v.snapshot, R_OK) == 0;
+    start_qemu(&v);
+    if (!v.restoring) {
+        uint8_t h[VMC_HEADER];
+        vmc_frame_t f;
+        /* A booted guest with no code says it waits for its claim. */
+        if (vmc_read_full(v.chan, h, sizeof h) < 0 || vmc_parse(h, sizeof h, &f) != VMC_HEADER || f.type != VMC_OPEN ||
+            f.stream != 0) {
+            kill(v.qemu, SIGKILL);
+            waitpid(v.qemu, NULL, 0);
+            finish("vm:the VM did not boot (its console is in the log)", 125);
+        }
+        save_generic(&v);
+    }
+    send_claim(&v);
+    bool framed = bridge(&v);
+    if (!framed) {
+        say("the guest broke the channel's framing: the VM is stopped");
+        kill(v.qemu, SIGKILL);
+    }
+    int status;
+    while (waitpid(v.qemu, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!framed)
+        finish("vm:the guest broke the channel's framing", 125);
+    if (v.report_status >= 0) {
+        int st = v.report_status;
+        finish(v.oom_kills > 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? "oom" : NULL,
+               WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st));
+    }
+    char note[200];
+    if (WIFSIGNALED(status))
+        snprintf(note, sizeof note, "vm:QEMU was killed (%s)", strsignal(WTERMSIG(status)));
+    else
+        snprintf(note, sizeof note, "vm:the VM stopped before its runtime ended (QEMU exit status %d; "
+                                    "the guest's console is in the log)", WEXITSTATUS(status));
+    finish(note, 125);
+}
