@@ -75,11 +75,12 @@ static unsigned long long inputs_hash(const char *vm_dir)
 }
 
 /* The saved VM a cold start of this memory size (and the daemon's /tmp and
- * process limits, fixed at the guest's boot) restores. */
+ * process limits, fixed at the guest's boot) restores, on this accelerator
+ * (a VM saved under TCG does not restore under KVM: other CPU state). */
 void microvm_snapshot_path(const sandbox_spec_t *spec, char *out, size_t len)
 {
-    snprintf(out, len, "%s/generic-%016llx-%dm-t%d-p%d.vm", spec->vm_state_dir, inputs_hash(spec->vm_dir),
-             microvm_vm_memory_mb(spec->memory_mb), spec->tmp_mb, spec->pids_max);
+    snprintf(out, len, "%s/generic-%016llx-%dm-t%d-p%d-%s.vm", spec->vm_state_dir, inputs_hash(spec->vm_dir),
+             microvm_vm_memory_mb(spec->memory_mb), spec->tmp_mb, spec->pids_max, microvm_accelerator());
 }
 
 void microvm_prune_snapshots(const char *vm_dir, const char *state_dir)
