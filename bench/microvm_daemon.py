@@ -107,7 +107,7 @@ def run(results):
             list(pool.map(lambda _: d.invoke("vm-idle", {"hold": 3000}, timeout=600), range(IDLE)))
         time.sleep(2)
         insts = d.instances("vm-idle")
-        guest_mb = 128 + 64  # memory_mb + the guest's overhead (src/sandbox/microvm.h)
+        guest_mb = 128 + 160  # memory_mb + the guest's overhead (src/sandbox/microvm.h)
         per_vm, guest, own, supervisor = [], [], [], []
         for i in insts:
             q = qemu_child(i["pid"])

@@ -2,12 +2,17 @@
  * this VM); the checks keep a mistake from writing outside dir. */
 #include "claim.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <linux/random.h>
+#include <stdbool.h>
+#include <sys/ioctl.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox/vm_channel.h"
@@ -115,6 +120,43 @@ static int take_list(char *buf, size_t len, size_t *off, char **out, int max, in
     return 0;
 }
 
+/* The host's seed (hex) mixed into the kernel's random pool, counted as
+ * entropy, and its generator reseeded from it at once: a VM restored from
+ * a saved one starts with the saved generator's state, the same in every
+ * instance. */
+static int seed_random(const char *hex, size_t n, char *why, size_t whylen)
+{
+    struct {
+        int entropy_count, buf_size;
+        unsigned char buf[256];
+    } in;
+    if (n == 0 || n % 2 || n / 2 > sizeof in.buf) {
+        snprintf(why, whylen, "a malformed seed in the claim");
+        return -1;
+    }
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1 || !isxdigit((unsigned char)hex[2 * i]) ||
+            !isxdigit((unsigned char)hex[2 * i + 1])) {
+            snprintf(why, whylen, "a malformed seed in the claim");
+            return -1;
+        }
+        in.buf[i] = (unsigned char)v;
+    }
+    in.buf_size = (int)(n / 2);
+    in.entropy_count = in.buf_size * 8;
+    int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && ioctl(fd, RNDADDENTROPY, &in) == 0 && ioctl(fd, RNDRESEEDCRNG) == 0;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (!ok) {
+        snprintf(why, whylen, "cannot seed the random numbers: %s", strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
 int claim_receive(int chan, const char *dir, long long *clock_ns, char **env, char **argv, char *why, size_t whylen)
 {
     size_t len = 0, cap = 1 << 16;
@@ -151,11 +193,19 @@ int claim_receive(int chan, const char *dir, long long *clock_ns, char **env, ch
     }
     char *end = buf;
     *clock_ns = n ? strtoll(buf, &end, 10) : 0;
-    if (end != buf + n || *clock_ns < 0) {
+    if (*clock_ns < 0 || (end != buf + n && *end != ' ')) {
         snprintf(why, whylen, "a malformed clock in the claim");
         return -1;
     }
+    if (*end == ' ' && seed_random(end + 1, (size_t)(buf + n - end - 1), why, whylen) < 0)
+        return -1;
     off = n + 1;
+    /* Set now, not after the unpacking: the host's clock as of the send. */
+    struct timespec now = {.tv_sec = *clock_ns / 1000000000, .tv_nsec = *clock_ns % 1000000000};
+    if (*clock_ns > 0 && clock_settime(CLOCK_REALTIME, &now) < 0) {
+        snprintf(why, whylen, "cannot set the clock: %s", strerror(errno));
+        return -1;
+    }
     if (take_list(buf, len, &off, env, CLAIM_ENV_MAX, 1) < 0) {
         snprintf(why, whylen, off >= len ? "a claim without code" : "a malformed environment in the claim");
         return -1;

@@ -98,19 +98,20 @@ static bool write_file(const char *path, const char *text)
 }
 
 /* A cgroup for the runtime and whatever it starts. memory_mb is the
- * function's: the VM has 64 MiB more for its kernel and init. Without swap,
- * the kernel's OOM killer comes late to a runtime that fills the memory: it
- * first evicts and reads back the runtime's own code pages (thrashing,
- * minutes under TCG). So init watches the cgroup's anonymous memory and
- * ends the runtime once it passes memory_mb; memory.max (32 MiB above) is
- * the kernel's backstop. */
+ * function's: the VM has more for its kernel, init and page cache
+ * (MICROVM_GUEST_OVERHEAD_MB). Without swap, the kernel's OOM killer comes
+ * late to a runtime that fills the memory: it first evicts and reads back
+ * the runtime's own code pages (thrashing, minutes under TCG). So init
+ * watches the cgroup's anonymous memory and ends the runtime once it passes
+ * memory_mb; memory.max (96 MiB above, room for its code's pages) is the
+ * kernel's backstop against an allocation faster than the watch. */
 static void runtime_cgroup(void)
 {
     char limit[32];
     mount_or_fail("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC);
     if (!write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory") || mkdir(RUNTIME_CG, 0755) < 0)
         fail("the runtime's cgroup");
-    snprintf(limit, sizeof limit, "%ld", (memory_mb + 32) << 20);
+    snprintf(limit, sizeof limit, "%ld", (memory_mb + 96) << 20);
     if (memory_mb > 0 && !write_file(RUNTIME_CG "/memory.max", limit))
         fail("the runtime's memory.max");
 }
@@ -134,6 +135,27 @@ static void memory_watch(void)
         say("the runtime's memory passed %ld MiB: ending it", memory_mb);
         write_file(RUNTIME_CG "/cgroup.kill", "1");
     }
+}
+
+/* NAME=a,b,c from the kernel's command line into out (at most max,
+ * NULL-ended, in memory that stays); false when absent or empty. */
+static bool cmdline_list(const char *name, char **out, int max)
+{
+    static char line[1024];
+    FILE *f = fopen("/proc/cmdline", "r");
+    bool got = f && fgets(line, sizeof line, f);
+    if (f)
+        fclose(f);
+    char *p = got ? strstr(line, name) : NULL;
+    if (!p)
+        return false;
+    p += strlen(name);
+    p[strcspn(p, " \n")] = '\0';
+    int n = 0;
+    for (char *tok = strtok(p, ","); tok && n < max; tok = strtok(NULL, ","))
+        out[n++] = tok;
+    out[n] = NULL;
+    return n > 0;
 }
 
 /* NAME=N from the kernel's command line, or dflt. */
@@ -262,17 +284,19 @@ static int listen_api(void)
 
 /* The runtime's environment: the claim's first (getenv takes the first of
  * a name), then the defaults every instance has. */
-static pid_t start_runtime(char **claim_env, char **claim_argv, int log_fd)
+static pid_t start_runtime(char **claim_env, char **claim_argv, int log_fd, int claim_fd)
 {
     static char *base[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "TZ=:UTC", "HOME=/tmp",
                            "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001", "LAMBDA_TASK_ROOT=/var/task",
                            "LAMBDA_RUNTIME_DIR=/var/runtime", NULL};
-    static char *envp[CLAIM_ENV_MAX + sizeof base / sizeof *base];
+    static char *envp[CLAIM_ENV_MAX + sizeof base / sizeof *base + 1];
     int n = 0;
     for (char **e = claim_env; e && *e; e++)
         envp[n++] = *e;
     for (char **e = base; *e; e++)
         envp[n++] = *e;
+    if (claim_fd >= 0)
+        envp[n++] = "IMPULS_CLAIM_FD=3";
     envp[n] = NULL;
     pid_t pid = fork();
     if (pid < 0)
@@ -280,7 +304,7 @@ static pid_t start_runtime(char **claim_env, char **claim_argv, int log_fd)
     if (pid == 0) {
         static char *own[] = {"/var/task/bootstrap", NULL};
         char **argv = claim_argv && claim_argv[0] ? claim_argv : own;
-        if (log_fd >= 0 && (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0))
+        if ((log_fd >= 0 && (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)) || (claim_fd >= 0 && dup2(claim_fd, 3) < 0))
             _exit(126);
         /* (The child says why and exits: only pid 1 powers the VM off.) */
         struct rlimit nproc = {(rlim_t)pids_max, (rlim_t)pids_max};
@@ -300,24 +324,104 @@ static pid_t start_runtime(char **claim_env, char **claim_argv, int log_fd)
 /* A guest with no code of its own waits for its claim: it says so with an
  * OPEN of stream 0 (the point a generic VM is saved at), then takes the
  * function's code into a fresh /var/task and its environment. */
+static void make_task_dir(void)
+{
+    mkdir("/var", 0755);
+    mount_or_fail("task", "/var/task", "tmpfs", MS_NOSUID | MS_NODEV);
+    chmod("/var/task", 0755);
+}
+
 static char **await_claim(int chan, char ***argv_out)
 {
     static char *env[CLAIM_ENV_MAX + 1], *argv[CLAIM_ARGV_MAX + 1];
     char why[512];
-    mkdir("/var", 0755);
-    mount_or_fail("task", "/var/task", "tmpfs", MS_NOSUID | MS_NODEV);
     put_frame(chan, VMC_OPEN, 0, NULL, 0);
     long long clock_ns;
     if (claim_receive(chan, "/var/task", &clock_ns, env, argv, why, sizeof why) < 0) {
         say("the claim: %s", why);
         power_off();
     }
-    struct timespec now = {.tv_sec = clock_ns / 1000000000, .tv_nsec = clock_ns % 1000000000};
-    if (clock_ns > 0 && clock_settime(CLOCK_REALTIME, &now) < 0)
-        fail("set the clock");
-    chmod("/var/task", 0755);
     *argv_out = argv;
     return env;
+}
+
+/* A pre-started runtime (impuls.prestart= on the kernel's command line: a
+ * generic VM of one language is saved with its interpreter loaded) waits on
+ * fd 3 for its claim, as a pre-made sandbox's does (runtimes/nodejs,
+ * runtimes/python: IMPULS_CLAIM_FD): it is ready to be saved once it is
+ * blocked reading fd 3 (its /proc/PID/syscall: read, pread64 or readv on
+ * fd 3). False when it ended first or took too long. */
+static bool wait_until_blocked_on_claim(pid_t pid)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)pid);
+    for (int tries = 0; tries < 6000; tries++) { /* 60 s: an interpreter's start under TCG on a busy host */
+        FILE *f = fopen(path, "r");
+        bool got = f && fgets(line, sizeof line, f);
+        if (f)
+            fclose(f);
+        if (!got)
+            return false; /* it is gone */
+        if (!strncmp(line, "0 0x3 ", 6) || !strncmp(line, "17 0x3 ", 7) || !strncmp(line, "19 0x3 ", 7))
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+/* s as a JSON string into out (at most len bytes, NUL-ended); false when it
+ * does not fit. */
+static bool json_string(const char *s, size_t n, char *out, size_t len)
+{
+    size_t o = 0;
+    if (len < 3)
+        return false;
+    out[o++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[8];
+        int k = c == '"' || c == '\\' ? snprintf(esc, sizeof esc, "\\%c", c)
+                : c < 0x20           ? snprintf(esc, sizeof esc, "\\u%04x", c)
+                                     : snprintf(esc, sizeof esc, "%c", c);
+        if (o + (size_t)k + 2 > len)
+            return false;
+        memcpy(out + o, esc, (size_t)k);
+        o += (size_t)k;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return true;
+}
+
+/* The claim's environment (and the base entries it does not set) as the
+ * JSON object a pre-started runtime reads from fd 3, then its end. */
+static void hand_claim(int fd, char **claim_env)
+{
+    static char *base[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "TZ=:UTC", "HOME=/tmp",
+                           "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001", "LAMBDA_TASK_ROOT=/var/task",
+                           "LAMBDA_RUNTIME_DIR=/var/runtime", NULL};
+    static char json[CLAIM_JSON_MAX], key[8192], val[CLAIM_JSON_MAX / 2];
+    size_t o = 0;
+    json[o++] = '{';
+    for (int pass = 0; pass < 2; pass++)
+        for (char **e = pass ? base : claim_env; e && *e; e++) {
+            const char *eq = strchr(*e, '=');
+            size_t klen = (size_t)(eq - *e);
+            bool seen = false;
+            for (char **c = claim_env; pass && c && *c && !seen; c++)
+                seen = !strncmp(*c, *e, klen + 1);
+            if (seen)
+                continue;
+            if (!json_string(*e, klen, key, sizeof key) || !json_string(eq + 1, strlen(eq + 1), val, sizeof val) ||
+                o + strlen(key) + strlen(val) + 3 > sizeof json) {
+                say("the claim's environment is too large for a pre-started runtime");
+                power_off();
+            }
+            o += (size_t)sprintf(json + o, "%s%s:%s", o > 1 ? "," : "", key, val);
+        }
+    json[o++] = '}';
+    vmc_write_all(fd, json, o); /* a failure: the runtime ended, which the bridge reports */
+    close(fd);
 }
 
 /* The guest's connections to 127.0.0.1:9001, each a stream of the channel. */
@@ -419,6 +523,9 @@ static void bridge(int chan, int lfd, pid_t runtime)
             } else if (fd >= 0) {
                 int one = 1;
                 setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                /* Ids wrap: never 0 (the guest's own), never one still open. */
+                while (next_stream == 0 || vmc_conn_of(&conns, next_stream) >= 0)
+                    next_stream++;
                 conns.conn[conns.n].fd = fd;
                 conns.conn[conns.n].stream = next_stream++;
                 put_frame(chan, VMC_OPEN, conns.conn[conns.n].stream, NULL, 0);
@@ -462,9 +569,32 @@ int main(void)
     int lfd = listen_api();
     struct stat st;
     char **env = NULL, **argv = NULL;
-    if (stat("/var/task/bootstrap", &st) < 0)
+    static char *prestart[CLAIM_ARGV_MAX + 1];
+    pid_t runtime;
+    if (stat("/var/task/bootstrap", &st) == 0) {
+        runtime = start_runtime(NULL, NULL, log_fd, -1); /* booted with its code */
+    } else if (cmdline_list("impuls.prestart=", prestart, CLAIM_ARGV_MAX)) {
+        int claim[2];
+        make_task_dir();
+        if (pipe2(claim, O_CLOEXEC) < 0)
+            fail("pipe");
+        runtime = start_runtime(NULL, prestart, log_fd, claim[0]);
+        close(claim[0]);
+        if (!wait_until_blocked_on_claim(runtime)) {
+            int status = 0;
+            say("the pre-started runtime did not come to wait for its claim");
+            kill(runtime, SIGKILL);
+            waitpid(runtime, &status, 0);
+            report_exit(chan, status);
+            power_off();
+        }
+        env = await_claim(chan, &argv); /* its command: the one started */
+        hand_claim(claim[1], env);
+    } else {
+        make_task_dir();
         env = await_claim(chan, &argv);
-    pid_t runtime = start_runtime(env, argv, log_fd);
+        runtime = start_runtime(env, argv, log_fd, -1);
+    }
     bridge(chan, lfd, runtime);
     say("the instance is over: powering off");
     power_off();

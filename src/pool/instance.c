@@ -159,6 +159,10 @@ instance_t *instance_spawn(pool_t *pool)
         runtime_argv(rt, runtime_dir, task_dir, bootstrap, argv);
     }
     char **env = build_env(inst, task_dir, runtime_dir);
+    /* Python only: Node seeds its OpenSSL generator as it starts, and that
+     * state would be cloned into every VM restored from the saved one. */
+    const runtime_def_t *early;
+    spec.vm_prestart = runtime_starts_early(pool, &early) && early->lang == LANG_PYTHON;
     spec.argv = argv;
     spec.envp = (const char *const *)env;
 

@@ -146,6 +146,9 @@ struct runtime_def;
  * pre-made one, or a zygote's) may serve the pool's function: a handler on
  * Node or Python, its env setting nothing an interpreter reads only at start. */
 bool shell_eligible(const pool_t *pool, const struct runtime_def **rt);
+/* The same on any backend: its interpreter may start before its function is
+ * known (a microVM's saved with it waiting: sandbox_spec.vm_prestart). */
+bool runtime_starts_early(const pool_t *pool, const struct runtime_def **rt);
 /* A pre-made sandbox's spec for runtime rt, named after id; the strings
  * live in the struct. */
 enum { SHELL_MEMORY_MB = 256 };

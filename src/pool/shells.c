@@ -63,12 +63,16 @@ static bool env_allowed(const json_t *env)
     return true;
 }
 
-bool shell_eligible(const pool_t *pool, const runtime_def_t **rt)
+bool runtime_starts_early(const pool_t *pool, const runtime_def_t **rt)
 {
     const fn_config_t *c = &pool->fn->cfg;
     *rt = runtime_find(c->runtime);
-    return pool->backend == SANDBOX_NAMESPACE && !strcmp(c->mode, "handler") && *rt &&
-           (int)(*rt)->lang < LANGS && env_allowed(c->env);
+    return !strcmp(c->mode, "handler") && *rt && (int)(*rt)->lang < LANGS && env_allowed(c->env);
+}
+
+bool shell_eligible(const pool_t *pool, const runtime_def_t **rt)
+{
+    return runtime_starts_early(pool, rt) && pool->backend == SANDBOX_NAMESPACE;
 }
 
 static void shell_unlink(shell_t *s)

@@ -29,7 +29,24 @@
 #include "sandbox/sandbox.h"
 #include "sandbox/spawn_util.h"
 
-const char *microvm_accelerator(void) { return access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "tcg"; }
+/* QEMU runs as an unprivileged uid: /dev/kvm must be open to others, or to
+ * its group (then QEMU keeps that group, microvm_kvm_group). */
+const char *microvm_accelerator(void)
+{
+    struct stat st;
+    if (stat("/dev/kvm", &st) < 0 || !S_ISCHR(st.st_mode))
+        return "tcg";
+    return (st.st_mode & 0006) == 0006 || (st.st_mode & 0060) == 0060 ? "kvm" : "tcg";
+}
+
+gid_t microvm_kvm_group(void)
+{
+    struct stat st;
+    if (stat("/dev/kvm", &st) < 0 || !S_ISCHR(st.st_mode) || (st.st_mode & 0006) == 0006 ||
+        (st.st_mode & 0060) != 0060)
+        return (gid_t)-1;
+    return st.st_gid;
+}
 
 bool microvm_available(const char *vm_dir, char *why, size_t whylen)
 {
@@ -74,13 +91,69 @@ static unsigned long long inputs_hash(const char *vm_dir)
     return h;
 }
 
+bool microvm_prestarts(const sandbox_spec_t *spec)
+{
+    if (!spec->vm_prestart)
+        return false;
+    size_t total = 0;
+    for (const char *const *a = spec->argv; *a; a++) {
+        if (strpbrk(*a, ", \t\n") || !**a) /* the kernel's command line carries it, comma-separated */
+            return false;
+        total += strlen(*a) + 1;
+    }
+    return total < 400;
+}
+
 /* The saved VM a cold start of this memory size (and the daemon's /tmp and
  * process limits, fixed at the guest's boot) restores, on this accelerator
- * (a VM saved under TCG does not restore under KVM: other CPU state). */
+ * (a VM saved under TCG does not restore under KVM: other CPU state), with
+ * the runtime it pre-started ("r" and a hash of its command line), if any. */
 void microvm_snapshot_path(const sandbox_spec_t *spec, char *out, size_t len)
 {
-    snprintf(out, len, "%s/generic-%016llx-%dm-t%d-p%d-%s.vm", spec->vm_state_dir, inputs_hash(spec->vm_dir),
-             microvm_vm_memory_mb(spec->memory_mb), spec->tmp_mb, spec->pids_max, microvm_accelerator());
+    unsigned long long r = 0;
+    if (microvm_prestarts(spec)) {
+        r = 1469598103934665603ull;
+        for (const char *const *a = spec->argv; *a; a++)
+            for (const char *c = *a; ; c++) {
+                r = (r ^ (unsigned char)*c) * 1099511628211ull;
+                if (!*c)
+                    break;
+            }
+    }
+    snprintf(out, len, "%s/generic-%016llx-%dm-t%d-p%d-%s-r%08llx.vm", spec->vm_state_dir, inputs_hash(spec->vm_dir),
+             microvm_vm_memory_mb(spec->memory_mb), spec->tmp_mb, spec->pids_max, microvm_accelerator(),
+             r & 0xffffffffull);
+}
+
+void microvm_keep_recent_snapshots(const char *state_dir, int max)
+{
+    /* (A dozen files at most: a scan per save is cheap.) */
+    for (;;) {
+        DIR *d = opendir(state_dir);
+        struct dirent *e;
+        char oldest[300] = "", path[4400];
+        struct timespec when = {0};
+        int n = 0;
+        while (d && (e = readdir(d))) {
+            struct stat st;
+            size_t len = strlen(e->d_name);
+            snprintf(path, sizeof path, "%s/%s", state_dir, e->d_name);
+            if (len < 4 || strcmp(e->d_name + len - 3, ".vm") || stat(path, &st) < 0)
+                continue;
+            n++;
+            if (!oldest[0] || st.st_mtim.tv_sec < when.tv_sec ||
+                (st.st_mtim.tv_sec == when.tv_sec && st.st_mtim.tv_nsec < when.tv_nsec)) {
+                when = st.st_mtim;
+                snprintf(oldest, sizeof oldest, "%s", e->d_name);
+            }
+        }
+        if (d)
+            closedir(d);
+        if (n <= max || !oldest[0])
+            return;
+        snprintf(path, sizeof path, "%s/%s", state_dir, oldest);
+        unlink(path);
+    }
 }
 
 void microvm_prune_snapshots(const char *vm_dir, const char *state_dir)
@@ -89,8 +162,10 @@ void microvm_prune_snapshots(const char *vm_dir, const char *state_dir)
     snprintf(keep, sizeof keep, "generic-%016llx-", inputs_hash(vm_dir));
     DIR *d = opendir(state_dir);
     struct dirent *e;
+    size_t n;
     while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.' && strncmp(e->d_name, keep, strlen(keep))) {
+        if (e->d_name[0] != '.' && (strncmp(e->d_name, keep, strlen(keep)) ||
+                                    ((n = strlen(e->d_name)) > 4 && !strcmp(e->d_name + n - 4, ".tmp")))) {
             snprintf(path, sizeof path, "%s/%s", state_dir, e->d_name);
             unlink(path);
         }
@@ -120,37 +195,44 @@ static int listen_unix(const char *path)
     return s;
 }
 
-/* The supervisor's command line (microvm_vmm_main reads it back). */
-static char **vmm_argv(const sandbox_spec_t *spec, const char *snapshot, char *nums[3])
+/* The supervisor's command line (microvm_vmm_main reads it back): paths
+ * and numbers only. The function's command and environment (its secrets)
+ * go over the ctl socket (go_message): /proc/PID/cmdline is anyone's. */
+static char **vmm_argv(const sandbox_spec_t *spec, const char *snapshot, char *nums[2])
 {
-    size_t n_argv = 0, n_env = 0;
-    while (spec->argv[n_argv])
-        n_argv++;
-    while (spec->envp[n_env])
-        n_env++;
-    char **a = calloc(12 + n_argv + n_env, sizeof *a);
+    char **a = calloc(9, sizeof *a);
     if (!a || asprintf(&nums[0], "%u", (unsigned)spec->uid) < 0 ||
-        asprintf(&nums[1], "%d/%d/%d", microvm_vm_memory_mb(spec->memory_mb), spec->tmp_mb, spec->pids_max) < 0 ||
-        asprintf(&nums[2], "%zu", n_argv) < 0) {
+        asprintf(&nums[1], "%d/%d/%d/%d", microvm_vm_memory_mb(spec->memory_mb), spec->tmp_mb, spec->pids_max,
+                 microvm_prestarts(spec)) < 0) {
         free(a);
         return NULL;
     }
-    size_t i = 0;
-    a[i++] = "impuls";
-    a[i++] = MICROVM_VMM_COMMAND;
-    a[i++] = (char *)spec->vm_dir;
-    a[i++] = (char *)snapshot;
-    a[i++] = (char *)spec->vm_api_path;
-    a[i++] = nums[0];
-    a[i++] = nums[1];
-    a[i++] = (char *)spec->task_dir;
-    a[i++] = nums[2];
-    for (size_t k = 0; k < n_argv; k++)
-        a[i++] = (char *)spec->argv[k];
-    for (size_t k = 0; k < n_env; k++)
-        a[i++] = (char *)spec->envp[k];
-    a[i] = NULL;
+    const char *list[] = {"impuls", MICROVM_VMM_COMMAND, spec->vm_dir, snapshot, spec->vm_api_path, nums[0],
+                          nums[1], spec->task_dir};
+    for (size_t i = 0; i < 8; i++)
+        a[i] = (char *)list[i];
     return a;
+}
+
+/* "g", then the runtime's argv and its environment, each string NUL-ended
+ * and each list ended by an empty string: the supervisor's go. */
+static char *go_message(const sandbox_spec_t *spec, size_t *len)
+{
+    size_t n = 3;
+    for (int pass = 0; pass < 2; pass++)
+        for (const char *const *e = pass ? spec->envp : spec->argv; *e; e++)
+            n += strlen(*e) + 1;
+    char *m = malloc(n), *p = m;
+    if (!m)
+        return NULL;
+    *p++ = 'g';
+    for (int pass = 0; pass < 2; pass++) {
+        for (const char *const *e = pass ? spec->envp : spec->argv; *e; e++)
+            p = stpcpy(p, *e) + 1;
+        *p++ = '\0';
+    }
+    *len = (size_t)(p - m);
+    return m;
 }
 
 int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t errlen)
@@ -166,10 +248,12 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     microvm_snapshot_path(spec, snapshot, sizeof snapshot);
     int api = listen_unix(spec->vm_api_path);
     int ctl[2] = {-1, -1}, log[2] = {-1, -1};
-    char *nums[3] = {NULL, NULL, NULL};
+    char *nums[2] = {NULL, NULL}, *go = NULL;
     char **argv = NULL;
+    size_t go_len = 0;
     if (api < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, log) < 0 || !(argv = vmm_argv(spec, snapshot, nums))) {
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, log) < 0 || !(argv = vmm_argv(spec, snapshot, nums)) ||
+        !(go = go_message(spec, &go_len))) {
         snprintf(err, errlen, "cannot set up the VM's sockets (%s): %s", spec->vm_api_path, strerror(errno));
         goto fail;
     }
@@ -187,7 +271,7 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
         goto fail;
     }
     free(argv);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 2; i++)
         free(nums[i]);
     close(ctl[1]);
     close(log[1]);
@@ -200,7 +284,9 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
      * going away, and the guest's writes to it would block.) */
     fcntl(sb->log_fd, F_SETFL, O_NONBLOCK);
     rc = cgroup_attach(&sb->cg, pid);
-    if (rc < 0 || write(sb->ctl_fd, "g", 1) != 1) {
+    ssize_t sent = rc < 0 ? -1 : send(sb->ctl_fd, go, go_len, MSG_NOSIGNAL);
+    free(go);
+    if (rc < 0 || sent != (ssize_t)go_len) {
         snprintf(err, errlen, "cannot place the VM in its cgroup: %s", strerror(rc < 0 ? -rc : errno));
         kill(pid, SIGKILL);
         return -2;
@@ -208,7 +294,8 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     return 0;
 fail:
     free(argv);
-    for (int i = 0; i < 3; i++)
+    free(go);
+    for (int i = 0; i < 2; i++)
         free(nums[i]);
     for (int i = 0; i < 2; i++) {
         if (ctl[i] >= 0)

@@ -3,6 +3,7 @@
  * the supervisor that runs one VM). See docs/security.md, "microVM". */
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct sandbox;
 struct sandbox_spec;
@@ -11,27 +12,41 @@ struct sandbox_spec;
 /* The daemon's own command that becomes a VM's supervisor (not for users). */
 #define MICROVM_VMM_COMMAND "__microvm"
 enum {
-    /* The guest's kernel, init and page cache, beyond the function's memory:
-     * the VM has memory_mb + this. */
-    MICROVM_GUEST_OVERHEAD_MB = 64,
+    /* Beyond the function's memory, the VM has this for the guest's kernel
+     * and init (some 30 MiB) and the page cache of the runtime's own code
+     * (Node.js reads tens of MiB of its binary): with less, a function
+     * near its limit makes the guest evict and reread that code (thrash)
+     * instead of reaching it. Pages the guest never touches cost the host
+     * nothing. */
+    MICROVM_GUEST_OVERHEAD_MB = 160,
     /* QEMU's own (the TCG translation buffer is capped at 64 MiB), on top of
      * the VM's memory in the instance's cgroup. */
     MICROVM_QEMU_OVERHEAD_MB = 192,
     MICROVM_PIDS = 256, /* QEMU's threads, the supervisor */
+    MICROVM_SAVED_MAX = 8, /* saved VMs kept (some 80 MiB each) */
     /* Added to the daemon's init timeout for a VM: a cold start that finds
      * no saved VM of its size boots one (seconds under TCG, more when the
      * host is busy) before the runtime starts. */
     MICROVM_BOOT_ALLOWANCE_S = 60,
 };
 
-/* "kvm" when /dev/kvm is usable, else "tcg" (software emulation). */
+/* "kvm" when QEMU (an unprivileged uid) can use /dev/kvm, else "tcg"
+ * (software emulation); the group QEMU keeps for it, or (gid_t)-1. */
 const char *microvm_accelerator(void);
+gid_t microvm_kvm_group(void);
 /* QEMU installed and the guest built in vm_dir; else false and why. */
 bool microvm_available(const char *vm_dir, char *why, size_t whylen);
 int microvm_vm_memory_mb(int memory_mb);
 void microvm_snapshot_path(const struct sandbox_spec *spec, char *out, size_t len);
-/* Removes saved VMs of other builds of the guest or QEMU (at start). */
+/* The VM starts spec's runtime before its claim (spec->vm_prestart, and a
+ * command line the kernel's can carry). */
+bool microvm_prestarts(const struct sandbox_spec *spec);
+/* Removes saved VMs of other builds of the guest or QEMU, and saves that
+ * never completed (at start). */
 void microvm_prune_snapshots(const char *vm_dir, const char *state_dir);
+/* Keeps the max saved VMs used last (a restore touches its file), so that
+ * functions of ever new sizes cannot fill the disk. */
+void microvm_keep_recent_snapshots(const char *state_dir, int max);
 int microvm_spawn(const struct sandbox_spec *spec, struct sandbox *sb, char *err, size_t errlen);
 /* After the supervisor exited: true when the function ran out of memory;
  * reason: what ended the VM when its runtime did not end by itself. */

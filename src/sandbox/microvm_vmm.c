@@ -7,8 +7,9 @@
  * 128+N for signal N); what else ended the VM it says on fd 3 ("oom", or
  * "vm:" and the reason) before exiting.
  *
- * fds from microvm.c: 3 ctl (reads "g" once in its cgroup), 4 the log
- * (QEMU's console and the runtime's output). */
+ * fds from microvm.c: 3 ctl (its go once in its cgroup: the runtime's
+ * command and environment, never on a command line), 4 the log (QEMU's
+ * console and the runtime's output). */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -43,8 +45,10 @@ typedef struct vmm {
     const char *vm_dir, *snapshot, *api_path, *task_dir;
     uid_t uid;
     int memory_mb, tmp_mb, pids_max; /* the VM's; the guest's /tmp, the runtime's processes */
+    int prestart; /* the guest starts argv before its claim (microvm_prestarts) */
     char **argv, **env;
     int chan, qmp;
+    FILE *qmp_in; /* QMP's answers (qmp_start) */
     pid_t qemu;
     bool restoring;
     int report_status; /* the guest's report; -1 until it came */
@@ -107,7 +111,13 @@ static int open_guest_file(const vmm_t *v, const char *name)
 static void __attribute__((noreturn)) exec_qemu(const vmm_t *v, char **qargv, const int fds[10])
 {
     int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+    /* Its own /proc: the processes of its pid namespace only (QEMU itself),
+     * none of the host's command lines or environments. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+        dprintf(2, "[impuls] microvm: cannot mount QEMU's /proc: %s\n", strerror(errno));
+        _exit(126);
+    }
     /* fds into place: first out of the way of every target, then down. */
     int high[10];
     for (int i = 3; i < 10; i++)
@@ -118,7 +128,9 @@ static void __attribute__((noreturn)) exec_qemu(const vmm_t *v, char **qargv, co
         if (high[i] >= 0 && move_fd(high[i], i) < 0)
             _exit(126);
     close_range(10, ~0u, 0);
-    if (setgroups(0, NULL) < 0 || setresgid(v->uid, v->uid, v->uid) < 0 || setresuid(v->uid, v->uid, v->uid) < 0 ||
+    gid_t kvm = microvm_kvm_group();
+    if (setgroups(kvm != (gid_t)-1, &kvm) < 0 || setresgid(v->uid, v->uid, v->uid) < 0 ||
+        setresuid(v->uid, v->uid, v->uid) < 0 ||
         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
         dprintf(2, "[impuls] microvm: cannot drop privileges: %s\n", strerror(errno));
         _exit(126);
@@ -132,16 +144,20 @@ static void start_qemu(vmm_t *v)
 {
     int chan[2], qmp[2] = {-1, -1};
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0 ||
-        (!v->restoring && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0))
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0)
         finish("vm:socketpair failed", 125);
     int snap = v->restoring ? open(v->snapshot, O_RDONLY | O_CLOEXEC) : -1;
     int fds[10] = {-1, -1, -1, chan[1], LOG, qmp[1], open_guest_file(v, "vmlinuz"),
                    open_guest_file(v, "initramfs.cpio.gz"), open_guest_file(v, "runtimes.img"), snap};
     bool kvm = !strcmp(microvm_accelerator(), "kvm");
-    char mem[16], append[240], accel[32], incoming[16];
+    char mem[16], append[800], accel[32], incoming[16];
     snprintf(mem, sizeof mem, "%d", v->memory_mb);
-    snprintf(append, sizeof append, "console=ttyS0 panic=-1 quiet tsc_early_khz=%ld impuls.memory_mb=%d impuls.tmp_mb=%d "
-             "impuls.pids_max=%d", host_tsc_khz(), v->memory_mb - MICROVM_GUEST_OVERHEAD_MB, v->tmp_mb, v->pids_max);
+    int n_app = snprintf(append, sizeof append, "console=ttyS0 panic=-1 quiet tsc_early_khz=%ld impuls.memory_mb=%d "
+                         "impuls.tmp_mb=%d impuls.pids_max=%d", host_tsc_khz(),
+                         v->memory_mb - MICROVM_GUEST_OVERHEAD_MB, v->tmp_mb, v->pids_max);
+    for (int i = 0; v->prestart && v->argv[i]; i++) /* (microvm.c checked that it fits) */
+        n_app += snprintf(append + n_app, sizeof append - (size_t)n_app, "%s%s", i ? "," : " impuls.prestart=",
+                          v->argv[i]);
     snprintf(accel, sizeof accel, kvm ? "kvm" : "tcg,tb-size=64");
     snprintf(incoming, sizeof incoming, "fd:%d", Q_SNAPSHOT);
     char *a[64];
@@ -160,10 +176,9 @@ static void start_qemu(vmm_t *v)
     ARG("-device", "virtio-serial-device", "-chardev", "socket,id=ch0,fd=3", "-device",
         "virtserialport,chardev=ch0,name=impuls.0", "-chardev", "socket,id=log,fd=4", "-device",
         "virtserialport,chardev=log,name=impuls.log");
+    ARG("-chardev", "socket,id=qmp,fd=5", "-mon", "chardev=qmp,mode=control");
     if (v->restoring)
         ARG("-incoming", incoming);
-    else
-        ARG("-chardev", "socket,id=qmp,fd=5", "-mon", "chardev=qmp,mode=control");
     a[n] = NULL;
 #undef ARG
     long pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD,
@@ -185,17 +200,17 @@ static void start_qemu(vmm_t *v)
     v->qmp = qmp[0];
 }
 
-/* ---- saving the generic VM (the first cold start of its size) ---- */
+/* ---- QMP: QEMU's control socket ---- */
 
 /* One QMP command (with an fd passed along, or -1); true when it returned. */
-static bool qmp(FILE *in, int sock, const char *cmd, int fd, char **reply)
+static bool qmp(vmm_t *v, const char *cmd, int fd, char **reply)
 {
     struct iovec iov = {.iov_base = (void *)cmd, .iov_len = strlen(cmd)};
-    if (send_with_fds(sock, &iov, 1, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0) < 0)
+    if (!v->qmp_in || send_with_fds(v->qmp, &iov, 1, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0) < 0)
         return false;
     static char *line;
     static size_t cap;
-    while (getline(&line, &cap, in) > 0) {
+    while (getline(&line, &cap, v->qmp_in) > 0) {
         if (strstr(line, "\"error\""))
             return false;
         if (strstr(line, "\"return\"")) {
@@ -207,6 +222,19 @@ static bool qmp(FILE *in, int sock, const char *cmd, int fd, char **reply)
     return false;
 }
 
+/* QMP's greeting read and its commands enabled. */
+static bool qmp_start(vmm_t *v)
+{
+    v->qmp_in = fdopen(dup(v->qmp), "r");
+    char *greeting = NULL;
+    size_t cap = 0;
+    bool ok = v->qmp_in && getline(&greeting, &cap, v->qmp_in) > 0 && qmp(v, "{\"execute\":\"qmp_capabilities\"}", -1, NULL);
+    free(greeting);
+    return ok;
+}
+
+/* ---- saving the generic VM (the first cold start of its size) ---- */
+
 /* Writes the VM's whole state (waiting for its claim) to a new file,
  * renamed into place once complete, and lets it run on. Saved running, not
  * stopped first: the guest is idle, so the copy converges at once, and a
@@ -215,17 +243,14 @@ static bool qmp(FILE *in, int sock, const char *cmd, int fd, char **reply)
  * start a boot. */
 static void save_generic(vmm_t *v)
 {
-    FILE *in = fdopen(dup(v->qmp), "r");
     char tmp[4400];
     snprintf(tmp, sizeof tmp, "%s.%d.tmp", v->snapshot, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     char *reply = NULL;
-    bool ok = in && fd >= 0 && getline(&(char *){NULL}, &(size_t){0}, in) > 0 && /* the greeting */
-              qmp(in, v->qmp, "{\"execute\":\"qmp_capabilities\"}", -1, NULL) &&
-              qmp(in, v->qmp, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"snap\"}}", fd, NULL) &&
-              qmp(in, v->qmp, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:snap\"}}", -1, NULL);
+    bool ok = fd >= 0 && qmp(v, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"snap\"}}", fd, NULL) &&
+              qmp(v, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:snap\"}}", -1, NULL);
     while (ok) {
-        ok = qmp(in, v->qmp, "{\"execute\":\"query-migrate\"}", -1, &reply);
+        ok = qmp(v, "{\"execute\":\"query-migrate\"}", -1, &reply);
         if (ok && strstr(reply, "\"completed\""))
             break;
         if (ok && strstr(reply, "\"failed\""))
@@ -233,16 +258,35 @@ static void save_generic(vmm_t *v)
         nanosleep(&(struct timespec){.tv_nsec = 5 * 1000 * 1000}, NULL);
     }
     ok = ok && fsync(fd) == 0 && rename(tmp, v->snapshot) == 0;
+    if (ok) {
+        char dir[4400];
+        snprintf(dir, sizeof dir, "%s", v->snapshot);
+        *strrchr(dir, '/') = '\0';
+        microvm_keep_recent_snapshots(dir, MICROVM_SAVED_MAX);
+    }
     if (!ok) {
         say("could not save the generic VM (%s): the next cold start boots again", strerror(errno));
         unlink(tmp);
     }
     if (fd >= 0)
         close(fd);
-    if (in && !qmp(in, v->qmp, "{\"execute\":\"cont\"}", -1, NULL))
+    if (!qmp(v, "{\"execute\":\"cont\"}", -1, NULL))
         finish("vm:QEMU did not resume after the save", 125);
-    if (in)
-        fclose(in);
+}
+
+/* A restore's end: QEMU runs the guest once the whole state is in. The
+ * claim goes after it, so that the clock it carries is not the restore's
+ * time behind when the guest sets it. */
+static void wait_restored(vmm_t *v)
+{
+    char *reply = NULL;
+    for (;;) {
+        if (!qmp(v, "{\"execute\":\"query-status\"}", -1, &reply))
+            finish("vm:QEMU did not restore the saved VM (see the log)", 125);
+        if (strstr(reply, "\"running\""))
+            return;
+        nanosleep(&(struct timespec){.tv_nsec = 2 * 1000 * 1000}, NULL);
+    }
 }
 
 /* ---- the claim ---- */
@@ -290,8 +334,13 @@ static void cpio_entry(out_t *o, const char *name, unsigned mode, unsigned long 
 /* Directories, regular files and links under dir (rel: the path inside the
  * task; a zip's links stay inside it, the store checks); anything else (the
  * store makes none) is left out. */
-static void cpio_tree(out_t *o, const char *dir, const char *rel)
+static void cpio_tree(out_t *o, const char *dir, const char *rel, int depth)
 {
+    static char buf[65536]; /* (not on the stack: this recurses) */
+    if (depth > 64) {
+        say("the code's directories nest deeper than 64: the rest is left out");
+        return;
+    }
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d && (e = readdir(d))) {
@@ -305,7 +354,7 @@ static void cpio_tree(out_t *o, const char *dir, const char *rel)
             continue;
         if (S_ISDIR(st.st_mode)) {
             cpio_entry(o, name, 040755, 0);
-            cpio_tree(o, path, name);
+            cpio_tree(o, path, name, depth + 1);
         } else if (S_ISLNK(st.st_mode)) {
             char target[4096];
             ssize_t n = readlink(path, target, sizeof target - 1);
@@ -319,7 +368,6 @@ static void cpio_tree(out_t *o, const char *dir, const char *rel)
             if (fd < 0)
                 continue;
             cpio_entry(o, name, 0100000 | (st.st_mode & 0111 ? 0755 : 0644), (unsigned long)st.st_size);
-            char buf[65536];
             off_t left = st.st_size;
             while (left > 0) {
                 ssize_t r = read(fd, buf, sizeof buf < (size_t)left ? sizeof buf : (size_t)left);
@@ -338,17 +386,23 @@ static void cpio_tree(out_t *o, const char *dir, const char *rel)
         closedir(d);
 }
 
-/* guest/claim.h: the clock, the environment, the command, the code, then
- * CLOSE. */
+/* guest/claim.h: the clock and a seed for the guest's random numbers (a
+ * restored VM's would be the saved one's, the same in every instance), the
+ * environment, the command, the code, then CLOSE. */
 static void send_claim(vmm_t *v)
 {
     static out_t o;
     o.chan = v->chan;
     struct timespec now;
-    char clock[32];
+    unsigned char seed[64]; /* as the kernel's own crng keys: 256 bits, four times over */
+    char first[32 + 2 * sizeof seed];
     clock_gettime(CLOCK_REALTIME, &now);
-    snprintf(clock, sizeof clock, "%lld", (long long)now.tv_sec * 1000000000 + now.tv_nsec);
-    out_put(&o, clock, strlen(clock) + 1);
+    int n = snprintf(first, sizeof first, "%lld ", (long long)now.tv_sec * 1000000000 + now.tv_nsec);
+    if (getrandom(seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+        finish("vm:no randomness for the guest's seed", 125);
+    for (size_t i = 0; i < sizeof seed; i++)
+        n += snprintf(first + n, sizeof first - (size_t)n, "%02x", seed[i]);
+    out_put(&o, first, (size_t)n + 1);
     for (char **e = v->env; *e; e++)
         out_put(&o, *e, strlen(*e) + 1);
     out_put(&o, "", 1);
@@ -356,7 +410,7 @@ static void send_claim(vmm_t *v)
         out_put(&o, *a, strlen(*a) + 1);
     out_put(&o, "", 1);
     o.total = 0; /* the archive's alignment counts from its own start */
-    cpio_tree(&o, v->task_dir, "");
+    cpio_tree(&o, v->task_dir, "", 0);
     cpio_entry(&o, "TRAILER!!!", 0, 0);
     if ((o.n && vmc_send(v->chan, VMC_DATA, 0, o.buf, (uint32_t)o.n) < 0) ||
         vmc_send(v->chan, VMC_CLOSE, 0, NULL, 0) < 0)
@@ -425,8 +479,11 @@ static bool bridge(vmm_t *v)
     size_t in_len = 0;
     for (;;) {
         struct pollfd p[VMC_CONNS_MAX + 1] = {{.fd = v->chan, .events = POLLIN}};
-        for (int i = 0; i < conns.n; i++)
+        uint16_t polled[VMC_CONNS_MAX + 1]; /* each slot's stream: an fd number may be reused below */
+        for (int i = 0; i < conns.n; i++) {
             p[1 + i] = (struct pollfd){.fd = conns.conn[i].fd, .events = POLLIN};
+            polled[1 + i] = conns.conn[i].stream;
+        }
         int nfds = 1 + conns.n;
         if (poll(p, (nfds_t)nfds, -1) < 0) {
             if (errno == EINTR)
@@ -453,11 +510,12 @@ static bool bridge(vmm_t *v)
             memmove(in, in + off, in_len - off);
             in_len -= off;
         }
-        /* Connections whose fds were polled, newest last: a vmc_conn_drop above
-         * (a stream the guest closed) may have moved one, so match fds. */
+        /* Connections that were polled: a vmc_conn_drop above (a stream the
+         * guest closed) may have moved one, and an OPEN reused its fd
+         * number, so match fd and stream. */
         for (int i = conns.n - 1; i >= 0; i--) {
             int j = 1;
-            while (j < nfds && p[j].fd != conns.conn[i].fd)
+            while (j < nfds && (p[j].fd != conns.conn[i].fd || polled[j] != conns.conn[i].stream))
                 j++;
             if (j == nfds || !p[j].revents)
                 continue;
@@ -472,10 +530,36 @@ static bool bridge(vmm_t *v)
     }
 }
 
-/* impuls __microvm VM_DIR SNAPSHOT API_PATH UID VM_MB/TMP_MB/PIDS TASK_DIR N ARGV[N] ENV... */
+/* The daemon's go (microvm.c's go_message): the runtime's argv and env. */
+static int take_go(vmm_t *v)
+{
+    enum { GO_MAX = 256 << 10 };
+    char *m = malloc(GO_MAX);
+    ssize_t n = m ? recv(CTL, m, GO_MAX, 0) : -1;
+    if (n < 3 || m[0] != 'g' || m[n - 1] != '\0')
+        return -1;
+    char **lists[2];
+    size_t off = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t count = 0;
+        for (size_t o = off; o < (size_t)n && m[o]; o += strlen(m + o) + 1)
+            count++;
+        char **l = lists[pass] = calloc(count + 1, sizeof *l);
+        for (size_t i = 0; l && i < count; i++, off += strlen(m + off) + 1)
+            l[i] = m + off;
+        if (!l || off >= (size_t)n)
+            return -1;
+        off++; /* the empty string */
+    }
+    v->argv = lists[0];
+    v->env = lists[1];
+    return v->argv[0] ? 0 : -1;
+}
+
+/* impuls __microvm VM_DIR SNAPSHOT API_PATH UID VM_MB/TMP_MB/PIDS/PRESTART TASK_DIR */
 int microvm_vmm_main(int argc, char **argv)
 {
-    if (argc < 9 || fcntl(CTL, F_GETFD) < 0 || fcntl(LOG, F_GETFD) < 0) {
+    if (argc != 8 || fcntl(CTL, F_GETFD) < 0 || fcntl(LOG, F_GETFD) < 0) {
         fprintf(stderr, "impuls: %s is the daemon's own command for a microVM, not one to run\n", MICROVM_VMM_COMMAND);
         return 2;
     }
@@ -483,20 +567,20 @@ int microvm_vmm_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     vmm_t v = {.vm_dir = argv[2], .snapshot = argv[3], .api_path = argv[4], .uid = (uid_t)atol(argv[5]),
                .task_dir = argv[7], .report_status = -1, .qmp = -1};
-    int n_argv = atoi(argv[8]);
-    if (sscanf(argv[6], "%d/%d/%d", &v.memory_mb, &v.tmp_mb, &v.pids_max) != 3)
+    if (sscanf(argv[6], "%d/%d/%d/%d", &v.memory_mb, &v.tmp_mb, &v.pids_max, &v.prestart) != 4 ||
+        take_go(&v) < 0) /* in its cgroup now, and QEMU will be */
         return 2;
-    if (n_argv < 1 || 9 + n_argv > argc)
-        return 2;
-    v.argv = calloc((size_t)n_argv + 1, sizeof *v.argv);
-    memcpy(v.argv, argv + 9, (size_t)n_argv * sizeof *v.argv);
-    v.env = argv + 9 + n_argv;
-    char go;
-    if (read(CTL, &go, 1) != 1) /* in its cgroup now, and QEMU will be */
-        return 2;
-    v.restoring = access(v.snapshot, R_OK) == 0;
+    /* A restore marks its saved VM as used (microvm_keep_recent_snapshots). */
+    v.restoring = utimensat(AT_FDCWD, v.snapshot, NULL, 0) == 0;
     start_qemu(&v);
-    if (!v.restoring) {
+    if (!qmp_start(&v)) {
+        kill(v.qemu, SIGKILL);
+        waitpid(v.qemu, NULL, 0);
+        finish("vm:QEMU did not start (see the log)", 125);
+    }
+    if (v.restoring) {
+        wait_restored(&v);
+    } else {
         uint8_t h[VMC_HEADER];
         vmc_frame_t f;
         /* A booted guest with no code says it waits for its claim. */

@@ -67,6 +67,10 @@ typedef struct sandbox_spec {
     const char *vm_dir;
     const char *vm_state_dir;
     const char *vm_api_path;
+    /* microvm: argv is an interpreter that may start before its function
+     * is known (env sets nothing it reads only at start): the saved VM is
+     * one of its language, the interpreter loaded and waiting. */
+    bool vm_prestart;
 } sandbox_spec_t;
 
 typedef struct sandbox {

@@ -116,7 +116,7 @@ def test_a_python_function_runs_in_its_own_vm(d):
 
 
 def test_qemu_is_confined(d):
-    d.create(name="conf", runtime="python311", isolation="microvm", code=PY)
+    d.create(name="conf", runtime="python311", isolation="microvm", code=PY, env={"MINE": "SECRET_VALUE"})
     assert d.invoke("conf", {}).status == 200
     pid, uid, argv = vm_of(d, "conf")
     assert uid != 0
@@ -129,6 +129,15 @@ def test_qemu_is_confined(d):
     assert int(status["CapEff"], 16) == 0 and status["NoNewPrivs"].strip() == "1"
     with open(f"/proc/{pid}/cgroup") as f:
         assert d.cgroup_parent() in f.read()
+    # No secret on a command line: neither the supervisor's nor QEMU's.
+    (inst,) = d.instances("conf")
+    for p in (inst["pid"], pid):
+        with open(f"/proc/{p}/cmdline", "rb") as f:
+            assert b"SECRET_VALUE" not in f.read()
+    # QEMU's /proc is its pid namespace's: QEMU (pid 1 there) is its only process.
+    procs = [e for e in os.listdir(f"/proc/{pid}/root/proc") if e.isdigit()]
+    with open(f"/proc/{pid}/root/proc/1/cmdline", "rb") as f:
+        assert (procs, f.read().split(b"\0")[0]) == (["1"], b"qemu-system-x86_64")
 
 
 def test_node_results_errors_logs_and_reports(d):
@@ -268,13 +277,17 @@ def test_a_chamber_of_a_handler_function_runs_in_a_vm(guest):
         stop_checked(cd)
 
 
-def test_the_daemon_leaves_no_vm_socket_or_saved_state_of_another_build(d):
-    # One saved VM per size (memory_mb + 64 MiB, /tmp and process limits),
-    # of this build of the guest and QEMU, on this accelerator: every
-    # function here has 128 MB.
-    saved = [os.path.basename(p) for p in glob.glob(os.path.join(d.data_dir, "microvm", "*"))]
-    assert len(saved) == 1 and re.fullmatch(r"generic-[0-9a-f]{16}-192m-t64-p256-(tcg|kvm)\.vm", saved[0]), saved
-    assert not glob.glob(os.path.join(d.data_dir, "microvm", "*.tmp"))
+def test_the_daemon_keeps_one_saved_vm_per_size_and_runtime(d):
+    # One saved VM per size (memory_mb + 160 MiB, /tmp and process limits),
+    # of this build of the guest and QEMU, on this accelerator, and per
+    # pre-started runtime: every function here has 128 MB; Python's are
+    # saved with the interpreter waiting (r + a hash of its command line),
+    # the others (Node.js, custom runtimes, Python with PYTHONPATH) start
+    # theirs after the claim (r00000000).
+    saved = sorted(os.path.basename(p) for p in glob.glob(os.path.join(d.data_dir, "microvm", "*")))
+    assert len(saved) == 2 and all(re.fullmatch(r"generic-[0-9a-f]{16}-288m-t64-p256-(tcg|kvm)-r[0-9a-f]{8}\.vm", n)
+                                   for n in saved), saved
+    assert len([n for n in saved if n.endswith("-r00000000.vm")]) == 1, saved
 
 
 def zip_with_link(files, links):
@@ -381,7 +394,7 @@ def test_impuls_deploy_takes_isolation(d, tmp_path):
 def test_a_start_removes_saved_vms_of_another_build(guest):
     data = tempfile.mkdtemp(prefix="impuls-e2e-")
     os.makedirs(os.path.join(data, "microvm"))
-    stale = os.path.join(data, "microvm", "generic-0123456789abcdef-192m-t64-p256-tcg.vm")
+    stale = os.path.join(data, "microvm", "generic-0123456789abcdef-288m-t64-p256-tcg-r00000000.vm")
     with open(stale, "wb") as f:
         f.write(b"a VM saved by another build of the guest")
     d = Daemon(data_dir=data).start()
@@ -389,3 +402,26 @@ def test_a_start_removes_saved_vms_of_another_build(guest):
         assert os.listdir(os.path.join(data, "microvm")) == []
     finally:
         stop_checked(d)
+
+
+@pytest.mark.parametrize("runtime,code", [
+    ("python311", "import os\ndef handler(e, c):\n    return os.urandom(16).hex()\n"),
+    ("nodejs20", "exports.handler = async () => require('crypto').randomBytes(16).toString('hex');"),
+], ids=["python", "node"])
+def test_vms_restored_from_one_saved_vm_do_not_share_random_numbers(d, runtime, code):
+    # Each restore gets the host's seed in its claim: the kernel's generator
+    # (and what reads it) differs between VMs restored from the same state.
+    name = f"rand-{runtime}"
+    d.create(name=name, runtime=runtime, isolation="microvm", code=code, reuse=False)
+    got = [d.invoke(name, {}).json() for _ in range(3)]
+    assert len(set(got)) == 3 and all(len(g) == 32 for g in got), got
+
+
+def test_an_env_an_interpreter_reads_at_start_is_honoured(d):
+    # PYTHONPATH is read as Python starts: such a function's VM starts its
+    # interpreter after the claim, not from a pre-started one.
+    d.create(name="pypath", runtime="python311", isolation="microvm", env={"PYTHONPATH": "/var/task/lib"},
+             zip=zip_with_link({"main.py": (b"import helper\ndef handler(e, c):\n    return helper.word()\n", 0o644),
+                                "lib/helper.py": (b"def word():\n    return 'from PYTHONPATH'\n", 0o644)}, {}),
+             handler="main.handler")
+    assert d.invoke("pypath", {}).json() == "from PYTHONPATH"

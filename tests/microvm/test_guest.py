@@ -174,6 +174,8 @@ def test_a_claim_that_would_write_outside_the_task_dir_ends_the_instance(vms, fi
 @pytest.mark.parametrize("data,why", [
     (b"", "a claim without code"),
     (b"soon\0\0\0", "a malformed clock in the claim"),
+    (b"123 zz\0\0\0", "a malformed seed in the claim"),
+    (b"123 abc\0\0\0", "a malformed seed in the claim"),
     (b"\0NO_EQUALS_SIGN\0\0", "a malformed environment in the claim"),
     (b"\0\0", "a claim without code"),
     (b"\0\0\0not an archive", "the code is not a newc archive (at byte 0)"),
