@@ -145,7 +145,8 @@ static void usage(void)
 /* The microvm backend: usable when QEMU and the guest (vm_dir, else
  * build/microvm beside runtimes/) are here. Saved VMs live in the data dir;
  * the instances' Runtime API sockets in a dir of /run named after it
- * (h: its hash), emptied of a dead predecessor's. */
+ * (h: its hash), emptied of a dead predecessor's, made by the first VM and
+ * removed at a clean exit. */
 static int setup_microvm(const char *vm_dir, const char *h)
 {
     char path[4200], real[PATH_MAX];
@@ -158,7 +159,7 @@ static int setup_microvm(const char *vm_dir, const char *h)
     snprintf(D->cfg.vm_state_dir, sizeof D->cfg.vm_state_dir, "%s/microvm", D->cfg.data_dir);
     snprintf(D->cfg.vm_run_dir, sizeof D->cfg.vm_run_dir, "/run/impuls-%.12s", h);
     mkdir(D->cfg.vm_state_dir, 0700);
-    mkdir(D->cfg.vm_run_dir, 0700);
+    /* (The socket dir itself is made by the first VM: microvm_spawn.) */
     DIR *d = opendir(D->cfg.vm_run_dir);
     struct dirent *e;
     while (d && (e = readdir(d)))

@@ -244,8 +244,12 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
         snprintf(err, errlen, "cannot create cgroup: %s", strerror(-rc));
         return -1;
     }
-    char snapshot[4300];
+    char snapshot[4300], dir[108];
     microvm_snapshot_path(spec, snapshot, sizeof snapshot);
+    snprintf(dir, sizeof dir, "%s", spec->vm_api_path);
+    if (strrchr(dir, '/'))
+        *strrchr(dir, '/') = '\0';
+    mkdir(dir, 0700); /* the first VM's (a daemon that runs none makes none) */
     int api = listen_unix(spec->vm_api_path);
     int ctl[2] = {-1, -1}, log[2] = {-1, -1};
     char *nums[2] = {NULL, NULL}, *go = NULL;

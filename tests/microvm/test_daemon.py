@@ -55,9 +55,9 @@ def guest():
 def d(guest):
     run = checked_daemon()
     daemon = next(run)
-    run_dir = "/run/impuls-" + daemon.cgroup_parent().split("-", 1)[1]
-    assert os.path.isdir(run_dir)  # the instances' Runtime API sockets
+    run_dir = "/run/impuls-" + daemon.cgroup_parent().split("-", 1)[1]  # the instances' Runtime API sockets
     yield daemon
+    assert os.path.isdir(run_dir)
     for _ in run:  # stops it: nothing may be left, and its socket dir is gone
         pass
     assert not os.path.exists(run_dir)
@@ -284,6 +284,9 @@ def test_the_daemon_keeps_one_saved_vm_per_size_and_runtime(d):
     # saved with the interpreter waiting (r + a hash of its command line),
     # the others (Node.js, custom runtimes, Python with PYTHONPATH) start
     # theirs after the claim (r00000000).
+    d.create(name="saved-node", runtime="nodejs20", isolation="microvm", code=NODE)
+    d.create(name="saved-py", runtime="python311", isolation="microvm", code=PY)
+    assert d.invoke("saved-node", {}).status == d.invoke("saved-py", {}).status == 200
     saved = sorted(os.path.basename(p) for p in glob.glob(os.path.join(d.data_dir, "microvm", "*")))
     assert len(saved) == 2 and all(re.fullmatch(r"generic-[0-9a-f]{16}-288m-t64-p256-(tcg|kvm)-r[0-9a-f]{8}\.vm", n)
                                    for n in saved), saved
