@@ -13,7 +13,7 @@ struct sandbox_spec;
 #define MICROVM_VMM_COMMAND "__microvm"
 enum {
     /* Beyond the function's memory, the VM has this for the guest's kernel
-     * and init (some 30 MiB) and the page cache of the runtime's own code
+     * and init and the page cache of the runtime's own code
      * (Node.js reads tens of MiB of its binary): with less, a function
      * near its limit makes the guest evict and reread that code (thrash)
      * instead of reaching it. Pages the guest never touches cost the host
