@@ -5,36 +5,7 @@ import os
 import socket
 import time
 
-from impuls_daemon import Daemon, free_port
-
-
-def port_free(port):
-    """Whether 127.0.0.1:port can be bound right now (nobody listens on it;
-    TIME_WAIT connections of the port do not count, as for the daemon)."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def free_range(n):
-    """LO, HI of n consecutive ports that are free now, below the kernel's
-    ephemeral range: a port of the ephemeral range that a chamber frees can be
-    taken at once as the local port of a client's next connection (this
-    test's own requests to the daemon), which would make "the port is free
-    again" flaky. Random bases, so parallel daemons don't collide."""
-    import random
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        eph_lo = int(f.read().split()[0])
-    top = max(eph_lo - n, 10000 + n)
-    for _ in range(100):
-        lo = random.randint(10000, top) if eph_lo > 10000 + 2 * n else free_port()
-        if lo + n - 1 <= 65535 and all(port_free(p) for p in range(lo, lo + n)):
-            return lo, lo + n - 1
-    raise RuntimeError(f"no {n} free consecutive ports")
+from impuls_daemon import Daemon, free_range, port_free  # noqa: F401  (tests import them from here)
 
 
 def chamber_daemon(n_ports=8, extra_args=()):

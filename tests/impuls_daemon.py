@@ -1,7 +1,6 @@
 """Drives the real impuls daemon: started on a free port with a temporary data
 dir, talked to over HTTP, stopped with SIGTERM, checked for leftovers.
 Used by the e2e tests and by the benchmarks."""
-import base64
 import hashlib
 import json
 import os
@@ -19,10 +18,45 @@ BIN = os.environ.get("IMPULS_BIN", os.path.join(ROOT, "build", "impuls"))
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 
-def free_port():
+# Ports this process has handed out: a port is picked before the daemon binds
+# it, so two picks in a row must not return the same one.
+_handed_out = set()
+
+
+def port_free(port):
+    """Whether 127.0.0.1:port can be bound right now (nobody listens on it;
+    TIME_WAIT connections of the port do not count, as for the daemon)."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def free_range(n):
+    """LO, HI of n consecutive ports that are free now and that this process
+    has not handed out before, below the kernel's ephemeral range. Not from
+    that range: between the pick and the daemon's bind, any client's next
+    connect() may take a port of it as its local port (once it did, and the
+    daemon could not listen). Random bases, so parallel runs rarely meet."""
+    import random
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        eph_lo = int(f.read().split()[0])
+    lowest = 10000 if eph_lo > 10000 + 2 * n else 1024
+    for _ in range(1000):
+        lo = random.randint(lowest, eph_lo - n)
+        ports = range(lo, lo + n)
+        if not _handed_out.intersection(ports) and all(port_free(p) for p in ports):
+            _handed_out.update(ports)
+            return lo, lo + n - 1
+    raise RuntimeError(f"no {n} free consecutive ports below {eph_lo}")
+
+
+def free_port():
+    """A port of 127.0.0.1 for a server about to start (see free_range)."""
+    return free_range(1)[0]
 
 
 class Response:

@@ -15,14 +15,13 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 
 import pytest
 
-from chamber_helpers import port_free
+from impuls_daemon import free_port, port_free
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # Debian's clients, which match Debian's dockerd (another docker may come first on PATH).
@@ -77,9 +76,7 @@ def pick_port(preferred):
     """The README's port when it is free (the commands then run unchanged)."""
     if port_free(preferred):
         return preferred
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port()
 
 
 def curl_shell(command, port):
