@@ -104,11 +104,11 @@ unit: $(TEST_BIN)
 DAEMON_SUITES := $(wildcard tests/e2e tests/hostile tests/badinput tests/faults)
 
 e2e: build/impuls build/libimpuls-zygote.so build/python-bytecode.stamp $(CSHARP_RUNTIME)
-	/usr/bin/python3 -m pytest -q -p no:cacheprovider $(DAEMON_SUITES)
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=12 $(DAEMON_SUITES)
 
 e2e-asan: build/impuls-asan build/libimpuls-zygote.so build/python-bytecode.stamp $(CSHARP_RUNTIME)
 	IMPULS_BIN=$(CURDIR)/build/impuls-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	  /usr/bin/python3 -m pytest -q -p no:cacheprovider $(DAEMON_SUITES)
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=12 $(DAEMON_SUITES)
 
 # Unit tests (sanitizers), then the e2e suite against the release daemon and
 # again against the daemon built with ASan/UBSan.
