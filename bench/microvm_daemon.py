@@ -10,7 +10,11 @@ the same run, on one daemon, the same function:
   warm c1      one connection, wrk for BENCH_DURATION each: req/s and p50
   idle memory  N VMs idle (N = BENCH_MICROVM_IDLE, 20): PSS per VM (QEMU and
                its supervisor), split into the guest's RAM QEMU has touched
-               and QEMU's own (everything but the guest RAM mapping)
+               (its pages of the saved VM's shared RAM divided among the VMs
+               that map them, and its own) and QEMU's own (everything but the
+               guest RAM mapping); plus, per VM, 1/N of the saved RAM the
+               daemon holds (its memfd: an upper bound, as the pages the VMs
+               map are in their PSS already)
 
 The accelerator (tcg or kvm) is named in the rows. Published Firecracker
 figures go beside them as literature, not as a measurement."""
@@ -43,10 +47,10 @@ def timed_call(d, name):
 
 
 def smaps_split(pid, guest_mb):
-    """(KiB of the guest's RAM touched, KiB of QEMU's own), both PSS: the
-    guest RAM is QEMU's one anonymous mapping of the VM's size."""
+    """(KiB of the guest's RAM touched, KiB of QEMU's own, the guest RAM's
+    inode), PSS: the guest RAM is QEMU's one mapping of the VM's size."""
     guest = own = 0
-    size = None
+    size = inode = None
     try:
         with open(f"/proc/{pid}/smaps") as f:
             for line in f:
@@ -54,6 +58,8 @@ def smaps_split(pid, guest_mb):
                 if "-" in parts[0] and not parts[0].endswith(":"):
                     lo, hi = (int(x, 16) for x in parts[0].split("-"))
                     size = hi - lo
+                    if size == guest_mb << 20:
+                        inode = int(parts[4])
                 elif parts[0] == "Pss:":
                     if size == guest_mb << 20:
                         guest += int(parts[1])
@@ -61,7 +67,19 @@ def smaps_split(pid, guest_mb):
                         own += int(parts[1])
     except (FileNotFoundError, ProcessLookupError):
         pass
-    return guest, own
+    return guest, own, inode
+
+
+def memfd_kib(pid, inode):
+    """KiB resident of the memfd of pid's with that inode (the saved RAM)."""
+    for n in os.listdir(f"/proc/{pid}/fd"):
+        path = f"/proc/{pid}/fd/{n}"
+        try:
+            if os.readlink(path).startswith("/memfd:") and os.stat(path).st_ino == inode:
+                return os.stat(path).st_blocks // 2
+        except OSError:
+            continue
+    return 0
 
 
 def qemu_child(pid):
@@ -118,16 +136,18 @@ def run(results):
         time.sleep(2)
         insts = d.instances("vm-idle")
         guest_mb = 128 + 160  # memory_mb + the guest's overhead (src/sandbox/microvm.h)
-        per_vm, guest, own, supervisor = [], [], [], []
+        per_vm, guest, own, supervisor, inodes = [], [], [], [], set()
         for i in insts:
             q = qemu_child(i["pid"])
-            g, o = smaps_split(q, guest_mb) if q else (0, 0)
+            g, o, ino = smaps_split(q, guest_mb) if q else (0, 0, None)
             s = pss_kib(i["pid"])
             per_vm.append(g + o + s)
             guest.append(g)
             own.append(o)
             supervisor.append(s)
+            inodes.add(ino)
         n = len(insts)
+        saved_ram = sum(memfd_kib(d.proc.pid, ino) for ino in inodes if ino is not None)
         results["microvm_daemon"] = {
             "accel": accel(), "runs": RUNS, "boot_runs": BOOT_RUNS,
             "restore_p50_ms": percentile(vm_cold, 50), "restore_p99_ms": percentile(vm_cold, 99),
@@ -136,7 +156,8 @@ def run(results):
             "py_p50_ms": percentile(vm_py, 50), "py_p99_ms": percentile(vm_py, 99),
             "ns_py_p50_ms": percentile(ns_py, 50), "ns_py_p99_ms": percentile(ns_py, 99),
             "warm": warm, "idle_n": n,
-            "idle_pss_mib": sum(per_vm) / max(n, 1) / 1024, "idle_guest_mib": sum(guest) / max(n, 1) / 1024,
+            "idle_pss_mib": (sum(per_vm) + saved_ram) / max(n, 1) / 1024,
+            "idle_guest_mib": sum(guest) / max(n, 1) / 1024, "saved_ram_mib": saved_ram / 1024,
             "idle_qemu_own_mib": sum(own) / max(n, 1) / 1024,
             "idle_supervisor_mib": sum(supervisor) / max(n, 1) / 1024,
             "samples_ms": {"restore": vm_cold, "namespace": ns_cold, "boot": booted, "python": vm_py,
@@ -170,5 +191,6 @@ def rows(results, line):
              f"   (reference: namespace; added p50 {w['microvm']['p50_ms'] - w['namespace']['p50_ms']:+.2f} ms)"),
         line(f"microvm idle PSS MiB/VM ({a})", m["idle_pss_mib"], None, None, ".1f",
              f"   (N={m['idle_n']}: guest RAM touched {m['idle_guest_mib']:.1f}, QEMU's own {m['idle_qemu_own_mib']:.1f}, "
-             f"supervisor {m['idle_supervisor_mib']:.1f}; {LITERATURE})"),
+             f"supervisor {m['idle_supervisor_mib']:.1f}, 1/N of the saved RAM the daemon holds "
+             f"({m.get('saved_ram_mib', 0):.1f} MiB); {LITERATURE})"),
     ]

@@ -91,9 +91,9 @@ class VM:
     virtio-serial port "impuls.0" on a Unix socket (the channel) and QMP on
     another; its console in a file. incoming: a snapshot to restore."""
 
-    def __init__(self, task_files=None, initrd=None, incoming=None, memory_mb=256):
+    def __init__(self, task_files=None, initrd=None, incoming=None, memory_mb=256, extra_args=()):
         """task_files: what the guest finds at /var/task ({} for none: it then
-        waits for a claim)."""
+        waits for a claim). incoming "defer": restored by migrate_incoming."""
         self.tmp = tempfile.mkdtemp(prefix="impuls-microvm-test-")
         if initrd is None:
             initrd = os.path.join(self.tmp, "initrd")
@@ -110,7 +110,8 @@ class VM:
             "-chardev", f"socket,id=ch0,path={chan},server=on,wait=off",
             "-device", "virtserialport,chardev=ch0,name=impuls.0",
             "-qmp", f"unix:{qmp},server=on,wait=off",
-            *(["-incoming", f"exec:cat {incoming}"] if incoming else [])],
+            *extra_args,
+            *(["-incoming", "defer" if incoming == "defer" else f"exec:cat {incoming}"] if incoming else [])],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.sock = connect_unix(chan, self.proc)
         self.sock.settimeout(DEADLINE)

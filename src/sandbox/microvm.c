@@ -68,12 +68,14 @@ bool microvm_available(const char *vm_dir, char *why, size_t whylen)
 
 int microvm_vm_memory_mb(int memory_mb) { return memory_mb + MICROVM_GUEST_OVERHEAD_MB; }
 
-/* The guest's files and QEMU, by size, times and inode: a new build of
- * either makes every saved VM stale. */
+/* The guest's files and QEMU, by size, times and inode, and the saved
+ * file's format: a new build of either, or a new format, makes every saved
+ * VM stale. */
+enum { SAVED_FORMAT = 2 }; /* 2: the RAM, then the devices (microvm_ram.c) */
 static unsigned long long inputs_hash(const char *vm_dir)
 {
     static const char *const inputs[] = {"vmlinuz", "initramfs.cpio.gz", "runtimes.img", MICROVM_QEMU};
-    unsigned long long h = 1469598103934665603ull; /* FNV-1a */
+    unsigned long long h = (1469598103934665603ull ^ SAVED_FORMAT) * 1099511628211ull; /* FNV-1a */
     for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
         char path[4200];
         struct stat st = {0};
@@ -251,6 +253,7 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
         *strrchr(dir, '/') = '\0';
     mkdir(dir, 0700); /* the first VM's (a daemon that runs none makes none) */
     int api = listen_unix(spec->vm_api_path);
+    int ram = microvm_shared_ram(snapshot, vm_mb); /* -1: the VM boots and saves it */
     int ctl[2] = {-1, -1}, log[2] = {-1, -1};
     char *nums[2] = {NULL, NULL}, *go = NULL;
     char **argv = NULL;
@@ -263,10 +266,13 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     }
     pid_t pid = fork();
     if (pid == 0) {
-        /* The supervisor's fds: 3 ctl (its report, and "go"), 4 the log. */
-        if (move_fd(ctl[1], 3) < 0 || move_fd(log[1], 4) < 0)
+        /* The supervisor's fds: 3 ctl (its report, and "go"), 4 the log,
+         * 5 the saved VM's RAM (none: it boots). */
+        int c = fcntl(ctl[1], F_DUPFD, 64), l = fcntl(log[1], F_DUPFD, 64); /* (none is clobbered) */
+        int r = ram >= 0 ? fcntl(ram, F_DUPFD, 64) : -1;
+        if (c < 0 || l < 0 || move_fd(c, 3) < 0 || move_fd(l, 4) < 0 || (ram >= 0 && (r < 0 || move_fd(r, 5) < 0)))
             _exit(126);
-        close_range(5, ~0u, 0);
+        close_range(ram >= 0 ? 6 : 5, ~0u, 0);
         execv("/proc/self/exe", argv);
         _exit(127);
     }
@@ -277,6 +283,8 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     free(argv);
     for (int i = 0; i < 2; i++)
         free(nums[i]);
+    if (ram >= 0)
+        close(ram);
     close(ctl[1]);
     close(log[1]);
     sb->pid = pid;
@@ -297,6 +305,8 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     }
     return 0;
 fail:
+    if (ram >= 0)
+        close(ram);
     free(argv);
     free(go);
     for (int i = 0; i < 2; i++)

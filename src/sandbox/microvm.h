@@ -23,7 +23,7 @@ enum {
      * the VM's memory in the instance's cgroup. */
     MICROVM_QEMU_OVERHEAD_MB = 192,
     MICROVM_PIDS = 256, /* QEMU's threads, the supervisor */
-    MICROVM_SAVED_MAX = 8, /* saved VMs kept (some 80 MiB each) */
+    MICROVM_SAVED_MAX = 8, /* saved VMs kept (their guest RAM touched, 100-200 MiB each) */
     /* Added to the daemon's init timeout for a VM: a cold start that finds
      * no saved VM of its size boots one (seconds under TCG, more when the
      * host is busy) before the runtime starts. */
@@ -47,6 +47,13 @@ void microvm_prune_snapshots(const char *vm_dir, const char *state_dir);
 /* Keeps the max saved VMs used last (a restore touches its file), so that
  * functions of ever new sizes cannot fill the disk. */
 void microvm_keep_recent_snapshots(const char *state_dir, int max);
+/* microvm_ram.c: a sealed memfd with the guest RAM of the saved VM at path
+ * (whose VM has vm_memory_mb), shared by every VM restored from it; -1 when
+ * none is saved there. */
+int microvm_shared_ram(const char *path, int vm_memory_mb);
+/* Copies the data (not the holes) of from's first len bytes to the same
+ * offsets of to. */
+int microvm_copy_data(int from, int to, off_t len);
 int microvm_spawn(const struct sandbox_spec *spec, struct sandbox *sb, char *err, size_t errlen);
 /* After the supervisor exited: true when the function ran out of memory;
  * reason: what ended the VM when its runtime did not end by itself. */

@@ -9,7 +9,8 @@
  *
  * fds from microvm.c: 3 ctl (its go once in its cgroup: the runtime's
  * command and environment, never on a command line), 4 the log (QEMU's
- * console and the runtime's output). */
+ * console and the runtime's output), 5 the saved VM's RAM when there is
+ * one to restore (microvm_ram.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -37,9 +39,9 @@
 #include "sandbox/spawn_util.h"
 #include "sandbox/vm_channel.h"
 
-enum { CTL = 3, LOG = 4 };
+enum { CTL = 3, LOG = 4, SAVED_RAM = 5 };
 /* QEMU's fds (its command line names them). */
-enum { Q_CHAN = 3, Q_LOG = 4, Q_QMP = 5, Q_KERNEL = 6, Q_INITRD = 7, Q_DISK = 8, Q_SNAPSHOT = 9 };
+enum { Q_CHAN = 3, Q_LOG = 4, Q_QMP = 5, Q_KERNEL = 6, Q_INITRD = 7, Q_DISK = 8, Q_SNAPSHOT = 9, Q_RAM = 10, Q_FDS };
 
 typedef struct vmm {
     const char *vm_dir, *snapshot, *api_path, *task_dir;
@@ -48,6 +50,8 @@ typedef struct vmm {
     int prestart; /* the guest starts argv before its claim (microvm_prestarts) */
     char **argv, **env;
     int chan, qmp;
+    int ram;  /* the guest's RAM: the saved VM's sealed memfd, or a boot's own */
+    int snap; /* a restore's saved VM, at its device state */
     FILE *qmp_in; /* QMP's answers (qmp_start) */
     pid_t qemu;
     bool restoring;
@@ -108,7 +112,7 @@ static int open_guest_file(const vmm_t *v, const char *name)
  * no_new_privs; QEMU adds its own seccomp filter (-sandbox on). The guest's
  * files are fds: QEMU opens them as /proc/self/fd/N (inode permissions
  * only, none of the path's directories). */
-static void __attribute__((noreturn)) exec_qemu(const vmm_t *v, char **qargv, const int fds[10])
+static void __attribute__((noreturn)) exec_qemu(const vmm_t *v, char **qargv, const int fds[Q_FDS])
 {
     int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
     /* Its own /proc: the processes of its pid namespace only (QEMU itself),
@@ -119,15 +123,15 @@ static void __attribute__((noreturn)) exec_qemu(const vmm_t *v, char **qargv, co
         _exit(126);
     }
     /* fds into place: first out of the way of every target, then down. */
-    int high[10];
-    for (int i = 3; i < 10; i++)
+    int high[Q_FDS];
+    for (int i = 3; i < Q_FDS; i++)
         high[i] = fds[i] >= 0 ? fcntl(fds[i], F_DUPFD_CLOEXEC, 64) : -1;
     if (nul < 0 || dup2(nul, 0) < 0 || dup2(LOG, 1) < 0 || dup2(LOG, 2) < 0)
         _exit(126);
-    for (int i = 3; i < 10; i++)
+    for (int i = 3; i < Q_FDS; i++)
         if (high[i] >= 0 && move_fd(high[i], i) < 0)
             _exit(126);
-    close_range(10, ~0u, 0);
+    close_range(Q_FDS, ~0u, 0);
     gid_t kvm = microvm_kvm_group();
     if (setgroups(kvm != (gid_t)-1, &kvm) < 0 || setresgid(v->uid, v->uid, v->uid) < 0 ||
         setresuid(v->uid, v->uid, v->uid) < 0 ||
@@ -146,12 +150,15 @@ static void start_qemu(vmm_t *v)
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0 ||
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0)
         finish("vm:socketpair failed", 125);
-    int snap = v->restoring ? open(v->snapshot, O_RDONLY | O_CLOEXEC) : -1;
-    int fds[10] = {-1, -1, -1, chan[1], LOG, qmp[1], open_guest_file(v, "vmlinuz"),
-                   open_guest_file(v, "initramfs.cpio.gz"), open_guest_file(v, "runtimes.img"), snap};
+    int fds[Q_FDS] = {-1, -1, -1, chan[1], LOG, qmp[1], open_guest_file(v, "vmlinuz"),
+                      open_guest_file(v, "initramfs.cpio.gz"), open_guest_file(v, "runtimes.img"), v->snap, v->ram};
     bool kvm = !strcmp(microvm_accelerator(), "kvm");
-    char mem[16], append[800], accel[32], incoming[16];
+    char mem[16], append[800], accel[32], ram[128];
     snprintf(mem, sizeof mem, "%d", v->memory_mb);
+    /* The guest's RAM: a restore maps the saved one private (its writes are
+     * its own), a boot its own memfd shared, so that it can be saved. */
+    snprintf(ram, sizeof ram, "memory-backend-file,id=ram,size=%dM,mem-path=/proc/self/fd/%d,share=%s", v->memory_mb,
+             Q_RAM, v->restoring ? "off" : "on");
     int n_app = snprintf(append, sizeof append, "console=ttyS0 panic=-1 quiet tsc_early_khz=%ld impuls.memory_mb=%d "
                          "impuls.tmp_mb=%d impuls.pids_max=%d", host_tsc_khz(),
                          v->memory_mb - MICROVM_GUEST_OVERHEAD_MB, v->tmp_mb, v->pids_max);
@@ -159,7 +166,6 @@ static void start_qemu(vmm_t *v)
         n_app += snprintf(append + n_app, sizeof append - (size_t)n_app, "%s%s", i ? "," : " impuls.prestart=",
                           v->argv[i]);
     snprintf(accel, sizeof accel, kvm ? "kvm" : "tcg,tb-size=64");
-    snprintf(incoming, sizeof incoming, "fd:%d", Q_SNAPSHOT);
     char *a[64];
     int n = 0;
 #define ARG(...)                                                                                                   \
@@ -169,6 +175,7 @@ static void start_qemu(vmm_t *v)
             a[n++] = _args[_i];                                                                                    \
     } while (0)
     ARG("qemu-system-x86_64", "-M", "microvm", "-accel", accel, "-cpu", kvm ? "host" : "max", "-m", mem, "-smp", "1");
+    ARG("-object", ram, "-machine", "memory-backend=ram");
     ARG("-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-serial", "stdio");
     ARG("-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
     ARG("-kernel", "/proc/self/fd/6", "-initrd", "/proc/self/fd/7", "-append", append);
@@ -178,7 +185,7 @@ static void start_qemu(vmm_t *v)
         "virtserialport,chardev=log,name=impuls.log");
     ARG("-chardev", "socket,id=qmp,fd=5", "-mon", "chardev=qmp,mode=control");
     if (v->restoring)
-        ARG("-incoming", incoming);
+        ARG("-incoming", "defer"); /* (after x-ignore-shared: restore_saved) */
     a[n] = NULL;
 #undef ARG
     long pid = syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD,
@@ -190,9 +197,10 @@ static void start_qemu(vmm_t *v)
         finish("vm:cannot start QEMU", 125);
     }
     v->qemu = (pid_t)pid;
-    for (int i = 6; i < 10; i++)
+    for (int i = Q_KERNEL; i < Q_FDS; i++)
         if (fds[i] >= 0)
             close(fds[i]);
+    v->snap = v->ram = -1;
     close(chan[1]);
     if (qmp[1] >= 0)
         close(qmp[1]);
@@ -228,7 +236,13 @@ static bool qmp_start(vmm_t *v)
     v->qmp_in = fdopen(dup(v->qmp), "r");
     char *greeting = NULL;
     size_t cap = 0;
-    bool ok = v->qmp_in && getline(&greeting, &cap, v->qmp_in) > 0 && qmp(v, "{\"execute\":\"qmp_capabilities\"}", -1, NULL);
+    /* x-ignore-shared: a save leaves out the RAM of a shared memory
+     * backend (the boot's memfd, written to the file by save_generic), and
+     * a restore expects none. */
+    bool ok = v->qmp_in && getline(&greeting, &cap, v->qmp_in) > 0 &&
+              qmp(v, "{\"execute\":\"qmp_capabilities\"}", -1, NULL) &&
+              qmp(v, "{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":"
+                     "[{\"capability\":\"x-ignore-shared\",\"state\":true}]}}", -1, NULL);
     free(greeting);
     return ok;
 }
@@ -236,18 +250,22 @@ static bool qmp_start(vmm_t *v)
 /* ---- saving the generic VM (the first cold start of its size) ---- */
 
 /* Writes the VM's whole state (waiting for its claim) to a new file,
- * renamed into place once complete, and lets it run on. Saved running, not
- * stopped first: the guest is idle, so the copy converges at once, and a
- * state saved running is one QEMU starts as soon as it is restored (a
+ * renamed into place once complete, and lets it run on: its devices
+ * (QEMU's migration, after the RAM's place), then its RAM, copied from its
+ * memfd while QEMU holds it stopped after the migration. Saved running,
+ * not stopped first: the guest is idle, so the copy converges at once, and
+ * a state saved running is one QEMU starts as soon as it is restored (a
  * stopped one would wait for a "cont"). A failure only costs the next cold
  * start a boot. */
-static void save_generic(vmm_t *v)
+static void save_generic(vmm_t *v, int ram)
 {
     char tmp[4400];
+    off_t ram_len = (off_t)v->memory_mb << 20;
     snprintf(tmp, sizeof tmp, "%s.%d.tmp", v->snapshot, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     char *reply = NULL;
-    bool ok = fd >= 0 && qmp(v, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"snap\"}}", fd, NULL) &&
+    bool ok = fd >= 0 && lseek(fd, ram_len, SEEK_SET) == ram_len &&
+              qmp(v, "{\"execute\":\"getfd\",\"arguments\":{\"fdname\":\"snap\"}}", fd, NULL) &&
               qmp(v, "{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"fd:snap\"}}", -1, NULL);
     while (ok) {
         ok = qmp(v, "{\"execute\":\"query-migrate\"}", -1, &reply);
@@ -257,7 +275,7 @@ static void save_generic(vmm_t *v)
             ok = false;
         nanosleep(&(struct timespec){.tv_nsec = 5 * 1000 * 1000}, NULL);
     }
-    ok = ok && fsync(fd) == 0 && rename(tmp, v->snapshot) == 0;
+    ok = ok && microvm_copy_data(ram, fd, ram_len) == 0 && fsync(fd) == 0 && rename(tmp, v->snapshot) == 0;
     if (ok) {
         char dir[4400];
         snprintf(dir, sizeof dir, "%s", v->snapshot);
@@ -274,12 +292,16 @@ static void save_generic(vmm_t *v)
         finish("vm:QEMU did not resume after the save", 125);
 }
 
-/* A restore's end: QEMU runs the guest once the whole state is in. The
- * claim goes after it, so that the clock it carries is not the restore's
- * time behind when the guest sets it. */
-static void wait_restored(vmm_t *v)
+/* A restore: QEMU reads the devices' state from the saved file (its RAM
+ * is the memfd already) and runs the guest once it is in. The claim goes
+ * after it, so that the clock it carries is not the restore's time behind
+ * when the guest sets it. */
+static void restore_saved(vmm_t *v)
 {
-    char *reply = NULL;
+    char *reply = NULL, cmd[120];
+    snprintf(cmd, sizeof cmd, "{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:%d\"}}", Q_SNAPSHOT);
+    if (!qmp(v, cmd, -1, NULL))
+        finish("vm:QEMU did not restore the saved VM (see the log)", 125);
     for (;;) {
         if (!qmp(v, "{\"execute\":\"query-status\"}", -1, &reply))
             finish("vm:QEMU did not restore the saved VM (see the log)", 125);
@@ -566,12 +588,30 @@ int microvm_vmm_main(int argc, char **argv)
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     signal(SIGPIPE, SIG_IGN);
     vmm_t v = {.vm_dir = argv[2], .snapshot = argv[3], .api_path = argv[4], .uid = (uid_t)atol(argv[5]),
-               .task_dir = argv[7], .report_status = -1, .qmp = -1};
+               .task_dir = argv[7], .report_status = -1, .qmp = -1, .ram = -1, .snap = -1};
     if (sscanf(argv[6], "%d/%d/%d/%d", &v.memory_mb, &v.tmp_mb, &v.pids_max, &v.prestart) != 4 ||
         take_go(&v) < 0) /* in its cgroup now, and QEMU will be */
         return 2;
-    /* A restore marks its saved VM as used (microvm_keep_recent_snapshots). */
-    v.restoring = utimensat(AT_FDCWD, v.snapshot, NULL, 0) == 0;
+    /* A restore: the saved VM's RAM came (microvm_ram.c), and its file is
+     * still there to read the devices' state from, after the RAM; it marks
+     * the file as used (microvm_keep_recent_snapshots). Else a boot, into a
+     * memfd of its own. */
+    off_t ram_len = (off_t)v.memory_mb << 20;
+    v.ram = fcntl(SAVED_RAM, F_GETFD) < 0 ? -1 : SAVED_RAM;
+    v.snap = v.ram < 0 ? -1 : open(v.snapshot, O_RDONLY | O_CLOEXEC);
+    v.restoring = v.snap >= 0 && lseek(v.snap, ram_len, SEEK_SET) == ram_len &&
+                  utimensat(AT_FDCWD, v.snapshot, NULL, 0) == 0;
+    int own_ram = -1; /* a boot's, kept to save it from */
+    if (!v.restoring) {
+        if (v.snap >= 0)
+            close(v.snap);
+        if (v.ram >= 0)
+            close(v.ram);
+        v.snap = -1;
+        v.ram = own_ram = memfd_create("impuls-vm-ram", MFD_CLOEXEC);
+        if (own_ram < 0 || ftruncate(own_ram, ram_len) < 0 || (v.ram = dup(own_ram)) < 0)
+            finish("vm:cannot make the guest's memory", 125);
+    }
     start_qemu(&v);
     if (!qmp_start(&v)) {
         kill(v.qemu, SIGKILL);
@@ -579,7 +619,7 @@ int microvm_vmm_main(int argc, char **argv)
         finish("vm:QEMU did not start (see the log)", 125);
     }
     if (v.restoring) {
-        wait_restored(&v);
+        restore_saved(&v);
     } else {
         uint8_t h[VMC_HEADER];
         vmc_frame_t f;
@@ -590,7 +630,8 @@ int microvm_vmm_main(int argc, char **argv)
             waitpid(v.qemu, NULL, 0);
             finish("vm:the VM did not boot (its console is in the log)", 125);
         }
-        save_generic(&v);
+        save_generic(&v, own_ram);
+        close(own_ram); /* (QEMU has it mapped) */
     }
     send_claim(&v);
     bool framed = bridge(&v);

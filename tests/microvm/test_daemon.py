@@ -10,6 +10,8 @@ emulation (TCG) here; only deadlines bound the waits, no timing is asserted.
 The first cold start of a size boots (seconds under TCG): one daemon serves
 the module, and its teardown checks that no QEMU, cgroup or socket is left."""
 import base64
+import concurrent.futures
+import fcntl
 import glob
 import io
 import os
@@ -76,6 +78,17 @@ def qemu_processes():
             continue
         if argv[0] == b"qemu-system-x86_64" and b"microvm" in argv:
             found.append((int(p), uid, argv))
+    return found
+
+
+def qemu_pids_of(d, name):
+    """The QEMU of each of the function's instances."""
+    parents = {i["pid"] for i in d.instances(name)}
+    found = []
+    for pid, _, _ in qemu_processes():
+        with open(f"/proc/{pid}/stat") as f:
+            if int(f.read().rsplit(")", 1)[1].split()[1]) in parents:
+                found.append(pid)
     return found
 
 
@@ -206,11 +219,20 @@ def test_update_retires_the_vm_and_delete_leaves_no_qemu(d):
     assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=30)
 
 
-def test_the_lambda_invoke_api_reaches_the_vm(d):
-    d.create(name="lam", runtime="python311", isolation="microvm", code=PY)
+def test_the_lambda_api_creates_and_invokes_a_vm_function(d):
+    # Lambda's CreateFunction with the tag impuls:isolation (docs/lambda.md).
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("main.py", PY)
+    r = d.request("POST", "/2015-03-31/functions", {
+        "FunctionName": "lam", "Runtime": "python3.11", "Handler": "main.handler", "Role": "arn:aws:iam::1:role/x",
+        "Code": {"ZipFile": base64.b64encode(buf.getvalue()).decode()}, "Tags": {"impuls:isolation": "microvm"}})
+    assert r.status == 201, r
+    assert d.request("GET", "/2015-03-31/functions/lam").json()["Tags"] == {"impuls:isolation": "microvm"}
     r = d.request("POST", "/2015-03-31/functions/lam/invocations", {"via": "lambda"})
     assert r.status == 200, r
     assert r.json()["event"] == {"via": "lambda"} and r.json()["guest_kernel"] is True
+    assert [i["isolation"] for i in d.instances("lam")] == ["microvm"]
 
 
 def test_local_true_is_still_the_unisolated_pool(d):
@@ -291,6 +313,60 @@ def test_the_daemon_keeps_one_saved_vm_per_size_and_runtime(d):
     assert len(saved) == 2 and all(re.fullmatch(r"generic-[0-9a-f]{16}-288m-t64-p256-(tcg|kvm)-r[0-9a-f]{8}\.vm", n)
                                    for n in saved), saved
     assert len([n for n in saved if n.endswith("-r00000000.vm")]) == 1, saved
+
+
+HOLD = ("import time\n"
+        "def handler(event, context):\n"
+        "    time.sleep(event.get('hold', 0))\n"
+        "    return 'held'\n")
+
+
+def guest_ram_mappings(pid):
+    """{(perms, inode): smaps fields} of QEMU's mappings of a memfd of guest RAM."""
+    found, current = {}, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            parts = line.split()
+            if "-" in parts[0] and not parts[0].endswith(":"):
+                current = found.setdefault((parts[1], int(parts[4])), {}) if "memfd:impuls-vm-ram" in line else None
+            elif current is not None and parts[0].endswith(":") and len(parts) >= 2 and parts[1].isdigit():
+                current[parts[0][:-1]] = int(parts[1])
+    return found
+
+
+def test_vms_restored_from_one_saved_vm_share_its_ram_sealed(d):
+    # The saved VM's guest RAM is a memfd of the daemon's, sealed against
+    # writes; every VM restored from it maps it private: the pages it only
+    # reads are one copy for all (docs/performance.md, "microVM isolation").
+    d.create(name="share-first", runtime="python311", isolation="microvm", code=HOLD)
+    assert d.invoke("share-first", {}).status == 200  # the saved VM of this size exists now
+    d.create(name="share", runtime="python311", isolation="microvm", code=HOLD, concurrency=2)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:  # two at once: two VMs, both restored
+        got = list(pool.map(lambda _: d.invoke("share", {"hold": 3}, timeout=300), range(2)))
+    assert [(r.status, r.json()) for r in got] == [(200, "held")] * 2, got
+    maps = [guest_ram_mappings(vm_pid) for vm_pid in qemu_pids_of(d, "share")]
+    assert len(maps) == 2 and all(len(m) == 1 for m in maps), maps
+    (perms_a, ino_a), (perms_b, ino_b) = (next(iter(m)) for m in maps)
+    assert (perms_a, perms_b) == ("rw-p", "rw-p") and ino_a == ino_b
+    for m in maps:  # pages of it are in both VMs at once
+        (fields,) = m.values()
+        # (shmem's pages are "dirty": no disk behind them; the VM's own writes are "Anonymous")
+        assert fields["Shared_Clean"] + fields["Shared_Dirty"] > 0 and fields["Pss"] < fields["Rss"], fields
+    # The daemon's is that memfd, sealed: not even root can write it.
+    fds = [f"/proc/{d.proc.pid}/fd/{n}" for n in os.listdir(f"/proc/{d.proc.pid}/fd")]
+    (held,) = [p for p in fds if os.readlink(p).startswith("/memfd:impuls-vm-ram") and os.stat(p).st_ino == ino_a]
+    fd = os.open(held, os.O_RDWR)
+    try:
+        seals = fcntl.fcntl(fd, 1034)  # F_GET_SEALS
+        assert seals == 0xF, seals  # SEAL, SHRINK, GROW, WRITE
+        with pytest.raises(PermissionError):
+            os.pwrite(fd, b"x", 0)
+    finally:
+        os.close(fd)
+    # Its file: the RAM (sparse: the pages never touched are holes), then the devices.
+    (saved,) = [p for p in glob.glob(os.path.join(d.data_dir, "microvm", "*.vm")) if not p.endswith("-r00000000.vm")]
+    st = os.stat(saved)  # (Python's, pre-started; all here are 128 MB: 288 MiB VMs)
+    assert st.st_blocks * 512 < 288 << 20 < st.st_size, st
 
 
 def zip_with_link(files, links):
