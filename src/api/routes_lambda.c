@@ -55,8 +55,8 @@ void lambda_get(struct evhttp_request *req, const char *name, bool with_code)
     /* Where the code can be fetched: our own REST route. */
     char location[512];
     snprintf(location, sizeof location, "http://%s/api/v1/functions/%s?code=true", D->cfg.addr, fn_cfg(fn)->name);
-    http_json(req, 200, json_pack("{s:o, s:{s:s, s:s}}", "Configuration", cfg, "Code", "RepositoryType", "S3",
-                                  "Location", location));
+    http_json(req, 200, json_pack("{s:o, s:{s:s, s:s}, s:{s:s}}", "Configuration", cfg, "Code", "RepositoryType", "S3",
+                                  "Location", location, "Tags", LAMBDA_ISOLATION_TAG, fn_cfg(fn)->isolation));
 }
 
 void lambda_delete(struct evhttp_request *req, const char *name)
@@ -70,8 +70,10 @@ void lambda_delete(struct evhttp_request *req, const char *name)
 }
 
 /* Lambda's request fields → the REST API's. Fields of Lambda's that change
- * nothing here (Role, Publish, TracingConfig, Tags, ...) are accepted and
- * ignored; ones that would need what Impuls does not have are refused. */
+ * nothing here (Role, Publish, TracingConfig, tags but impuls:isolation, ...)
+ * are accepted and ignored; ones that would need what Impuls does not have
+ * are refused. A create's tag impuls:isolation is the function's isolation
+ * (Lambda has no field for it; a tag is what awscli and the SDKs can send). */
 static json_t *translate(json_t *in, bool create, bool code_only, char *err, size_t errlen)
 {
     json_t *out = json_object();
@@ -98,6 +100,14 @@ static json_t *translate(json_t *in, bool create, bool code_only, char *err, siz
                 goto bad;
             }
             json_object_set(out, "env", vars ? vars : json_object());
+        } else if (!strcmp(key, "Tags") && create) {
+            json_t *iso = json_object_get(v, LAMBDA_ISOLATION_TAG);
+            if (!json_is_object(v) || (iso && !json_is_string(iso))) {
+                snprintf(err, errlen, "Tags must be an object of strings");
+                goto bad;
+            }
+            if (iso)
+                json_object_set(out, "isolation", iso);
         } else if (!strcmp(key, "Code") && create) {
             json_t *zip = json_object_get(v, "ZipFile");
             if (!json_is_object(v) || !zip || json_object_size(v) != 1) {

@@ -75,7 +75,8 @@ def test_create_list_get_invoke_node_and_python(daemon, zips, tmp_path):
         got = aws_ok(daemon, "get-function", "--function-name", ident)
         assert got == {"Configuration": node, "Code": {
             "RepositoryType": "S3",
-            "Location": f"http://127.0.0.1:{daemon.port}/api/v1/functions/hello-node?code=true"}}, ident
+            "Location": f"http://127.0.0.1:{daemon.port}/api/v1/functions/hello-node?code=true"},
+            "Tags": {"impuls:isolation": "namespace"}}, ident
         assert aws_ok(daemon, "get-function-configuration", "--function-name", ident) == node
     assert aws_ok(daemon, "get-function-configuration", "--function-name", arn("hello-py")) == py
 
@@ -395,3 +396,38 @@ def test_pending_retries_are_dropped_at_shutdown_and_on_delete(zips, tmp_path):
         log = fn_log(d, "pend")
         assert log.count("START RequestId:") == 2 and "attempt 3 in 2 s" in log and "dropped" not in log, log
         # The daemon stops (exit 0, nothing left: running_daemon) with pend's last retry pending.
+
+
+def test_the_isolation_tag_sets_a_functions_isolation(zips, tmp_path):
+    # Lambda has no field for it: the create's tag impuls:isolation is the
+    # function's isolation, and get-function reports it as that tag. Other
+    # tags are accepted and not kept. This daemon's guest dir is empty, so
+    # "microvm" is refused as unavailable, by either API.
+    empty = tmp_path / "no-guest"
+    empty.mkdir()
+    with running_daemon(["--microvm-dir", str(empty)]) as d:
+        aws_create(d, "tagged", "python3.11", "app.handler", zips["py"], "--tags", "impuls:isolation=namespace,team=a")
+        got = aws_ok(d, "get-function", "--function-name", "tagged")
+        assert got["Tags"] == {"impuls:isolation": "namespace"}
+        assert d.request("GET", "/api/v1/functions/tagged").json()["isolation"] == "namespace"
+        why = (f"the guest is not built ({empty}/vmlinuz: No such file or directory; make microvm-guest)")
+        health = d.request("GET", "/healthz").json()["microvm"]
+        assert (health["available"], health["reason"]) == (False, why)
+        unavailable = f'isolation "microvm" is not available on this machine: {why}'
+        for value, msg in (("microvm", unavailable), ("vm", 'isolation must be "namespace" or "microvm"')):
+            rc, out, err = aws(d, "create-function", "--function-name", "vm-tagged", "--runtime", "python3.11",
+                               "--handler", "app.handler", "--zip-file", f"fileb://{zips['py']}", "--role",
+                               "arn:aws:iam::123456789012:role/any", "--tags", f"impuls:isolation={value}")
+            assert (rc, out, err) == (254, "", aws_error("CreateFunction", "InvalidParameterValueException", msg))
+            r = d.request("POST", "/api/v1/functions", {"name": "vm-rest", "runtime": "python311",
+                                                        "code": "def handler(e, c):\n    return 1\n",
+                                                        "isolation": value})
+            assert (r.status, r.json()["errorType"], r.json()["errorMessage"]) == (
+                400, "InvalidParameterValueException", msg), r
+        # A tag that is no string (only a raw request can send one).
+        body = {"FunctionName": "bad-tags", "Runtime": "python3.11", "Handler": "app.handler",
+                "Role": "arn:aws:iam::123456789012:role/any", "Tags": {"impuls:isolation": 1},
+                "Code": {"ZipFile": base64.b64encode(PY_ZIP).decode()}}
+        lambda_error(d.request("POST", "/2015-03-31/functions", body), 400, "InvalidParameterValueException",
+                     "Tags must be an object of strings")
+        assert sorted(f["name"] for f in d.request("GET", "/api/v1/functions").json()["functions"]) == ["tagged"]
