@@ -108,10 +108,11 @@ e2e: build/impuls build/libimpuls-zygote.so build/python-bytecode.stamp $(CSHARP
 
 e2e-asan: build/impuls-asan build/libimpuls-zygote.so build/python-bytecode.stamp $(CSHARP_RUNTIME)
 	IMPULS_BIN=$(CURDIR)/build/impuls-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
-	  /usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=12 $(DAEMON_SUITES)
+	  /usr/bin/python3 -m pytest -q -p no:cacheprovider --durations=12 -m "not once" $(DAEMON_SUITES)
 
 # Unit tests (sanitizers), then the e2e suite against the release daemon and
-# again against the daemon built with ASan/UBSan.
+# again against the daemon built with ASan/UBSan (but the tests marked once:
+# slow for a reason other than the daemon's code).
 test: deps
 	@$(MAKE) --no-print-directory build unit
 	@$(MAKE) --no-print-directory e2e

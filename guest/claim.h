@@ -13,7 +13,9 @@
  * (directories, regular files and symbolic links only) to unpack at /var/task. */
 #include <stddef.h>
 
-enum { CLAIM_MAX = 64 << 20, CLAIM_ENV_MAX = 256, CLAIM_ARGV_MAX = 16, CLAIM_JSON_MAX = 64 << 10 };
+#include "sandbox/vm_channel.h"
+
+enum { CLAIM_MAX = VMC_CLAIM_MAX, CLAIM_ENV_MAX = 256, CLAIM_ARGV_MAX = 16, CLAIM_JSON_MAX = 64 << 10 };
 
 /* Reads the claim off chan (which must carry nothing else until it ends),
  * sets the clock to the host's (*clock_ns, 0: none), reseeds the kernel's

@@ -9,6 +9,11 @@ import pytest
 from impuls_daemon import Daemon, NODE_HELLO, free_port  # noqa: F401  (tests import them from here)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "once: slow for a reason other than the daemon's code (a native build "
+                                       "inside the build sandbox): not run again against the ASan daemon (make e2e-asan)")
+
+
 # Probes of a Python handler's sandbox, for handler code to include
 # (test_premade.py, test_zygote.py).
 PY_SANDBOX_PROBES = r'''

@@ -18,11 +18,6 @@ BIN = os.environ.get("IMPULS_BIN", os.path.join(ROOT, "build", "impuls"))
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 
-# Ports this process has handed out: a port is picked before the daemon binds
-# it, so two picks in a row must not return the same one.
-_handed_out = set()
-
-
 def port_free(port):
     """Whether 127.0.0.1:port can be bound right now (nobody listens on it;
     TIME_WAIT connections of the port do not count, as for the daemon)."""
@@ -35,21 +30,31 @@ def port_free(port):
             return False
 
 
+_next_port = None  # where this process's next pick starts: no port is handed out twice in a lap
+
+
 def free_range(n):
-    """LO, HI of n consecutive ports that are free now and that this process
-    has not handed out before, below the kernel's ephemeral range. Not from
-    that range: between the pick and the daemon's bind, any client's next
-    connect() may take a port of it as its local port (once it did, and the
-    daemon could not listen). Random bases, so parallel runs rarely meet."""
-    import random
+    """LO, HI of n consecutive ports that are free now, below the kernel's
+    ephemeral range, picked upward from a random start (then wrapping): a
+    port is picked before the daemon binds it, so two picks in a row must
+    not return the same one, and not from that range, since between the
+    pick and the bind any client's next connect() may take a port of it as
+    its local port (once it did, and the daemon could not listen). Random
+    starts, so parallel runs rarely meet."""
+    global _next_port
     with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
         eph_lo = int(f.read().split()[0])
     lowest = 10000 if eph_lo > 10000 + 2 * n else 1024
-    for _ in range(1000):
-        lo = random.randint(lowest, eph_lo - n)
-        ports = range(lo, lo + n)
-        if not _handed_out.intersection(ports) and all(port_free(p) for p in ports):
-            _handed_out.update(ports)
+    if _next_port is None:
+        import random
+        _next_port = random.randint(lowest, eph_lo - 1)
+    for _ in range(eph_lo - lowest):  # at most a lap
+        if _next_port + n > eph_lo:
+            _next_port = lowest
+        lo = _next_port
+        busy = next((p for p in range(lo, lo + n) if not port_free(p)), None)
+        _next_port = lo + n if busy is None else busy + 1
+        if busy is None:
             return lo, lo + n - 1
     raise RuntimeError(f"no {n} free consecutive ports below {eph_lo}")
 

@@ -292,30 +292,79 @@ static void save_generic(vmm_t *v, int ram)
         finish("vm:QEMU did not resume after the save", 125);
 }
 
+static void stop_qemu(vmm_t *v)
+{
+    kill(v->qemu, SIGKILL);
+    while (waitpid(v->qemu, NULL, 0) < 0 && errno == EINTR)
+        ;
+    if (v->qmp_in)
+        fclose(v->qmp_in);
+    v->qmp_in = NULL;
+    close(v->qmp);
+    close(v->chan);
+}
+
 /* A restore: QEMU reads the devices' state from the saved file (its RAM
  * is the memfd already) and runs the guest once it is in. The claim goes
  * after it, so that the clock it carries is not the restore's time behind
- * when the guest sets it. */
-static void restore_saved(vmm_t *v)
+ * when the guest sets it. False when QEMU could not: then that saved VM is
+ * removed (if it is still the file read), so that the next cold start of
+ * its size saves a new one, and QEMU is stopped. */
+static bool restore_saved(vmm_t *v)
 {
+    struct stat read_st;
+    bool known = fstat(v->snap, &read_st) == 0;
+    start_qemu(v);
     char *reply = NULL, cmd[120];
     snprintf(cmd, sizeof cmd, "{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:%d\"}}", Q_SNAPSHOT);
-    if (!qmp(v, cmd, -1, NULL))
-        finish("vm:QEMU did not restore the saved VM (see the log)", 125);
-    for (;;) {
-        if (!qmp(v, "{\"execute\":\"query-status\"}", -1, &reply))
-            finish("vm:QEMU did not restore the saved VM (see the log)", 125);
-        if (strstr(reply, "\"running\""))
-            return;
+    bool ok = qmp_start(v) && qmp(v, cmd, -1, NULL);
+    while (ok) {
+        ok = qmp(v, "{\"execute\":\"query-status\"}", -1, &reply) &&
+             (strstr(reply, "\"running\"") || strstr(reply, "\"inmigrate\""));
+        if (ok && strstr(reply, "\"running\""))
+            return true;
         nanosleep(&(struct timespec){.tv_nsec = 2 * 1000 * 1000}, NULL);
     }
+    stop_qemu(v);
+    struct stat now;
+    if (known && stat(v->snapshot, &now) == 0 && now.st_dev == read_st.st_dev && now.st_ino == read_st.st_ino)
+        unlink(v->snapshot);
+    say("QEMU could not restore the saved VM %s (its log is above): removed; this VM boots", v->snapshot);
+    return false;
+}
+
+/* A boot of the guest, in a memfd of its own, to the point where it waits
+ * for its claim, and the save of that generic VM. */
+static void boot_and_save(vmm_t *v)
+{
+    off_t ram_len = (off_t)v->memory_mb << 20;
+    int own_ram = memfd_create("impuls-vm-ram", MFD_CLOEXEC);
+    v->restoring = false;
+    v->snap = -1;
+    if (own_ram < 0 || ftruncate(own_ram, ram_len) < 0 || (v->ram = dup(own_ram)) < 0)
+        finish("vm:cannot make the guest's memory", 125);
+    start_qemu(v);
+    if (!qmp_start(v)) {
+        stop_qemu(v);
+        finish("vm:QEMU did not start (see the log)", 125);
+    }
+    uint8_t h[VMC_HEADER];
+    vmc_frame_t f;
+    /* A booted guest with no code says it waits for its claim. */
+    if (vmc_read_full(v->chan, h, sizeof h) < 0 || vmc_parse(h, sizeof h, &f) != VMC_HEADER || f.type != VMC_OPEN ||
+        f.stream != 0) {
+        stop_qemu(v);
+        finish("vm:the VM did not boot (its console is in the log)", 125);
+    }
+    save_generic(v, own_ram);
+    close(own_ram); /* (QEMU has it mapped) */
 }
 
 /* ---- the claim ---- */
 
 typedef struct out {
     int chan;
-    size_t n, total;
+    size_t n, total, sent;
     uint8_t buf[VMC_PAYLOAD_MAX];
 } out_t;
 
@@ -327,6 +376,10 @@ static void out_put(out_t *o, const void *data, size_t len)
         memcpy(o->buf + o->n, p, k);
         o->n += k;
         o->total += k;
+        o->sent += k;
+        if (o->sent > VMC_CLAIM_MAX) /* the guest would refuse it */
+            finish("vm:the function's code and environment are more than a microVM takes (64 MiB; "
+                   "isolation \"namespace\" takes up to 250 MiB)", 125);
         p += k;
         len -= k;
         if (o->n == sizeof o->buf) {
@@ -592,46 +645,21 @@ int microvm_vmm_main(int argc, char **argv)
     if (sscanf(argv[6], "%d/%d/%d/%d", &v.memory_mb, &v.tmp_mb, &v.pids_max, &v.prestart) != 4 ||
         take_go(&v) < 0) /* in its cgroup now, and QEMU will be */
         return 2;
-    /* A restore: the saved VM's RAM came (microvm_ram.c), and its file is
-     * still there to read the devices' state from, after the RAM; it marks
-     * the file as used (microvm_keep_recent_snapshots). Else a boot, into a
-     * memfd of its own. */
+    /* A restore when the saved VM's RAM came (microvm_ram.c) and its file
+     * is still there to read the devices' state from, after the RAM; it
+     * marks the file as used (microvm_keep_recent_snapshots). Else, or when
+     * QEMU cannot restore it, a boot. */
     off_t ram_len = (off_t)v.memory_mb << 20;
     v.ram = fcntl(SAVED_RAM, F_GETFD) < 0 ? -1 : SAVED_RAM;
     v.snap = v.ram < 0 ? -1 : open(v.snapshot, O_RDONLY | O_CLOEXEC);
     v.restoring = v.snap >= 0 && lseek(v.snap, ram_len, SEEK_SET) == ram_len &&
                   utimensat(AT_FDCWD, v.snapshot, NULL, 0) == 0;
-    int own_ram = -1; /* a boot's, kept to save it from */
-    if (!v.restoring) {
-        if (v.snap >= 0)
+    if (!v.restoring || !restore_saved(&v)) {
+        if (v.snap >= 0) /* (start_qemu closed them when it ran) */
             close(v.snap);
         if (v.ram >= 0)
             close(v.ram);
-        v.snap = -1;
-        v.ram = own_ram = memfd_create("impuls-vm-ram", MFD_CLOEXEC);
-        if (own_ram < 0 || ftruncate(own_ram, ram_len) < 0 || (v.ram = dup(own_ram)) < 0)
-            finish("vm:cannot make the guest's memory", 125);
-    }
-    start_qemu(&v);
-    if (!qmp_start(&v)) {
-        kill(v.qemu, SIGKILL);
-        waitpid(v.qemu, NULL, 0);
-        finish("vm:QEMU did not start (see the log)", 125);
-    }
-    if (v.restoring) {
-        restore_saved(&v);
-    } else {
-        uint8_t h[VMC_HEADER];
-        vmc_frame_t f;
-        /* A booted guest with no code says it waits for its claim. */
-        if (vmc_read_full(v.chan, h, sizeof h) < 0 || vmc_parse(h, sizeof h, &f) != VMC_HEADER || f.type != VMC_OPEN ||
-            f.stream != 0) {
-            kill(v.qemu, SIGKILL);
-            waitpid(v.qemu, NULL, 0);
-            finish("vm:the VM did not boot (its console is in the log)", 125);
-        }
-        save_generic(&v, own_ram);
-        close(own_ram); /* (QEMU has it mapped) */
+        boot_and_save(&v);
     }
     send_claim(&v);
     bool framed = bridge(&v);

@@ -23,6 +23,8 @@
 
 enum { VMC_OPEN = 'O', VMC_DATA = 'D', VMC_CLOSE = 'C' };
 enum { VMC_HEADER = 8, VMC_PAYLOAD_MAX = 64 << 10 };
+/* A claim's bytes at most (the guest keeps it in memory to unpack it). */
+enum { VMC_CLAIM_MAX = 64 << 20 };
 
 typedef struct vmc_frame {
     uint8_t type;

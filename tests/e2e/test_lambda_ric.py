@@ -27,6 +27,7 @@ def ws():
     w.cleanup()
 
 
+@pytest.mark.once  # some 4 minutes compiling curl and the addon: the same under ASan
 def test_aws_lambda_ric_runs_unchanged_inside_the_sandbox(daemon, ws):
     if not registry_reachable():
         pytest.skip("the npm registry cannot be reached from this machine")

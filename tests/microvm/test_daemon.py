@@ -369,6 +369,40 @@ def test_vms_restored_from_one_saved_vm_share_its_ram_sealed(d):
     assert st.st_blocks * 512 < 288 << 20 < st.st_size, st
 
 
+def test_a_saved_vm_that_does_not_restore_is_replaced_and_the_call_boots(d):
+    # Its own size (160 MB: a VM of 320 MiB), so that no other test's saved VM is touched.
+    d.create(name="bad-save", runtime="nodejs20", isolation="microvm", code=NODE, memory_mb=160, reuse=False)
+    assert d.invoke("bad-save", {"n": 1}).status == 200  # boots, saves
+    (saved,) = glob.glob(os.path.join(d.data_dir, "microvm", "*-320m-*.vm"))
+    assert d.invoke("bad-save", {"n": 2}).status == 200  # restores
+    first = os.stat(saved).st_ino
+    with open(saved, "r+b") as f:  # the devices' state: the first bytes after the RAM, QEMU's magic
+        f.seek(320 << 20)
+        f.write(b"not QEMU")
+    r = d.invoke("bad-save", {"n": 3})
+    assert (r.status, r.json()["echo"]) == (200, {"n": 3}), (r, d.read_log()[-3000:])
+    log = d.request("GET", "/api/v1/functions/bad-save/logs").text
+    assert f"[impuls] microvm: QEMU could not restore the saved VM {saved} (its log is above): removed; this VM boots" \
+        in log, log[-3000:]
+    assert os.stat(saved).st_ino != first  # saved anew by that boot
+    assert d.invoke("bad-save", {"n": 4}).status == 200
+
+
+def test_code_bigger_than_a_claim_is_a_502_that_says_so(d):
+    # 65 MiB unpacked (compressible 55:1, under the zip reader's ratio bound):
+    # over what a claim carries (VMC_CLAIM_MAX), under Lambda's 250 MiB.
+    block = b"".join(os.urandom(64) + bytes(4032) for _ in range(16))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("main.py", PY)
+        z.writestr("big.bin", block * (65 * 16))
+    d.create(name="too-big", runtime="python311", isolation="microvm", zip=base64.b64encode(buf.getvalue()).decode())
+    r = d.invoke("too-big", {})
+    assert (r.status, r.json()["errorType"], r.json()["errorMessage"]) == (
+        502, "Runtime.ExitError", "the microVM ended: the function's code and environment are more than a microVM "
+        'takes (64 MiB; isolation "namespace" takes up to 250 MiB)'), r
+
+
 def zip_with_link(files, links):
     """A zip of {name: (text, mode)} and {name: target} symbolic links."""
     buf = io.BytesIO()
