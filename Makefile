@@ -160,9 +160,16 @@ microvm-guest:
 
 # The microVM guest (scripts/microvm-guest.sh: Debian's kernel, guest/init.c)
 # booted under QEMU's microvm machine, its channel to the host checked; then
-# the daemon's functions with isolation "microvm". Once, not under ASan.
+# the daemon's functions with isolation "microvm"; then core cases of the e2e
+# suite again with every function in a VM (tests/conftest.py,
+# IMPULS_E2E_ISOLATION), but for HTTP-server functions (refused on microvm) and
+# Max Memory Used (not measured in a VM). Once, not under ASan.
+MICROVM_E2E := tests/e2e/test_invoke.py tests/e2e/test_functions_api.py tests/e2e/test_provided.py
+MICROVM_E2E_NOT := http_server or command_reaches or command_of or missing_executable or start_end_report
 test-microvm: deps build
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/microvm
+	IMPULS_E2E_ISOLATION=microvm /usr/bin/python3 -m pytest -q -p no:cacheprovider -k "not ($(MICROVM_E2E_NOT))" \
+	  $(MICROVM_E2E)
 
 # Impuls in Docker Compose (docs/docker.md): the base image made from Debian's
 # packages (cached in build/docker/), both compose profiles, the README's commands.

@@ -162,11 +162,14 @@ int claim_receive(int chan, const char *dir, long long *clock_ns, char **env, ch
     size_t len = 0, cap = 1 << 16;
     char *buf = malloc(cap);
     uint8_t h[VMC_HEADER];
+    struct timespec first = {0}; /* when its first frame came: the host's clock was read just before */
     for (;;) {
         if (!buf || vmc_read_full(chan, h, sizeof h) < 0) {
             snprintf(why, whylen, "the channel ended before the claim");
             return -1;
         }
+        if (!first.tv_sec && !first.tv_nsec)
+            clock_gettime(CLOCK_MONOTONIC, &first);
         uint32_t n = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
         if ((h[0] != VMC_DATA && h[0] != VMC_CLOSE) || h[1] != 0 || h[2] != 0 || h[3] != 0 ||
             n > VMC_PAYLOAD_MAX || (h[0] == VMC_CLOSE && n != 0) || len + n > CLAIM_MAX) {
@@ -200,8 +203,14 @@ int claim_receive(int chan, const char *dir, long long *clock_ns, char **env, ch
     if (*end == ' ' && seed_random(end + 1, (size_t)(buf + n - end - 1), why, whylen) < 0)
         return -1;
     off = n + 1;
-    /* Set now, not after the unpacking: the host's clock as of the send. */
-    struct timespec now = {.tv_sec = *clock_ns / 1000000000, .tv_nsec = *clock_ns % 1000000000};
+    /* The host's clock as of the send, plus the time the rest of the claim
+     * took to come (a large one takes a while): else the guest's clock
+     * would lag the host's, and a deadline set by the host would seem
+     * further away in the guest than it is. Set before the unpacking. */
+    struct timespec mono;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    long long at = *clock_ns + (mono.tv_sec - first.tv_sec) * 1000000000LL + (mono.tv_nsec - first.tv_nsec);
+    struct timespec now = {.tv_sec = at / 1000000000, .tv_nsec = at % 1000000000};
     if (*clock_ns > 0 && clock_settime(CLOCK_REALTIME, &now) < 0) {
         snprintf(why, whylen, "cannot set the clock: %s", strerror(errno));
         return -1;

@@ -1,8 +1,12 @@
 """Fixtures of the suites that drive the real daemon (e2e, hostile, badinput). Every test gets its own daemon; teardown stops it
 with SIGTERM and checks that nothing was left behind: no process, no mount
 under the data dir, no cgroup of the daemon."""
+import atexit
 import base64
 import contextlib
+import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -39,11 +43,32 @@ def fd_kinds():
 '''
 
 
+# IMPULS_E2E_ISOLATION=microvm: every daemon's functions get that isolation
+# unless they name theirs (make test-microvm's pass of core e2e cases). Its
+# daemons share their saved VMs (hard links: a saved VM's file is written
+# once, under a new name), so that only the first cold start of a size boots.
+ISOLATION_ARGS = ["--isolation", os.environ["IMPULS_E2E_ISOLATION"]] if os.environ.get("IMPULS_E2E_ISOLATION") else []
+SAVED_VMS = None
+if ISOLATION_ARGS == ["--isolation", "microvm"]:
+    SAVED_VMS = tempfile.mkdtemp(prefix="impuls-e2e-saved-vms-")
+    atexit.register(shutil.rmtree, SAVED_VMS, True)
+
+
+def link_saved_vms(src, dst):
+    os.makedirs(dst, mode=0o700, exist_ok=True)
+    for name in os.listdir(src) if os.path.isdir(src) else ():
+        if name.endswith(".vm") and not os.path.exists(os.path.join(dst, name)):
+            os.link(os.path.join(src, name), os.path.join(dst, name))
+
+
 def checked_daemon(extra_args=()):
     """A started daemon for a fixture to yield; afterwards it must stop cleanly
     and leave nothing behind. In a test, use it as `with running_daemon(...)
     as d:`, so that a failing block stops its daemon too."""
-    d = Daemon(extra_args=extra_args).start()
+    d = Daemon(extra_args=[*ISOLATION_ARGS, *extra_args])
+    if SAVED_VMS:
+        link_saved_vms(SAVED_VMS, os.path.join(d.data_dir, "microvm"))
+    d.start()
     try:
         yield d
     except BaseException:  # the block failed: that is the error to report
@@ -54,6 +79,8 @@ def checked_daemon(extra_args=()):
         raise
     code = d.stop()
     left = d.leftovers()
+    if SAVED_VMS:
+        link_saved_vms(os.path.join(d.data_dir, "microvm"), SAVED_VMS)
     d.cleanup()
     assert code == 0, f"daemon exit code {code}"
     assert left == [], f"left behind: {left}"

@@ -174,17 +174,21 @@ class VM:
         kind, stream, payload = self.frame()
         assert (kind, stream) == ("O", 0), (kind, stream, payload, self.console_text())
 
-    def claim(self, env, files, argv=()):
+    def claim(self, env, files, argv=(), answer_clock=True):
         """Makes a waiting guest an instance: the host's clock, the
         environment, the command (none: /var/task/bootstrap) and the code
         (guest/claim.h) on stream 0, then its CLOSE."""
         self.claim_raw(b"%d\0" % time.time_ns() + b"".join(f"{k}={v}".encode() + b"\0" for k, v in env.items()) + b"\0" +
-                       b"".join(a.encode() + b"\0" for a in argv) + b"\0" + cpio(files))
+                       b"".join(a.encode() + b"\0" for a in argv) + b"\0" + cpio(files), answer_clock)
 
-    def claim_raw(self, data):
+    def claim_raw(self, data, answer_clock=True):
+        """Sends a claim; then answers the guest's ask for the clock (vm_channel.h)."""
         for i in range(0, len(data), 64 << 10):
             self.send_frame("D", 0, data[i:i + (64 << 10)])
         self.send_frame("C", 0)
+        if answer_clock:
+            assert self.frame() == ("D", 0, b"clock?\n")
+            self.send_frame("D", 0, b"%d" % time.time_ns())
 
     def console_text(self):
         with open(self.console, errors="replace") as f:

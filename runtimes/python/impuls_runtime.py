@@ -6,6 +6,7 @@ Imports are kept minimal because cold-start time is benchmarked; asyncio is only
 imported when a handler actually returns an awaitable.
 """
 import importlib
+import io
 import json
 import os
 import socket
@@ -270,6 +271,18 @@ def await_claim(fd):
     os.environ.clear()
     os.environ.update(env)
     os.chdir(os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
+    # What the interpreter takes from these only as it starts, for a runtime
+    # started without them (a microVM's saved one starts with the guest's
+    # base environment alone): print()s and errors reach the log at once, in
+    # the order written, and no bytecode is written beside the code.
+    if env.get("PYTHONUNBUFFERED"):
+        for name, fd in (("stdout", 1), ("stderr", 2)):  # as CPython makes them unbuffered
+            old = getattr(sys, name)
+            old.flush()
+            setattr(sys, name, io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding=old.encoding,
+                                                errors=old.errors, write_through=True))
+    if env.get("PYTHONDONTWRITEBYTECODE"):
+        sys.dont_write_bytecode = True
 
 
 def set_trace_id(value):

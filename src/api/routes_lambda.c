@@ -101,8 +101,12 @@ static json_t *translate(json_t *in, bool create, bool code_only, char *err, siz
             }
             json_object_set(out, "env", vars ? vars : json_object());
         } else if (!strcmp(key, "Tags") && create) {
-            json_t *iso = json_object_get(v, LAMBDA_ISOLATION_TAG);
-            if (!json_is_object(v) || (iso && !json_is_string(iso))) {
+            json_t *iso = json_object_get(v, LAMBDA_ISOLATION_TAG), *tag;
+            const char *tag_key;
+            bool strings = json_is_object(v);
+            json_object_foreach(v, tag_key, tag)
+                strings = strings && json_is_string(tag);
+            if (!strings) {
                 snprintf(err, errlen, "Tags must be an object of strings");
                 goto bad;
             }

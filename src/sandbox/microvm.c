@@ -253,7 +253,8 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
         *strrchr(dir, '/') = '\0';
     mkdir(dir, 0700); /* the first VM's (a daemon that runs none makes none) */
     int api = listen_unix(spec->vm_api_path);
-    int ram = microvm_shared_ram(snapshot, vm_mb); /* -1: the VM boots and saves it */
+    int saved; /* the saved VM's file, at its RAM: its devices' state */
+    int ram = microvm_shared_ram(snapshot, vm_mb, &saved); /* -1: the VM boots and saves it */
     int ctl[2] = {-1, -1}, log[2] = {-1, -1};
     char *nums[2] = {NULL, NULL}, *go = NULL;
     char **argv = NULL;
@@ -267,12 +268,13 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     pid_t pid = fork();
     if (pid == 0) {
         /* The supervisor's fds: 3 ctl (its report, and "go"), 4 the log,
-         * 5 the saved VM's RAM (none: it boots). */
+         * 5 the saved VM's RAM and 6 its file (none: it boots). */
         int c = fcntl(ctl[1], F_DUPFD, 64), l = fcntl(log[1], F_DUPFD, 64); /* (none is clobbered) */
-        int r = ram >= 0 ? fcntl(ram, F_DUPFD, 64) : -1;
-        if (c < 0 || l < 0 || move_fd(c, 3) < 0 || move_fd(l, 4) < 0 || (ram >= 0 && (r < 0 || move_fd(r, 5) < 0)))
+        int r = ram >= 0 ? fcntl(ram, F_DUPFD, 64) : -1, f = ram >= 0 ? fcntl(saved, F_DUPFD, 64) : -1;
+        if (c < 0 || l < 0 || move_fd(c, 3) < 0 || move_fd(l, 4) < 0 ||
+            (ram >= 0 && (r < 0 || f < 0 || move_fd(r, 5) < 0 || move_fd(f, 6) < 0)))
             _exit(126);
-        close_range(ram >= 0 ? 6 : 5, ~0u, 0);
+        close_range(ram >= 0 ? 7 : 5, ~0u, 0);
         execv("/proc/self/exe", argv);
         _exit(127);
     }
@@ -283,8 +285,10 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     free(argv);
     for (int i = 0; i < 2; i++)
         free(nums[i]);
-    if (ram >= 0)
+    if (ram >= 0) {
         close(ram);
+        close(saved);
+    }
     close(ctl[1]);
     close(log[1]);
     sb->pid = pid;
@@ -305,8 +309,10 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     }
     return 0;
 fail:
-    if (ram >= 0)
+    if (ram >= 0) {
         close(ram);
+        close(saved);
+    }
     free(argv);
     free(go);
     for (int i = 0; i < 2; i++)

@@ -48,9 +48,10 @@ void microvm_prune_snapshots(const char *vm_dir, const char *state_dir);
  * functions of ever new sizes cannot fill the disk. */
 void microvm_keep_recent_snapshots(const char *state_dir, int max);
 /* microvm_ram.c: a sealed memfd with the guest RAM of the saved VM at path
- * (whose VM has vm_memory_mb), shared by every VM restored from it; -1 when
- * none is saved there. */
-int microvm_shared_ram(const char *path, int vm_memory_mb);
+ * (whose VM has vm_memory_mb), shared by every VM restored from it, and in
+ * *file an fd of that saved VM's file (its devices' state); -1 when none
+ * is saved there. */
+int microvm_shared_ram(const char *path, int vm_memory_mb, int *file);
 /* Copies the data (not the holes) of from's first len bytes to the same
  * offsets of to. */
 int microvm_copy_data(int from, int to, off_t len);

@@ -40,6 +40,8 @@ int microvm_copy_data(int from, int to, off_t len)
     while (rc == 0 && off < len) {
         /* Only the data: the holes (pages the guest never touched) stay holes. */
         off_t data = lseek(from, off, SEEK_DATA);
+        if (data < 0 && errno != ENXIO)
+            rc = -1;
         if (data < 0 || data >= len)
             break; /* (ENXIO: no data after off) */
         off_t hole = lseek(from, data, SEEK_HOLE);
@@ -64,16 +66,25 @@ int microvm_copy_data(int from, int to, off_t len)
 
 typedef struct shared_ram {
     char path[4300];
+    int file; /* the saved VM's file: held, so that its inode is not reused while kept */
     dev_t dev;
-    ino_t ino; /* of the saved VM's file: a new save is a new file */
-    int fd;
-    unsigned long used;
+    ino_t ino;
+    int fd; /* its RAM, sealed */
+    unsigned long used; /* 0: a free slot */
 } shared_ram_t;
 
 static shared_ram_t kept[MICROVM_SAVED_MAX];
 static unsigned long uses;
 static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static void drop(shared_ram_t *k)
+{
+    close(k->fd);
+    close(k->file);
+    k->used = 0;
+}
+
+/* The sealed memfd with file's first ram_len bytes. */
 static int load(int file, off_t ram_len)
 {
     int fd = memfd_create("impuls-vm-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -89,52 +100,64 @@ static int load(int file, off_t ram_len)
     return fd;
 }
 
-int microvm_shared_ram(const char *path, int vm_memory_mb)
+/* The kept entry of path's file as it is now (st), or NULL; drops one of
+ * a file that was replaced. Under kept_lock. */
+static shared_ram_t *find(const char *path, const struct stat *st)
 {
+    for (int i = 0; i < MICROVM_SAVED_MAX; i++) {
+        shared_ram_t *k = &kept[i];
+        if (!k->used || strcmp(k->path, path))
+            continue;
+        if (st && k->dev == st->st_dev && k->ino == st->st_ino)
+            return k;
+        drop(k);
+    }
+    return NULL;
+}
+
+int microvm_shared_ram(const char *path, int vm_memory_mb, int *file_out)
+{
+    *file_out = -1;
     int file = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     off_t ram_len = (off_t)vm_memory_mb << 20;
     bool usable = file >= 0 && fstat(file, &st) == 0 && st.st_size > ram_len;
     pthread_mutex_lock(&kept_lock);
-    if (!usable) { /* none saved (any more): a boot; its memfd goes */
-        for (int i = 0; i < MICROVM_SAVED_MAX; i++)
-            if (kept[i].used && !strcmp(kept[i].path, path)) {
-                close(kept[i].fd);
-                kept[i].used = 0;
-            }
-        pthread_mutex_unlock(&kept_lock);
+    shared_ram_t *hit = find(path, usable ? &st : NULL); /* none saved (any more): its memfd goes */
+    if (hit)
+        hit->used = ++uses;
+    int out = hit ? fcntl(hit->fd, F_DUPFD_CLOEXEC, 0) : -1;
+    pthread_mutex_unlock(&kept_lock);
+    if (usable && !hit)
+        out = load(file, ram_len);
+    if (!usable || out < 0) {
         if (file >= 0)
             close(file);
-        return -1;
+        return -1; /* a boot */
     }
-    shared_ram_t *hit = NULL, *slot = &kept[0];
-    for (int i = 0; i < MICROVM_SAVED_MAX; i++) {
-        shared_ram_t *k = &kept[i];
-        if (k->used && !strcmp(k->path, path) && (k->dev != st.st_dev || k->ino != st.st_ino)) {
-            close(k->fd); /* that file was replaced */
-            k->used = 0;
-        }
-        if (k->used && !strcmp(k->path, path))
-            hit = k;
-        if (k->used < slot->used)
-            slot = k;
-    }
-    if (!hit) {
-        int fd = load(file, ram_len);
-        if (fd >= 0) {
+    if (!hit) { /* loaded outside the lock (100-200 MiB): keep it, unless another spawn kept the same */
+        int held = fcntl(file, F_DUPFD_CLOEXEC, 0), kept_fd = fcntl(out, F_DUPFD_CLOEXEC, 0);
+        pthread_mutex_lock(&kept_lock);
+        shared_ram_t *slot = find(path, &st);
+        if (!slot && held >= 0 && kept_fd >= 0) {
+            slot = &kept[0];
+            for (int i = 1; i < MICROVM_SAVED_MAX; i++)
+                if (kept[i].used < slot->used)
+                    slot = &kept[i]; /* free, or the one used longest ago */
             if (slot->used)
-                close(slot->fd); /* the one used longest ago */
-            *slot = (shared_ram_t){.dev = st.st_dev, .ino = st.st_ino, .fd = fd};
+                drop(slot);
+            *slot = (shared_ram_t){.file = held, .dev = st.st_dev, .ino = st.st_ino, .fd = kept_fd, .used = ++uses};
             snprintf(slot->path, sizeof slot->path, "%s", path);
-            hit = slot;
+            held = kept_fd = -1;
         }
+        pthread_mutex_unlock(&kept_lock);
+        if (held >= 0)
+            close(held);
+        if (kept_fd >= 0)
+            close(kept_fd);
     }
-    int out = -1;
-    if (hit) {
-        hit->used = ++uses;
-        out = fcntl(hit->fd, F_DUPFD_CLOEXEC, 0);
-    }
-    pthread_mutex_unlock(&kept_lock);
-    close(file);
+    /* The supervisor reads the devices' state from this very file: the RAM
+     * and the devices of one save, whatever is renamed into place meanwhile. */
+    *file_out = file;
     return out;
 }

@@ -9,8 +9,8 @@
  *
  * fds from microvm.c: 3 ctl (its go once in its cgroup: the runtime's
  * command and environment, never on a command line), 4 the log (QEMU's
- * console and the runtime's output), 5 the saved VM's RAM when there is
- * one to restore (microvm_ram.c). */
+ * console and the runtime's output), 5 the saved VM's RAM and 6 its file
+ * when there is one to restore (microvm_ram.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -36,10 +36,11 @@
 #include <dirent.h>
 
 #include "sandbox/microvm.h"
+#include "sandbox/sandbox.h"
 #include "sandbox/spawn_util.h"
 #include "sandbox/vm_channel.h"
 
-enum { CTL = 3, LOG = 4, SAVED_RAM = 5 };
+enum { CTL = 3, LOG = 4, SAVED_RAM = 5, SAVED_FILE = 6 };
 /* QEMU's fds (its command line names them). */
 enum { Q_CHAN = 3, Q_LOG = 4, Q_QMP = 5, Q_KERNEL = 6, Q_INITRD = 7, Q_DISK = 8, Q_SNAPSHOT = 9, Q_RAM = 10, Q_FDS };
 
@@ -108,18 +109,19 @@ static int open_guest_file(const vmm_t *v, const char *name)
 }
 
 /* In QEMU's new namespaces (pid, mount, net, ipc, uts): no network at all,
- * its own mounts; then an unprivileged uid with no capabilities and
+ * a root of its own with the system's directories read-only and nothing
+ * else of the host's (sandbox_jail_root; its /proc shows its pid namespace
+ * alone: QEMU); then an unprivileged uid with no capabilities and
  * no_new_privs; QEMU adds its own seccomp filter (-sandbox on). The guest's
  * files are fds: QEMU opens them as /proc/self/fd/N (inode permissions
  * only, none of the path's directories). */
 static void __attribute__((noreturn)) exec_qemu(const vmm_t *v, char **qargv, const int fds[Q_FDS])
 {
     int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    /* Its own /proc: the processes of its pid namespace only (QEMU itself),
-     * none of the host's command lines or environments. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-        dprintf(2, "[impuls] microvm: cannot mount QEMU's /proc: %s\n", strerror(errno));
+    char err[300];
+    /* (/tmp: any directory will do, in QEMU's own mount namespace) */
+    if (sandbox_jail_root("/tmp", strcmp(microvm_accelerator(), "kvm") ? NULL : "kvm", err, sizeof err) < 0) {
+        dprintf(2, "[impuls] microvm: cannot make QEMU's root: %s\n", err);
         _exit(126);
     }
     /* fds into place: first out of the way of every target, then down. */
@@ -304,32 +306,49 @@ static void stop_qemu(vmm_t *v)
     close(v->chan);
 }
 
+/* QEMU's run state from a query-status answer ("running", "inmigrate",
+ * ...; "" when none). (The answer also has a "running": true|false.) */
+static void qmp_run_state(const char *reply, char *out, size_t len)
+{
+    const char *p = strstr(reply, "\"status\"");
+    out[0] = '\0';
+    if (!p || !(p = strchr(p + 8, '"')))
+        return;
+    size_t n = strcspn(p + 1, "\"");
+    snprintf(out, len, "%.*s", (int)n, p + 1);
+}
+
 /* A restore: QEMU reads the devices' state from the saved file (its RAM
  * is the memfd already) and runs the guest once it is in. The claim goes
  * after it, so that the clock it carries is not the restore's time behind
- * when the guest sets it. False when QEMU could not: then that saved VM is
- * removed (if it is still the file read), so that the next cold start of
- * its size saves a new one, and QEMU is stopped. */
+ * when the guest sets it. False when QEMU could not: then QEMU is stopped,
+ * and when it was the saved VM's state QEMU could not load (not QEMU that
+ * did not start), that saved VM is removed (if it is still the file read),
+ * so that the next cold start of its size saves a new one. */
 static bool restore_saved(vmm_t *v)
 {
     struct stat read_st;
     bool known = fstat(v->snap, &read_st) == 0;
     start_qemu(v);
-    char *reply = NULL, cmd[120];
+    char *reply = NULL, cmd[120], state[32] = "";
     snprintf(cmd, sizeof cmd, "{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:%d\"}}", Q_SNAPSHOT);
-    bool ok = qmp_start(v) && qmp(v, cmd, -1, NULL);
-    while (ok) {
-        ok = qmp(v, "{\"execute\":\"query-status\"}", -1, &reply) &&
-             (strstr(reply, "\"running\"") || strstr(reply, "\"inmigrate\""));
-        if (ok && strstr(reply, "\"running\""))
+    bool loading = qmp_start(v) && qmp(v, cmd, -1, NULL);
+    while (loading) {
+        if (!qmp(v, "{\"execute\":\"query-status\"}", -1, &reply))
+            break; /* QEMU exits when a restore fails */
+        qmp_run_state(reply, state, sizeof state);
+        if (!strcmp(state, "running"))
             return true;
+        if (strcmp(state, "inmigrate"))
+            break;
         nanosleep(&(struct timespec){.tv_nsec = 2 * 1000 * 1000}, NULL);
     }
     stop_qemu(v);
     struct stat now;
-    if (known && stat(v->snapshot, &now) == 0 && now.st_dev == read_st.st_dev && now.st_ino == read_st.st_ino)
-        unlink(v->snapshot);
-    say("QEMU could not restore the saved VM %s (its log is above): removed; this VM boots", v->snapshot);
+    bool removed = loading && known && stat(v->snapshot, &now) == 0 && now.st_dev == read_st.st_dev &&
+                   now.st_ino == read_st.st_ino && unlink(v->snapshot) == 0;
+    say("QEMU could not restore the saved VM %s (%s; its log is above)%s: this VM boots", v->snapshot,
+        !loading ? "it did not start" : state[0] ? state : "it stopped", removed ? ": removed" : "");
     return false;
 }
 
@@ -490,6 +509,20 @@ static void send_claim(vmm_t *v)
     if ((o.n && vmc_send(v->chan, VMC_DATA, 0, o.buf, (uint32_t)o.n) < 0) ||
         vmc_send(v->chan, VMC_CLOSE, 0, NULL, 0) < 0)
         finish("vm:the VM went away during its claim", 125);
+    /* Then its ask for the host's clock (vm_channel.h), answered at once. */
+    static const char ask[] = VMC_CLOCK_ASK;
+    uint8_t h[VMC_HEADER];
+    char got[sizeof ask], clock[32];
+    if (vmc_read_full(v->chan, h, sizeof h) < 0)
+        finish("vm:the VM stopped after its claim (its console is in the log)", 125);
+    uint32_t len = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
+    if (h[0] != VMC_DATA || h[1] || h[2] || h[3] || len != sizeof ask - 1 || vmc_read_full(v->chan, got, len) < 0 ||
+        memcmp(got, ask, len))
+        finish("vm:the guest broke the channel's framing", 125);
+    clock_gettime(CLOCK_REALTIME, &now);
+    int k = snprintf(clock, sizeof clock, "%lld", (long long)now.tv_sec * 1000000000 + now.tv_nsec);
+    if (vmc_send(v->chan, VMC_DATA, 0, clock, (uint32_t)k) < 0)
+        finish("vm:the VM went away during its claim", 125);
 }
 
 /* ---- the bridge ---- */
@@ -645,15 +678,16 @@ int microvm_vmm_main(int argc, char **argv)
     if (sscanf(argv[6], "%d/%d/%d/%d", &v.memory_mb, &v.tmp_mb, &v.pids_max, &v.prestart) != 4 ||
         take_go(&v) < 0) /* in its cgroup now, and QEMU will be */
         return 2;
-    /* A restore when the saved VM's RAM came (microvm_ram.c) and its file
-     * is still there to read the devices' state from, after the RAM; it
-     * marks the file as used (microvm_keep_recent_snapshots). Else, or when
-     * QEMU cannot restore it, a boot. */
+    /* A restore when the saved VM's RAM and its file came (microvm_ram.c):
+     * the devices' state is after the RAM; it marks the file as used
+     * (microvm_keep_recent_snapshots). Else, or when QEMU cannot restore
+     * it, a boot. */
     off_t ram_len = (off_t)v.memory_mb << 20;
     v.ram = fcntl(SAVED_RAM, F_GETFD) < 0 ? -1 : SAVED_RAM;
-    v.snap = v.ram < 0 ? -1 : open(v.snapshot, O_RDONLY | O_CLOEXEC);
-    v.restoring = v.snap >= 0 && lseek(v.snap, ram_len, SEEK_SET) == ram_len &&
-                  utimensat(AT_FDCWD, v.snapshot, NULL, 0) == 0;
+    v.snap = fcntl(SAVED_FILE, F_GETFD) < 0 ? -1 : SAVED_FILE;
+    v.restoring = v.ram >= 0 && v.snap >= 0 && lseek(v.snap, ram_len, SEEK_SET) == ram_len;
+    if (v.restoring)
+        utimensat(AT_FDCWD, v.snapshot, NULL, 0);
     if (!v.restoring || !restore_saved(&v)) {
         if (v.snap >= 0) /* (start_qemu closed them when it ran) */
             close(v.snap);

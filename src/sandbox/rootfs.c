@@ -127,12 +127,13 @@ static int make_etc(const sandbox_spec_t *spec, char *err, size_t errlen)
     return 0;
 }
 
-static int make_dev(char *err, size_t errlen)
+/* A tmpfs /dev with the harmless nodes, and extra (a name under /dev, or NULL). */
+static int make_dev(const char *extra, char *err, size_t errlen)
 {
     if (mkdir("dev", 0755) < 0 ||
         mount("impuls-dev", "dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755") < 0)
         return fail(err, errlen, "mount", "dev");
-    static const char *nodes[] = {"null", "zero", "full", "random", "urandom", NULL};
+    const char *nodes[] = {"null", "zero", "full", "random", "urandom", extra, NULL};
     char host[64], dst[64];
     for (int i = 0; nodes[i]; i++) {
         snprintf(host, sizeof host, "/dev/%s", nodes[i]);
@@ -154,6 +155,25 @@ static int make_dev(char *err, size_t errlen)
     return 0;
 }
 
+/* The directories of the host's system that a root gets read-only. */
+static const char *const system_dirs[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", NULL};
+
+/* Makes the current directory the root: pivot_root(".", ".") stacks the
+ * old root under the new one; detaching it leaves nothing of the host's
+ * tree reachable (runc's trick). Then the root is read-only. */
+static int pivot_here(const char *dir, char *err, size_t errlen)
+{
+    if (syscall(SYS_pivot_root, ".", ".") < 0)
+        return fail(err, errlen, "pivot_root", dir);
+    if (umount2(".", MNT_DETACH) < 0)
+        return fail(err, errlen, "detach old root", "/");
+    if (chdir("/") < 0)
+        return fail(err, errlen, "chdir", "/");
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+        return fail(err, errlen, "remount read-only", "/");
+    return 0;
+}
+
 int sandbox_setup_root(const sandbox_spec_t *spec, char *err, size_t errlen)
 {
     /* Nothing we mount here may propagate back to the host. */
@@ -163,9 +183,8 @@ int sandbox_setup_root(const sandbox_spec_t *spec, char *err, size_t errlen)
         return fail(err, errlen, "mount root tmpfs on", spec->root_mnt);
     if (chdir(spec->root_mnt) < 0)
         return fail(err, errlen, "chdir", spec->root_mnt);
-    static const char *system[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", NULL};
-    for (int i = 0; system[i]; i++)
-        if (mirror(system[i], err, errlen) < 0)
+    for (int i = 0; system_dirs[i]; i++)
+        if (mirror(system_dirs[i], err, errlen) < 0)
             return -1;
     if (make_etc(spec, err, errlen) < 0)
         return -1;
@@ -211,17 +230,27 @@ int sandbox_setup_root(const sandbox_spec_t *spec, char *err, size_t errlen)
     for (int i = 0; masked[i]; i++)
         if (access(masked[i], F_OK) == 0)
             mount("/dev/null", masked[i], NULL, MS_BIND, NULL);
-    if (make_dev(err, errlen) < 0)
+    if (make_dev(NULL, err, errlen) < 0)
         return -1;
-    /* pivot_root(".", ".") stacks the old root under the new one; detaching
-     * it leaves nothing of the host's tree reachable (runc's trick). */
-    if (syscall(SYS_pivot_root, ".", ".") < 0)
-        return fail(err, errlen, "pivot_root", spec->root_mnt);
-    if (umount2(".", MNT_DETACH) < 0)
-        return fail(err, errlen, "detach old root", "/");
-    if (chdir("/") < 0)
-        return fail(err, errlen, "chdir", "/");
-    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
-        return fail(err, errlen, "remount read-only", "/");
-    return 0;
+    return pivot_here(spec->root_mnt, err, errlen);
+}
+
+int sandbox_jail_root(const char *mnt, const char *device, char *err, size_t errlen)
+{
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return fail(err, errlen, "make private", "/");
+    if (mount("impuls-jail", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755") < 0)
+        return fail(err, errlen, "mount a tmpfs on", mnt);
+    if (chdir(mnt) < 0)
+        return fail(err, errlen, "chdir", mnt);
+    for (int i = 0; system_dirs[i]; i++)
+        if (mirror(system_dirs[i], err, errlen) < 0)
+            return -1;
+    if (mkdir("etc", 0755) < 0 || bind_ro("/etc/ld.so.cache", "etc/ld.so.cache", false, err, errlen) < 0)
+        return fail(err, errlen, "bind", "/etc/ld.so.cache");
+    if (make_dev(device, err, errlen) < 0)
+        return -1;
+    if (mkdir("proc", 0555) < 0 || mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return fail(err, errlen, "mount", "proc");
+    return pivot_here(mnt, err, errlen);
 }

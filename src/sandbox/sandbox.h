@@ -144,6 +144,12 @@ pid_t zygote_clone(int zsock, const sandbox_spec_t *spec, const int fds[4]);
  * locked down, -1 when it cannot start. */
 int impuls_zygote_serve(int sock);
 int sandbox_setup_root(const sandbox_spec_t *spec, char *err, size_t errlen);
+/* In a new mount namespace: pivots into an empty root (a tmpfs on mnt, a
+ * host directory the pivot hides) that holds only the host's system
+ * directories read-only, /etc/ld.so.cache, a /dev of the harmless nodes
+ * and device (a name under /dev, or NULL) and a fresh /proc: a helper's
+ * jail (QEMU's, as Firecracker's jailer makes one). */
+int sandbox_jail_root(const char *mnt, const char *device, char *err, size_t errlen);
 int sandbox_seccomp_compile(void); /* once, at start */
 int sandbox_apply_seccomp(void);
 /* Drops every capability (bounding set too) and becomes uid:uid with no

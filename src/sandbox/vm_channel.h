@@ -13,7 +13,10 @@
  * OPEN (guest -> host): a new connection; DATA: its bytes, either way;
  * CLOSE: either side is done with it. Stream 0 is the guest's own: its OPEN
  * says a guest with no code waits for its claim, which the host sends as
- * DATA on stream 0 ended by a CLOSE (guest/claim.h). When its runtime ends,
+ * DATA on stream 0 ended by a CLOSE (guest/claim.h); the guest then asks
+ * for the host's clock (DATA on stream 0: VMC_CLOCK_ASK), which the host
+ * answers at once (DATA on stream 0: CLOCK_REALTIME in decimal
+ * nanoseconds), before any other frame. When its runtime ends,
  * the guest reports how, in one DATA frame on stream 0:
  * "status=<wait status> oom_kills=<the kernel's count>\n". Anything else is malformed: the
  * reader stops and the other side is treated as broken. Shared by the
@@ -23,6 +26,7 @@
 
 enum { VMC_OPEN = 'O', VMC_DATA = 'D', VMC_CLOSE = 'C' };
 enum { VMC_HEADER = 8, VMC_PAYLOAD_MAX = 64 << 10 };
+#define VMC_CLOCK_ASK "clock?\n"
 /* A claim's bytes at most (the guest keeps it in memory to unpack it). */
 enum { VMC_CLAIM_MAX = 64 << 20 };
 

@@ -101,6 +101,7 @@ def test_the_same_source_and_handler_is_built_once(d):
     assert d.invoke("second", {"name": "2"}).json() == {"message": "Hello, 2!"}
 
 
+@pytest.mark.once  # a Go build (some 15 s): the same under ASan
 def test_the_runtime_guides_handler_verbatim(d):
     f = d.create(name="guide", runtime="go", code=GUIDE)
     assert (f["runtime"], f["handler"], f["code_kind"]) == ("go", "Handler", "inline")
@@ -162,6 +163,7 @@ def test_a_zip_of_go_files_with_its_own_go_mod_and_another_handler_name(d):
     assert d.invoke("shop", {}).json() == 42
 
 
+@pytest.mark.once  # a Go build (some 15 s): the same under ASan
 def test_a_handler_of_a_shape_lambda_does_not_take_is_an_init_error(d):
     d.create(name="shape", runtime="go", code="package main\n\nfunc Handler(a, b, c int) {}\n")
     r = d.invoke("shape", {})
@@ -183,6 +185,7 @@ def test_bad_go_fields_are_refused(d, spec, message):
     assert d.request("GET", "/api/v1/functions/badgo").status == 404
 
 
+@pytest.mark.once  # a Go build (some 15 s): the same under ASan
 def test_leaving_go_needs_the_code_again_and_delete_removes_the_build_dir(d):
     d.create(name="leaving", runtime="go", code=GUIDE + "// leaving\n")  # not built before: a build dir
     assert "leaving" in build_dirs(d)
@@ -197,6 +200,7 @@ def test_leaving_go_needs_the_code_again_and_delete_removes_the_build_dir(d):
     assert "leaving" not in build_dirs(d)
 
 
+@pytest.mark.once  # a Go build (some 15 s): the same under ASan
 def test_other_requests_are_served_while_a_build_runs(d):
     # A build takes seconds (a cold compiler cache); the loop keeps serving:
     # health and another function's calls answer before the create does.
@@ -223,6 +227,7 @@ def test_other_requests_are_served_while_a_build_runs(d):
     assert d.invoke("slowbuild", {"name": "again"}).json() == {"message": "Hello, again!"}
 
 
+@pytest.mark.once  # a Go build (some 15 s): the same under ASan
 def test_awscli_creates_and_invokes_a_go1x_function_from_a_zip_of_source(d, tmp_path):
     from lambda_helpers import aws_create, aws_invoke
     z = tmp_path / "go.zip"

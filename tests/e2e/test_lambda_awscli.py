@@ -424,10 +424,11 @@ def test_the_isolation_tag_sets_a_functions_isolation(zips, tmp_path):
                                                         "isolation": value})
             assert (r.status, r.json()["errorType"], r.json()["errorMessage"]) == (
                 400, "InvalidParameterValueException", msg), r
-        # A tag that is no string (only a raw request can send one).
-        body = {"FunctionName": "bad-tags", "Runtime": "python3.11", "Handler": "app.handler",
-                "Role": "arn:aws:iam::123456789012:role/any", "Tags": {"impuls:isolation": 1},
-                "Code": {"ZipFile": base64.b64encode(PY_ZIP).decode()}}
-        lambda_error(d.request("POST", "/2015-03-31/functions", body), 400, "InvalidParameterValueException",
-                     "Tags must be an object of strings")
+        # Tags that are no strings (only a raw request can send them).
+        for tags in ({"impuls:isolation": 1}, {"team": ["a"]}, ["impuls:isolation"]):
+            body = {"FunctionName": "bad-tags", "Runtime": "python3.11", "Handler": "app.handler",
+                    "Role": "arn:aws:iam::123456789012:role/any", "Tags": tags,
+                    "Code": {"ZipFile": base64.b64encode(PY_ZIP).decode()}}
+            lambda_error(d.request("POST", "/2015-03-31/functions", body), 400, "InvalidParameterValueException",
+                         "Tags must be an object of strings")
         assert sorted(f["name"] for f in d.request("GET", "/api/v1/functions").json()["functions"]) == ["tagged"]

@@ -281,6 +281,7 @@ def test_node_dependencies_installed_from_the_registry_in_the_build_sandbox(rout
     assert not os.path.exists(os.path.join(ws.functions, "withnpm", "node_modules"))
 
 
+@pytest.mark.once  # a Go build (some 15 s): the same under ASan
 def test_go_with_a_vendored_module_builds_without_a_proxy(routed, ws):
     os.system(f"rm -rf {ws.functions}/*")
     ws.write("vendored/go.mod", "module example.com/vendored\n\ngo 1.19\n\nrequire example.com/greet v1.0.0\n")

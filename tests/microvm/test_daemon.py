@@ -147,6 +147,15 @@ def test_qemu_is_confined(d):
     for p in (inst["pid"], pid):
         with open(f"/proc/{p}/cmdline", "rb") as f:
             assert b"SECRET_VALUE" not in f.read()
+    # Its root is a jail: the system's directories (read-only), the loader's
+    # cache, a /dev and a /proc; nothing else of the host's, the data dir included.
+    root = f"/proc/{pid}/root"
+    system = [n for n in ("bin", "lib", "lib32", "lib64", "libx32", "sbin", "usr") if os.path.lexists("/" + n)]
+    assert sorted(os.listdir(root)) == sorted(system + ["dev", "etc", "proc"])
+    assert os.listdir(f"{root}/etc") == ["ld.so.cache"] and not os.path.exists(root + d.data_dir)
+    assert sorted(os.listdir(f"{root}/dev")) == sorted(
+        ["null", "zero", "full", "random", "urandom", "fd", "stdin", "stdout", "stderr", "shm"] +
+        (["kvm"] if argv[argv.index(b"-accel") + 1] == b"kvm" else []))
     # QEMU's /proc is its pid namespace's: QEMU (pid 1 there) is its only process.
     procs = [e for e in os.listdir(f"/proc/{pid}/root/proc") if e.isdigit()]
     with open(f"/proc/{pid}/root/proc/1/cmdline", "rb") as f:
@@ -382,8 +391,8 @@ def test_a_saved_vm_that_does_not_restore_is_replaced_and_the_call_boots(d):
     r = d.invoke("bad-save", {"n": 3})
     assert (r.status, r.json()["echo"]) == (200, {"n": 3}), (r, d.read_log()[-3000:])
     log = d.request("GET", "/api/v1/functions/bad-save/logs").text
-    assert f"[impuls] microvm: QEMU could not restore the saved VM {saved} (its log is above): removed; this VM boots" \
-        in log, log[-3000:]
+    assert f"[impuls] microvm: QEMU could not restore the saved VM {saved} (it stopped; its log is above): removed: " \
+        "this VM boots" in log, log[-3000:]
     assert os.stat(saved).st_ino != first  # saved anew by that boot
     assert d.invoke("bad-save", {"n": 4}).status == 200
 

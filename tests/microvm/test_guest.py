@@ -166,7 +166,7 @@ def test_one_saved_generic_vm_becomes_different_functions(vms, probe, bench_boot
 def test_a_claim_that_would_write_outside_the_task_dir_ends_the_instance(vms, files, why):
     vm = vms({})
     vm.wait_for_claim_point()
-    vm.claim({}, files)
+    vm.claim({}, files, answer_clock=False)  # (refused: the guest asks for no clock)
     assert vm.wait() == 0
     assert f"impuls-guest: the claim: {why}" in vm.console_text()
 
@@ -184,7 +184,7 @@ def test_a_claim_that_would_write_outside_the_task_dir_ends_the_instance(vms, fi
 def test_a_malformed_claim_ends_the_instance_with_the_reason(vms, data, why):
     vm = vms({})
     vm.wait_for_claim_point()
-    vm.claim_raw(data)
+    vm.claim_raw(data, answer_clock=False)
     assert vm.wait() == 0
     assert f"impuls-guest: the claim: {why}" in vm.console_text()
 
