@@ -162,10 +162,10 @@ microvm-guest:
 # booted under QEMU's microvm machine, its channel to the host checked; then
 # the daemon's functions with isolation "microvm"; then core cases of the e2e
 # suite again with every function in a VM (tests/conftest.py,
-# IMPULS_E2E_ISOLATION), but for HTTP-server functions (refused on microvm) and
-# Max Memory Used (not measured in a VM). Once, not under ASan.
+# IMPULS_E2E_ISOLATION), but for HTTP-server functions (refused on microvm).
+# Once, not under ASan.
 MICROVM_E2E := tests/e2e/test_invoke.py tests/e2e/test_functions_api.py tests/e2e/test_provided.py
-MICROVM_E2E_NOT := http_server or command_reaches or command_of or missing_executable or start_end_report
+MICROVM_E2E_NOT := http_server or command_reaches or command_of or missing_executable
 test-microvm: deps build
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/microvm
 	IMPULS_E2E_ISOLATION=microvm /usr/bin/python3 -m pytest -q -p no:cacheprovider -k "not ($(MICROVM_E2E_NOT))" \

@@ -116,12 +116,12 @@ static void runtime_cgroup(void)
         fail("the runtime's memory.max");
 }
 
+static long long anon_peak; /* the most anonymous memory the runtime was seen with */
+
 /* The runtime's anonymous memory past memory_mb: every process in its
  * cgroup killed (the runtime's death is then reported as an OOM kill). */
 static void memory_watch(void)
 {
-    if (memory_mb <= 0 || killed_for_memory)
-        return;
     FILE *f = fopen(RUNTIME_CG "/memory.stat", "r");
     char line[128];
     long long anon = 0;
@@ -130,6 +130,10 @@ static void memory_watch(void)
             break;
     if (f)
         fclose(f);
+    if (anon > anon_peak)
+        anon_peak = anon;
+    if (memory_mb <= 0 || killed_for_memory)
+        return;
     if (anon > (long long)memory_mb << 20) {
         killed_for_memory = true;
         say("the runtime's memory passed %ld MiB: ending it", memory_mb);
@@ -510,6 +514,26 @@ static void report_exit(int chan, int status)
     put_frame(chan, VMC_DATA, 0, r, (uint32_t)n);
 }
 
+/* Whether the runtime's bytes to the Runtime API start a call's result
+ * (POST .../invocation/<id>/response or /error). */
+static bool posts_a_result(const uint8_t *data, size_t n)
+{
+    const uint8_t *eol = memchr(data, '\n', n);
+    size_t line = eol ? (size_t)(eol - data) : n;
+    return line > 5 && !memcmp(data, "POST ", 5) && memmem(data, line, "/invocation/", 12) &&
+           (memmem(data, line, "/response ", 10) || memmem(data, line, "/error ", 7));
+}
+
+/* The runtime's memory for the call's REPORT (vm_channel.h), sent before
+ * its result, so that the host has it when the result reaches the daemon. */
+static void report_memory(int chan)
+{
+    char r[64];
+    memory_watch();
+    int n = snprintf(r, sizeof r, "memory_peak=%lld\n", anon_peak);
+    put_frame(chan, VMC_DATA, 0, r, (uint32_t)n);
+}
+
 static void bridge(int chan, int lfd, pid_t runtime)
 {
     static uint8_t in[2 * (VMC_HEADER + VMC_PAYLOAD_MAX)], data[VMC_PAYLOAD_MAX];
@@ -542,6 +566,8 @@ static void bridge(int chan, int lfd, pid_t runtime)
                 continue;
             ssize_t n = read(conns.conn[i].fd, data, sizeof data);
             if (n > 0) {
+                if (posts_a_result(data, (size_t)n))
+                    report_memory(chan);
                 put_frame(chan, VMC_DATA, conns.conn[i].stream, data, (uint32_t)n);
             } else if (!(n < 0 && errno == EINTR)) {
                 put_frame(chan, VMC_CLOSE, conns.conn[i].stream, NULL, 0);

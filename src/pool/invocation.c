@@ -337,8 +337,7 @@ void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_reque
         if (next_conn)
             evhttp_connection_set_closecb(next_conn, NULL, NULL);
     }
-    if (inst->sb.backend == SANDBOX_NAMESPACE)
-        cgroup_reset_peak(&inst->sb.cg);
+    sandbox_reset_peak(&inst->sb);
     instance_drain_log(inst); /* output from before this call is not its own */
     if (inv->direct_path) {
         arm_timer(inv, fn->cfg.timeout_s);
@@ -378,10 +377,8 @@ static double account(invocation_t *inv)
         double init_ms = -1;
         if (inst) {
             instance_drain_log(inst);
-            if (inst->sb.backend == SANDBOX_NAMESPACE) {
-                int64_t peak = cgroup_peak_bytes(&inst->sb.cg);
-                max_mb = peak > 0 ? (int)((peak + (1 << 20) - 1) >> 20) : 0;
-            }
+            int64_t peak = sandbox_memory_peak(&inst->sb);
+            max_mb = peak > 0 ? (int)((peak + (1 << 20) - 1) >> 20) : 0;
             if (!inst->first_served) {
                 inst->first_served = true;
                 init_ms = inst->init_ms;

@@ -331,10 +331,27 @@ fail:
     return -1;
 }
 
+int64_t microvm_memory_peak(sandbox_t *sb)
+{
+    char m[64];
+    ssize_t n;
+    /* Every "mem:" the supervisor sent so far (the last counts); a note
+     * about the end stays for microvm_exit_info. */
+    while (sb->ctl_fd >= 0 && (n = recv(sb->ctl_fd, m, sizeof m - 1, MSG_DONTWAIT | MSG_PEEK)) > 0) {
+        m[n] = '\0';
+        if (strncmp(m, "mem:", 4))
+            break;
+        if (recv(sb->ctl_fd, m, sizeof m - 1, MSG_DONTWAIT) > 0)
+            sb->vm_peak = atoll(m + 4);
+    }
+    return sb->vm_peak;
+}
+
 bool microvm_exit_info(sandbox_t *sb, char *reason, size_t len)
 {
     char note[512];
     reason[0] = '\0';
+    microvm_memory_peak(sb); /* (the notes of memory before the one of the end) */
     ssize_t n = sb->ctl_fd >= 0 ? recv(sb->ctl_fd, note, sizeof note - 1, MSG_DONTWAIT) : -1;
     note[n > 0 ? n : 0] = '\0';
     if (!strcmp(note, "oom"))

@@ -3,6 +3,7 @@
  * the supervisor that runs one VM). See docs/security.md, "microVM". */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct sandbox;
@@ -56,6 +57,9 @@ int microvm_shared_ram(const char *path, int vm_memory_mb, int *file);
  * offsets of to. */
 int microvm_copy_data(int from, int to, off_t len);
 int microvm_spawn(const struct sandbox_spec *spec, struct sandbox *sb, char *err, size_t errlen);
+/* The most memory the runtime used, as the guest last reported it (before
+ * each result), in bytes; 0 before any. */
+int64_t microvm_memory_peak(struct sandbox *sb);
 /* After the supervisor exited: true when the function ran out of memory;
  * reason: what ended the VM when its runtime did not end by itself. */
 bool microvm_exit_info(struct sandbox *sb, char *reason, size_t len);

@@ -5,7 +5,8 @@
  * the instance's Runtime API socket until the VM ends. Its exit status is
  * the runtime's, as a namespace sandbox's init reports it (the code, or
  * 128+N for signal N); what else ended the VM it says on fd 3 ("oom", or
- * "vm:" and the reason) before exiting.
+ * "vm:" and the reason) before exiting, and on the way there the runtime's
+ * memory before each result ("mem:" and bytes).
  *
  * fds from microvm.c: 3 ctl (its go once in its cgroup: the runtime's
  * command and environment, never on a command line), 4 the log (QEMU's
@@ -546,14 +547,25 @@ static int take_frame(vmm_t *v, const vmc_frame_t *f)
 {
     int i = vmc_conn_of(&conns, f->stream);
     if (f->stream == 0) {
-        /* After the claim, the guest's only word on stream 0: its report. */
+        /* After the claim, the guest's words on stream 0: the runtime's
+         * memory before each result (to the daemon, for the call's REPORT;
+         * dropped when the daemon has not taken the ones before), and its
+         * report at the end. */
         int st, end = 0;
         long oom;
+        long long peak;
         char text[64];
         if (f->type != VMC_DATA || v->report_status >= 0 || f->len >= sizeof text)
             return -1;
         memcpy(text, f->payload, f->len);
         text[f->len] = '\0';
+        if (sscanf(text, "memory_peak=%lld\n%n", &peak, &end) == 1 && end == (int)f->len && peak >= 0) {
+            char note[40];
+            int k = snprintf(note, sizeof note, "mem:%lld", peak);
+            send(CTL, note, (size_t)k, MSG_DONTWAIT | MSG_NOSIGNAL);
+            return 0;
+        }
+        end = 0;
         if (sscanf(text, "status=%d oom_kills=%ld\n%n", &st, &oom, &end) != 2 || end != (int)f->len || st < 0)
             return -1;
         v->report_status = st;

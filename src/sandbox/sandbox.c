@@ -70,6 +70,19 @@ bool sandbox_exit_info(sandbox_t *sb, int status, char *vm_reason, size_t len)
            cgroup_oom_kills(&sb->cg) > 0;
 }
 
+int64_t sandbox_memory_peak(sandbox_t *sb)
+{
+    if (sb->backend == SANDBOX_NAMESPACE)
+        return cgroup_peak_bytes(&sb->cg);
+    return sb->backend == SANDBOX_MICROVM ? microvm_memory_peak(sb) : 0;
+}
+
+void sandbox_reset_peak(sandbox_t *sb)
+{
+    if (sb->backend == SANDBOX_NAMESPACE)
+        cgroup_reset_peak(&sb->cg);
+}
+
 void sandbox_kill(sandbox_t *sb)
 {
     if (sb->pid <= 0)

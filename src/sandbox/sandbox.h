@@ -82,6 +82,7 @@ typedef struct sandbox {
     int rapi_unix_fd; /* namespace: the same on SANDBOX_RAPI_UNIX_PATH, else -1 */
     cgroup_t cg;
     char api_path[108]; /* microvm: the Runtime API's socket path, removed at release */
+    int64_t vm_peak;    /* microvm: the runtime's memory, as the guest last reported it */
 } sandbox_t;
 
 /* The task and runtime dirs as the process sees them. */
@@ -109,6 +110,12 @@ enum { SANDBOX_CLAIM_MAX = 60 * 1024 };
  * was killed for running out of memory. vm_reason (microvm): what ended the
  * VM when its runtime did not end by itself, else "". */
 bool sandbox_exit_info(sandbox_t *sb, int status, char *vm_reason, size_t len);
+
+/* The most memory the runtime used since the last reset (namespace: its
+ * cgroup's peak) or since it started (microvm: as its guest reports it),
+ * in bytes; 0 when not known (process). */
+int64_t sandbox_memory_peak(sandbox_t *sb);
+void sandbox_reset_peak(sandbox_t *sb);
 
 /* Kills everything in the sandbox (idempotent). */
 void sandbox_kill(sandbox_t *sb);

@@ -16,7 +16,10 @@
  * DATA on stream 0 ended by a CLOSE (guest/claim.h); the guest then asks
  * for the host's clock (DATA on stream 0: VMC_CLOCK_ASK), which the host
  * answers at once (DATA on stream 0: CLOCK_REALTIME in decimal
- * nanoseconds), before any other frame. When its runtime ends,
+ * nanoseconds), before any other frame. Before it passes on a call's
+ * result (a POST of .../response or .../error), the guest says how much
+ * memory the runtime has used at most: "memory_peak=<bytes>\n" in a DATA
+ * frame on stream 0. When its runtime ends,
  * the guest reports how, in one DATA frame on stream 0:
  * "status=<wait status> oom_kills=<the kernel's count>\n". Anything else is malformed: the
  * reader stops and the other side is treated as broken. Shared by the

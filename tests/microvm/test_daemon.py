@@ -177,6 +177,10 @@ def test_node_results_errors_logs_and_reports(d):
     assert 'node says {"a":1}' in log
     for word in ("START RequestId:", "END RequestId:", "REPORT RequestId:", "Init Duration:"):
         assert word in log, word
+    # The runtime's memory as the guest reports it before each result (a
+    # result and an error here): some, and within memory_mb.
+    used = [int(m) for m in re.findall(r"\tMemory Size: 128 MB\tMax Memory Used: (\d+) MB", log)]
+    assert len(used) == 2 and all(0 < u <= 128 for u in used), log
 
 
 def test_a_timeout_ends_the_vm_and_the_next_call_gets_a_new_one(d):
