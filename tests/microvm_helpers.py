@@ -215,6 +215,7 @@ class RuntimeApi:
 
     def __init__(self, vm, events):
         self.vm, self.events, self.results, self.buf, self.streams = vm, list(events), [], {}, set()
+        self.memory_peaks = []
 
     def serve(self):
         """Until every event has its result."""
@@ -234,6 +235,10 @@ class RuntimeApi:
         """One frame from the guest into the streams' buffers; the payload of
         a DATA frame (its stream in self.stream), else None."""
         kind, self.stream, payload = self.vm.frame()
+        if (kind, self.stream) == ("D", 0):  # the guest's own word: its runtime's memory before a result
+            assert payload.startswith(b"memory_peak="), payload
+            self.memory_peaks.append(int(payload[12:]))
+            return None
         if kind == "O":
             self.streams.add(self.stream)
             self.buf[self.stream] = b""
