@@ -15,7 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "api/http_util.h"
+#include "http/http_util.h"
 #include "util/base64.h"
 #include "util/utf8.h"
 #include "util/util.h"

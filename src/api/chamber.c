@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "api/apigw.h"
-#include "api/conn_limit.h"
-#include "api/http_util.h"
 #include "api/tcp_splice.h"
+#include "http/conn_limit.h"
+#include "http/http_util.h"
 #include "pool/pool.h"
 #include "util/log.h"
 #include "util/util.h"

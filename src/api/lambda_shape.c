@@ -14,6 +14,17 @@ bool lambda_request(struct evhttp_request *req)
     return uri && !strncmp(uri, "/2015-03-31/", 12);
 }
 
+json_t *lambda_error_shape(struct evhttp_request *req, int status, const char *type, const char *message)
+{
+    if (!lambda_request(req))
+        return NULL;
+    /* Lambda's shape: the type in a header, {Type, Message} in the body. */
+    if (!strcmp(type, "ServiceUnavailable") || !strcmp(type, "StorageException"))
+        type = "ServiceException";
+    evhttp_add_header(evhttp_request_get_output_headers(req), "x-amzn-ErrorType", type);
+    return json_pack("{s:s, s:s}", "Type", status >= 500 ? "Service" : "User", "Message", message);
+}
+
 /* Lambda's runtime identifiers for ours. */
 static const char *lambda_runtime(const char *ours)
 {

@@ -16,6 +16,8 @@
 /* Is this a request to the Lambda API (/2015-03-31/...)? Its answers and
  * errors then take Lambda's shapes. */
 bool lambda_request(struct evhttp_request *req);
+/* The error body of a Lambda API request (http_set_error_shape), else NULL. */
+json_t *lambda_error_shape(struct evhttp_request *req, int status, const char *type, const char *message);
 /* FunctionConfiguration of c. */
 json_t *lambda_config_json(const fn_config_t *c);
 /* A function named by name, partial ARN (ACCOUNT:function:NAME) or ARN

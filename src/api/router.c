@@ -12,10 +12,10 @@
 
 #include "api/api.h"
 #include "api/apigw.h"
-#include "api/conn_limit.h"
-#include "api/router_tls.h"
 #include "api/fn_spec.h"
-#include "api/http_util.h"
+#include "api/router_tls.h"
+#include "http/conn_limit.h"
+#include "http/http_util.h"
 #include "pool/pool.h"
 #include "store/store.h"
 #include "util/base64.h"

@@ -9,7 +9,7 @@
 #include "api/api.h"
 #include "api/chamber.h"
 #include "api/fn_spec.h"
-#include "api/http_util.h"
+#include "http/http_util.h"
 #include "pool/pool.h"
 #include "runtime_api/runtimes.h"
 #include "store/store.h"

@@ -9,10 +9,10 @@
 
 #include "api/api.h"
 #include "api/apigw.h"
-#include "api/conn_limit.h"
 #include "api/fn_spec.h"
-#include "api/http_util.h"
 #include "api/source_build.h"
+#include "http/conn_limit.h"
+#include "http/http_util.h"
 #include "pool/pool.h"
 #include "sandbox/microvm.h"
 #include "store/store.h"

@@ -8,8 +8,8 @@
 
 #include "api/api.h"
 #include "api/fn_spec.h"
-#include "api/http_util.h"
 #include "api/multipart.h"
+#include "http/http_util.h"
 
 void api_glambdar_deploy(struct evhttp_request *req)
 {

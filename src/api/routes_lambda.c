@@ -12,8 +12,8 @@
 #include <strings.h>
 
 #include "api/api.h"
-#include "api/http_util.h"
 #include "api/lambda_shape.h"
+#include "http/http_util.h"
 #include "pool/pool.h"
 #include "util/util.h"
 

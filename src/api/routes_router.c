@@ -2,8 +2,8 @@
 #include <event2/http.h>
 
 #include "api/api.h"
-#include "api/http_util.h"
 #include "api/router.h"
+#include "http/http_util.h"
 #include "util/log.h"
 
 void api_router(struct evhttp_request *req) { http_json(req, 200, router_info()); }

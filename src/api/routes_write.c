@@ -13,9 +13,9 @@
 
 #include "api/api.h"
 #include "api/fn_spec.h"
-#include "api/http_util.h"
 #include "api/lambda_shape.h"
 #include "api/source_build.h"
+#include "http/http_util.h"
 #include "pool/pool.h"
 #include "store/store.h"
 #include "util/log.h"

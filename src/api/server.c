@@ -9,12 +9,12 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/conn_limit.h"
-#include "api/route.h"
 #include "api/fn_spec.h"
-#include "api/http_util.h"
 #include "api/lambda_shape.h"
+#include "api/route.h"
 #include "api/sigv4.h"
+#include "http/conn_limit.h"
+#include "http/http_util.h"
 #include "pool/daemon.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -111,6 +111,7 @@ struct evhttp *api_start(const char *addr, int max_connections, char *err, size_
         snprintf(err, errlen, "bad port in '%s'", addr);
         return NULL;
     }
+    http_set_error_shape(lambda_error_shape); /* (the Lambda API's errors are Lambda's) */
     struct evhttp *h = evhttp_new(D->base);
     evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                       EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH |

@@ -20,8 +20,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "api/http_util.h"
 #include "api/result.h"
+#include "http/http_util.h"
 #include "pool/internal.h"
 #include "util/log.h"
 #include "util/util.h"

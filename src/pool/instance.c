@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "api/conn_limit.h"
-#include "api/http_util.h"
+#include "http/conn_limit.h"
+#include "http/http_util.h"
 #include "pool/internal.h"
 #include "runtime_api/runtimes.h"
 #include "sandbox/microvm.h"

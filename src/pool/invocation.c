@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/http_util.h"
 #include "api/result.h"
+#include "http/http_util.h"
 #include "pool/internal.h"
 #include "util/base64.h"
 #include "util/log.h"

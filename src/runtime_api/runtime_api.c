@@ -16,12 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "api/conn_limit.h"
-#include "api/http_util.h"
+#include "http/conn_limit.h"
+#include "http/http_util.h"
 #include "pool/internal.h"
 #include "util/log.h"
-#include "util/util.h"
 #include "util/utf8.h"
+#include "util/util.h"
 
 #define PREFIX "/2018-06-01/runtime/"
 /* Lambda's limit on a response; bodies up to RAPI_MAX_BODY are read (and

@@ -7,7 +7,7 @@ or a reset. Tried with http.client and curl on every listener that has a body
 limit: the API (REST, Lambda, Glambdar routes), the router and a chamber's port.
 
 The limits: the API's 50 MiB, the router's and a chamber's 6 MiB; the linger:
-5 s without a byte, 30 s in all, 128 MiB (src/api/conn_limit.c)."""
+5 s without a byte, 30 s in all, 128 MiB (src/http/conn_limit.c)."""
 import http.client
 import subprocess
 import tempfile

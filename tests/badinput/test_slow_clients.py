@@ -206,7 +206,7 @@ def test_pipelined_bad_requests_are_answered_in_order_on_one_connection(box):
 def test_bytes_after_a_connection_close_answer_are_not_buffered(box):
     # After answering a request that said `Connection: close`, evhttp lets go of
     # the connection; the connection limit keeps it open for a lingering close
-    # (src/api/conn_limit.c): what the client still writes is read and thrown
+    # (src/http/conn_limit.c): what the client still writes is read and thrown
     # away, never piled up in the daemon. 64 MiB, all of it read.
     pid = box.d.proc.pid
 

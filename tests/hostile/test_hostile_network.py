@@ -164,7 +164,7 @@ def test_runtime_api_abandoned_connection_is_read_only_to_a_bound(daemon, unix):
     rss = rss_kib(daemon.proc.pid)
     # evhttp lets go of a connection after a `Connection: close` answer; the
     # connection limit holds it open for a lingering close, reading and
-    # throwing away what comes, up to 128 MiB (src/api/conn_limit.c). 200 MiB
+    # throwing away what comes, up to 128 MiB (src/http/conn_limit.c). 200 MiB
     # written on it: the daemon keeps none of it and closes at the bound.
     r = observe(daemon, "rapi_abandon", size=200 * MiB, unix=unix)
     grew = rss_kib(daemon.proc.pid) - rss

@@ -1,5 +1,7 @@
 #pragma once
-/* Sending answers from route handlers. */
+/* Sending answers: the HTTP plumbing of every part that serves HTTP (the
+ * front ends of api/, the Runtime API, the pool while it still answers its
+ * callers). Knows no front end. */
 #include <event2/http.h>
 #include <jansson.h>
 #include <stddef.h>
@@ -14,6 +16,13 @@ void http_json(struct evhttp_request *req, int status, json_t *j);
 /* {"errorType": type, "errorMessage": message}, Content-Type application/json. */
 void http_error(struct evhttp_request *req, int status, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A front end whose errors take another shape (the Lambda API's) answers
+ * with its own body for its requests: shape returns it (and may add
+ * headers), or NULL for the plain {errorType, errorMessage}. One, set once
+ * before serving. */
+typedef json_t *(*http_error_shape_fn)(struct evhttp_request *req, int status, const char *type,
+                                       const char *message);
+void http_set_error_shape(http_error_shape_fn shape);
 const char *http_reason(int status);
 /* Call before keeping a request unanswered past its handler (a parked /next,
  * an invocation waiting for its function, an upload being unpacked). */

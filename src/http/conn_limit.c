@@ -13,7 +13,7 @@
  * bytes with a reset, and a client that sends its whole body before it reads
  * (Python's http.client, urllib, requests) would never see the 413; not
  * reading would leave it blocked in its send until its own timeout. */
-#include "api/conn_limit.h"
+#include "http/conn_limit.h"
 
 #include <errno.h>
 #include <event2/buffer.h>

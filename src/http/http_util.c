@@ -1,4 +1,4 @@
-#include "api/http_util.h"
+#include "http/http_util.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/lambda_shape.h"
 #include "util/utf8.h"
 #include "util/util.h"
 
@@ -98,6 +97,13 @@ void http_json(struct evhttp_request *req, int status, json_t *j)
     free(s);
 }
 
+static http_error_shape_fn error_shape;
+
+void http_set_error_shape(http_error_shape_fn shape)
+{
+    error_shape = shape;
+}
+
 void http_error(struct evhttp_request *req, int status, const char *type, const char *fmt, ...)
 {
     char msg[1024];
@@ -107,16 +113,9 @@ void http_error(struct evhttp_request *req, int status, const char *type, const 
     va_end(ap);
     /* Messages quote the client's input, cut to a length: keep them UTF-8. */
     char *clean = utf8_sanitize(msg, strlen(msg), sizeof msg);
-    if (lambda_request(req)) {
-        /* Lambda's shape: the type in a header, {Type, Message} in the body. */
-        if (!strcmp(type, "ServiceUnavailable") || !strcmp(type, "StorageException"))
-            type = "ServiceException";
-        evhttp_add_header(evhttp_request_get_output_headers(req), "x-amzn-ErrorType", type);
-        http_json(req, status, json_pack("{s:s, s:s}", "Type", status >= 500 ? "Service" : "User", "Message",
-                                         clean ? clean : ""));
-    } else {
-        http_json(req, status, json_pack("{s:s, s:s}", "errorType", type, "errorMessage", clean ? clean : ""));
-    }
+    json_t *body = error_shape ? error_shape(req, status, type, clean ? clean : "") : NULL;
+    http_json(req, status,
+              body ? body : json_pack("{s:s, s:s}", "errorType", type, "errorMessage", clean ? clean : ""));
     free(clean);
 }
 
