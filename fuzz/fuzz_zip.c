@@ -46,11 +46,18 @@ static void check_tree(const char *dir, const char *real_root)
     closedir(d);
 }
 
+/* The run's scratch dir goes when libFuzzer exits (a crash leaves it, beside its input). */
+static void remove_root(void)
+{
+    rm_rf(root);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!root[0]) {
         snprintf(root, sizeof root, "/tmp/impuls-fuzz-zip-%d", (int)getpid());
         mkdir(root, 0700);
+        atexit(remove_root);
     }
     char dest[128], err[512] = "";
     snprintf(dest, sizeof dest, "%s/out", root);

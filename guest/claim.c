@@ -161,23 +161,23 @@ int claim_receive(int chan, const char *dir, long long *clock_ns, char **env, ch
 {
     size_t len = 0, cap = 1 << 16;
     char *buf = malloc(cap);
-    uint8_t h[VMC_HEADER];
+    vmc_frame_t f;
     struct timespec first = {0}; /* when its first frame came: the host's clock was read just before */
     for (;;) {
-        if (!buf || vmc_read_full(chan, h, sizeof h) < 0) {
+        int rc = buf ? vmc_read_header(chan, &f) : -1;
+        if (rc == -1) {
             snprintf(why, whylen, "the channel ended before the claim");
             return -1;
         }
         if (!first.tv_sec && !first.tv_nsec)
             clock_gettime(CLOCK_MONOTONIC, &first);
-        uint32_t n = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
-        if ((h[0] != VMC_DATA && h[0] != VMC_CLOSE) || h[1] != 0 || h[2] != 0 || h[3] != 0 ||
-            n > VMC_PAYLOAD_MAX || (h[0] == VMC_CLOSE && n != 0) || len + n > CLAIM_MAX) {
-            snprintf(why, whylen, "a claim frame that is not one (type %u, stream %u, %u bytes)", h[0],
-                     h[2] | h[3] << 8, n);
+        uint32_t n = f.len;
+        if (rc < 0 || f.type == VMC_OPEN || f.stream != 0 || len + n > CLAIM_MAX) {
+            snprintf(why, whylen, "a claim frame that is not one (type %u, stream %u, %u bytes)", f.type, f.stream,
+                     n);
             return -1;
         }
-        if (h[0] == VMC_CLOSE)
+        if (f.type == VMC_CLOSE)
             break;
         while (len + n > cap && buf)
             buf = realloc(buf, cap *= 2);

@@ -345,20 +345,17 @@ static void sync_clock(int chan)
 {
     static const char ask[] = VMC_CLOCK_ASK;
     struct timespec sent, got;
-    uint8_t h[VMC_HEADER];
+    vmc_frame_t f;
     char text[32];
     clock_gettime(CLOCK_MONOTONIC, &sent);
     put_frame(chan, VMC_DATA, 0, ask, sizeof ask - 1);
-    uint32_t len = 0;
-    if (vmc_read_full(chan, h, sizeof h) == 0)
-        len = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
-    if (h[0] != VMC_DATA || h[1] || h[2] || h[3] || len == 0 || len >= sizeof text ||
-        vmc_read_full(chan, text, len) < 0) {
+    if (vmc_read_header(chan, &f) < 0 || f.type != VMC_DATA || f.stream != 0 || f.len == 0 ||
+        f.len >= sizeof text || vmc_read_full(chan, text, f.len) < 0) {
         say("the host did not answer with its clock");
         power_off();
     }
     clock_gettime(CLOCK_MONOTONIC, &got);
-    text[len] = '\0';
+    text[f.len] = '\0';
     long long host = atoll(text), rtt = (got.tv_sec - sent.tv_sec) * 1000000000LL + (got.tv_nsec - sent.tv_nsec);
     long long at = host + rtt;
     struct timespec now = {.tv_sec = at / 1000000000, .tv_nsec = at % 1000000000};

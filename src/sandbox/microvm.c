@@ -253,8 +253,8 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
         *strrchr(dir, '/') = '\0';
     mkdir(dir, 0700); /* the first VM's (a daemon that runs none makes none) */
     int api = listen_unix(spec->vm_api_path);
-    int saved; /* the saved VM's file, at its RAM: its devices' state */
-    int ram = microvm_shared_ram(snapshot, vm_mb, &saved); /* -1: the VM boots and saves it */
+    int saved; /* the saved VM's file, at its RAM: its devices' state; -1: the VM boots and saves it */
+    int ram = microvm_shared_ram(snapshot, vm_mb, &saved); /* -1 with a file: it comes over ctl */
     int ctl[2] = {-1, -1}, log[2] = {-1, -1};
     char *nums[2] = {NULL, NULL}, *go = NULL;
     char **argv = NULL;
@@ -267,14 +267,22 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     }
     pid_t pid = fork();
     if (pid == 0) {
-        /* The supervisor's fds: 3 ctl (its report, and "go"), 4 the log,
-         * 5 the saved VM's RAM and 6 its file (none: it boots). */
+        /* The supervisor's fds: 3 ctl (its report, "go", then its RAM
+         * when that is still being copied), 4 the log, 5 the saved VM's RAM
+         * and 6 its file (neither: it boots). */
         int c = fcntl(ctl[1], F_DUPFD, 64), l = fcntl(log[1], F_DUPFD, 64); /* (none is clobbered) */
-        int r = ram >= 0 ? fcntl(ram, F_DUPFD, 64) : -1, f = ram >= 0 ? fcntl(saved, F_DUPFD, 64) : -1;
-        if (c < 0 || l < 0 || move_fd(c, 3) < 0 || move_fd(l, 4) < 0 ||
-            (ram >= 0 && (r < 0 || f < 0 || move_fd(r, 5) < 0 || move_fd(f, 6) < 0)))
+        int r = ram >= 0 ? fcntl(ram, F_DUPFD, 64) : -1, f = saved >= 0 ? fcntl(saved, F_DUPFD, 64) : -1;
+        if (c < 0 || l < 0 || move_fd(c, 3) < 0 || move_fd(l, 4) < 0 || (saved >= 0 && f < 0) ||
+            (ram >= 0 && (r < 0 || move_fd(r, 5) < 0)))
             _exit(126);
-        close_range(ram >= 0 ? 7 : 5, ~0u, 0);
+        if (saved >= 0 && move_fd(f, 6) < 0)
+            _exit(126);
+        if (saved < 0)
+            close_range(5, ~0u, 0);
+        else if (ram < 0)
+            close_range(7, ~0u, 0), close(5);
+        else
+            close_range(7, ~0u, 0);
         execv("/proc/self/exe", argv);
         _exit(127);
     }
@@ -285,10 +293,8 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     free(argv);
     for (int i = 0; i < 2; i++)
         free(nums[i]);
-    if (ram >= 0) {
+    if (ram >= 0)
         close(ram);
-        close(saved);
-    }
     close(ctl[1]);
     close(log[1]);
     sb->pid = pid;
@@ -302,6 +308,10 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     rc = cgroup_attach(&sb->cg, pid);
     ssize_t sent = rc < 0 ? -1 : send(sb->ctl_fd, go, go_len, MSG_NOSIGNAL);
     free(go);
+    if (sent == (ssize_t)go_len && ram < 0 && saved >= 0)
+        microvm_send_ram_when_loaded(saved, sb->ctl_fd); /* (after the go, which the supervisor reads first) */
+    if (saved >= 0)
+        close(saved);
     if (rc < 0 || sent != (ssize_t)go_len) {
         snprintf(err, errlen, "cannot place the VM in its cgroup: %s", strerror(rc < 0 ? -rc : errno));
         kill(pid, SIGKILL);
@@ -309,10 +319,10 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     }
     return 0;
 fail:
-    if (ram >= 0) {
+    if (ram >= 0)
         close(ram);
+    if (saved >= 0)
         close(saved);
-    }
     free(argv);
     free(go);
     for (int i = 0; i < 2; i++)

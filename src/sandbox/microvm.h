@@ -50,9 +50,16 @@ void microvm_prune_snapshots(const char *vm_dir, const char *state_dir);
 void microvm_keep_recent_snapshots(const char *state_dir, int max);
 /* microvm_ram.c: a sealed memfd with the guest RAM of the saved VM at path
  * (whose VM has vm_memory_mb), shared by every VM restored from it, and in
- * *file an fd of that saved VM's file (its devices' state); -1 when none
- * is saved there. */
+ * *file an fd of that saved VM's file (its devices' state). -1 and *file
+ * -1 when none is saved there (a boot). -1 and an fd in *file when its
+ * memfd is not made yet: it is being copied on a thread of its own (not
+ * the caller's, the daemon's event loop); microvm_send_ram_when_loaded
+ * then hands it to the VM's supervisor. */
 int microvm_shared_ram(const char *path, int vm_memory_mb, int *file);
+/* Sends the memfd of file's saved VM, once copied, over ctl (a spawn's
+ * control socket: the message "r" with the memfd as SCM_RIGHTS; "r" with
+ * none when it could not be copied: the VM boots). */
+void microvm_send_ram_when_loaded(int file, int ctl);
 /* Copies the data (not the holes) of from's first len bytes to the same
  * offsets of to. */
 int microvm_copy_data(int from, int to, off_t len);

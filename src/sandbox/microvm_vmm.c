@@ -368,11 +368,9 @@ static void boot_and_save(vmm_t *v)
         stop_qemu(v);
         finish("vm:QEMU did not start (see the log)", 125);
     }
-    uint8_t h[VMC_HEADER];
     vmc_frame_t f;
     /* A booted guest with no code says it waits for its claim. */
-    if (vmc_read_full(v->chan, h, sizeof h) < 0 || vmc_parse(h, sizeof h, &f) != VMC_HEADER || f.type != VMC_OPEN ||
-        f.stream != 0) {
+    if (vmc_read_header(v->chan, &f) < 0 || f.type != VMC_OPEN || f.stream != 0) {
         stop_qemu(v);
         finish("vm:the VM did not boot (its console is in the log)", 125);
     }
@@ -512,13 +510,13 @@ static void send_claim(vmm_t *v)
         finish("vm:the VM went away during its claim", 125);
     /* Then its ask for the host's clock (vm_channel.h), answered at once. */
     static const char ask[] = VMC_CLOCK_ASK;
-    uint8_t h[VMC_HEADER];
+    vmc_frame_t f;
     char got[sizeof ask], clock[32];
-    if (vmc_read_full(v->chan, h, sizeof h) < 0)
+    int rc = vmc_read_header(v->chan, &f);
+    if (rc == -1)
         finish("vm:the VM stopped after its claim (its console is in the log)", 125);
-    uint32_t len = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
-    if (h[0] != VMC_DATA || h[1] || h[2] || h[3] || len != sizeof ask - 1 || vmc_read_full(v->chan, got, len) < 0 ||
-        memcmp(got, ask, len))
+    if (rc < 0 || f.type != VMC_DATA || f.stream != 0 || f.len != sizeof ask - 1 ||
+        vmc_read_full(v->chan, got, f.len) < 0 || memcmp(got, ask, f.len))
         finish("vm:the guest broke the channel's framing", 125);
     clock_gettime(CLOCK_REALTIME, &now);
     int k = snprintf(clock, sizeof clock, "%lld", (long long)now.tv_sec * 1000000000 + now.tv_nsec);
@@ -676,6 +674,26 @@ static int take_go(vmm_t *v)
     return v->argv[0] ? 0 : -1;
 }
 
+/* The saved VM's RAM when the daemon was still copying it as this VM was
+ * spawned (microvm_ram.c): "r" with its memfd, at SAVED_RAM; -1 (a boot)
+ * when it could not be copied. */
+static int await_ram(void)
+{
+    char m;
+    int fd, n;
+    ssize_t got = recv_with_fds(CTL, &m, 1, 0, &fd, 1, &n);
+    if (got != 1 || m != 'r' || n != 1) {
+        if (n == 1)
+            close(fd);
+        say("the saved VM's memory did not come from the daemon: this VM boots");
+        return -1;
+    }
+    int rc = move_fd(fd, SAVED_RAM);
+    if (fd != SAVED_RAM)
+        close(fd);
+    return rc < 0 ? -1 : SAVED_RAM;
+}
+
 /* impuls __microvm VM_DIR SNAPSHOT API_PATH UID VM_MB/TMP_MB/PIDS/PRESTART TASK_DIR */
 int microvm_vmm_main(int argc, char **argv)
 {
@@ -697,6 +715,8 @@ int microvm_vmm_main(int argc, char **argv)
     off_t ram_len = (off_t)v.memory_mb << 20;
     v.ram = fcntl(SAVED_RAM, F_GETFD) < 0 ? -1 : SAVED_RAM;
     v.snap = fcntl(SAVED_FILE, F_GETFD) < 0 ? -1 : SAVED_FILE;
+    if (v.snap >= 0 && v.ram < 0)
+        v.ram = await_ram();
     v.restoring = v.ram >= 0 && v.snap >= 0 && lseek(v.snap, ram_len, SEEK_SET) == ram_len;
     if (v.restoring)
         utimensat(AT_FDCWD, v.snapshot, NULL, 0);

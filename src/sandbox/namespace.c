@@ -30,22 +30,11 @@
 int sandbox_take_rapi_fd(sandbox_t *sb)
 {
     char byte;
-    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-    union {
-        char buf[CMSG_SPACE(2 * sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                         .msg_controllen = sizeof u.buf};
-    if (recvmsg(sb->ctl_fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) <= 0)
+    int fds[2], n;
+    if (recv_with_fds(sb->ctl_fd, &byte, 1, MSG_DONTWAIT, fds, 2, &n) <= 0)
         return -1;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    int fds[2];
-    size_t n = c && c->cmsg_type == SCM_RIGHTS ? (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) : 0;
-    if (n > 0)
-        memcpy(fds, CMSG_DATA(c), (n < 2 ? n : 2) * sizeof(int));
     if (n != 2) { /* not what init sends: close what came */
-        for (size_t i = 0; i < n && i < 2; i++)
+        for (int i = 0; i < n; i++)
             close(fds[i]);
         errno = EPROTO;
         return -1;

@@ -1,4 +1,5 @@
 /* Pieces both backends (and the zygote) use between fork and exec. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,4 +61,31 @@ ssize_t send_with_fds(int sock, struct iovec *iov, int iovlen, const int *fds, i
     c->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
     memcpy(CMSG_DATA(c), fds, (size_t)nfds * sizeof(int));
     return sendmsg(sock, &msg, MSG_NOSIGNAL);
+}
+
+ssize_t recv_with_fds(int sock, void *buf, size_t len, int flags, int *fds, int max_fds, int *nfds)
+{
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    union {
+        char buf[CMSG_SPACE(4 * sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+    ssize_t n;
+    do
+        n = recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    *nfds = 0;
+    struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+    size_t got = c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS
+                     ? (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) : 0;
+    for (size_t i = 0; i < got; i++) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(c) + i * sizeof fd, sizeof fd);
+        if ((int)i < max_fds)
+            fds[(*nfds)++] = fd;
+        else
+            close(fd); /* more than asked for */
+    }
+    return n;
 }

@@ -4,22 +4,41 @@
 #include <errno.h>
 #include <unistd.h>
 
+/* A header's fields into out (payload unset); -1 when it is malformed. */
+static int decode_header(const uint8_t h[VMC_HEADER], vmc_frame_t *out)
+{
+    uint8_t type = h[0];
+    uint32_t len = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
+    out->type = type;
+    out->stream = (uint16_t)(h[2] | h[3] << 8);
+    out->len = len;
+    out->payload = NULL;
+    if ((type != VMC_OPEN && type != VMC_DATA && type != VMC_CLOSE) || h[1] != 0 || len > VMC_PAYLOAD_MAX ||
+        (type != VMC_DATA && len != 0))
+        return -1;
+    return 0;
+}
+
 int vmc_parse(const uint8_t *buf, size_t n, vmc_frame_t *out)
 {
     if (n < VMC_HEADER)
         return 0;
-    uint8_t type = buf[0];
-    uint32_t len = (uint32_t)buf[4] | (uint32_t)buf[5] << 8 | (uint32_t)buf[6] << 16 | (uint32_t)buf[7] << 24;
-    if ((type != VMC_OPEN && type != VMC_DATA && type != VMC_CLOSE) || buf[1] != 0 || len > VMC_PAYLOAD_MAX ||
-        (type != VMC_DATA && len != 0))
+    vmc_frame_t f;
+    if (decode_header(buf, &f) < 0)
         return -1;
-    if (n - VMC_HEADER < len)
+    if (n - VMC_HEADER < f.len)
         return 0;
-    out->type = type;
-    out->stream = (uint16_t)(buf[2] | buf[3] << 8);
-    out->len = len;
+    *out = f;
     out->payload = buf + VMC_HEADER;
-    return (int)(VMC_HEADER + len);
+    return (int)(VMC_HEADER + f.len);
+}
+
+int vmc_read_header(int fd, vmc_frame_t *out)
+{
+    uint8_t h[VMC_HEADER];
+    if (vmc_read_full(fd, h, sizeof h) < 0)
+        return -1;
+    return decode_header(h, out) < 0 ? -2 : 0;
 }
 
 void vmc_header(uint8_t out[VMC_HEADER], uint8_t type, uint16_t stream, uint32_t len)

@@ -50,6 +50,10 @@ void vmc_header(uint8_t out[VMC_HEADER], uint8_t type, uint16_t stream, uint32_t
  * written, or exactly n read; 0, or -1 on an error or the end. */
 int vmc_write_all(int fd, const void *data, size_t n);
 int vmc_read_full(int fd, void *buf, size_t n);
+/* The next frame's header from fd into out (its payload is left to read,
+ * out->len bytes; out->payload is NULL): 0, -1 on an error or the end, -2
+ * when it is malformed (out has its fields, for a message). */
+int vmc_read_header(int fd, vmc_frame_t *out);
 /* A whole frame (header and payload) to fd. */
 int vmc_send(int fd, uint8_t type, uint16_t stream, const void *data, uint32_t len);
 

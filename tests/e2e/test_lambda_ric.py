@@ -3,21 +3,12 @@ function's entry point, unchanged: built by `impuls up` in the build sandbox
 (it compiles curl and its native addon: autoconf, automake, libtool, cmake
 and the node headers come from the machine's packages), deployed as a
 `provided` function whose bootstrap starts it, then driven through the REST
-and the Lambda APIs. docs/lambda.md."""
-import json
-import subprocess
-
+and the Lambda APIs. The build is kept for the microVM pass
+(tests/ric_helpers.py). docs/lambda.md."""
 import pytest
 
+from ric_helpers import keep_built, registry_reachable, write_function
 from up_helpers import Workspace
-
-RIC = "3.3.0"  # the newest release that runs on Node 20 (4.x wants Node 22)
-
-
-def registry_reachable():
-    p = subprocess.run(["npm", "view", f"aws-lambda-ric@{RIC}", "version"], capture_output=True, text=True,
-                       timeout=60)
-    return p.returncode == 0 and p.stdout.strip() == RIC
 
 
 @pytest.fixture
@@ -31,22 +22,7 @@ def ws():
 def test_aws_lambda_ric_runs_unchanged_inside_the_sandbox(daemon, ws):
     if not registry_reachable():
         pytest.skip("the npm registry cannot be reached from this machine")
-    ws.write("ric/package.json", json.dumps({
-        "name": "ric", "version": "1.0.0", "main": "index.js",
-        "dependencies": {"aws-lambda-ric": RIC},
-        # npm 11 runs a package's install scripts only when allowed by name.
-        "allowScripts": {"aws-lambda-ric": True}}))
-    ws.write("ric/index.js",
-             "exports.handler = async (event, context) => {\n"
-             "  if (event.fail) throw new TypeError('ric says no');\n"
-             "  return { via: 'aws-lambda-ric', got: event, fn: context.functionName,\n"
-             "           requestId: context.awsRequestId, left: context.getRemainingTimeInMillis() > 0 };\n"
-             "};\n")
-    ws.write("ric/bootstrap",
-             "#!/bin/sh\nexec /usr/bin/node /var/task/node_modules/aws-lambda-ric/bin/index.mjs \"$_HANDLER\"\n",
-             mode=0o755)
-    ws.write("ric/impuls.json", json.dumps({"runtime": "provided", "mode": "handler", "handler": "index.handler",
-                                            "timeout_s": 10}))
+    write_function(ws, "ric", timeout_s=10)
     code, out, err = ws.run(daemon, "up", timeout=900)
     assert (code, err) == (0, ""), out
     assert out.splitlines()[:2] == ["ric: building (node)", "ric: deployed (version 1)"]
@@ -63,3 +39,4 @@ def test_aws_lambda_ric_runs_unchanged_inside_the_sandbox(daemon, ws):
     log = daemon.request("GET", "/api/v1/functions/ric/logs").body.decode()
     assert "Executing 'index.handler' in function directory '/var/task'" in log
     assert "\tERROR\tInvoke Error \t" in log
+    keep_built(daemon)  # for the microVM pass: the same build, not compiled again

@@ -28,6 +28,7 @@ from cli_helpers import cli
 from conftest import checked_daemon
 from impuls_daemon import Daemon
 from microvm_helpers import build_guest
+from ric_helpers import CACHE, built_zip, registry_reachable
 
 PY = ("import os\n"
       "def handler(event, context):\n"
@@ -351,9 +352,12 @@ def test_vms_restored_from_one_saved_vm_share_its_ram_sealed(d):
     # The saved VM's guest RAM is a memfd of the daemon's, sealed against
     # writes; every VM restored from it maps it private: the pages it only
     # reads are one copy for all (docs/performance.md, "microVM isolation").
-    d.create(name="share-first", runtime="python311", isolation="microvm", code=HOLD)
-    assert d.invoke("share-first", {}).status == 200  # the saved VM of this size exists now
-    d.create(name="share", runtime="python311", isolation="microvm", code=HOLD, concurrency=2)
+    # A size of its own (144 MB: 304 MiB VMs), so that its first restores
+    # come after this daemon started: both wait for the memfd the daemon
+    # copies off its event loop, and get the same one.
+    d.create(name="share-first", runtime="python311", isolation="microvm", code=HOLD, memory_mb=144)
+    assert d.invoke("share-first", {}).status == 200  # booted: the saved VM of this size exists now
+    d.create(name="share", runtime="python311", isolation="microvm", code=HOLD, memory_mb=144, concurrency=2)
     with concurrent.futures.ThreadPoolExecutor(2) as pool:  # two at once: two VMs, both restored
         got = list(pool.map(lambda _: d.invoke("share", {"hold": 3}, timeout=300), range(2)))
     assert [(r.status, r.json()) for r in got] == [(200, "held")] * 2, got
@@ -377,9 +381,11 @@ def test_vms_restored_from_one_saved_vm_share_its_ram_sealed(d):
     finally:
         os.close(fd)
     # Its file: the RAM (sparse: the pages never touched are holes), then the devices.
-    (saved,) = [p for p in glob.glob(os.path.join(d.data_dir, "microvm", "*.vm")) if not p.endswith("-r00000000.vm")]
-    st = os.stat(saved)  # (Python's, pre-started; all here are 128 MB: 288 MiB VMs)
-    assert st.st_blocks * 512 < 288 << 20 < st.st_size, st
+    (saved,) = glob.glob(os.path.join(d.data_dir, "microvm", "*-304m-*.vm"))
+    st = os.stat(saved)
+    assert st.st_blocks * 512 < 304 << 20 < st.st_size, st
+    log = d.request("GET", "/api/v1/functions/share/logs").text
+    assert "this VM boots" not in log, log[-3000:]
 
 
 def test_a_saved_vm_that_does_not_restore_is_replaced_and_the_call_boots(d):
@@ -452,6 +458,28 @@ def test_a_zip_with_dirs_and_links_and_a_custom_runtime_runs_in_a_vm(d):
     r = d.invoke("custom", {"k": "v"})
     assert r.status == 200, (r, d.request("GET", "/api/v1/functions/custom/logs").text)
     assert r.json() == {"got": {"k": "v"}, "helper": "linked", "handler": "my.handler", "link": "real"}
+
+
+def test_aws_lambda_ric_runs_unchanged_in_a_vm(d):
+    # AWS's own runtime interface client, the build the e2e suite made
+    # (tests/ric_helpers.py), through the guest's 127.0.0.1:9001 bridge: its
+    # native addon (libcurl) speaks HTTP to the Runtime API as it does on Lambda.
+    if not os.path.exists(CACHE) and not registry_reachable():
+        pytest.skip("the npm registry cannot be reached from this machine")
+    code = base64.b64encode(built_zip(d)).decode()
+    d.create(name="ric-vm", runtime="provided", isolation="microvm", zip=code, handler="index.handler", timeout_s=60)
+    r = d.invoke("ric-vm", {"a": 1}, timeout=300)
+    assert r.status == 200, (r, d.request("GET", "/api/v1/functions/ric-vm/logs").text[-3000:])
+    assert r.json() == {"via": "aws-lambda-ric", "got": {"a": 1}, "fn": "ric-vm",
+                        "requestId": r.headers["X-Impuls-Request-Id"], "left": True}
+    r = d.request("POST", "/2015-03-31/functions/ric-vm/invocations", {"fail": True})
+    assert (r.status, r.headers["X-Amz-Function-Error"]) == (200, "Unhandled")
+    got = r.json()
+    assert (got["errorType"], got["errorMessage"], got["trace"][0]) == \
+        ("TypeError", "ric says no", "TypeError: ric says no")
+    log = d.request("GET", "/api/v1/functions/ric-vm/logs").text
+    assert "Executing 'index.handler' in function directory '/var/task'" in log, log[-3000:]
+    assert d.request("DELETE", "/api/v1/functions/ric-vm").status == 204
 
 
 HOSTILE = ("import errno, os, socket\n"
