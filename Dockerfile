@@ -14,5 +14,7 @@ COPY dist/docker-entrypoint.sh /usr/local/bin/impuls-entrypoint
 # (compose.yaml does; no VOLUME here, which would leave anonymous volumes behind).
 EXPOSE 8080 8081
 ENTRYPOINT ["/usr/local/bin/impuls-entrypoint"]
-# Every interface of the container: publish the ports on the host's loopback.
-CMD ["serve", "--addr", "0.0.0.0:8080", "--router-addr", "0.0.0.0:8081", "--data-dir", "/var/lib/impuls"]
+# Every interface of the container, so --auth is said: none, for ports
+# published on the host's loopback only (compose.yaml); publish them wider
+# only with `serve ... --auth tokens` (docs/api.md, "Tokens").
+CMD ["serve", "--addr", "0.0.0.0:8080", "--router-addr", "0.0.0.0:8081", "--data-dir", "/var/lib/impuls", "--auth", "none"]

@@ -29,6 +29,7 @@ SAN_OBJ  := $(patsubst src/%.c,build/san/%.o,$(LIB_SRC))
 ADDR     ?= 127.0.0.1:8080
 ROUTER   ?= 127.0.0.1:8081
 DATA_DIR ?= var
+AUTH     ?=
 
 CSHARP_RUNTIME := runtimes/csharp/lib/ImpulsBootstrap.exe
 CSHARP_CORE    := runtimes/csharp/lib/Amazon.Lambda.Core.dll
@@ -95,7 +96,7 @@ build/test/%: tests/unit/%.c $(SAN_OBJ)
 	@$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 run: deps build microvm-guest
-	ADDR=$(ADDR) ROUTER=$(ROUTER) DATA_DIR=$(DATA_DIR) exec sh scripts/run.sh
+	ADDR=$(ADDR) ROUTER=$(ROUTER) DATA_DIR=$(DATA_DIR) AUTH=$(AUTH) exec sh scripts/run.sh
 
 unit: $(TEST_BIN)
 	@sh scripts/run-unit.sh $(TEST_BIN)

@@ -111,6 +111,12 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
         return pick(out, m, "GET", ROUTE_RUNTIMES, 0, 0, 0);
     if (n == 3 && !strcmp(seg[2], "router"))
         return pick(out, m, "GET", ROUTE_ROUTER, 0, 0, 0);
+    if (n == 3 && !strcmp(seg[2], "tokens"))
+        return pick(out, m, "GET, POST", ROUTE_TOKEN_LIST, ROUTE_TOKEN_CREATE, 0, 0);
+    if (n == 4 && !strcmp(seg[2], "tokens")) {
+        snprintf(out->name, sizeof out->name, "%s", seg[3]);
+        return pick(out, m, "DELETE", 0, 0, 0, ROUTE_TOKEN_DELETE);
+    }
     if (n == 5 && !strcmp(seg[2], "router") && !strcmp(seg[3], "hosts")) {
         snprintf(out->name, sizeof out->name, "%s", seg[4]);
         return pick(out, m, "PUT, DELETE", 0, 0, ROUTE_ROUTER_HOST_PUT, ROUTE_ROUTER_HOST_DELETE);
@@ -136,4 +142,80 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
     if (!strcmp(seg[4], "versions"))
         return pick(out, m, "GET", ROUTE_FN_VERSIONS, 0, 0, 0);
     return pick(out, m, "GET", ROUTE_FN_INSTANCES, 0, 0, 0);
+}
+
+enum route_scope route_scope(enum route_id id)
+{
+    switch (id) {
+    case ROUTE_HEALTH: return SCOPE_OPEN;
+    case ROUTE_NOT_FOUND:
+    case ROUTE_BAD_NAME:
+    case ROUTE_BAD_METHOD: return SCOPE_ANY;
+    case ROUTE_RUNTIMES:
+    case ROUTE_FN_LIST:
+    case ROUTE_FN_GET:
+    case ROUTE_FN_LOGS:
+    case ROUTE_FN_INSTANCES:
+    case ROUTE_FN_VERSIONS:
+    case ROUTE_ROUTER:
+    case ROUTE_CH_LIST:
+    case ROUTE_CH_GET:
+    case ROUTE_L_LIST:
+    case ROUTE_L_GET:
+    case ROUTE_L_GET_CONFIG: return SCOPE_READ;
+    case ROUTE_FN_INVOKE:
+    case ROUTE_L_INVOKE: return SCOPE_INVOKE;
+    case ROUTE_FN_CREATE:
+    case ROUTE_FN_UPDATE:
+    case ROUTE_FN_DELETE:
+    case ROUTE_GL_DEPLOY:
+    case ROUTE_ROUTER_HOST_PUT:
+    case ROUTE_ROUTER_HOST_DELETE:
+    case ROUTE_CH_CREATE:
+    case ROUTE_CH_DELETE:
+    case ROUTE_L_CREATE:
+    case ROUTE_L_DELETE:
+    case ROUTE_L_UPDATE_CONFIG:
+    case ROUTE_L_UPDATE_CODE: return SCOPE_DEPLOY;
+    case ROUTE_TOKEN_LIST:
+    case ROUTE_TOKEN_CREATE:
+    case ROUTE_TOKEN_DELETE: return SCOPE_ADMIN;
+    }
+    return SCOPE_ADMIN; /* (a value not in the enum: the strictest) */
+}
+
+bool route_names_function(enum route_id id)
+{
+    switch (id) {
+    case ROUTE_FN_GET:
+    case ROUTE_FN_UPDATE:
+    case ROUTE_FN_DELETE:
+    case ROUTE_FN_INVOKE:
+    case ROUTE_FN_LOGS:
+    case ROUTE_FN_INSTANCES:
+    case ROUTE_FN_VERSIONS:
+    case ROUTE_L_GET:
+    case ROUTE_L_DELETE:
+    case ROUTE_L_GET_CONFIG:
+    case ROUTE_L_UPDATE_CONFIG:
+    case ROUTE_L_UPDATE_CODE:
+    case ROUTE_L_INVOKE: return true;
+    default: return false;
+    }
+}
+
+static const char *const SCOPE_NAMES[] = {[SCOPE_READ] = "read", [SCOPE_INVOKE] = "invoke",
+                                          [SCOPE_DEPLOY] = "deploy", [SCOPE_ADMIN] = "admin"};
+
+const char *route_scope_name(enum route_scope s)
+{
+    return s >= SCOPE_READ && s <= SCOPE_ADMIN ? SCOPE_NAMES[s] : "";
+}
+
+int route_scope_parse(const char *name)
+{
+    for (int s = SCOPE_READ; s <= SCOPE_ADMIN; s++)
+        if (name && !strcmp(name, SCOPE_NAMES[s]))
+            return s;
+    return -1;
 }

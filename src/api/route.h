@@ -2,6 +2,7 @@
 /* The API's route table as a pure function of method and path (no I/O), so
  * it can be unit-tested and fuzzed on its own. */
 #include <event2/http.h>
+#include <stdbool.h>
 
 enum route_id {
     ROUTE_NOT_FOUND,  /* 404 */
@@ -36,7 +37,16 @@ enum route_id {
     ROUTE_L_UPDATE_CONFIG,
     ROUTE_L_UPDATE_CODE,
     ROUTE_L_INVOKE,
+    ROUTE_TOKEN_LIST, /* /api/v1/tokens */
+    ROUTE_TOKEN_CREATE,
+    ROUTE_TOKEN_DELETE, /* /api/v1/tokens/{id}; name holds the id */
 };
+
+/* What a route needs under --auth tokens (api/auth.c, docs/api.md's table):
+ * nothing (the health check), any valid token (a path or method that is not
+ * a route: its 404 or 405), or a token whose scope covers it. admin covers
+ * all; deploy covers deploy and read; invoke and read cover themselves. */
+enum route_scope { SCOPE_OPEN, SCOPE_ANY, SCOPE_READ, SCOPE_INVOKE, SCOPE_DEPLOY, SCOPE_ADMIN };
 
 typedef struct route {
     enum route_id id;
@@ -46,3 +56,11 @@ typedef struct route {
 
 /* path is the URI path without the query ("/api/v1/functions/x"). */
 void route_match(enum evhttp_cmd_type method, const char *path, route_t *out);
+enum route_scope route_scope(enum route_id id);
+/* Does the route name a function in route.name (a name, or for the Lambda
+ * API's routes a name or an ARN)? A token limited to some functions may
+ * call only those routes, for its functions. */
+bool route_names_function(enum route_id id);
+/* "admin", "deploy", "invoke", "read"; "" for the rest. And back: -1 for none. */
+const char *route_scope_name(enum route_scope s);
+int route_scope_parse(const char *name);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/auth.h"
 #include "api/fn_spec.h"
 #include "api/lambda_shape.h"
 #include "api/route.h"
@@ -51,12 +52,16 @@ static void dispatch(struct evhttp_request *req, void *arg)
     route_t r;
     route_match(evhttp_request_get_command(req),
                 evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req)), &r);
+    bool signed_by_aws = false;
     if (sigv4_enabled() && lambda_request(req)) {
         const char *type;
         char msg[256];
         if (sigv4_check(req, &type, msg, sizeof msg) < 0)
             return http_error(req, 403, type, "%s", msg);
+        signed_by_aws = true;
     }
+    if (!auth_allow(req, &r, signed_by_aws))
+        return;
     switch (r.id) {
     case ROUTE_NOT_FOUND: return http_error(req, 404, "NotFound", "no such route");
     case ROUTE_BAD_NAME:
@@ -90,6 +95,9 @@ static void dispatch(struct evhttp_request *req, void *arg)
     case ROUTE_L_UPDATE_CONFIG: return lambda_update(req, r.name, false);
     case ROUTE_L_UPDATE_CODE: return lambda_update(req, r.name, true);
     case ROUTE_L_INVOKE: return lambda_invoke(req, r.name);
+    case ROUTE_TOKEN_LIST: return api_tokens_list(req);
+    case ROUTE_TOKEN_CREATE: return api_tokens_create(req);
+    case ROUTE_TOKEN_DELETE: return api_token_delete(req, r.name);
     }
 }
 

@@ -7,3 +7,5 @@ int cmd_client(int argc, char **argv);
 int cmd_up(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+/* The API's tokens (token.c). */
+int cmd_token(int argc, char **argv);

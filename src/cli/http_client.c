@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -66,19 +67,55 @@ void http_response_clear(http_response_t *r)
     memset(r, 0, sizeof *r);
 }
 
+/* The API token the commands send: IMPULS_TOKEN, else the first line of
+ * IMPULS_TOKEN_FILE (which only its owner may read), else none. -1 (err
+ * set) for one that cannot be used. */
+static int api_token(char out[128], char *err, size_t errlen)
+{
+    out[0] = '\0';
+    const char *t = getenv("IMPULS_TOKEN"), *file = getenv("IMPULS_TOKEN_FILE");
+    if ((!t || !*t) && file && *file) {
+        FILE *f = fopen(file, "re");
+        struct stat st;
+        if (!f || fstat(fileno(f), &st) < 0 || (st.st_mode & 077)) {
+            snprintf(err, errlen, "IMPULS_TOKEN_FILE %s: %s", file,
+                     !f ? strerror(errno) : "others may read it: chmod 600 it");
+            if (f)
+                fclose(f);
+            return -1;
+        }
+        if (!fgets(out, 128, f))
+            out[0] = '\0';
+        fclose(f);
+        out[strcspn(out, "\r\n")] = '\0';
+    } else if (t) {
+        snprintf(out, 128, "%s", t);
+    }
+    for (const char *p = out; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.", *p)) {
+            snprintf(err, errlen, "the API token (IMPULS_TOKEN or IMPULS_TOKEN_FILE) has characters a token never has");
+            return -1;
+        }
+    return 0;
+}
+
 int http_call(const char *addr, const char *method, const char *path, const char *content_type,
               const char *body, size_t body_len, http_response_t *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
+    char token[128];
+    if (api_token(token, err, errlen) < 0)
+        return -1;
     int fd = dial(addr, err, errlen);
     if (fd < 0)
         return -1;
     char head[2048];
     int n = snprintf(head, sizeof head,
                      "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nUser-Agent: impuls-cli\r\n"
-                     "Content-Length: %zu\r\n%s%s%s\r\n",
+                     "Content-Length: %zu\r\n%s%s%s%s%s%s\r\n",
                      method, path, addr, body_len, content_type ? "Content-Type: " : "",
-                     content_type ? content_type : "", content_type ? "\r\n" : "");
+                     content_type ? content_type : "", content_type ? "\r\n" : "",
+                     token[0] ? "Authorization: Bearer " : "", token, token[0] ? "\r\n" : "");
     if (n < 0 || (size_t)n >= sizeof head || send_all(fd, head, (size_t)n) < 0 ||
         (body_len && send_all(fd, body, body_len) < 0)) {
         snprintf(err, errlen, "cannot send the request to %s: %s", addr, strerror(errno));

@@ -14,7 +14,9 @@ static void usage(FILE *f)
                "  invoke NAME [JSON|-]   ls   get NAME   rm NAME   logs NAME [-f]   instances NAME\n"
                "  chambers [start APP VERSION [--runtime R] | get ID | rm ID]\n"
                "  up [-d DIR] [-a HOST]   down [NAME...] [--force]   check   (SmolFaaS's workflow: docs/build.md)\n"
-               "client options: --addr HOST:PORT (or IMPULS_ADDR; default 127.0.0.1:8080), --json\n");
+               "  token create --scope admin|deploy|invoke|read [--functions PATTERN] [--expires 30d] | ls | rm ID\n"
+               "client options: --addr HOST:PORT (or IMPULS_ADDR; default 127.0.0.1:8080), --json;\n"
+               "  the API token sent: IMPULS_TOKEN, or the first line of IMPULS_TOKEN_FILE (mode 0600)\n");
 }
 
 int main(int argc, char **argv)
@@ -33,6 +35,8 @@ int main(int argc, char **argv)
         return cmd_down(argc - 1, argv + 1);
     if (!strcmp(argv[1], "check"))
         return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "token"))
+        return cmd_token(argc - 1, argv + 1);
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(stdout);
         return 0;

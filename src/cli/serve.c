@@ -1,5 +1,6 @@
 /* `impuls serve`: the daemon. One libevent loop serves the API and the Runtime
  * API of every instance; SIGCHLD reaps sandboxes; SIGTERM drains. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/auth.h"
 #include "api/chamber.h"
 #include "api/router.h"
 #include "api/router_tls.h"
@@ -119,6 +121,27 @@ static bool parse_count(const char *s, int *out, const char *flag)
     return false;
 }
 
+/* Is HOST:PORT's host one only this machine reaches (127.0.0.0/8, ::1, localhost)? */
+static bool addr_is_loopback(const char *addr)
+{
+    char host[256];
+    snprintf(host, sizeof host, "%s", addr);
+    char *colon = strrchr(host, ':');
+    if (colon)
+        *colon = '\0';
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return !strcmp(host, "localhost");
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: impuls serve [--addr HOST:PORT] [--data-dir DIR] [--runtime-dir DIR]\n"
@@ -128,11 +151,13 @@ static void usage(void)
                     "                    [--router-https HOST:PORT] [--router-http HOST:PORT]\n"
                     "                    [--router-cert FILE --router-key FILE]\n"
                     "                    [--chamber-ports LO-HI (6000-6999)] [--prewarm N (2)]\n"
-                    "                    [--aws-credentials FILE] [--scale-delay MS (2)] [--python-zygote N (1)]\n"
+                    "                    [--auth tokens|none] [--aws-credentials FILE] [--scale-delay MS (2)] [--python-zygote N (1)]\n"
                     "  --prewarm   sandboxes per language made ahead of demand (0: none)\n"
                     "  --python-zygote  a Python function with N instances that needs another gets a zygote (0: never)\n"
                     "  --scale-delay  how long a call waits for a busy instance before a new one is started\n"
                     "  --aws-credentials  check the Lambda API's SigV4 signatures against the keys in FILE\n"
+                    "  --auth tokens|none  tokens: every route but /healthz needs a bearer token (impuls token);\n"
+                    "              needed (or none, said) when --addr is not a loopback address\n"
                     "  --no-local  refuse ?local=true (runs code unsandboxed, as the daemon's user)\n"
                     "  --isolation namespace|microvm|process  what a new function gets unless it names its own;\n"
                     "              process: every call unsandboxed, as ?local=true (development)\n"
@@ -196,6 +221,7 @@ int cmd_serve(int argc, char **argv)
     const char *router_addr = getenv("IMPULS_ROUTER_ADDR");
     const char *router_host = "fn.localhost";
     const char *router_https = NULL, *router_http = NULL, *router_cert = NULL, *router_key = NULL;
+    const char *auth = NULL; /* --auth: tokens, none, or unsaid */
     D->cfg.isolation = SANDBOX_NAMESPACE; /* (SANDBOX_PROCESS is 0) */
     D->cfg.queue_max = 100;
     D->cfg.tmp_mb = 64;
@@ -222,6 +248,7 @@ int cmd_serve(int argc, char **argv)
         {"router-http", required_argument, 0, 'H'},
         {"router-cert", required_argument, 0, 'C'},
         {"router-key", required_argument, 0, 'k'},
+        {"auth", required_argument, 0, 'A'},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
     int o;
@@ -258,6 +285,13 @@ int cmd_serve(int argc, char **argv)
             D->cfg.isolation = (enum sandbox_backend)sandbox_backend_parse(optarg);
             break;
         case 'V': vm_dir = optarg; break;
+        case 'A':
+            if (strcmp(optarg, "tokens") && strcmp(optarg, "none")) {
+                fprintf(stderr, "impuls: --auth takes tokens or none\n");
+                return 2;
+            }
+            auth = optarg;
+            break;
         case 'H': router_http = optarg; break;
         case 'C': router_cert = optarg; break;
         case 'k': router_key = optarg; break;
@@ -315,6 +349,13 @@ int cmd_serve(int argc, char **argv)
     }
     if (optind < argc) {
         usage();
+        return 2;
+    }
+    /* An API anyone who reaches it may use runs code on this host's behalf:
+     * beyond loopback only with the choice said (docs/api.md, "Tokens"). */
+    if (!auth && !addr_is_loopback(addr)) {
+        fprintf(stderr, "impuls: --addr %s is not a loopback address: start with --auth tokens (or --auth none "
+                        "to let anyone who reaches it deploy and run code)\n", addr);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -386,6 +427,14 @@ int cmd_serve(int argc, char **argv)
         return 1;
     }
     store_gc_orphans(D->store);
+    bool tokens = auth && !strcmp(auth, "tokens");
+    if (auth_init(tokens ? AUTH_TOKENS : AUTH_NONE, D->cfg.data_dir, D->store, err, sizeof err) < 0) {
+        log_error("--auth: %s", err);
+        cgroup_shutdown();
+        return 1;
+    }
+    if (!tokens && !addr_is_loopback(addr))
+        log_warn("--auth none: the API on %s takes no token: anyone who reaches it may deploy and run code", addr);
     /* epoll changes are batched per loop turn: evhttp turns a connection's
      * read and write interest on and off around every answer, and most of
      * those pairs cancel out before the next epoll_wait (docs/performance.md,

@@ -8,15 +8,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store/store_internal.h"
 #include "store/zip_extract.h"
 #include "util/log.h"
 #include "util/util.h"
 
-struct store {
-    sqlite3 *db;
-    char dir[4096];
-    char err[512];
-};
 
 static const char *SCHEMA =
     "PRAGMA journal_mode=WAL;"
@@ -37,9 +33,13 @@ static const char *SCHEMA =
     " task_key TEXT NOT NULL, config TEXT NOT NULL, created_at INTEGER NOT NULL,"
     " PRIMARY KEY (name, version));"
     /* Extra host names the router answers for (impuls up -a HOST). */
-    "CREATE TABLE IF NOT EXISTS router_hosts (host TEXT PRIMARY KEY);";
+    "CREATE TABLE IF NOT EXISTS router_hosts (host TEXT PRIMARY KEY);"
+    /* API tokens (store/tokens.h): a keyed hash of each, never the token. */
+    "CREATE TABLE IF NOT EXISTS tokens ("
+    " id TEXT PRIMARY KEY, hash TEXT NOT NULL, scope TEXT NOT NULL, functions TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);";
 
-static int fail(store_t *s, const char *what)
+int store_fail(store_t *s, const char *what)
 {
     snprintf(s->err, sizeof s->err, "%s: %s", what, sqlite3_errmsg(s->db));
     log_error("store: %s", s->err);
@@ -148,14 +148,14 @@ static int exec_config(store_t *s, const char *sql, const fn_config_t *c, const 
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return fail(s, what);
+        return store_fail(s, what);
     bind_config(st, c);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc == SQLITE_CONSTRAINT)
         return STORE_EXISTS;
     if (rc != SQLITE_DONE)
-        return fail(s, what);
+        return store_fail(s, what);
     return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
 }
 
@@ -191,12 +191,12 @@ int store_delete(store_t *s, const char *name)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "DELETE FROM functions WHERE name=?1", -1, &st, NULL) != SQLITE_OK)
-        return fail(s, "delete function");
+        return store_fail(s, "delete function");
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return fail(s, "delete function");
+        return store_fail(s, "delete function");
     int changed = sqlite3_changes(s->db);
     if (sqlite3_prepare_v2(s->db, "DELETE FROM versions WHERE name=?1", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
@@ -228,7 +228,7 @@ int store_add_version(store_t *s, const fn_config_t *c)
     }
     free(config);
     if (rc != SQLITE_DONE)
-        return fail(s, "save version");
+        return store_fail(s, "save version");
     return STORE_OK;
 }
 
@@ -240,7 +240,7 @@ int store_prune_versions(store_t *s, const char *name, int keep, store_each_code
     const char *sel = "SELECT code_sha256, task_key FROM versions WHERE name=?1 AND version <="
                       " (SELECT max(version) FROM versions WHERE name=?1) - ?2";
     if (sqlite3_prepare_v2(s->db, sel, -1, &st, NULL) != SQLITE_OK)
-        return fail(s, "prune versions");
+        return store_fail(s, "prune versions");
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 2, keep);
     /* Collect first: the rows must be gone before their code is collected. */
@@ -297,7 +297,7 @@ int store_find_version(store_t *s, const char *name, const char *which, fn_confi
                            " (json_extract(config, '$.version_label')=?2 OR version=?3)"
                            " ORDER BY json_extract(config, '$.version_label')=?2 DESC, version DESC LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
-        return fail(s, "find version");
+        return store_fail(s, "find version");
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, which, -1, SQLITE_TRANSIENT);
     /* A number names a version only when it is all digits ("1.0.0" is a label). */
@@ -331,7 +331,7 @@ int store_load_all(store_t *s, store_each_fn cb, void *arg)
                            " updated_at, style, reuse, mode, command, version_label, description, isolation"
                            " FROM functions ORDER BY name",
                            -1, &st, NULL) != SQLITE_OK)
-        return fail(s, "load functions");
+        return store_fail(s, "load functions");
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         fn_config_t c;
@@ -367,7 +367,7 @@ int store_load_all(store_t *s, store_each_fn cb, void *arg)
         fn_config_clear(&c);
     }
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? STORE_OK : fail(s, "load functions");
+    return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "load functions");
 }
 
 static void blob_path(store_t *s, const char *sha, char out[4096])
@@ -538,7 +538,7 @@ json_t *store_router_hosts(store_t *s)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "SELECT host FROM router_hosts ORDER BY host", -1, &st, NULL) != SQLITE_OK) {
-        fail(s, "read router hosts");
+        store_fail(s, "read router hosts");
         return NULL;
     }
     json_t *arr = json_array();
@@ -554,11 +554,11 @@ int store_router_host_set(store_t *s, const char *host, bool present)
     const char *sql = present ? "INSERT OR IGNORE INTO router_hosts (host) VALUES (?1)"
                               : "DELETE FROM router_hosts WHERE host=?1";
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return fail(s, "save router host");
+        return store_fail(s, "save router host");
     sqlite3_bind_text(st, 1, host, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return fail(s, "save router host");
+        return store_fail(s, "save router host");
     return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
 }

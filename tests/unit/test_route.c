@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api/route.h"
@@ -21,6 +23,11 @@ static const case_t CASES[] = {
     {EVHTTP_REQ_HEAD, "/healthz", ROUTE_HEALTH, "", NULL},
     {EVHTTP_REQ_POST, "/healthz", ROUTE_BAD_METHOD, "", "GET, HEAD"},
     {EVHTTP_REQ_GET, "/api/v1/runtimes", ROUTE_RUNTIMES, "", NULL},
+    {EVHTTP_REQ_GET, "/api/v1/tokens", ROUTE_TOKEN_LIST, "", NULL},
+    {EVHTTP_REQ_POST, "/api/v1/tokens", ROUTE_TOKEN_CREATE, "", NULL},
+    {EVHTTP_REQ_PUT, "/api/v1/tokens", ROUTE_BAD_METHOD, "", "GET, POST"},
+    {EVHTTP_REQ_DELETE, "/api/v1/tokens/0123abcd4567", ROUTE_TOKEN_DELETE, "0123abcd4567", NULL},
+    {EVHTTP_REQ_GET, "/api/v1/tokens/0123abcd4567", ROUTE_BAD_METHOD, "0123abcd4567", "DELETE"},
     {EVHTTP_REQ_GET, "/api/v1/functions", ROUTE_FN_LIST, "", NULL},
     {EVHTTP_REQ_GET, "/api/v1/functions/", ROUTE_FN_LIST, "", NULL},
     {EVHTTP_REQ_POST, "/api/v1/functions", ROUTE_FN_CREATE, "", NULL},
@@ -101,6 +108,130 @@ static void table(void **state)
     }
 }
 
+/* docs/api.md's route table (make unit runs at the tree's top): every
+ * method and path of each row is a route with the scope the row gives, and
+ * every route the daemon has is in a row. */
+static enum evhttp_cmd_type method_of(const char *m)
+{
+    static const struct {
+        const char *name;
+        enum evhttp_cmd_type m;
+    } M[] = {{"GET", EVHTTP_REQ_GET},       {"HEAD", EVHTTP_REQ_HEAD}, {"POST", EVHTTP_REQ_POST},
+             {"PUT", EVHTTP_REQ_PUT},       {"DELETE", EVHTTP_REQ_DELETE}};
+    for (size_t i = 0; i < sizeof M / sizeof *M; i++)
+        if (!strcmp(m, M[i].name))
+            return M[i].m;
+    fail_msg("docs/api.md: unknown method '%s'", m);
+    return EVHTTP_REQ_GET;
+}
+
+/* Cell c of a "| a | b | c |" line, trimmed, into out. */
+static void cell(const char *line, int c, char *out, size_t size)
+{
+    const char *p = line;
+    for (int i = 0; i < c && p; i++)
+        p = strchr(p + 1, '|');
+    const char *end = p ? strchr(p + 1, '|') : NULL;
+    if (!end)
+        fail_msg("docs/api.md: a row with too few cells: %s", line);
+    p++;
+    while (*p == ' ')
+        p++;
+    size_t n = (size_t)(end - p);
+    while (n && p[n - 1] == ' ')
+        n--;
+    snprintf(out, size, "%.*s", (int)n, p);
+}
+
+/* The next item of a ", "-separated list at *p into out; false at the end. */
+static bool next_item(const char **p, char *out, size_t size)
+{
+    if (!**p)
+        return false;
+    size_t n = strcspn(*p, ",");
+    snprintf(out, size, "%.*s", (int)n, *p);
+    *p += n;
+    while (**p == ',' || **p == ' ')
+        (*p)++;
+    return true;
+}
+
+static void the_docs_route_table_is_every_route_with_its_scope(void **state)
+{
+    FILE *f = fopen("docs/api.md", "r");
+    if (!f)
+        fail_msg("cannot open docs/api.md (run from the tree's top, as make unit does)");
+    bool seen[ROUTE_TOKEN_DELETE + 1] = {false}, in_table = false;
+    char line[1024];
+    int rows = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "| Method | Path | Scope |", 24)) {
+            in_table = true;
+            continue;
+        }
+        if (!in_table || !strncmp(line, "|---", 4))
+            continue;
+        if (line[0] != '|')
+            break;
+        char methods[64], path[256], scopes[64], m[16], sc[16], url[300];
+        cell(line, 0, methods, sizeof methods);
+        cell(line, 1, path, sizeof path);
+        cell(line, 2, scopes, sizeof scopes);
+        /* `/api/v1/functions/{name}` -> /api/v1/functions/fn */
+        size_t o = 0;
+        for (const char *p = path; *p && o < sizeof url - 8; p++) {
+            if (*p == '`')
+                continue;
+            if (*p == '{') {
+                const char *close = strchr(p, '}');
+                o += (size_t)snprintf(url + o, sizeof url - o, "%s", !strncmp(p, "{host}", 6) ? "h.localhost" : "fn");
+                p = close ? close : p;
+                continue;
+            }
+            url[o++] = *p;
+        }
+        url[o] = '\0';
+        const char *mp = methods, *sp = scopes;
+        bool one_scope = !strchr(scopes, ',');
+        char first_scope[16] = "";
+        while (next_item(&mp, m, sizeof m)) {
+            if (!next_item(&sp, sc, sizeof sc) && one_scope)
+                snprintf(sc, sizeof sc, "%s", first_scope);
+            if (!first_scope[0])
+                snprintf(first_scope, sizeof first_scope, "%s", sc);
+            route_t r;
+            route_match(method_of(m), url, &r);
+            if (r.id <= ROUTE_BAD_METHOD || r.id > ROUTE_TOKEN_DELETE)
+                fail_msg("docs/api.md: %s %s is no route (%d)", m, url, r.id);
+            const char *want = route_scope(r.id) == SCOPE_OPEN ? "open" : route_scope_name(route_scope(r.id));
+            if (strcmp(sc, want))
+                fail_msg("docs/api.md: %s %s says scope '%s'; the daemon's is '%s'", m, url, sc, want);
+            seen[r.id] = true;
+        }
+        rows++;
+    }
+    fclose(f);
+    assert_true(rows > 20);
+    for (int id = ROUTE_BAD_METHOD + 1; id <= ROUTE_TOKEN_DELETE; id++)
+        if (!seen[id])
+            fail_msg("route %d is not in docs/api.md's route table", id);
+}
+
+static void scopes_by_name(void **state)
+{
+    assert_int_equal(route_scope_parse("admin"), SCOPE_ADMIN);
+    assert_int_equal(route_scope_parse("deploy"), SCOPE_DEPLOY);
+    assert_int_equal(route_scope_parse("invoke"), SCOPE_INVOKE);
+    assert_int_equal(route_scope_parse("read"), SCOPE_READ);
+    assert_int_equal(route_scope_parse("open"), -1);
+    assert_int_equal(route_scope_parse(""), -1);
+    assert_int_equal(route_scope_parse(NULL), -1);
+    assert_int_equal(route_scope(ROUTE_NOT_FOUND), SCOPE_ANY);
+    assert_int_equal(route_scope(ROUTE_BAD_METHOD), SCOPE_ANY);
+    assert_true(route_names_function(ROUTE_L_INVOKE));
+    assert_false(route_names_function(ROUTE_FN_CREATE));
+}
+
 static void null_and_overlong_paths(void **state)
 {
     route_t r;
@@ -132,6 +263,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(table),
         cmocka_unit_test(null_and_overlong_paths),
+        cmocka_unit_test(the_docs_route_table_is_every_route_with_its_scope),
+        cmocka_unit_test(scopes_by_name),
     };
     return cmocka_run_group_tests_name("route", tests, NULL, NULL);
 }

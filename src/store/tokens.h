@@ -1,0 +1,26 @@
+#pragma once
+/* API tokens' rows (the tokens table): what a token may do, never the token
+ * itself, only a keyed hash of it (api/auth.c makes and checks them). */
+#include <jansson.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+enum { TOKEN_ID_LEN = 12, TOKEN_PATTERN_MAX = 128 };
+
+typedef struct store_token {
+    char id[TOKEN_ID_LEN + 1]; /* public: names the token (impuls token rm ID) */
+    char hash[65];             /* HMAC-SHA256 of the whole token under the data dir's key, hex */
+    char scope[8];             /* "admin", "deploy", "invoke" or "read" */
+    char functions[TOKEN_PATTERN_MAX + 1]; /* a shell pattern of function names, or "" for all */
+    int64_t created_at, expires_at;        /* Unix seconds; expires_at 0: never */
+} store_token_t;
+
+int store_token_add(store_t *s, const store_token_t *t);
+/* STORE_OK, STORE_NOT_FOUND or STORE_ERR. */
+int store_token_get(store_t *s, const char *id, store_token_t *out);
+int store_token_delete(store_t *s, const char *id);
+/* How many there are (expired ones too), or -1. */
+int store_token_count(store_t *s);
+/* [{id, scope, functions, created_at, expires_at}], oldest first; NULL on an error. */
+json_t *store_tokens_json(store_t *s);

@@ -1,0 +1,300 @@
+"""Who may call the API (docs/api.md, "Tokens"): `--auth tokens` and its
+scopes, the first admin token, what the store keeps, expiry and revocation,
+the limit on failed attempts, the CLI's token, the policy on --addr, and
+docs/api.md's route table walked with a token of each scope."""
+import json
+import os
+import re
+import sqlite3
+import stat
+import subprocess
+import time
+
+import pytest
+
+from cli_helpers import cli
+from conftest import running_daemon
+from impuls_daemon import BIN, ROOT, Daemon, free_port
+
+TOKEN = re.compile(r"impuls_[0-9a-f]{12}_[0-9a-f]{48}")
+SCOPES = ("admin", "deploy", "invoke", "read")
+COVERS = {"admin": {"admin", "deploy", "invoke", "read"}, "deploy": {"deploy", "read"},
+          "invoke": {"invoke"}, "read": {"read"}}
+HELLO = "exports.handler = async (e) => ({ hello: e.who || 'world' });"
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def admin_token(d):
+    with open(os.path.join(d.data_dir, "admin-token")) as f:
+        return f.read().strip()
+
+
+def make_token(d, admin, **body):
+    r = d.request("POST", "/api/v1/tokens", body, headers=bearer(admin))
+    assert r.status == 201, r
+    return r.json()
+
+
+@pytest.fixture(scope="module")
+def d():
+    with running_daemon(["--auth", "tokens"]) as daemon:
+        yield daemon
+
+
+def test_the_first_admin_token_is_logged_once_and_kept_0600(d):
+    token = admin_token(d)
+    assert TOKEN.fullmatch(token), token
+    path = os.path.join(d.data_dir, "admin-token")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    key = os.path.join(d.data_dir, "auth.key")
+    assert (stat.S_IMODE(os.stat(key).st_mode), os.path.getsize(key)) == (0o600, 32)
+    log = d.read_log()
+    assert log.count(f"--auth tokens: the first admin token is {token} (shown once; also in {path}, mode 0600)") == 1
+    # Kept as a keyed hash, never the token: not in the database's files.
+    for name in os.listdir(d.data_dir):
+        if name.startswith("impuls.db"):
+            with open(os.path.join(d.data_dir, name), "rb") as f:
+                assert token.split("_")[2].encode() not in f.read()
+    db = sqlite3.connect(os.path.join(d.data_dir, "impuls.db"))
+    try:
+        (row,) = db.execute("SELECT id, scope, functions, expires_at, length(hash) FROM tokens").fetchall()
+    finally:
+        db.close()
+    assert row == (token.split("_")[1], "admin", "", 0, 64)
+
+
+def test_no_token_or_a_bad_one_is_a_401_and_healthz_is_open(d):
+    assert d.request("GET", "/healthz").status == 200
+    r = d.request("GET", "/api/v1/functions")
+    assert (r.status, r.json()) == (401, {"errorType": "Unauthorized",
+                                          "errorMessage": "this API needs a token: Authorization: Bearer <token>"})
+    assert r.headers["WWW-Authenticate"] == 'Bearer realm="impuls"'
+    good = admin_token(d)
+    for bad in ("Bearer " + good[:-1] + ("0" if good[-1] != "0" else "1"),  # one digit off
+                "Bearer impuls_000000000000_" + "0" * 48,  # no such id
+                "Basic " + good, "Bearer " + good + "x", "Bearer ", "Bearer " + "\u00e9" * 4000):
+        r = d.request("GET", "/api/v1/functions", headers={"Authorization": bad})
+        assert (r.status, r.json()["errorMessage"]) == (401, "the token is not valid"), bad
+    # A path that is no route needs a token too (it does not say what exists).
+    assert d.request("GET", "/nothing/here").status == 401
+    assert d.request("GET", "/nothing/here", headers=bearer(good)).status == 404
+    # The Lambda API's errors keep Lambda's shape.
+    r = d.request("GET", "/2015-03-31/functions")
+    assert (r.status, r.headers["x-amzn-ErrorType"], r.json()["Type"]) == (401, "Unauthorized", "User")
+    log = d.read_log()
+    assert "auth: /api/v1/functions from 127.0.0.1 refused (401): the token is not valid" in log
+
+
+def test_scopes_and_a_function_pattern(d):
+    admin = admin_token(d)
+    for name in ("team-a-fn", "other"):
+        r = d.request("POST", "/api/v1/functions", {"name": name, "runtime": "nodejs20", "code": HELLO},
+                      headers=bearer(admin))
+        assert r.status == 201, r
+    read = make_token(d, admin, scope="read")
+    assert (read["scope"], read["functions"], read["expires_at"]) == ("read", "", 0)
+    assert TOKEN.fullmatch(read["token"]) and read["token"].split("_")[1] == read["id"]
+    r = d.request("GET", "/api/v1/functions/other", headers=bearer(read["token"]))
+    assert r.status == 200
+    r = d.request("POST", "/api/v1/functions/other/invoke", {}, headers=bearer(read["token"]))
+    assert (r.status, r.json()["errorMessage"]) == (403, f"token {read['id']} has scope read; this route needs invoke")
+    deploy = make_token(d, admin, scope="deploy")["token"]
+    r = d.request("PUT", "/api/v1/functions/other", {"memory_mb": 256}, headers=bearer(deploy))
+    assert r.status == 200, r
+    assert d.request("GET", "/api/v1/functions/other/logs", headers=bearer(deploy)).status == 200
+    assert d.request("GET", "/api/v1/tokens", headers=bearer(deploy)).status == 403
+    team = make_token(d, admin, scope="invoke", functions="team-a-*")
+    r = d.request("POST", "/api/v1/functions/team-a-fn/invoke", {"who": "a"}, headers=bearer(team["token"]))
+    assert (r.status, r.json()) == (200, {"hello": "a"})
+    r = d.request("POST", "/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:team-a-fn/invocations",
+                  {"who": "arn"}, headers=bearer(team["token"]))
+    assert (r.status, r.json()) == (200, {"hello": "arn"})
+    for method, path in (("POST", "/api/v1/functions/other/invoke"), ("POST", "/invoke/other"),
+                         ("POST", "/2015-03-31/functions/other/invocations")):
+        r = d.request(method, path, {}, headers=bearer(team["token"]))
+        assert (r.status, r.json().get("errorMessage", r.json().get("Message"))) == \
+            (403, f"token {team['id']} may only be used for functions matching 'team-a-*'"), path
+    # A limited token calls only routes that name one of its functions.
+    assert d.request("GET", "/api/v1/functions", headers=bearer(team["token"])).status == 403
+
+
+def test_tokens_expire_are_revoked_and_are_listed_without_secrets(d):
+    admin = admin_token(d)
+    brief = make_token(d, admin, scope="read", expires_in="1s")
+    assert brief["expires_at"] == brief["created_at"] + 1
+    time.sleep(2.1)  # (past its expiry: only how long the test waits, nothing is timed)
+    r = d.request("GET", "/api/v1/functions", headers=bearer(brief["token"]))
+    assert (r.status, r.json()["errorMessage"]) == (401, "the token has expired")
+    long = make_token(d, admin, scope="read", expires_in=86400)
+    assert long["expires_at"] == long["created_at"] + 86400
+    listed = d.request("GET", "/api/v1/tokens", headers=bearer(admin)).json()["tokens"]
+    mine = [t for t in listed if t["id"] == long["id"]]
+    assert mine == [{"id": long["id"], "scope": "read", "functions": "", "created_at": long["created_at"],
+                     "expires_at": long["expires_at"]}]
+    assert all(set(t) == {"id", "scope", "functions", "created_at", "expires_at"} for t in listed)
+    assert d.request("DELETE", f"/api/v1/tokens/{long['id']}", headers=bearer(admin)).status == 204
+    r = d.request("GET", "/api/v1/functions", headers=bearer(long["token"]))
+    assert (r.status, r.json()["errorMessage"]) == (401, "the token is not valid")
+    r = d.request("DELETE", f"/api/v1/tokens/{long['id']}", headers=bearer(admin))
+    assert (r.status, r.json()["errorMessage"]) == (404, f"no token {long['id']}")
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"[]", None),
+    (b"not json", None),
+    ({"scope": "root"}, "scope must be one of admin, deploy, invoke, read"),
+    ({}, "scope must be one of admin, deploy, invoke, read"),
+    ({"scope": "read", "functions": "a/b"}, "functions must be a pattern of function names (letters, digits, '_', "
+                                            "'-', and * ? [ ] !), at most 128 characters"),
+    ({"scope": "read", "functions": "x" * 129}, "functions must be a pattern of function names (letters, digits, "
+                                                "'_', '-', and * ? [ ] !), at most 128 characters"),
+    ({"scope": "read", "expires_in": "soon"}, "expires_in must be a lifetime such as \"90s\", \"15m\", \"12h\" or "
+                                              "\"30d\" (or seconds), at most 100 years"),
+    ({"scope": "read", "expires_in": 0}, "expires_in must be a lifetime such as \"90s\", \"15m\", \"12h\" or "
+                                         "\"30d\" (or seconds), at most 100 years"),
+    ({"scope": "read", "expires_in": "101y"}, "expires_in must be a lifetime such as \"90s\", \"15m\", \"12h\" or "
+                                              "\"30d\" (or seconds), at most 100 years"),
+    ({"scope": "read", "expires_in": "36501d"}, "expires_in must be a lifetime such as \"90s\", \"15m\", \"12h\" or "
+                                                "\"30d\" (or seconds), at most 100 years"),
+    ({"scope": "read", "owner": "me"}, "unknown field 'owner'"),
+])
+def test_a_bad_token_request_is_a_400_and_makes_none(d, body, message):
+    admin = admin_token(d)
+    before = d.request("GET", "/api/v1/tokens", headers=bearer(admin)).json()["tokens"]
+    r = d.request("POST", "/api/v1/tokens", body, headers=bearer(admin))
+    assert r.status == 400, r
+    if message:
+        assert r.json() == {"errorType": "InvalidParameterValueException", "errorMessage": message}
+    else:
+        assert r.json()["errorType"] == "InvalidRequestContentException"
+    assert d.request("GET", "/api/v1/tokens", headers=bearer(admin)).json()["tokens"] == before
+
+
+def test_the_cli_sends_its_token_and_manages_tokens(d, tmp_path):
+    admin = admin_token(d)
+    code, out, err = cli(d, "ls")
+    assert (code, out) == (1, "") and err == \
+        "impuls: this API needs a token: Authorization: Bearer <token> (Unauthorized, HTTP 401)\n"
+    env = dict(os.environ, IMPULS_ADDR=f"127.0.0.1:{d.port}", IMPULS_TOKEN=admin)
+
+    def run(*args, **extra):
+        p = subprocess.run([BIN, *args], capture_output=True, text=True, env=dict(env, **extra), timeout=60)
+        return p.returncode, p.stdout, p.stderr
+
+    code, out, err = run("token", "create", "--scope", "invoke", "--functions", "team-a-*", "--expires", "30d")
+    assert (code, err) == (0, "") and TOKEN.fullmatch(out.strip()), (out, err)
+    made = out.strip()
+    code, out, err = run("token", "ls")
+    assert code == 0 and out.splitlines()[0].split() == ["ID", "SCOPE", "FUNCTIONS", "CREATED", "EXPIRES"]
+    (line,) = [l for l in out.splitlines() if l.startswith(made.split("_")[1])]
+    assert line.split()[1:3] == ["invoke", "team-a-*"], line
+    assert made.split("_")[2] not in out
+    # The token from a file only its owner may read.
+    path = tmp_path / "token"
+    path.write_text(made + "\n")
+    path.chmod(0o644)
+    code, out, err = run("invoke", "team-a-fn", '{"who": "file"}', IMPULS_TOKEN="", IMPULS_TOKEN_FILE=str(path))
+    assert code == 3 and err == f"impuls: IMPULS_TOKEN_FILE {path}: others may read it: chmod 600 it\n", err
+    path.chmod(0o600)
+    code, out, err = run("invoke", "team-a-fn", '{"who": "file"}', IMPULS_TOKEN="", IMPULS_TOKEN_FILE=str(path))
+    assert (code, json.loads(out)) == (0, {"hello": "file"}), err
+    code, out, err = run("token", "rm", made.split("_")[1])
+    assert (code, out) == (0, f"revoked {made.split('_')[1]}\n")
+    code, out, err = run("token", "create")
+    assert code == 2 and err.startswith("usage: impuls token create --scope")
+
+
+def routes_of_the_docs():
+    """(method, path, scope) of every row of docs/api.md's route table."""
+    rows, inside = [], False
+    with open(os.path.join(ROOT, "docs", "api.md")) as f:
+        for line in f:
+            if line.startswith("| Method | Path | Scope |"):
+                inside = True
+                continue
+            if not inside or line.startswith("|---"):
+                continue
+            if not line.startswith("|"):
+                break
+            methods, path, scopes = (c.strip() for c in line.split("|")[1:4])
+            path = path.strip("`").replace("{name}", "fn").replace("{host}", "h.localhost").replace("{id}", "x")
+            scopes = [s.strip() for s in scopes.split(",")]
+            for i, m in enumerate(m.strip() for m in methods.split(",")):
+                rows.append((m, path, scopes[i] if len(scopes) > 1 else scopes[0]))
+    return rows
+
+
+def test_the_route_table_walked_with_each_scope(d):
+    admin = admin_token(d)
+    tokens = {s: make_token(d, admin, scope=s)["token"] for s in SCOPES}
+    rows = routes_of_the_docs()
+    assert len(rows) > 25
+    for method, path, scope in rows:
+        r = d.request(method, path, b"")
+        assert r.status == (200 if scope == "open" else 401), (method, path, r)
+        for have in SCOPES:
+            r = d.request(method, path, b"", headers=bearer(tokens[have]))
+            if scope == "open" or scope in COVERS[have]:
+                assert r.status not in (401, 403), (method, path, have, r)
+            else:
+                body = r.json()  # (the Lambda API's in Lambda's shape)
+                assert (r.status, body.get("errorMessage", body.get("Message"))) == \
+                    (403, f"token {tokens[have].split('_')[1]} has scope {have}; this route needs {scope}"), \
+                    (method, path, have)
+
+
+def test_tokens_outlive_a_restart(tmp_path):
+    d = Daemon(extra_args=["--auth", "tokens"])
+    try:
+        d.start()
+        admin = admin_token(d)
+        read = make_token(d, admin, scope="read")["token"]
+        assert d.stop() == 0
+        d.start()
+        assert d.request("GET", "/api/v1/functions", headers=bearer(read)).status == 200
+        assert admin_token(d) == admin and d.read_log().count("the first admin token is") == 1
+        assert d.stop() == 0
+        assert d.leftovers() == []
+    finally:
+        d.stop()
+        d.cleanup()
+
+
+def test_failed_authentications_are_limited_per_address():
+    with running_daemon(["--auth", "tokens"]) as d:
+        admin = admin_token(d)
+        for _ in range(10):
+            assert d.request("GET", "/api/v1/functions", headers=bearer("impuls_guess")).status == 401
+        r = d.request("GET", "/api/v1/functions", headers=bearer(admin))
+        assert r.status == 429 and 0 < int(r.headers["Retry-After"]) <= 60, r
+        assert r.json()["errorMessage"].startswith("too many failed authentications from 127.0.0.1; try again in ")
+        assert d.request("GET", "/healthz").status == 200  # (needs no token)
+
+
+def serve(*args):
+    """Runs `impuls serve ARGS` on a data dir of its own until it exits (at most 20 s)."""
+    data = Daemon().data_dir
+    try:
+        return subprocess.run([BIN, "serve", "--data-dir", data, "--isolation", "process", *args],
+                              capture_output=True, text=True, timeout=20)
+    finally:
+        Daemon(data_dir=data).cleanup()
+
+
+def test_an_api_beyond_loopback_needs_auth_said():
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: a daemon that
+    # got past the policy fails to listen there, so none ever serves.
+    port = free_port()
+    p = serve("--addr", f"192.0.2.1:{port}")
+    assert (p.returncode, p.stderr) == (2, f"impuls: --addr 192.0.2.1:{port} is not a loopback address: start with "
+                                           "--auth tokens (or --auth none to let anyone who reaches it deploy and "
+                                           "run code)\n")
+    p = serve("--addr", f"192.0.2.1:{port}", "--auth", "none")
+    assert p.returncode == 1
+    assert f"--auth none: the API on 192.0.2.1:{port} takes no token: anyone who reaches it may deploy and run " \
+           "code" in p.stderr and f"cannot listen on 192.0.2.1:{port}" in p.stderr, p.stderr
+    p = serve("--addr", f"127.0.0.1:{port}", "--auth", "maybe")
+    assert (p.returncode, p.stderr) == (2, "impuls: --auth takes tokens or none\n")
