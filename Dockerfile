@@ -14,7 +14,7 @@ COPY dist/docker-entrypoint.sh /usr/local/bin/impuls-entrypoint
 # (compose.yaml does; no VOLUME here, which would leave anonymous volumes behind).
 EXPOSE 8080 8081
 ENTRYPOINT ["/usr/local/bin/impuls-entrypoint"]
-# Every interface of the container, so --auth is said: none, for ports
-# published on the host's loopback only (compose.yaml); publish them wider
-# only with `serve ... --auth tokens` (docs/api.md, "Tokens").
-CMD ["serve", "--addr", "0.0.0.0:8080", "--router-addr", "0.0.0.0:8081", "--data-dir", "/var/lib/impuls", "--auth", "none"]
+# Every interface of the container, so --auth is said: tokens (the first
+# admin token is in the data volume's admin-token and the log). compose.yaml
+# says none for its services, whose ports it publishes on the host's loopback.
+CMD ["serve", "--addr", "0.0.0.0:8080", "--router-addr", "0.0.0.0:8081", "--data-dir", "/var/lib/impuls", "--auth", "tokens"]

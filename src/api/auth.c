@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "api/lambda_shape.h"
 #include "http/http_util.h"
 #include "pool/daemon.h"
@@ -38,10 +39,12 @@ static enum auth_mode mode;
 static unsigned char key[KEY_LEN];
 static store_t *tokens;
 
+/* Refused credentials per client address (an IPv6 one by its /64), on the
+ * monotonic clock (s); a slot is taken only by a failure. */
 static struct {
     char addr[64];
     int count;
-    time_t since;
+    double since;
 } fails[FAIL_SLOTS];
 
 bool auth_enabled(void) { return mode == AUTH_TOKENS; }
@@ -71,34 +74,40 @@ static bool same_secret(const char *a, const char *b, size_t n)
     return d == 0;
 }
 
+/* The data dir's key: read, or made (written whole to a temp file, then
+ * renamed into place) when there is none: 1 then, else 0, or -1. */
 static int load_key(const char *data_dir, char *err, size_t errlen)
 {
-    char path[4200];
+    char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s/auth.key", data_dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0) {
         struct stat st;
-        ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !(st.st_mode & 077) ? read(fd, key, sizeof key) : -1;
+        bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && !(st.st_mode & 077) && st.st_uid == geteuid() &&
+                  st.st_size == KEY_LEN && read(fd, key, sizeof key) == (ssize_t)sizeof key;
         close(fd);
-        if (n != (ssize_t)sizeof key) {
-            snprintf(err, errlen, "%s must be %d bytes, a regular file of mode 0600", path, KEY_LEN);
+        if (!ok) {
+            snprintf(err, errlen, "%s must be a regular file of %d bytes, mode 0600, of this daemon's user", path,
+                     KEY_LEN);
             return -1;
         }
         return 0;
     }
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    unlink(tmp);
     if (errno != ENOENT || getrandom(key, sizeof key, 0) != (ssize_t)sizeof key ||
-        (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+        (fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
         snprintf(err, errlen, "cannot make %s: %s", path, strerror(errno));
         return -1;
     }
     bool ok = write(fd, key, sizeof key) == (ssize_t)sizeof key && fsync(fd) == 0;
     close(fd);
-    if (!ok) {
-        unlink(path);
+    if (!ok || rename(tmp, path) < 0) {
+        unlink(tmp);
         snprintf(err, errlen, "cannot write %s", path);
         return -1;
     }
-    return 0;
+    return 1;
 }
 
 /* A new token of scope (and functions, expiry) into the store; its text in
@@ -121,9 +130,16 @@ static int mint(const char *scope, const char *functions, int64_t expires_at, ch
     return store_token_add(tokens, row);
 }
 
-static int first_admin_token(const char *data_dir, char *err, size_t errlen)
+static int first_admin_token(const char *data_dir, bool new_key, char *err, size_t errlen)
 {
     int n = store_token_count(tokens);
+    if (n > 0 && new_key) {
+        /* Its key is gone (removed to start again, or lost): no token of the
+         * store can be checked any more. They go, and a new admin comes. */
+        log_warn("--auth tokens: %s/auth.key is new: the %d tokens made under the one before are removed", data_dir,
+                 n);
+        n = store_tokens_clear(tokens) == STORE_OK ? 0 : -1;
+    }
     if (n != 0) {
         if (n < 0)
             snprintf(err, errlen, "cannot read the tokens: %s", store_last_error(tokens));
@@ -154,9 +170,10 @@ int auth_init(enum auth_mode m, const char *data_dir, store_t *store, char *err,
 {
     mode = m;
     tokens = store;
-    if (load_key(data_dir, err, errlen) < 0)
-        return -1;
-    return m == AUTH_TOKENS ? first_admin_token(data_dir, err, errlen) : 0;
+    if (m == AUTH_NONE)
+        return 0; /* (no key, no tokens: the routes say the API takes none) */
+    int made = load_key(data_dir, err, errlen);
+    return made < 0 ? -1 : first_admin_token(data_dir, made == 1, err, errlen);
 }
 
 int64_t auth_parse_lifetime(const char *s)
@@ -175,36 +192,50 @@ int64_t auth_parse_lifetime(const char *s)
 
 /* ---- checking a request ---- */
 
+/* The client's address as failures are counted: IPv4 (a v4-mapped IPv6
+ * one too), or an IPv6 one's /64 (a host has a whole /64 to pick from). */
 static void peer_of(struct evhttp_request *req, char out[64])
 {
     struct evhttp_connection *c = evhttp_request_get_connection(req);
     const struct sockaddr *sa = c ? evhttp_connection_get_addr(c) : NULL;
     out[0] = '\0';
-    if (sa && sa->sa_family == AF_INET)
+    if (sa && sa->sa_family == AF_INET) {
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, 64);
-    else if (sa && sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, 64);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        struct in6_addr a = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) {
+            inet_ntop(AF_INET, &a.s6_addr[12], out, 64);
+        } else {
+            memset(a.s6_addr + 8, 0, 8);
+            inet_ntop(AF_INET6, &a, out, 60);
+            strcat(out, "/64");
+        }
+    }
     if (!out[0])
         snprintf(out, 64, "unknown");
 }
 
-/* The failures slot of addr (a new one when it has none: a free one or
- * the oldest), its window started again when it is over. */
-static int fail_slot(const char *addr, time_t now)
+/* addr's slot of failures, its window started again when it is over. A
+ * new one takes a free slot or else the one whose window started longest
+ * ago, a locked one last. */
+static int fail_slot(const char *addr, double now)
 {
-    int slot = 0;
-    for (int i = 0; i < FAIL_SLOTS; i++) {
-        if (!strcmp(fails[i].addr, addr)) {
+    int slot = -1, victim = 0;
+    for (int i = 0; i < FAIL_SLOTS && slot < 0; i++) {
+        if (fails[i].addr[0] && !strcmp(fails[i].addr, addr))
             slot = i;
-            goto found;
-        }
-        if (fails[i].since < fails[slot].since)
-            slot = i;
+        bool locked_i = fails[i].count >= FAIL_MAX && now - fails[i].since < FAIL_WINDOW_S;
+        bool locked_v = fails[victim].count >= FAIL_MAX && now - fails[victim].since < FAIL_WINDOW_S;
+        if (!fails[i].addr[0] || (locked_v && !locked_i) ||
+            (locked_v == locked_i && fails[victim].addr[0] && fails[i].since < fails[victim].since))
+            victim = i;
     }
-    snprintf(fails[slot].addr, sizeof fails[slot].addr, "%s", addr);
-    fails[slot].count = 0;
-    fails[slot].since = now;
-found:
+    if (slot < 0) {
+        slot = victim;
+        snprintf(fails[slot].addr, sizeof fails[slot].addr, "%s", addr);
+        fails[slot].count = 0;
+        fails[slot].since = now;
+    }
     if (now - fails[slot].since >= FAIL_WINDOW_S) {
         fails[slot].count = 0;
         fails[slot].since = now;
@@ -212,8 +243,8 @@ found:
     return slot;
 }
 
-/* The token of req's Authorization header, checked: 0 with its row, or -1
- * with why. */
+/* The token of req's Authorization header, checked: 0 with its row, -1
+ * with why, or -2 when the store cannot be read. */
 static int verify(struct evhttp_request *req, store_token_t *t, const char **why)
 {
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
@@ -234,11 +265,12 @@ static int verify(struct evhttp_request *req, store_token_t *t, const char **why
             return -1;
     int rc = store_token_get(tokens, id, t);
     token_hash(token, hash);
-    if (rc != STORE_OK || !same_secret(hash, t->hash, 64)) {
-        if (rc == STORE_ERR)
-            *why = "the tokens cannot be read now";
-        return -1;
+    if (rc == STORE_ERR) {
+        *why = "the tokens cannot be read now";
+        return -2;
     }
+    if (rc != STORE_OK || !same_secret(hash, t->hash, 64))
+        return -1;
     if (t->expires_at && (int64_t)time(NULL) >= t->expires_at) {
         *why = "the token has expired";
         return -1;
@@ -259,22 +291,31 @@ bool auth_allow(struct evhttp_request *req, const route_t *r, bool signed_by_aws
         return true;
     char addr[64];
     peer_of(req, addr);
-    time_t now = time(NULL);
-    int slot = fail_slot(addr, now);
-    if (fails[slot].count >= FAIL_MAX) {
-        char wait[16];
-        snprintf(wait, sizeof wait, "%ld", (long)(fails[slot].since + FAIL_WINDOW_S - now));
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", wait);
-        http_error(req, 429, "TooManyRequestsException",
-                   "too many failed authentications from %s; try again in %s s", addr, wait);
-        return false;
-    }
+    double now = mono_ms() / 1000;
     store_token_t t;
     const char *why;
-    if (verify(req, &t, &why) < 0) {
-        /* (Only a credential counts: a request without one guesses nothing.) */
-        if (evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization") && fails[slot].count++ == 0)
-            fails[slot].since = now;
+    int rc = verify(req, &t, &why);
+    if (rc == -2) {
+        http_error(req, 503, "ServiceUnavailable", "%s", why);
+        return false;
+    }
+    if (rc < 0) {
+        /* Only a credential counts (a request without one guesses nothing),
+         * and a valid token is never refused for its address's failures:
+         * one client behind a shared address cannot lock out the rest. */
+        bool credential = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+        int slot = credential ? fail_slot(addr, now) : -1;
+        if (slot >= 0 && fails[slot].count >= FAIL_MAX) {
+            char wait[16];
+            snprintf(wait, sizeof wait, "%d", (int)(fails[slot].since + FAIL_WINDOW_S - now) + 1);
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", wait);
+            http_error(req, 429, "TooManyRequestsException",
+                       "too many failed authentications from %s; try again in %s s", addr, wait);
+            return false;
+        }
+        if (slot >= 0 && ++fails[slot].count == FAIL_MAX)
+            log_warn("auth: %d refused credentials from %s within %d s: its next ones are 429 until then", FAIL_MAX,
+                     addr, FAIL_WINDOW_S);
         log_warn("auth: %s from %s refused (401): %s", evhttp_request_get_uri(req), addr, why);
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer realm=\"impuls\"");
         http_error(req, 401, "Unauthorized", "%s", why);
@@ -286,13 +327,21 @@ bool auth_allow(struct evhttp_request *req, const route_t *r, bool signed_by_aws
                    route_scope_name(need));
         return false;
     }
-    if (t.functions[0]) {
+    /* Unsandboxed code runs as the daemon's user and could read the tokens' key. */
+    char q[16];
+    const char *local = r->id == ROUTE_FN_INVOKE ? api_query(req, "local", q, sizeof q) : NULL;
+    if (local && !strcmp(local, "true") && have != SCOPE_ADMIN) {
+        http_error(req, 403, "Forbidden", "?local=true runs the function unsandboxed: it needs an admin token");
+        return false;
+    }
+    if (t.functions[0] && need != SCOPE_ANY) {
         char name[FN_NAME_MAX + 1] = "";
-        bool lambda = r->id >= ROUTE_L_LIST && r->id <= ROUTE_L_INVOKE;
-        if (route_names_function(r->id)) {
-            if (!lambda || !lambda_function_name(r->name, name))
-                snprintf(name, sizeof name, "%s", r->name);
-        }
+        if (!route_names_function(r->id))
+            name[0] = '\0';
+        else if (!route_is_lambda(r->id))
+            snprintf(name, sizeof name, "%s", r->name);
+        else if (!lambda_function_name(r->name, name))
+            name[0] = '\0';
         if (!name[0] || fnmatch(t.functions, name, 0) != 0) {
             http_error(req, 403, "Forbidden", "token %s may only be used for functions matching '%s'", t.id,
                        t.functions);
@@ -316,19 +365,23 @@ static bool pattern_valid(const char *p)
     return true;
 }
 
+/* The token routes answer only under --auth tokens. */
+static bool taking_tokens(struct evhttp_request *req)
+{
+    if (mode == AUTH_TOKENS)
+        return true;
+    http_error(req, 409, "ResourceConflictException",
+               "this daemon takes no tokens: it runs without --auth tokens (docs/api.md, \"Tokens\")");
+    return false;
+}
+
 void api_tokens_create(struct evhttp_request *req)
 {
-    size_t len;
-    char *body = http_body(req, &len);
-    json_error_t je;
-    json_t *j = body ? json_loadb(body, len, 0, &je) : NULL;
-    free(body);
-    if (!json_is_object(j)) {
-        json_decref(j);
-        return http_error(req, 400, "InvalidRequestContentException",
-                          "the body must be a JSON object: {\"scope\": \"admin|deploy|invoke|read\", "
-                          "\"functions\"?: \"pattern\", \"expires_in\"?: \"30d\"}");
-    }
+    if (!taking_tokens(req))
+        return;
+    json_t *j = api_json_object_body(req);
+    if (!j)
+        return;
     const char *key_name;
     json_t *v;
     json_object_foreach(j, key_name, v)
@@ -343,11 +396,14 @@ void api_tokens_create(struct evhttp_request *req)
     const char *functions = fv && !json_is_null(fv) ? json_string_value(fv) : "";
     int64_t life = 0;
     const char *bad = NULL;
-    if (route_scope_parse(scope) < 0)
+    int sc = route_scope_parse(scope);
+    if (sc < 0)
         bad = "scope must be one of admin, deploy, invoke, read";
     else if (!functions || (*functions && !pattern_valid(functions)))
         bad = "functions must be a pattern of function names (letters, digits, '_', '-', and * ? [ ] !), "
               "at most 128 characters";
+    else if (*functions && sc != SCOPE_INVOKE && sc != SCOPE_READ)
+        bad = "functions limits invoke and read tokens only";
     if (!bad && ev && !json_is_null(ev)) {
         char text[32];
         if (json_is_integer(ev))
@@ -378,6 +434,8 @@ void api_tokens_create(struct evhttp_request *req)
 
 void api_tokens_list(struct evhttp_request *req)
 {
+    if (!taking_tokens(req))
+        return;
     json_t *list = store_tokens_json(tokens);
     if (!list)
         return http_error(req, 500, "StorageException", "cannot read the tokens: %s", store_last_error(tokens));
@@ -386,6 +444,8 @@ void api_tokens_list(struct evhttp_request *req)
 
 void api_token_delete(struct evhttp_request *req, const char *id)
 {
+    if (!taking_tokens(req))
+        return;
     int rc = store_token_delete(tokens, id);
     if (rc == STORE_NOT_FOUND)
         return http_error(req, 404, "ResourceNotFoundException", "no token %.64s", id);

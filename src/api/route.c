@@ -204,6 +204,11 @@ bool route_names_function(enum route_id id)
     }
 }
 
+bool route_is_lambda(enum route_id id)
+{
+    return id >= ROUTE_L_LIST && id <= ROUTE_L_INVOKE;
+}
+
 static const char *const SCOPE_NAMES[] = {[SCOPE_READ] = "read", [SCOPE_INVOKE] = "invoke",
                                           [SCOPE_DEPLOY] = "deploy", [SCOPE_ADMIN] = "admin"};
 

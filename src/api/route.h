@@ -61,6 +61,8 @@ enum route_scope route_scope(enum route_id id);
  * API's routes a name or an ARN)? A token limited to some functions may
  * call only those routes, for its functions. */
 bool route_names_function(enum route_id id);
+/* Is it one of the AWS Lambda API's routes (/2015-03-31/...)? */
+bool route_is_lambda(enum route_id id);
 /* "admin", "deploy", "invoke", "read"; "" for the rest. And back: -1 for none. */
 const char *route_scope_name(enum route_scope s);
 int route_scope_parse(const char *name);

@@ -67,10 +67,7 @@ void http_response_clear(http_response_t *r)
     memset(r, 0, sizeof *r);
 }
 
-/* The API token the commands send: IMPULS_TOKEN, else the first line of
- * IMPULS_TOKEN_FILE (which only its owner may read), else none. -1 (err
- * set) for one that cannot be used. */
-static int api_token(char out[128], char *err, size_t errlen)
+int http_api_token(char out[128], char *err, size_t errlen)
 {
     out[0] = '\0';
     const char *t = getenv("IMPULS_TOKEN"), *file = getenv("IMPULS_TOKEN_FILE");
@@ -87,8 +84,16 @@ static int api_token(char out[128], char *err, size_t errlen)
         if (!fgets(out, 128, f))
             out[0] = '\0';
         fclose(f);
+        if (!strchr(out, '\n') && strlen(out) == 127) {
+            snprintf(err, errlen, "IMPULS_TOKEN_FILE %s: its first line is longer than any token", file);
+            return -1;
+        }
         out[strcspn(out, "\r\n")] = '\0';
     } else if (t) {
+        if (strlen(t) > 127) {
+            snprintf(err, errlen, "IMPULS_TOKEN is longer than any token");
+            return -1;
+        }
         snprintf(out, 128, "%s", t);
     }
     for (const char *p = out; *p; p++)
@@ -104,7 +109,7 @@ int http_call(const char *addr, const char *method, const char *path, const char
 {
     memset(out, 0, sizeof *out);
     char token[128];
-    if (api_token(token, err, errlen) < 0)
+    if (http_api_token(token, err, errlen) < 0)
         return -1;
     int fd = dial(addr, err, errlen);
     if (fd < 0)

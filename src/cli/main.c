@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/http_client.h"
 #include "sandbox/microvm.h"
 
 static void usage(FILE *f)
@@ -29,6 +30,14 @@ int main(int argc, char **argv)
         return microvm_vmm_main(argc, argv);
     if (!strcmp(argv[1], "serve"))
         return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "help") && strcmp(argv[1], "--help") && strcmp(argv[1], "-h")) {
+        /* Every other command talks to the daemon: a token it cannot send is bad usage. */
+        char token[128], err[512];
+        if (http_api_token(token, err, sizeof err) < 0) {
+            fprintf(stderr, "impuls: %s\n", err);
+            return 2;
+        }
+    }
     if (!strcmp(argv[1], "up"))
         return cmd_up(argc - 1, argv + 1);
     if (!strcmp(argv[1], "down"))

@@ -22,6 +22,13 @@ static void usage(FILE *f)
                "   IMPULS_TOKEN's, or IMPULS_TOKEN_FILE's first line)\n");
 }
 
+/* A string field of j, or "" (an answer without it prints as nothing, not a crash). */
+static const char *str(json_t *j, const char *key)
+{
+    const char *v = json_string_value(json_object_get(j, key));
+    return v ? v : "";
+}
+
 static void when(json_int_t t, char out[32])
 {
     time_t tt = (time_t)t;
@@ -37,8 +44,12 @@ static int create(const char *addr, bool json, const char *scope, const char *fu
         json_object_set_new(body, "functions", json_string(functions));
     if (expires)
         json_object_set_new(body, "expires_in", json_string(expires));
-    char *s = json_dumps(body, JSON_COMPACT);
+    char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
+    if (!s) {
+        fprintf(stderr, "impuls: --scope, --functions and --expires must be UTF-8 text\n");
+        return EXIT_USAGE;
+    }
     http_response_t r;
     int rc = cli_call(addr, "POST", "/api/v1/tokens", s, strlen(s), &r);
     free(s);
@@ -47,7 +58,7 @@ static int create(const char *addr, bool json, const char *scope, const char *fu
         if (json)
             printf("%s\n", r.body);
         else
-            printf("%s\n", json_string_value(json_object_get(j, "token")));
+            printf("%s\n", str(j, "token"));
         json_decref(j);
     }
     http_response_clear(&r);
@@ -68,11 +79,10 @@ static int list(const char *addr, bool json)
         json_array_foreach(json_object_get(j, "tokens"), i, t)
         {
             char created[32], expires[32];
-            const char *fns = json_string_value(json_object_get(t, "functions"));
+            const char *fns = str(t, "functions");
             when(json_integer_value(json_object_get(t, "created_at")), created);
             when(json_integer_value(json_object_get(t, "expires_at")), expires);
-            printf("%-12s %-7s %-20s %-20s %s\n", json_string_value(json_object_get(t, "id")),
-                   json_string_value(json_object_get(t, "scope")), fns && *fns ? fns : "*", created, expires);
+            printf("%-12s %-7s %-20s %-20s %s\n", str(t, "id"), str(t, "scope"), *fns ? fns : "*", created, expires);
         }
         json_decref(j);
     }

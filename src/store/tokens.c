@@ -69,6 +69,12 @@ int store_token_delete(store_t *s, const char *id)
     return sqlite3_changes(s->db) == 1 ? STORE_OK : STORE_NOT_FOUND;
 }
 
+int store_tokens_clear(store_t *s)
+{
+    return sqlite3_exec(s->db, "DELETE FROM tokens", NULL, NULL, NULL) == SQLITE_OK ? STORE_OK
+                                                                                     : store_fail(s, "delete tokens");
+}
+
 int store_token_count(store_t *s)
 {
     sqlite3_stmt *st;
@@ -90,11 +96,17 @@ json_t *store_tokens_json(store_t *s)
         return NULL;
     }
     json_t *arr = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW)
+    int rc;
+    while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW)
         json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:I}", "id", sqlite3_column_text(st, 0), "scope",
                                              sqlite3_column_text(st, 1), "functions", sqlite3_column_text(st, 2),
                                              "created_at", (json_int_t)sqlite3_column_int64(st, 3), "expires_at",
                                              (json_int_t)sqlite3_column_int64(st, 4)));
     sqlite3_finalize(st);
+    if (arr && rc != SQLITE_DONE) { /* not a part of the list as if it were all of it */
+        json_decref(arr);
+        store_fail(s, "list tokens");
+        return NULL;
+    }
     return arr;
 }

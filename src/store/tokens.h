@@ -20,6 +20,8 @@ int store_token_add(store_t *s, const store_token_t *t);
 /* STORE_OK, STORE_NOT_FOUND or STORE_ERR. */
 int store_token_get(store_t *s, const char *id, store_token_t *out);
 int store_token_delete(store_t *s, const char *id);
+/* Removes them all. */
+int store_tokens_clear(store_t *s);
 /* How many there are (expired ones too), or -1. */
 int store_token_count(store_t *s);
 /* [{id, scope, functions, created_at, expires_at}], oldest first; NULL on an error. */

@@ -119,6 +119,14 @@ def test_scopes_and_a_function_pattern(d):
             (403, f"token {team['id']} may only be used for functions matching 'team-a-*'"), path
     # A limited token calls only routes that name one of its functions.
     assert d.request("GET", "/api/v1/functions", headers=bearer(team["token"])).status == 403
+    assert d.request("GET", "/no/such/route", headers=bearer(team["token"])).status == 404
+    # ?local=true runs unsandboxed, as the daemon's user: admin only.
+    anyone = make_token(d, admin, scope="invoke")["token"]
+    r = d.request("POST", "/api/v1/functions/team-a-fn/invoke?local=true", {}, headers=bearer(anyone))
+    assert (r.status, r.json()["errorMessage"]) == \
+        (403, "?local=true runs the function unsandboxed: it needs an admin token")
+    r = d.request("POST", "/api/v1/functions/team-a-fn/invoke?local=true", {"who": "local"}, headers=bearer(admin))
+    assert (r.status, r.json()) == (200, {"hello": "local"})
 
 
 def test_tokens_expire_are_revoked_and_are_listed_without_secrets(d):
@@ -160,6 +168,8 @@ def test_tokens_expire_are_revoked_and_are_listed_without_secrets(d):
     ({"scope": "read", "expires_in": "36501d"}, "expires_in must be a lifetime such as \"90s\", \"15m\", \"12h\" or "
                                                 "\"30d\" (or seconds), at most 100 years"),
     ({"scope": "read", "owner": "me"}, "unknown field 'owner'"),
+    ({"scope": "deploy", "functions": "team-*"}, "functions limits invoke and read tokens only"),
+    ({"scope": "admin", "functions": "team-*"}, "functions limits invoke and read tokens only"),
 ])
 def test_a_bad_token_request_is_a_400_and_makes_none(d, body, message):
     admin = admin_token(d)
@@ -169,7 +179,7 @@ def test_a_bad_token_request_is_a_400_and_makes_none(d, body, message):
     if message:
         assert r.json() == {"errorType": "InvalidParameterValueException", "errorMessage": message}
     else:
-        assert r.json()["errorType"] == "InvalidRequestContentException"
+        assert r.json()["errorType"] in ("InvalidRequestContentException", "InvalidParameterValueException"), r
     assert d.request("GET", "/api/v1/tokens", headers=bearer(admin)).json()["tokens"] == before
 
 
@@ -197,7 +207,7 @@ def test_the_cli_sends_its_token_and_manages_tokens(d, tmp_path):
     path.write_text(made + "\n")
     path.chmod(0o644)
     code, out, err = run("invoke", "team-a-fn", '{"who": "file"}', IMPULS_TOKEN="", IMPULS_TOKEN_FILE=str(path))
-    assert code == 3 and err == f"impuls: IMPULS_TOKEN_FILE {path}: others may read it: chmod 600 it\n", err
+    assert (code, out, err) == (2, "", f"impuls: IMPULS_TOKEN_FILE {path}: others may read it: chmod 600 it\n")
     path.chmod(0o600)
     code, out, err = run("invoke", "team-a-fn", '{"who": "file"}', IMPULS_TOKEN="", IMPULS_TOKEN_FILE=str(path))
     assert (code, json.loads(out)) == (0, {"hello": "file"}), err
@@ -246,7 +256,7 @@ def test_the_route_table_walked_with_each_scope(d):
                     (method, path, have)
 
 
-def test_tokens_outlive_a_restart(tmp_path):
+def test_tokens_outlive_a_restart_and_a_new_key_starts_again(tmp_path):
     d = Daemon(extra_args=["--auth", "tokens"])
     try:
         d.start()
@@ -257,6 +267,18 @@ def test_tokens_outlive_a_restart(tmp_path):
         assert d.request("GET", "/api/v1/functions", headers=bearer(read)).status == 200
         assert admin_token(d) == admin and d.read_log().count("the first admin token is") == 1
         assert d.stop() == 0
+        # Every admin token lost: a new key, and every token of the old one goes.
+        os.unlink(os.path.join(d.data_dir, "auth.key"))
+        d.start()
+        assert "auth.key is new: the 2 tokens made under the one before are removed" in d.read_log()
+        assert d.request("GET", "/api/v1/functions", headers=bearer(read)).status == 401
+        fresh = admin_token(d)
+        assert fresh != admin and d.request("GET", "/api/v1/functions", headers=bearer(fresh)).status == 200
+        assert d.stop() == 0
+        # A key file another user may read stops the daemon.
+        os.chmod(os.path.join(d.data_dir, "auth.key"), 0o644)
+        with pytest.raises(RuntimeError, match="auth.key must be a regular file of 32 bytes, mode 0600"):
+            d.start()
         assert d.leftovers() == []
     finally:
         d.stop()
@@ -266,12 +288,38 @@ def test_tokens_outlive_a_restart(tmp_path):
 def test_failed_authentications_are_limited_per_address():
     with running_daemon(["--auth", "tokens"]) as d:
         admin = admin_token(d)
+        for _ in range(30):  # without a credential: nothing guessed, nothing counted
+            assert d.request("GET", "/api/v1/functions").status == 401
         for _ in range(10):
             assert d.request("GET", "/api/v1/functions", headers=bearer("impuls_guess")).status == 401
-        r = d.request("GET", "/api/v1/functions", headers=bearer(admin))
-        assert r.status == 429 and 0 < int(r.headers["Retry-After"]) <= 60, r
+        r = d.request("GET", "/api/v1/functions", headers=bearer("impuls_guess"))
+        assert r.status == 429 and 0 < int(r.headers["Retry-After"]) <= 61, r
         assert r.json()["errorMessage"].startswith("too many failed authentications from 127.0.0.1; try again in ")
+        # A valid token from the same address still works: one client cannot lock out the rest.
+        assert d.request("GET", "/api/v1/functions", headers=bearer(admin)).status == 200
         assert d.request("GET", "/healthz").status == 200  # (needs no token)
+        assert d.read_log().count("auth: 10 refused credentials from 127.0.0.1 within 60 s") == 1
+
+
+def test_without_auth_tokens_the_token_routes_are_a_409(daemon):
+    for method, path in (("GET", "/api/v1/tokens"), ("POST", "/api/v1/tokens"), ("DELETE", "/api/v1/tokens/x")):
+        r = daemon.request(method, path, {"scope": "admin"})
+        assert (r.status, r.json()["errorMessage"]) == \
+            (409, 'this daemon takes no tokens: it runs without --auth tokens (docs/api.md, "Tokens")'), path
+    assert not os.path.exists(os.path.join(daemon.data_dir, "auth.key"))
+
+
+def test_a_bearer_token_stands_in_for_a_signature_on_the_lambda_api(tmp_path):
+    creds = tmp_path / "credentials"
+    creds.write_text("[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = secret\n")
+    with running_daemon(["--auth", "tokens", "--aws-credentials", str(creds)]) as d:
+        admin = admin_token(d)
+        r = d.request("GET", "/2015-03-31/functions", headers=bearer(admin))
+        assert (r.status, r.json()) == (200, {"Functions": []})
+        r = d.request("GET", "/2015-03-31/functions")  # neither: SigV4's refusal
+        assert (r.status, r.headers["x-amzn-ErrorType"]) == (403, "MissingAuthenticationTokenException")
+        r = d.request("GET", "/%32015-03-31/functions")  # (spelled otherwise: the same route, the same check)
+        assert (r.status, r.json()["errorType"]) == (403, "MissingAuthenticationTokenException")
 
 
 def serve(*args):
