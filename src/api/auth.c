@@ -284,7 +284,8 @@ static bool covers(int have, enum route_scope need)
            (have == SCOPE_DEPLOY && need == SCOPE_READ);
 }
 
-bool auth_allow(struct evhttp_request *req, const route_t *r, bool signed_by_aws)
+/* auth_allow's work; url: a function URL of the router's (its query is the function's). */
+static bool allow(struct evhttp_request *req, const route_t *r, bool signed_by_aws, bool url)
 {
     enum route_scope need = route_scope(r->id);
     if (mode == AUTH_NONE || need == SCOPE_OPEN || signed_by_aws)
@@ -329,7 +330,7 @@ bool auth_allow(struct evhttp_request *req, const route_t *r, bool signed_by_aws
     }
     /* Unsandboxed code runs as the daemon's user and could read the tokens' key. */
     char q[16];
-    const char *local = r->id == ROUTE_FN_INVOKE ? api_query(req, "local", q, sizeof q) : NULL;
+    const char *local = r->id == ROUTE_FN_INVOKE && !url ? api_query(req, "local", q, sizeof q) : NULL;
     if (local && !strcmp(local, "true") && have != SCOPE_ADMIN) {
         http_error(req, 403, "Forbidden", "?local=true runs the function unsandboxed: it needs an admin token");
         return false;
@@ -348,6 +349,27 @@ bool auth_allow(struct evhttp_request *req, const route_t *r, bool signed_by_aws
             return false;
         }
     }
+    return true;
+}
+
+bool auth_allow(struct evhttp_request *req, const route_t *r, bool signed_by_aws)
+{
+    return allow(req, r, signed_by_aws, false);
+}
+
+bool auth_allow_url(struct evhttp_request *req, const char *name)
+{
+    if (mode == AUTH_NONE) {
+        http_error(req, 401, "Unauthorized",
+                   "function %s's URL needs a token, and this daemon takes none (it runs without --auth tokens)", name);
+        return false;
+    }
+    route_t r = {.id = ROUTE_FN_INVOKE};
+    snprintf(r.name, sizeof r.name, "%s", name);
+    if (!allow(req, &r, false, true))
+        return false;
+    /* The token is the caller's to the platform, not the function's to read. */
+    evhttp_remove_header(evhttp_request_get_input_headers(req), "Authorization");
     return true;
 }
 

@@ -25,6 +25,12 @@ bool auth_enabled(void);
  * request whose SigV4 signature was checked (--aws-credentials: admin). */
 bool auth_allow(struct evhttp_request *req, const route_t *r, bool signed_by_aws);
 
+/* A router URL of a function whose auth is "token" (router.c): true when
+ * req's token may invoke name (and then its Authorization header is taken
+ * out of what the function sees), else false after answering 401 or 403
+ * (401 on a daemon without --auth tokens, which can check no token). */
+bool auth_allow_url(struct evhttp_request *req, const char *name);
+
 /* "30d", "12h", "15m", "90s" (or plain seconds): seconds, or -1. */
 int64_t auth_parse_lifetime(const char *s);
 

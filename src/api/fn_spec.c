@@ -279,7 +279,7 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
     }
     static const char *known[] = {"name", "runtime", "handler", "code", "env", "memory_mb",
                                   "timeout_s", "concurrency", "idle_timeout_s", "network", "zip", "style", "reuse", "mode",
-                                  "command", "version_label", "description", "isolation", NULL};
+                                  "command", "version_label", "description", "isolation", "auth", NULL};
     const char *key;
     json_t *val;
     json_object_foreach(body, key, val)
@@ -458,6 +458,17 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         }
         snprintf(in->cfg.isolation, sizeof in->cfg.isolation, "%s", v);
         in->has_isolation = true;
+    }
+    json_t *auth = json_object_get(body, "auth");
+    if (auth) {
+        const char *v = json_string_value(auth);
+        if (!v || (strcmp(v, "none") && strcmp(v, "token"))) {
+            snprintf(err, errlen, "auth must be \"none\" (its router URL is public) or \"token\" (it needs a token "
+                                  "that may invoke it)");
+            return -1;
+        }
+        snprintf(in->cfg.auth, sizeof in->cfg.auth, "%s", v);
+        in->has_auth = true;
     }
     json_t *reuse = json_object_get(body, "reuse");
     if (reuse) {

@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "api/apigw.h"
+#include "api/auth.h"
 #include "api/fn_spec.h"
 #include "api/router_tls.h"
 #include "http/conn_limit.h"
@@ -179,6 +180,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
     fn_t *fn = registry_find(name);
     if (!fn)
         return api_not_found(req, name);
+    if (!strcmp(fn_cfg(fn)->auth, "token") && !auth_allow_url(req, fn_cfg(fn)->name))
+        return;
     if (D->draining)
         return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
     if (evbuffer_get_length(evhttp_request_get_input_buffer(req)) > ROUTER_MAX_BODY)

@@ -142,6 +142,8 @@ static void apply_patch(const fn_input_t *in, fn_config_t *next)
         snprintf(next->description, sizeof next->description, "%s", in->cfg.description);
     if (in->has_isolation)
         snprintf(next->isolation, sizeof next->isolation, "%s", in->cfg.isolation);
+    if (in->has_auth)
+        snprintf(next->auth, sizeof next->auth, "%s", in->cfg.auth);
     /* A label names one version: a new version has only the one it is given. */
     snprintf(next->version_label, sizeof next->version_label, "%s", in->has_label ? in->cfg.version_label : "");
 }

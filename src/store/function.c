@@ -17,6 +17,7 @@ void fn_config_init_defaults(fn_config_t *c)
     c->reuse = true;
     snprintf(c->mode, sizeof c->mode, "handler");
     snprintf(c->isolation, sizeof c->isolation, "namespace");
+    snprintf(c->auth, sizeof c->auth, "none");
     c->version = 1;
 }
 
@@ -47,11 +48,11 @@ json_t *fn_config_to_json(const fn_config_t *c)
     char created[32], updated[32];
     iso8601(created, c->created_at);
     iso8601(updated, c->updated_at);
-    return json_pack("{s:s, s:s, s:s, s:s, s:O, s:i, s:i, s:i, s:i, s:s, s:O?, s:s, s:b, s:s, s:s, s:s, s:s, s:I, s:i, s:s?, s:s, s:s}",
+    return json_pack("{s:s, s:s, s:s, s:s, s:O, s:i, s:i, s:i, s:i, s:s, s:O?, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s?, s:s, s:s}",
                      "name", c->name, "description", c->description, "runtime", c->runtime, "handler", c->handler, "env",
                      c->env, "memory_mb", c->memory_mb, "timeout_s",
                      c->timeout_s, "concurrency", c->concurrency, "idle_timeout_s",
-                     c->idle_timeout_s, "mode", c->mode, "command", c->command, "style", c->style, "reuse", c->reuse, "isolation", c->isolation, "network", "none", "code_kind", fn_config_code_kind(c), "code_sha256", c->code_sha256, "code_size",
+                     c->idle_timeout_s, "mode", c->mode, "command", c->command, "style", c->style, "reuse", c->reuse, "isolation", c->isolation, "auth", c->auth, "network", "none", "code_kind", fn_config_code_kind(c), "code_sha256", c->code_sha256, "code_size",
                      (json_int_t)c->code_size, "version", c->version, "version_label",
                      c->version_label[0] ? c->version_label : NULL, "created_at", created,
                      "updated_at", updated);
@@ -87,6 +88,8 @@ int fn_config_from_json(json_t *j, fn_config_t *c)
         copy_str(c->mode, sizeof c->mode, j, "mode");
     if (json_is_string(json_object_get(j, "isolation")))
         copy_str(c->isolation, sizeof c->isolation, j, "isolation");
+    if (json_is_string(json_object_get(j, "auth")))
+        copy_str(c->auth, sizeof c->auth, j, "auth");
     if (json_is_string(json_object_get(j, "style")))
         copy_str(c->style, sizeof c->style, j, "style");
     c->reuse = !json_is_false(json_object_get(j, "reuse"));

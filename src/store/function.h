@@ -22,6 +22,7 @@ typedef struct fn_config {
     bool reuse;     /* false: a fresh sandbox for every call (Glambdar's way) */
     char mode[8];   /* "handler", or "http": a server on port 8000 started from `handler` */
     char isolation[12]; /* "namespace" or "microvm": the sandbox its instances get */
+    char auth[8];       /* its router URL: "none" (public) or "token" (an invoke token: docs/api.md) */
     json_t *command; /* mode "http": the argv that starts the server, or NULL; owned */
     char version_label[FN_LABEL_MAX + 1]; /* the user's name for this version ("1.0.0"), or "" */
     char description[FN_DESCRIPTION_MAX + 1]; /* free text (Lambda's Description), or "" */

@@ -25,7 +25,8 @@ static const char *SCHEMA =
     " version INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
     " style TEXT NOT NULL DEFAULT 'lambda', reuse INTEGER NOT NULL DEFAULT 1,"
     " mode TEXT NOT NULL DEFAULT 'handler', command TEXT, version_label TEXT NOT NULL DEFAULT '',"
-    " description TEXT NOT NULL DEFAULT '', isolation TEXT NOT NULL DEFAULT 'namespace');"
+    " description TEXT NOT NULL DEFAULT '', isolation TEXT NOT NULL DEFAULT 'namespace',"
+    " auth TEXT NOT NULL DEFAULT 'none');"
     /* One row per version of a function's code and configuration (the last
      * STORE_VERSIONS_KEPT), for GET .../versions and chambers. */
     "CREATE TABLE IF NOT EXISTS versions ("
@@ -89,6 +90,7 @@ store_t *store_open(const char *data_dir, char *err, size_t errlen)
         "ALTER TABLE functions ADD COLUMN version_label TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE functions ADD COLUMN description TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE functions ADD COLUMN isolation TEXT NOT NULL DEFAULT 'namespace'",
+        "ALTER TABLE functions ADD COLUMN auth TEXT NOT NULL DEFAULT 'none'",
         NULL,
     };
     if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) == SQLITE_OK)
@@ -140,6 +142,7 @@ static void bind_config(sqlite3_stmt *st, const fn_config_t *c)
     sqlite3_bind_text(st, 19, c->version_label, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 20, c->description, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 21, c->isolation, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 22, c->auth[0] ? c->auth : "none", -1, SQLITE_TRANSIENT);
     free(cmd);
     free(env);
 }
@@ -164,8 +167,8 @@ int store_insert(store_t *s, const fn_config_t *c)
     return exec_config(s,
                        "INSERT INTO functions (name, runtime, handler, env, memory_mb, timeout_s,"
                        " concurrency, idle_timeout_s, code_sha256, code_size, task_key, version,"
-                       " created_at, updated_at, style, reuse, mode, command, version_label, description, isolation)"
-                       " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)",
+                       " created_at, updated_at, style, reuse, mode, command, version_label, description, isolation, auth)"
+                       " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
                        c, "insert function");
 }
 
@@ -176,7 +179,7 @@ int store_update(store_t *s, const fn_config_t *c)
                        " timeout_s=?6, concurrency=?7, idle_timeout_s=?8, code_sha256=?9,"
                        " code_size=?10, task_key=?11, version=?12, created_at=?13, updated_at=?14, style=?15,"
                        " reuse=?16, mode=?17, command=?18, version_label=?19, description=?20,"
-                       " isolation=?21"
+                       " isolation=?21, auth=?22"
                        " WHERE name=?1",
                        c, "update function");
 }
@@ -328,7 +331,7 @@ int store_load_all(store_t *s, store_each_fn cb, void *arg)
     if (sqlite3_prepare_v2(s->db,
                            "SELECT name, runtime, handler, env, memory_mb, timeout_s, concurrency,"
                            " idle_timeout_s, code_sha256, code_size, task_key, version, created_at,"
-                           " updated_at, style, reuse, mode, command, version_label, description, isolation"
+                           " updated_at, style, reuse, mode, command, version_label, description, isolation, auth"
                            " FROM functions ORDER BY name",
                            -1, &st, NULL) != SQLITE_OK)
         return store_fail(s, "load functions");
@@ -363,6 +366,7 @@ int store_load_all(store_t *s, store_each_fn cb, void *arg)
         copy_col(c.version_label, sizeof c.version_label, st, 18);
         copy_col(c.description, sizeof c.description, st, 19);
         copy_col(c.isolation, sizeof c.isolation, st, 20);
+        copy_col(c.auth, sizeof c.auth, st, 21);
         cb(&c, arg);
         fn_config_clear(&c);
     }

@@ -322,6 +322,59 @@ def test_a_bearer_token_stands_in_for_a_signature_on_the_lambda_api(tmp_path):
         assert (r.status, r.json()["errorType"]) == (403, "MissingAuthenticationTokenException")
 
 
+ECHO_AUTH = "exports.handler = async (e) => ({ authz: e.headers.authorization || null, path: e.rawPath });"
+
+
+def via_router(port, path, token=None):
+    args = ["curl", "-s", "-w", "\n%{http_code}", "--resolve", f"fn.localhost:{port}:127.0.0.1"]
+    if token:
+        args += ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run([*args, f"http://fn.localhost:{port}{path}"], capture_output=True, text=True, timeout=60,
+                         check=True).stdout
+    body, _, code = out.rpartition("\n")
+    return int(code), json.loads(body)
+
+
+def test_a_function_url_with_auth_token_needs_an_invoke_token():
+    # Lambda function URLs' AuthType: the router's URL of a function is
+    # public unless the function says "auth": "token".
+    port = free_port()
+    with running_daemon(["--auth", "tokens", "--router-addr", f"127.0.0.1:{port}"]) as d:
+        admin = admin_token(d)
+        for name, auth in (("open-fn", None), ("closed-fn", "token")):
+            spec = {"name": name, "runtime": "nodejs20", "code": ECHO_AUTH} | ({"auth": auth} if auth else {})
+            r = d.request("POST", "/api/v1/functions", spec, headers=bearer(admin))
+            assert (r.status, r.json()["auth"]) == (201, auth or "none"), r
+        assert via_router(port, "/invoke/open-fn/x") == (200, {"authz": None, "path": "/x"})
+        code, body = via_router(port, "/invoke/closed-fn/x")
+        assert (code, body["errorType"]) == (401, "Unauthorized")
+        reader = make_token(d, admin, scope="read")["token"]
+        code, body = via_router(port, "/invoke/closed-fn/x", reader)
+        assert (code, body["errorMessage"]) == (403, f"token {reader.split('_')[1]} has scope read; this route "
+                                                     "needs invoke")
+        other = make_token(d, admin, scope="invoke", functions="open-*")
+        code, body = via_router(port, "/invoke/closed-fn/x", other["token"])
+        assert (code, body["errorMessage"]) == (403, f"token {other['id']} may only be used for functions matching "
+                                                     "'open-*'")
+        caller = make_token(d, admin, scope="invoke", functions="closed-*")["token"]
+        # The token is the platform's: the function does not see it.
+        assert via_router(port, "/invoke/closed-fn/x", caller) == (200, {"authz": None, "path": "/x"})
+        # Back to public, by an update.
+        r = d.request("PUT", "/api/v1/functions/closed-fn", {"auth": "none"}, headers=bearer(admin))
+        assert (r.status, r.json()["auth"]) == (200, "none")
+        assert via_router(port, "/invoke/closed-fn/y")[0] == 200
+        r = d.request("PUT", "/api/v1/functions/closed-fn", {"auth": "iam"}, headers=bearer(admin))
+        assert (r.status, r.json()["errorMessage"]) == (400, 'auth must be "none" (its router URL is public) or '
+                                                             '"token" (it needs a token that may invoke it)')
+
+
+def test_a_function_url_with_auth_token_on_a_daemon_without_tokens_is_a_401(routed):
+    routed.create(name="closed", runtime="nodejs20", code=ECHO_AUTH, auth="token")
+    code, body = via_router(routed.router_port, "/invoke/closed")
+    assert (code, body["errorMessage"]) == (401, "function closed's URL needs a token, and this daemon takes none "
+                                                 "(it runs without --auth tokens)")
+
+
 def serve(*args):
     """Runs `impuls serve ARGS` on a data dir of its own until it exits (at most 20 s)."""
     data = Daemon().data_dir
