@@ -371,20 +371,28 @@ static void kill_procs(const char *procs_file)
 
 static int remove_dir(const char *dir)
 {
-    /* A cgroup empties only after its killed tasks are reaped: retry briefly. */
+    /* A cgroup empties only once its killed tasks have exited, and a task
+     * leaves it only after its memory is torn down: a VM's QEMU (hundreds of
+     * MiB mapped) takes a while, longer on a busy machine. So the bound is
+     * time, not tries: it is what that teardown depends on. */
     char procs[4096];
     snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
-    for (int tries = 0; tries < 200; tries++) {
+    double give_up = mono_ms() + 10000;
+    useconds_t pause = 1000;
+    for (;;) {
         if (rmdir(dir) == 0 || errno == ENOENT)
             return 0;
         if (errno == EINTR)
             continue;
         if (errno != EBUSY)
             return -errno;
+        if (mono_ms() > give_up)
+            return -EBUSY;
         kill_procs(procs);
-        usleep(1000);
+        usleep(pause);
+        if (pause < 20000)
+            pause *= 2;
     }
-    return -EBUSY;
 }
 
 int cgroup_destroy(cgroup_t *cg)
