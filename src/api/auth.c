@@ -6,6 +6,7 @@
 #include <event2/keyvalq_struct.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <nettle/chacha-poly1305.h>
 #include <nettle/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,11 @@
 
 #include "api/api.h"
 #include "api/lambda_shape.h"
+#include "api/sigv4.h"
 #include "http/http_util.h"
 #include "pool/daemon.h"
 #include "store/tokens.h"
+#include "util/base64.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -55,6 +58,72 @@ static void hex(const unsigned char *b, size_t n, char *out)
         snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
+/* Equal, in a time that does not depend on where they differ. */
+static bool same_secret(const char *a, const char *b, size_t n)
+{
+    unsigned char d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+/* An AWS key's secret sealed for the store under a key derived from the
+ * data dir's (ChaCha20-Poly1305, the key id as associated data): hex of
+ * nonce, ciphertext and tag. The daemon must keep the secret to check a
+ * signature, as AWS does; the store alone does not give it away. */
+enum { SEAL_NONCE = CHACHA_POLY1305_NONCE_SIZE, SEAL_TAG = CHACHA_POLY1305_DIGEST_SIZE, AWS_SECRET_LEN = 40 };
+
+static void seal_key(unsigned char out[32])
+{
+    struct hmac_sha256_ctx ctx;
+    hmac_sha256_set_key(&ctx, sizeof key, key);
+    hmac_sha256_update(&ctx, 18, (const uint8_t *)"impuls aws secrets");
+    hmac_sha256_digest(&ctx, 32, out);
+}
+
+static int seal(const char *key_id, const char *secret, char *out, size_t size)
+{
+    size_t n = strlen(secret);
+    unsigned char k[32], buf[SEAL_NONCE + AWS_SECRET_LEN + SEAL_TAG];
+    if (n != AWS_SECRET_LEN || size < 2 * sizeof buf + 1 || getrandom(buf, SEAL_NONCE, 0) != SEAL_NONCE)
+        return -1;
+    struct chacha_poly1305_ctx ctx;
+    seal_key(k);
+    chacha_poly1305_set_key(&ctx, k);
+    chacha_poly1305_set_nonce(&ctx, buf);
+    chacha_poly1305_update(&ctx, strlen(key_id), (const uint8_t *)key_id);
+    chacha_poly1305_encrypt(&ctx, n, buf + SEAL_NONCE, (const uint8_t *)secret);
+    chacha_poly1305_digest(&ctx, SEAL_TAG, buf + SEAL_NONCE + n);
+    hex(buf, sizeof buf, out);
+    return 0;
+}
+
+static int unseal(const char *key_id, const char *sealed, char *out, size_t size)
+{
+    unsigned char k[32], buf[SEAL_NONCE + AWS_SECRET_LEN + SEAL_TAG], tag[SEAL_TAG];
+    if (strlen(sealed) != 2 * sizeof buf || size < AWS_SECRET_LEN + 1)
+        return -1;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        unsigned v;
+        if (sscanf(sealed + 2 * i, "%2x", &v) != 1)
+            return -1;
+        buf[i] = (unsigned char)v;
+    }
+    struct chacha_poly1305_ctx ctx;
+    seal_key(k);
+    chacha_poly1305_set_key(&ctx, k);
+    chacha_poly1305_set_nonce(&ctx, buf);
+    chacha_poly1305_update(&ctx, strlen(key_id), (const uint8_t *)key_id);
+    chacha_poly1305_decrypt(&ctx, AWS_SECRET_LEN, (uint8_t *)out, buf + SEAL_NONCE);
+    chacha_poly1305_digest(&ctx, SEAL_TAG, tag);
+    out[AWS_SECRET_LEN] = '\0';
+    if (!same_secret((const char *)tag, (const char *)buf + SEAL_NONCE + AWS_SECRET_LEN, SEAL_TAG)) {
+        memset(out, 0, AWS_SECRET_LEN);
+        return -1;
+    }
+    return 0;
+}
+
 static void token_hash(const char *token, char out[65])
 {
     struct hmac_sha256_ctx ctx;
@@ -63,15 +132,6 @@ static void token_hash(const char *token, char out[65])
     hmac_sha256_update(&ctx, strlen(token), (const uint8_t *)token);
     hmac_sha256_digest(&ctx, sizeof mac, mac);
     hex(mac, sizeof mac, out);
-}
-
-/* Equal, in a time that does not depend on where they differ. */
-static bool same_secret(const char *a, const char *b, size_t n)
-{
-    unsigned char d = 0;
-    for (size_t i = 0; i < n; i++)
-        d |= (unsigned char)(a[i] ^ b[i]);
-    return d == 0;
 }
 
 /* The data dir's key: read, or made (written whole to a temp file, then
@@ -111,8 +171,11 @@ static int load_key(const char *data_dir, char *err, size_t errlen)
 }
 
 /* A new token of scope (and functions, expiry) into the store; its text in
- * out (TOKEN_LEN + 1 bytes), its row in row. A store_* code. */
-static int mint(const char *scope, const char *functions, int64_t expires_at, char *out, store_token_t *row)
+ * out (TOKEN_LEN + 1 bytes), its row in row. With aws_secret, an AWS access
+ * key instead (row->aws_key_id, its secret in aws_secret: AWS_SECRET_LEN + 1
+ * bytes), whose bearer token (out) nobody is shown. A store_* code. */
+static int mint(const char *scope, const char *functions, int64_t expires_at, char *out, store_token_t *row,
+                char *aws_secret)
 {
     unsigned char id[TOKEN_ID_LEN / 2], secret[SECRET_BYTES];
     if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id || getrandom(secret, sizeof secret, 0) != (ssize_t)sizeof secret)
@@ -127,7 +190,33 @@ static int mint(const char *scope, const char *functions, int64_t expires_at, ch
     snprintf(row->functions, sizeof row->functions, "%s", functions);
     row->created_at = (int64_t)time(NULL);
     row->expires_at = expires_at;
+    if (aws_secret) {
+        /* AWS's shapes: "AKIA" and 16 of A-Z2-7; 40 of base64's alphabet. */
+        unsigned char idb[16], sb[30];
+        if (getrandom(idb, sizeof idb, 0) != (ssize_t)sizeof idb || getrandom(sb, sizeof sb, 0) != (ssize_t)sizeof sb)
+            return STORE_ERR;
+        memcpy(row->aws_key_id, "AKIA", 4);
+        for (int i = 0; i < 16; i++)
+            row->aws_key_id[4 + i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[idb[i] & 31];
+        row->aws_key_id[20] = '\0';
+        base64_encode(sb, sizeof sb, aws_secret);
+        aws_secret[AWS_SECRET_LEN] = '\0';
+        if (seal(row->aws_key_id, aws_secret, row->aws_secret, sizeof row->aws_secret) < 0)
+            return STORE_ERR;
+    }
     return store_token_add(tokens, row);
+}
+
+/* sigv4.c's lookup of a key not in --aws-credentials: an AWS key token's,
+ * unexpired, its secret unsealed. */
+static bool aws_key(const char *key_id, char *secret, size_t size, char scope[8])
+{
+    store_token_t t;
+    if (strlen(key_id) != TOKEN_AWS_ID_LEN || store_token_get_aws(tokens, key_id, &t) != STORE_OK ||
+        (t.expires_at && (int64_t)time(NULL) >= t.expires_at) || unseal(key_id, t.aws_secret, secret, size) < 0)
+        return false;
+    snprintf(scope, 8, "%s", t.scope);
+    return true;
 }
 
 static int first_admin_token(const char *data_dir, bool new_key, char *err, size_t errlen)
@@ -147,7 +236,7 @@ static int first_admin_token(const char *data_dir, bool new_key, char *err, size
     }
     char token[TOKEN_LEN + 1], path[4200];
     store_token_t row;
-    if (mint("admin", "", 0, token, &row) != STORE_OK) {
+    if (mint("admin", "", 0, token, &row, NULL) != STORE_OK) {
         snprintf(err, errlen, "cannot make the first admin token: %s", store_last_error(tokens));
         return -1;
     }
@@ -173,7 +262,10 @@ int auth_init(enum auth_mode m, const char *data_dir, store_t *store, char *err,
     if (m == AUTH_NONE)
         return 0; /* (no key, no tokens: the routes say the API takes none) */
     int made = load_key(data_dir, err, errlen);
-    return made < 0 ? -1 : first_admin_token(data_dir, made == 1, err, errlen);
+    if (made < 0 || first_admin_token(data_dir, made == 1, err, errlen) < 0)
+        return -1;
+    sigv4_set_lookup(aws_key); /* the Lambda API takes signatures by these keys, and needs one or a token */
+    return 0;
 }
 
 int64_t auth_parse_lifetime(const char *s)
@@ -285,17 +377,21 @@ static bool covers(int have, enum route_scope need)
 }
 
 /* auth_allow's work; url: a function URL of the router's (its query is the function's). */
-static bool allow(struct evhttp_request *req, const route_t *r, bool signed_by_aws, bool url)
+static bool allow(struct evhttp_request *req, const route_t *r, const char *signed_scope, bool url)
 {
     enum route_scope need = route_scope(r->id);
-    if (mode == AUTH_NONE || need == SCOPE_OPEN || signed_by_aws)
+    if (need == SCOPE_OPEN || (mode == AUTH_NONE && !signed_scope))
         return true;
     char addr[64];
     peer_of(req, addr);
     double now = mono_ms() / 1000;
-    store_token_t t;
+    store_token_t t = {0};
     const char *why;
-    int rc = verify(req, &t, &why);
+    int rc = 0;
+    if (signed_scope) /* a SigV4 signature checked: the key's scope, and no pattern */
+        snprintf(t.scope, sizeof t.scope, "%s", signed_scope);
+    else
+        rc = verify(req, &t, &why);
     if (rc == -2) {
         http_error(req, 503, "ServiceUnavailable", "%s", why);
         return false;
@@ -324,8 +420,10 @@ static bool allow(struct evhttp_request *req, const route_t *r, bool signed_by_a
     }
     int have = route_scope_parse(t.scope);
     if (!covers(have, need)) {
-        http_error(req, 403, "Forbidden", "token %s has scope %s; this route needs %s", t.id, t.scope,
-                   route_scope_name(need));
+        char who[40];
+        snprintf(who, sizeof who, signed_scope ? "this AWS key" : "token %s", t.id);
+        http_error(req, 403, signed_scope ? "AccessDeniedException" : "Forbidden", "%s has scope %s; this route needs %s",
+                   who, t.scope, route_scope_name(need));
         return false;
     }
     /* Unsandboxed code runs as the daemon's user and could read the tokens' key. */
@@ -352,9 +450,9 @@ static bool allow(struct evhttp_request *req, const route_t *r, bool signed_by_a
     return true;
 }
 
-bool auth_allow(struct evhttp_request *req, const route_t *r, bool signed_by_aws)
+bool auth_allow(struct evhttp_request *req, const route_t *r, const char *signed_scope)
 {
-    return allow(req, r, signed_by_aws, false);
+    return allow(req, r, signed_scope, false);
 }
 
 bool auth_allow_url(struct evhttp_request *req, const char *name)
@@ -366,7 +464,7 @@ bool auth_allow_url(struct evhttp_request *req, const char *name)
     }
     route_t r = {.id = ROUTE_FN_INVOKE};
     snprintf(r.name, sizeof r.name, "%s", name);
-    if (!allow(req, &r, false, true))
+    if (!allow(req, &r, NULL, true))
         return false;
     /* The token is the caller's to the platform, not the function's to read. */
     evhttp_remove_header(evhttp_request_get_input_headers(req), "Authorization");
@@ -408,7 +506,8 @@ void api_tokens_create(struct evhttp_request *req)
     json_t *v;
     json_object_foreach(j, key_name, v)
     {
-        if (strcmp(key_name, "scope") && strcmp(key_name, "functions") && strcmp(key_name, "expires_in")) {
+        if (strcmp(key_name, "scope") && strcmp(key_name, "functions") && strcmp(key_name, "expires_in") &&
+            strcmp(key_name, "aws")) {
             http_error(req, 400, "InvalidParameterValueException", "unknown field '%.64s'", key_name);
             return json_decref(j);
         }
@@ -416,6 +515,7 @@ void api_tokens_create(struct evhttp_request *req)
     const char *scope = json_string_value(json_object_get(j, "scope"));
     json_t *fv = json_object_get(j, "functions"), *ev = json_object_get(j, "expires_in");
     const char *functions = fv && !json_is_null(fv) ? json_string_value(fv) : "";
+    json_t *aws = json_object_get(j, "aws");
     int64_t life = 0;
     const char *bad = NULL;
     int sc = route_scope_parse(scope);
@@ -426,6 +526,10 @@ void api_tokens_create(struct evhttp_request *req)
               "at most 128 characters";
     else if (*functions && sc != SCOPE_INVOKE && sc != SCOPE_READ)
         bad = "functions limits invoke and read tokens only";
+    else if (aws && !json_is_boolean(aws))
+        bad = "aws must be true or false";
+    else if (json_is_true(aws) && *functions)
+        bad = "an AWS key cannot be limited to functions";
     if (!bad && ev && !json_is_null(ev)) {
         char text[32];
         if (json_is_integer(ev))
@@ -441,17 +545,25 @@ void api_tokens_create(struct evhttp_request *req)
         http_error(req, 400, "InvalidParameterValueException", "%s", bad);
         return json_decref(j);
     }
-    char token[TOKEN_LEN + 1];
+    char token[TOKEN_LEN + 1], secret[AWS_SECRET_LEN + 1];
     store_token_t row;
-    int rc = mint(scope, functions, life ? (int64_t)time(NULL) + life : 0, token, &row);
+    bool aws_key = json_is_true(aws);
+    int rc = mint(scope, functions, life ? (int64_t)time(NULL) + life : 0, token, &row, aws_key ? secret : NULL);
     json_decref(j);
     if (rc != STORE_OK)
         return http_error(req, 500, "StorageException", "cannot save the token: %s", store_last_error(tokens));
     log_info("auth: token %s made (scope %s%s%s)", row.id, row.scope, row.functions[0] ? ", functions " : "",
              row.functions);
-    http_json(req, 201, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "id", row.id, "token", token, "scope", row.scope,
-                                  "functions", row.functions, "created_at", (json_int_t)row.created_at,
-                                  "expires_at", (json_int_t)row.expires_at));
+    json_t *out = json_pack("{s:s, s:s, s:s, s:I, s:I}", "id", row.id, "scope", row.scope, "functions", row.functions,
+                            "created_at", (json_int_t)row.created_at, "expires_at", (json_int_t)row.expires_at);
+    if (out && aws_key) { /* (its bearer token is nobody's) */
+        json_object_set_new(out, "aws_access_key_id", json_string(row.aws_key_id));
+        json_object_set_new(out, "aws_secret_access_key", json_string(secret));
+    } else if (out) {
+        json_object_set_new(out, "token", json_string(token));
+    }
+    memset(secret, 0, sizeof secret);
+    http_json(req, 201, out);
 }
 
 void api_tokens_list(struct evhttp_request *req)

@@ -21,9 +21,10 @@ int auth_init(enum auth_mode mode, const char *data_dir, store_t *store, char *e
 bool auth_enabled(void);
 /* Before a route's handler: true when req may go on; else it has been
  * answered (401 no or a bad token, 403 a scope that does not cover it,
- * 429 too many failures from its address). signed_by_aws: a Lambda API
- * request whose SigV4 signature was checked (--aws-credentials: admin). */
-bool auth_allow(struct evhttp_request *req, const route_t *r, bool signed_by_aws);
+ * 429 too many failures from its address). signed_scope: the scope of the
+ * key a Lambda API request's SigV4 signature was checked with (a profile of
+ * --aws-credentials, or an AWS key token), NULL when it was not signed. */
+bool auth_allow(struct evhttp_request *req, const route_t *r, const char *signed_scope);
 
 /* A router URL of a function whose auth is "token" (router.c): true when
  * req's token may invoke name (and then its Authorization header is taken
@@ -35,7 +36,8 @@ bool auth_allow_url(struct evhttp_request *req, const char *name);
 int64_t auth_parse_lifetime(const char *s);
 
 /* The token routes (admin): POST /api/v1/tokens {scope, functions?,
- * expires_in?} answers the token, once; GET lists them (never a token);
+ * expires_in?, aws?} answers the token (or with aws, an AWS access key id
+ * and secret), once; GET lists them (never a token);
  * DELETE /api/v1/tokens/{id} revokes one. */
 void api_tokens_create(struct evhttp_request *req);
 void api_tokens_list(struct evhttp_request *req);

@@ -56,17 +56,18 @@ static void dispatch(struct evhttp_request *req, void *arg)
     /* The Lambda API's routes by what they are as well as by how the path
      * is spelled (a percent-encoded one is the same route); under --auth
      * tokens a bearer token stands in for a signature. */
-    bool signed_by_aws = false;
+    char key_scope[8];
+    const char *signed_scope = NULL;
     const char *authz = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     bool bearer = auth_enabled() && authz && !strncasecmp(authz, "Bearer ", 7);
     if (sigv4_enabled() && (route_is_lambda(r.id) || lambda_request(req)) && !bearer) {
         const char *type;
         char msg[256];
-        if (sigv4_check(req, &type, msg, sizeof msg) < 0)
+        if (sigv4_check(req, &type, msg, sizeof msg, key_scope) < 0)
             return http_error(req, 403, type, "%s", msg);
-        signed_by_aws = true;
+        signed_scope = key_scope;
     }
-    if (!auth_allow(req, &r, signed_by_aws))
+    if (!auth_allow(req, &r, signed_scope))
         return;
     switch (r.id) {
     case ROUTE_NOT_FOUND: return http_error(req, 404, "NotFound", "no such route");

@@ -16,17 +16,21 @@
 #include <strings.h>
 #include <time.h>
 
+#include "api/route.h"
 #include "util/util.h"
 
 enum { KEYS_MAX = 64, KEY_MAX = 128, SKEW_S = 15 * 60 };
 
 static struct {
-    char id[KEY_MAX], secret[KEY_MAX];
+    char id[KEY_MAX], secret[KEY_MAX], scope[8];
 } keys[KEYS_MAX];
 static int n_keys;
 static bool enabled;
+static sigv4_lookup_fn lookup;
 
-bool sigv4_enabled(void) { return enabled; }
+bool sigv4_enabled(void) { return enabled || lookup; }
+
+void sigv4_set_lookup(sigv4_lookup_fn fn) { lookup = fn; }
 
 static char *trim(char *s)
 {
@@ -46,13 +50,18 @@ int sigv4_load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read %s", path);
         return -1;
     }
-    /* [profile] sections of aws_access_key_id / aws_secret_access_key. */
+    /* [profile] sections of aws_access_key_id / aws_secret_access_key, and
+     * optionally scope (admin unless it says: docs/api.md, "Tokens"). */
     char id[KEY_MAX] = "";
     n_keys = 0;
+    int first = 0;                  /* the profile's first key */
+    char profile_scope[8] = "admin"; /* and its scope */
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         char *l = trim(line);
         if (*l == '[') {
             id[0] = '\0';
+            first = n_keys;
+            snprintf(profile_scope, sizeof profile_scope, "admin");
             continue;
         }
         char *eq = strchr(l, '=');
@@ -67,8 +76,19 @@ int sigv4_load(const char *path, char *err, size_t errlen)
         } else if (!strcmp(k, "aws_secret_access_key") && id[0] && n_keys < KEYS_MAX) {
             snprintf(keys[n_keys].id, KEY_MAX, "%s", id);
             snprintf(keys[n_keys].secret, KEY_MAX, "%s", v);
+            snprintf(keys[n_keys].scope, sizeof keys[n_keys].scope, "%s", profile_scope);
             n_keys++;
             id[0] = '\0';
+        } else if (!strcmp(k, "scope")) {
+            if (route_scope_parse(v) < 0) {
+                snprintf(err, errlen, "%s: scope must be one of admin, deploy, invoke, read, not '%.32s'", path, v);
+                free(text);
+                n_keys = 0;
+                return -1;
+            }
+            snprintf(profile_scope, sizeof profile_scope, "%s", v);
+            for (int i = first; i < n_keys; i++) /* (its key may come before or after it) */
+                snprintf(keys[i].scope, sizeof keys[i].scope, "%s", v);
         }
     }
     free(text);
@@ -173,7 +193,7 @@ static long long amz_time(const char *s)
     return (long long)timegm(&tm);
 }
 
-int sigv4_check(struct evhttp_request *req, const char **type, char *msg, size_t msglen)
+int sigv4_check(struct evhttp_request *req, const char **type, char *msg, size_t msglen, char scope[8])
 {
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);
     const char *auth = evhttp_find_header(h, "Authorization");
@@ -202,9 +222,14 @@ int sigv4_check(struct evhttp_request *req, const char **type, char *msg, size_t
         return -1;
     }
     const char *secret = NULL;
+    char looked_up[KEY_MAX];
     for (int i = 0; i < n_keys && !secret; i++)
-        if (!strcmp(keys[i].id, parts[0]))
+        if (!strcmp(keys[i].id, parts[0])) {
             secret = keys[i].secret;
+            snprintf(scope, 8, "%s", keys[i].scope);
+        }
+    if (!secret && lookup && lookup(parts[0], looked_up, sizeof looked_up, scope))
+        secret = looked_up;
     if (!secret) {
         *type = "UnrecognizedClientException";
         snprintf(msg, msglen, "The security token included in the request is invalid.");

@@ -16,6 +16,7 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: impuls token create --scope admin|deploy|invoke|read [--functions PATTERN] [--expires 30d]\n"
+               "       impuls token create --aws --scope S [--expires 30d]   (an AWS access key for the Lambda API)\n"
                "       impuls token ls\n"
                "       impuls token rm ID\n"
                "  (with --addr HOST:PORT and --json as the other client commands; the token sent is\n"
@@ -37,9 +38,12 @@ static void when(json_int_t t, char out[32])
         snprintf(out, 32, "%s", t ? "?" : "never");
 }
 
-static int create(const char *addr, bool json, const char *scope, const char *functions, const char *expires)
+static int create(const char *addr, bool json, const char *scope, const char *functions, const char *expires,
+                  bool aws)
 {
     json_t *body = json_pack("{s:s}", "scope", scope);
+    if (body && aws)
+        json_object_set_new(body, "aws", json_true());
     if (functions)
         json_object_set_new(body, "functions", json_string(functions));
     if (expires)
@@ -57,6 +61,9 @@ static int create(const char *addr, bool json, const char *scope, const char *fu
         json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
         if (json)
             printf("%s\n", r.body);
+        else if (aws) /* a profile's lines of an AWS credentials file */
+            printf("aws_access_key_id = %s\naws_secret_access_key = %s\n", str(j, "aws_access_key_id"),
+                   str(j, "aws_secret_access_key"));
         else
             printf("%s\n", str(j, "token"));
         json_decref(j);
@@ -107,11 +114,12 @@ static int remove_token(const char *addr, const char *id)
 int cmd_token(int argc, char **argv)
 {
     const char *addr = cli_default_addr(), *scope = NULL, *functions = NULL, *expires = NULL;
-    bool json = false;
+    bool json = false, aws = false;
     static struct option opts[] = {
         {"addr", required_argument, 0, 'a'},      {"json", no_argument, 0, 'j'},
         {"scope", required_argument, 0, 's'},     {"functions", required_argument, 0, 'f'},
         {"expires", required_argument, 0, 'e'},   {"help", no_argument, 0, 'h'},
+        {"aws", no_argument, 0, 'w'},
         {0, 0, 0, 0},
     };
     optind = 1;
@@ -123,6 +131,7 @@ int cmd_token(int argc, char **argv)
         case 's': scope = optarg; break;
         case 'f': functions = optarg; break;
         case 'e': expires = optarg; break;
+        case 'w': aws = true; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
         }
@@ -130,10 +139,10 @@ int cmd_token(int argc, char **argv)
     int n = argc - optind;
     char **a = argv + optind;
     if (n == 1 && !strcmp(a[0], "create") && scope)
-        return create(addr, json, scope, functions, expires);
-    if (n == 1 && !strcmp(a[0], "ls") && !scope && !functions && !expires)
+        return create(addr, json, scope, functions, expires, aws);
+    if (n == 1 && !strcmp(a[0], "ls") && !scope && !functions && !expires && !aws)
         return list(addr, json);
-    if (n == 2 && !strcmp(a[0], "rm") && !scope && !functions && !expires)
+    if (n == 2 && !strcmp(a[0], "rm") && !scope && !functions && !expires && !aws)
         return remove_token(addr, a[1]);
     usage(stderr);
     return EXIT_USAGE;

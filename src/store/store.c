@@ -38,7 +38,8 @@ static const char *SCHEMA =
     /* API tokens (store/tokens.h): a keyed hash of each, never the token. */
     "CREATE TABLE IF NOT EXISTS tokens ("
     " id TEXT PRIMARY KEY, hash TEXT NOT NULL, scope TEXT NOT NULL, functions TEXT NOT NULL,"
-    " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);";
+    " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    " aws_key_id TEXT UNIQUE, aws_secret TEXT);";
 
 int store_fail(store_t *s, const char *what)
 {

@@ -15,6 +15,9 @@ import pytest
 from cli_helpers import cli
 from conftest import running_daemon
 from impuls_daemon import BIN, ROOT, Daemon, free_port
+from lambda_helpers import NODE_ZIP, aws, aws_error, aws_invoke
+
+CLIENT_ERROR = 254  # awscli's exit code for an error the service answered
 
 TOKEN = re.compile(r"impuls_[0-9a-f]{12}_[0-9a-f]{48}")
 SCOPES = ("admin", "deploy", "invoke", "read")
@@ -81,8 +84,12 @@ def test_no_token_or_a_bad_one_is_a_401_and_healthz_is_open(d):
     # A path that is no route needs a token too (it does not say what exists).
     assert d.request("GET", "/nothing/here").status == 401
     assert d.request("GET", "/nothing/here", headers=bearer(good)).status == 404
-    # The Lambda API's errors keep Lambda's shape.
+    # The Lambda API takes a signature (by an AWS key token) or a bearer
+    # token: with neither, SigV4's refusal, in Lambda's shape.
     r = d.request("GET", "/2015-03-31/functions")
+    assert (r.status, r.headers["x-amzn-ErrorType"], r.json()) == \
+        (403, "MissingAuthenticationTokenException", {"Type": "User", "Message": "Missing Authentication Token"})
+    r = d.request("GET", "/2015-03-31/functions", headers={"Authorization": "Bearer impuls_x"})
     assert (r.status, r.headers["x-amzn-ErrorType"], r.json()["Type"]) == (401, "Unauthorized", "User")
     log = d.read_log()
     assert "auth: /api/v1/functions from 127.0.0.1 refused (401): the token is not valid" in log
@@ -244,7 +251,8 @@ def test_the_route_table_walked_with_each_scope(d):
     assert len(rows) > 25
     for method, path, scope in rows:
         r = d.request(method, path, b"")
-        assert r.status == (200 if scope == "open" else 401), (method, path, r)
+        lambda_api = path.startswith("/2015-03-31/")  # (unsigned: SigV4's 403)
+        assert r.status == (200 if scope == "open" else 403 if lambda_api else 401), (method, path, r)
         for have in SCOPES:
             r = d.request(method, path, b"", headers=bearer(tokens[have]))
             if scope == "open" or scope in COVERS[have]:
@@ -307,6 +315,74 @@ def test_without_auth_tokens_the_token_routes_are_a_409(daemon):
         assert (r.status, r.json()["errorMessage"]) == \
             (409, 'this daemon takes no tokens: it runs without --auth tokens (docs/api.md, "Tokens")'), path
     assert not os.path.exists(os.path.join(daemon.data_dir, "auth.key"))
+
+
+def test_aws_keys_with_a_scope_sign_for_awscli(d, tmp_path):
+    admin = admin_token(d)
+    r = d.request("POST", "/api/v1/tokens", {"scope": "invoke", "aws": True}, headers=bearer(admin))
+    assert r.status == 201, r
+    key = r.json()
+    assert set(key) == {"id", "scope", "functions", "created_at", "expires_at", "aws_access_key_id",
+                        "aws_secret_access_key"}
+    assert re.fullmatch(r"AKIA[A-Z2-7]{16}", key["aws_access_key_id"]), key
+    assert re.fullmatch(r"[A-Za-z0-9+/]{40}", key["aws_secret_access_key"]), key
+    creds = dict(key_id=key["aws_access_key_id"], secret=key["aws_secret_access_key"])
+    r = d.request("POST", "/api/v1/functions", {"name": "signed-fn", "runtime": "nodejs20", "code": HELLO},
+                  headers=bearer(admin))
+    assert r.status == 201, r
+    out, payload = aws_invoke(d, "signed-fn", '{"who": "aws"}', tmp_path / "out.json", **creds)
+    assert (out["StatusCode"], json.loads(payload)) == (200, {"hello": "aws"})
+    # Its scope is invoke: no create, no list.
+    zip_path = tmp_path / "fn.zip"
+    zip_path.write_bytes(NODE_ZIP)
+    rc, out, err = aws(d, "create-function", "--function-name", "nope", "--runtime", "nodejs20.x", "--handler",
+                       "index.handler", "--zip-file", f"fileb://{zip_path}", "--role", "r", **creds)
+    assert (rc, out, err) == (CLIENT_ERROR, "", aws_error("CreateFunction", "AccessDeniedException",
+                                                          "this AWS key has scope invoke; this route needs deploy"))
+    # The secret is kept sealed: not in the database's files.
+    for name in os.listdir(d.data_dir):
+        if name.startswith("impuls.db"):
+            with open(os.path.join(d.data_dir, name), "rb") as f:
+                assert key["aws_secret_access_key"].encode() not in f.read()
+    # A wrong secret, an unknown key, a revoked key.
+    rc, out, err = aws(d, "list-functions", key_id=key["aws_access_key_id"], secret="x" * 40)
+    assert rc == CLIENT_ERROR and "InvalidSignatureException" in err, err
+    rc, out, err = aws(d, "list-functions", key_id="AKIA" + "A" * 16, secret="x" * 40)
+    assert rc == CLIENT_ERROR and "UnrecognizedClientException" in err, err
+    assert d.request("DELETE", f"/api/v1/tokens/{key['id']}", headers=bearer(admin)).status == 204
+    rc, out, err = aws(d, "invoke", "--function-name", "signed-fn", str(tmp_path / "o2.json"), **creds)
+    assert rc == CLIENT_ERROR and "UnrecognizedClientException" in err, err
+    r = d.request("POST", "/api/v1/tokens", {"scope": "invoke", "aws": True, "functions": "a*"}, headers=bearer(admin))
+    assert (r.status, r.json()["errorMessage"]) == (400, "an AWS key cannot be limited to functions")
+    # The CLI prints a profile's lines.
+    env = dict(os.environ, IMPULS_ADDR=f"127.0.0.1:{d.port}", IMPULS_TOKEN=admin)
+    p = subprocess.run([BIN, "token", "create", "--aws", "--scope", "read"], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert p.returncode == 0 and re.fullmatch(r"aws_access_key_id = AKIA[A-Z2-7]{16}\n"
+                                              r"aws_secret_access_key = [A-Za-z0-9+/]{40}\n", p.stdout), p
+
+
+def test_a_profile_of_aws_credentials_may_name_a_scope(tmp_path):
+    creds = tmp_path / "credentials"
+    creds.write_text("[reader]\nscope = read\naws_access_key_id = AKIDREADER\naws_secret_access_key = rsecret\n"
+                     "[boss]\naws_access_key_id = AKIDBOSS\naws_secret_access_key = bsecret\n")
+    with running_daemon(["--aws-credentials", str(creds)]) as d:
+        rc, out, err = aws(d, "list-functions", key_id="AKIDREADER", secret="rsecret")
+        assert (rc, out, err) == (0, {"Functions": []}, "")
+        zip_path = tmp_path / "fn.zip"
+        zip_path.write_bytes(NODE_ZIP)
+        args = ("create-function", "--function-name", "f", "--runtime", "nodejs20.x", "--handler", "index.handler",
+                "--zip-file", f"fileb://{zip_path}", "--role", "r")
+        rc, out, err = aws(d, *args, key_id="AKIDREADER", secret="rsecret")
+        assert (rc, err) == (CLIENT_ERROR, aws_error("CreateFunction", "AccessDeniedException",
+                                                     "this AWS key has scope read; this route needs deploy"))
+        rc, out, err = aws(d, *args, key_id="AKIDBOSS", secret="bsecret")
+        assert (rc, err) == (0, ""), out
+    bad = tmp_path / "bad"
+    bad.write_text("[x]\naws_access_key_id = A\naws_secret_access_key = s\nscope = root\n")
+    p = serve("--addr", f"127.0.0.1:{free_port()}", "--aws-credentials", str(bad))
+    assert (p.returncode, p.stderr) == (2, f"impuls: --aws-credentials: {bad}: scope must be one of admin, deploy, "
+                                           "invoke, read, not 'root'\n")
 
 
 def test_a_bearer_token_stands_in_for_a_signature_on_the_lambda_api(tmp_path):

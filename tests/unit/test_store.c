@@ -736,7 +736,8 @@ static void test_config_to_json_is_the_public_view(void **state)
     assert_true(json_is_null(json_object_get(j, "version_label")));
     assert_string_equal(json_string_value(json_object_get(j, "description")), "");
     assert_string_equal(json_string_value(json_object_get(j, "isolation")), "namespace");
-    assert_int_equal(json_object_size(j), 22);
+    assert_string_equal(json_string_value(json_object_get(j, "auth")), "none");
+    assert_int_equal(json_object_size(j), 23);
     json_decref(j);
     fn_config_clear(&c);
 }
