@@ -245,8 +245,21 @@ static void on_up_event(struct bufferevent *bev, short what, void *arg)
         return;
     int err = EVUTIL_SOCKET_ERROR();
     /* Nothing listens (the server just died, its instance not yet reaped):
-     * the request never reached it, so another instance may take it. */
-    if (!d->connected) {
+     * the request never reached it, so another instance may take it. A
+     * connection reset before a byte of answer is the same: the kernel
+     * completes a handshake on a dying server's listening socket until the
+     * process is torn down (longer on a busy machine), then resets what its
+     * server never accepted. */
+    bool nothing_back = !d->streaming && evbuffer_get_length(bufferevent_get_input(d->up)) == 0;
+    bool reset = (what & BEV_EVENT_ERROR) && err == ECONNRESET && nothing_back;
+    if (!d->connected || reset) {
+        if (reset) {
+            char line[200];
+            int n = snprintf(line, sizeof line,
+                             "[impuls] RequestId: %s the server reset the connection before answering: it goes to "
+                             "another instance\n", d->inv->id);
+            fn_log_write(d->inv->pool->fn, line, (size_t)n);
+        }
         invocation_retry(d->inv);
         return;
     }
