@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/apigw.h"
+#include "api/invoke_answer.h"
 #include "api/tcp_splice.h"
 #include "http/conn_limit.h"
 #include "http/http_util.h"
@@ -137,7 +138,8 @@ static void on_web_request(struct evhttp_request *req, void *arg)
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     char id[37];
     uuid4(id);
-    pool_invoke_apigw(c->fn, req, apigw_event(req, path && *path ? path : "/", "localhost", id));
+    answer_invoke(c->fn, SANDBOX_NAMESPACE, req, apigw_event(req, path && *path ? path : "/", "localhost", id), false,
+               ANSWER_APIGW);
 }
 
 /* The instance is ready: open the port to clients. */

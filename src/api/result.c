@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/http_util.h"
 #include "util/base64.h"
 #include "util/utf8.h"
 
@@ -22,36 +23,6 @@ static int malformed(http_result_t *out, const char *why)
     http_result_clear(out);
     out->error = why;
     return -1;
-}
-
-static bool header_name_ok(const char *k)
-{
-    if (!*k)
-        return false;
-    for (const char *p = k; *p; p++)
-        if (!(isalnum((unsigned char)*p) || strchr("!#$%&'*+-.^_`|~", *p)))
-            return false;
-    return true;
-}
-
-/* Headers that frame the HTTP message or belong to the platform: the daemon
- * sets them, a function's value would corrupt the response. */
-static bool header_reserved(const char *k)
-{
-    static const char *names[] = {"content-length", "transfer-encoding", "connection", "keep-alive",
-                                  "upgrade", "te", "trailer", NULL};
-    for (int i = 0; names[i]; i++)
-        if (!strcasecmp(k, names[i]))
-            return true;
-    return strncasecmp(k, "x-impuls-", 9) == 0;
-}
-
-static bool header_value_ok(const char *v)
-{
-    for (const char *p = v; *p; p++)
-        if (*p == '\r' || *p == '\n')
-            return false;
-    return true;
 }
 
 static int map_http_shape(json_t *root, http_result_t *out)
@@ -80,9 +51,9 @@ static int map_http_shape(json_t *root, http_result_t *out)
                 free(d);
                 s = num;
             }
-            if (!s || !header_name_ok(k) || !header_value_ok(s))
+            if (!s || !http_header_name_ok(k) || !http_header_value_ok(s))
                 return malformed(out, "headers must map header names to strings without line breaks");
-            if (header_reserved(k))
+            if (http_header_reserved(k))
                 continue;
             json_object_set_new(out->headers, k, json_string(s));
             has_ct = has_ct || !strcasecmp(k, "content-type");
@@ -109,7 +80,7 @@ static int map_http_shape(json_t *root, http_result_t *out)
         json_array_foreach(cookies, i, v)
         {
             const char *c = json_string_value(v);
-            if (!c || strlen(c) != json_string_length(v) || !header_value_ok(c)) {
+            if (!c || strlen(c) != json_string_length(v) || !http_header_value_ok(c)) {
                 json_decref(all);
                 return malformed(out, "cookies must be an array of strings without line breaks");
             }
@@ -223,9 +194,4 @@ int error_map(const char *body, size_t len, const char *type_hint, const char *r
     json_decref(root);
     free(msg);
     return status;
-}
-
-bool result_header_allowed(const char *name, const char *value)
-{
-    return header_name_ok(name) && !header_reserved(name) && header_value_ok(value);
 }

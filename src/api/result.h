@@ -34,6 +34,3 @@ char *error_body(const char *type, const char *message, json_t *stack, const cha
 int error_map(const char *body, size_t len, const char *type_hint, const char *request_id,
               char **out_body);
 
-/* May a function's response carry this header? (A valid name, not one that
- * frames the message or belongs to the platform, no CR or LF in the value.) */
-bool result_header_allowed(const char *name, const char *value);

@@ -14,6 +14,7 @@
 #include "api/apigw.h"
 #include "api/auth.h"
 #include "api/fn_spec.h"
+#include "api/invoke_answer.h"
 #include "api/router_tls.h"
 #include "http/conn_limit.h"
 #include "http/http_util.h"
@@ -188,11 +189,11 @@ static void dispatch(struct evhttp_request *req, void *arg)
         return http_error(req, 413, "RequestTooLargeException", "the request is larger than %d bytes", ROUTER_MAX_BODY);
     /* An HTTP server gets the request itself and streams its answer back. */
     if (!strcmp(fn_cfg(fn)->mode, "http"))
-        return pool_invoke_direct(fn, req, slash ? slash : "/");
+        return answer_invoke_direct(fn, req, slash ? slash : "/");
     char id[37];
     uuid4(id);
     struct evbuffer *event = apigw_event(req, slash ? slash : "/", host, id);
-    pool_invoke_apigw(fn, req, event);
+    answer_invoke(fn, SANDBOX_NAMESPACE, req, event, false, ANSWER_APIGW);
 }
 
 /* The router's listeners: plain HTTP (--router-addr), HTTPS

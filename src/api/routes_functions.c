@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "api/apigw.h"
 #include "api/fn_spec.h"
+#include "api/invoke_answer.h"
 #include "api/source_build.h"
 #include "http/conn_limit.h"
 #include "http/http_util.h"
@@ -198,7 +199,7 @@ void api_invoke(struct evhttp_request *req, fn_t *fn)
         return http_error(req, 403, "Forbidden", "local (unsandboxed) invocations are disabled on this daemon (--no-local)");
     }
     const char *lt = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Impuls-Log-Type");
-    pool_invoke(fn, b, req, event, lt && !strcasecmp(lt, "Tail"));
+    answer_invoke(fn, b, req, event, lt && !strcasecmp(lt, "Tail"), ANSWER_REST);
 }
 
 void api_function_invoke(struct evhttp_request *req, const char *name)

@@ -12,6 +12,8 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/async_invoke.h"
+#include "api/invoke_answer.h"
 #include "api/lambda_shape.h"
 #include "http/http_util.h"
 #include "pool/pool.h"
@@ -217,8 +219,8 @@ void lambda_invoke(struct evhttp_request *req, const char *name)
     }
     const char *lt = evhttp_find_header(h, "X-Amz-Log-Type");
     if (!strcmp(type, "Event")) {
-        pool_invoke_async(fn, event);
+        api_invoke_async(fn, event);
         return http_send(req, 202, NULL, 0);
     }
-    pool_invoke_lambda(fn, req, event, lt && !strcasecmp(lt, "Tail"));
+    answer_invoke(fn, SANDBOX_NAMESPACE, req, event, lt && !strcasecmp(lt, "Tail"), ANSWER_LAMBDA);
 }

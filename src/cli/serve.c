@@ -19,12 +19,13 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/async_invoke.h"
 #include "api/auth.h"
 #include "api/chamber.h"
 #include "api/router.h"
 #include "api/router_tls.h"
-#include "api/source_build.h"
 #include "api/sigv4.h"
+#include "api/source_build.h"
 #include "cli/cli.h"
 #include "pool/pool.h"
 #include "sandbox/microvm.h"
@@ -516,7 +517,7 @@ int cmd_serve(int argc, char **argv)
     source_builds_shutdown();
     chambers_shutdown();
     shells_shutdown();
-    pool_drop_retries();
+    api_drop_retries();
     evhttp_free(api);
     if (router)
         evhttp_free(router);

@@ -11,9 +11,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/utf8.h"
 #include "util/util.h"
+
+bool http_header_name_ok(const char *k)
+{
+    if (!*k)
+        return false;
+    for (const char *p = k; *p; p++)
+        if (!(isalnum((unsigned char)*p) || strchr("!#$%&'*+-.^_`|~", *p)))
+            return false;
+    return true;
+}
+
+/* Headers that frame the HTTP message or belong to the platform: the daemon
+ * sets them, a function's value would corrupt the response. */
+bool http_header_reserved(const char *k)
+{
+    static const char *names[] = {"content-length", "transfer-encoding", "connection", "keep-alive",
+                                  "upgrade", "te", "trailer", NULL};
+    for (int i = 0; names[i]; i++)
+        if (!strcasecmp(k, names[i]))
+            return true;
+    return strncasecmp(k, "x-impuls-", 9) == 0;
+}
+
+bool http_header_value_ok(const char *v)
+{
+    for (const char *p = v; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            return false;
+    return true;
+}
+
+bool http_header_allowed(const char *name, const char *value)
+{
+    return http_header_name_ok(name) && !http_header_reserved(name) && http_header_value_ok(value);
+}
 
 const char *http_reason(int status)
 {

@@ -4,6 +4,7 @@
  * callers). Knows no front end. */
 #include <event2/http.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* evhttp_send_reply, but the answer is written at once: evhttp writes it
@@ -24,6 +25,13 @@ typedef json_t *(*http_error_shape_fn)(struct evhttp_request *req, int status, c
                                        const char *message);
 void http_set_error_shape(http_error_shape_fn shape);
 const char *http_reason(int status);
+/* A header name of HTTP's token characters; one that frames the message or
+ * is the platform's (X-Impuls-*); a value without CR or LF. And may a
+ * function's answer carry this header (all three)? */
+bool http_header_name_ok(const char *name);
+bool http_header_reserved(const char *name);
+bool http_header_value_ok(const char *value);
+bool http_header_allowed(const char *name, const char *value);
 /* Call before keeping a request unanswered past its handler (a parked /next,
  * an invocation waiting for its function, an upload being unpacked). */
 void http_hold(struct evhttp_request *req);

@@ -20,7 +20,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "api/result.h"
 #include "http/http_util.h"
 #include "pool/internal.h"
 #include "util/log.h"
@@ -130,7 +129,7 @@ static int relay_head(struct direct *d, const char **msg)
                 v++;
             if (!strcasecmp(hl, "transfer-encoding") && strcasestr(v, "chunked"))
                 d->chunks = CH_SIZE;
-            if (result_header_allowed(hl, v))
+            if (http_header_allowed(hl, v))
                 evhttp_add_header(oh, hl, v);
         }
         free(hl);

@@ -80,7 +80,7 @@ struct instance {
 struct invocation {
     char id[37];
     pool_t *pool;
-    struct evhttp_request *req;
+    struct evhttp_request *req;      /* a direct call's client (none for the rest) */
     struct evhttp_connection *conn;
     struct evbuffer *event;
     double enqueued_ms, started_ms;
@@ -92,19 +92,15 @@ struct invocation {
     char *direct_path;     /* set: delivered straight to the server (direct.c) */
     struct direct *direct; /* while it is */
     int retries;           /* of a direct call whose server was gone */
-    bool lambda;           /* answered as the Lambda Invoke API answers */
-    bool apigw;            /* the event is API Gateway's: answered as it answers */
-    int attempt;           /* async (Event) calls: 1, 2, 3; 0 for the rest */
-    struct evbuffer *event_copy; /* async: the event again, for a retry */
+    invoke_done_fn done;   /* who hears how it ended */
+    void *done_arg;
     TAILQ_ENTRY(invocation) link;
 };
 
 enum { LOG_KEEP = 64 * 1024, LOG_MAX_PER_CALL = 1 << 20 };
 
 /* registry.c */
-void fn_ref(fn_t *fn);
-void fn_unref(fn_t *fn);
-void fn_log_write(fn_t *fn, const char *data, size_t len);
+
 
 /* instance.c */
 instance_t *instance_spawn(pool_t *pool);

@@ -7,10 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/result.h"
 #include "http/http_util.h"
 #include "pool/internal.h"
-#include "util/base64.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -43,8 +41,6 @@ static void invocation_free(invocation_t *inv)
         event_free(inv->timer);
     direct_free(inv);
     free(inv->direct_path);
-    if (inv->event_copy)
-        evbuffer_free(inv->event_copy);
     if (inv->event)
         evbuffer_free(inv->event);
     evbuffer_free(inv->log);
@@ -62,113 +58,22 @@ static void arm_timer(invocation_t *inv, int seconds)
 static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
                             struct evbuffer *event, bool want_log_tail);
 
-void pool_invoke_direct(fn_t *fn, struct evhttp_request *req, const char *path)
+void pool_invoke_direct(fn_t *fn, struct evhttp_request *req, const char *path, invoke_done_fn done, void *arg)
 {
     invocation_t *inv = calloc(1, sizeof *inv);
     inv->direct_path = strdup(path);
+    inv->done = done;
+    inv->done_arg = arg;
     pool_invoke_inv(inv, fn, SANDBOX_NAMESPACE, req, NULL, false);
 }
 
-void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
-                 struct evbuffer *event, bool want_log_tail)
-{
-    pool_invoke_inv(calloc(1, sizeof(invocation_t)), fn, backend, req, event, want_log_tail);
-}
-
-void pool_invoke_lambda(fn_t *fn, struct evhttp_request *req, struct evbuffer *event, bool want_log_tail)
+void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evbuffer *event, bool want_log_tail,
+                 invoke_done_fn done, void *arg)
 {
     invocation_t *inv = calloc(1, sizeof *inv);
-    inv->lambda = true;
-    pool_invoke_inv(inv, fn, SANDBOX_NAMESPACE, req, event, want_log_tail);
-}
-
-void pool_invoke_apigw(fn_t *fn, struct evhttp_request *req, struct evbuffer *event)
-{
-    invocation_t *inv = calloc(1, sizeof *inv);
-    inv->apigw = true;
-    pool_invoke_inv(inv, fn, SANDBOX_NAMESPACE, req, event, false);
-}
-
-static void invoke_attempt(fn_t *fn, struct evbuffer *event, int attempt)
-{
-    invocation_t *inv = calloc(1, sizeof *inv);
-    inv->attempt = attempt;
-    inv->event_copy = evbuffer_new(); /* a real copy: retries copy it again */
-    size_t len = evbuffer_get_length(event);
-    evbuffer_add(inv->event_copy, len ? evbuffer_pullup(event, -1) : (unsigned char *)"", len);
-    pool_invoke_inv(inv, fn, SANDBOX_NAMESPACE, NULL, event, false);
-}
-
-void pool_invoke_async(fn_t *fn, struct evbuffer *event) { invoke_attempt(fn, event, 1); }
-
-/* Async calls waiting to be tried again. */
-typedef struct retry {
-    fn_t *fn;
-    struct evbuffer *event;
-    int attempt;
-    struct event *timer;
-    struct retry *next;
-} retry_t;
-
-static retry_t *retries;
-
-static void retry_free(retry_t *r)
-{
-    for (retry_t **p = &retries; *p; p = &(*p)->next)
-        if (*p == r) {
-            *p = r->next;
-            break;
-        }
-    event_free(r->timer);
-    if (r->event)
-        evbuffer_free(r->event);
-    fn_unref(r->fn);
-    free(r);
-}
-
-static void on_retry(evutil_socket_t fd, short what, void *arg)
-{
-    retry_t *r = arg;
-    if (!r->fn->removed && !D->draining) {
-        invoke_attempt(r->fn, r->event, r->attempt);
-        r->event = NULL;
-    }
-    retry_free(r);
-}
-
-enum { ASYNC_ATTEMPTS = 3 };
-
-/* An async call failed: once more later, if it has tries left. */
-static void schedule_retry(invocation_t *inv, int status)
-{
-    fn_t *fn = inv->pool->fn;
-    char line[256];
-    if (inv->attempt >= ASYNC_ATTEMPTS || fn->removed || D->draining || !inv->event_copy) {
-        int n = snprintf(line, sizeof line, "[impuls] async invocation %s failed (HTTP %d) after %d attempts; dropped\n",
-                         inv->id, status, inv->attempt);
-        fn_log_write(fn, line, (size_t)n);
-        return;
-    }
-    retry_t *r = calloc(1, sizeof *r);
-    r->fn = fn;
-    fn_ref(fn);
-    r->event = inv->event_copy;
-    inv->event_copy = NULL;
-    r->attempt = inv->attempt + 1;
-    r->timer = evtimer_new(D->base, on_retry, r);
-    r->next = retries;
-    retries = r;
-    struct timeval tv = {.tv_sec = inv->attempt}; /* 1 s, then 2 s */
-    evtimer_add(r->timer, &tv);
-    int n = snprintf(line, sizeof line, "[impuls] async invocation %s failed (HTTP %d); attempt %d in %d s\n", inv->id,
-                     status, r->attempt, inv->attempt);
-    fn_log_write(fn, line, (size_t)n);
-}
-
-void pool_drop_retries(void)
-{
-    while (retries)
-        retry_free(retries);
+    inv->done = done;
+    inv->done_arg = arg;
+    pool_invoke_inv(inv, fn, backend, NULL, event, want_log_tail);
 }
 
 static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
@@ -182,7 +87,7 @@ static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend ba
     uuid4(inv->id);
     inv->pool = pool;
     inv->req = req;
-    if (req) { /* an async call has no one to answer */
+    if (req) { /* a direct call: its answer streams to req */
         inv->conn = evhttp_request_get_connection(req);
         http_hold(req);
         evhttp_connection_set_closecb(inv->conn, on_client_closed, inv);
@@ -423,124 +328,53 @@ static void end_stream(invocation_t *inv, bool complete)
     invocation_free(inv);
 }
 
-/* Accounts for the call, sends the answer, frees. */
-static void finish(invocation_t *inv, int status, json_t *headers, const char *body, size_t len,
-                   const char *content_type)
+/* Accounts for the call, tells whoever started it how it ended, frees. A
+ * direct call whose answer began streaming has no other answer to give,
+ * and one whose client went away has nobody to tell. */
+static void finish(invocation_t *inv, invoke_outcome_t *o)
 {
-    if (inv->attempt && (status >= 500 || status == 429 || json_object_get(headers, "X-Amz-Function-Error")))
-        schedule_retry(inv, status);
     if (direct_streaming(inv)) { /* too late for another answer */
         account(inv);
         return end_stream(inv, false);
     }
-    double duration = account(inv);
-    if (inv->req) {
-        struct evkeyvalq *h = evhttp_request_get_output_headers(inv->req);
-        const char *k;
-        json_t *v;
-        json_object_foreach(headers, k, v)
-        {
-            size_t i;
-            json_t *one;
-            if (json_is_array(v)) /* Set-Cookie: one header each */
-                json_array_foreach(v, i, one) evhttp_add_header(h, k, json_string_value(one));
-            else
-                evhttp_add_header(h, k, json_string_value(v));
-        }
-        if (content_type && !evhttp_find_header(h, "Content-Type"))
-            evhttp_add_header(h, "Content-Type", content_type);
-        evhttp_add_header(h, "X-Impuls-Request-Id", inv->id);
-        char dur[32];
-        snprintf(dur, sizeof dur, "%.3f", duration);
-        evhttp_add_header(h, "X-Impuls-Duration-Ms", dur);
-        if (inv->lambda) {
-            evhttp_add_header(h, "X-Amz-Executed-Version", "$LATEST");
-            evhttp_add_header(h, "x-amzn-RequestId", inv->id);
-        }
-        if (inv->want_log_tail) {
-            size_t loglen = evbuffer_get_length(inv->log);
-            size_t take = loglen > LOG_TAIL_BYTES ? LOG_TAIL_BYTES : loglen;
-            unsigned char *tail = evbuffer_pullup(inv->log, -1) + (loglen - take);
-            char *enc = malloc(take / 3 * 4 + 8);
-            base64_encode(tail, take, enc);
-            evhttp_add_header(h, inv->lambda ? "X-Amz-Log-Result" : "X-Impuls-Log-Result", enc);
-            free(enc);
-        }
+    o->duration_ms = account(inv);
+    o->request_id = inv->id;
+    if (inv->want_log_tail) {
+        size_t loglen = evbuffer_get_length(inv->log);
+        size_t take = loglen > LOG_TAIL_BYTES ? LOG_TAIL_BYTES : loglen;
+        o->log_tail = (const char *)evbuffer_pullup(inv->log, -1) + (loglen - take);
+        o->log_tail_len = take;
+    }
+    bool tell = inv->done && (!inv->direct_path || inv->req);
+    if (inv->req) { /* a direct call's client: the front end answers it now */
         evhttp_connection_set_closecb(inv->conn, NULL, NULL);
         inv->conn = NULL;
-        http_send(inv->req, status, body, len);
         inv->req = NULL;
     }
+    if (tell)
+        inv->done(o, inv->done_arg);
     invocation_free(inv);
-}
-
-/* The Lambda Invoke API: a function or runtime error is still a 200, with
- * X-Amz-Function-Error and the error object as the payload. */
-static void lambda_function_error(invocation_t *inv, const char *body, size_t len)
-{
-    json_t *h = json_pack("{s:s}", "X-Amz-Function-Error", "Unhandled");
-    finish(inv, 200, h, body, len, "application/json");
-    json_decref(h);
 }
 
 void invocation_respond_result(invocation_t *inv, const char *body, size_t len)
 {
-    if (inv->lambda || inv->attempt) { /* the payload as it is */
-        json_t *none = json_object();
-        finish(inv, 200, none, body, len, "application/json");
-        json_decref(none);
-        return;
-    }
-    http_result_t r;
-    if (result_map(body, len, inv->apigw, &r) < 0) {
-        invocation_respond_error(inv, 502, "Runtime.MalformedResult", r.error, NULL);
-        return;
-    }
-    finish(inv, r.status, r.headers, r.body, r.body_len, NULL);
-    http_result_clear(&r);
+    invoke_outcome_t o = {.kind = OUTCOME_RESULT, .body = body, .len = len};
+    finish(inv, &o);
 }
 
 void invocation_respond_error(invocation_t *inv, int status, const char *error_type,
                               const char *message, json_t *stack)
 {
-    if ((inv->lambda || inv->attempt) && (status == 500 || status == 502 || status == 504)) {
-        json_t *e = json_pack("{s:s, s:s, s:o}", "errorType", error_type, "errorMessage", message, "stackTrace",
-                              stack ? json_incref(stack) : json_array());
-        char *s = json_dumps(e, JSON_COMPACT);
-        json_decref(e);
-        lambda_function_error(inv, s, strlen(s));
-        free(s);
-        return;
-    }
-    if (inv->lambda) { /* not the function's doing: Lambda's error shape */
-        const char *type = status == 503 ? "ServiceException" : error_type;
-        json_t *h = json_pack("{s:s}", "x-amzn-ErrorType", type);
-        json_t *e = json_pack("{s:s, s:s}", "Type", status >= 500 ? "Service" : "User", "Message", message);
-        char *s = json_dumps(e, JSON_COMPACT);
-        json_decref(e);
-        finish(inv, status, h, s, strlen(s), "application/json");
-        json_decref(h);
-        free(s);
-        return;
-    }
-    char *body = error_body(error_type, message, stack, inv->id);
-    json_t *none = json_object();
-    finish(inv, status, none, body, strlen(body), "application/json");
-    json_decref(none);
-    free(body);
+    invoke_outcome_t o = {.kind = OUTCOME_ERROR, .status = status, .error_type = error_type, .message = message,
+                          .stack = stack};
+    finish(inv, &o);
 }
 
 void invocation_respond_function_error(invocation_t *inv, const char *body, size_t len,
                                        const char *type_header)
 {
-    if (inv->lambda || inv->attempt)
-        return lambda_function_error(inv, body, len);
-    char *out;
-    int status = error_map(body, len, type_header, inv->id, &out);
-    json_t *none = json_object();
-    finish(inv, status, none, out, strlen(out), "application/json");
-    json_decref(none);
-    free(out);
+    invoke_outcome_t o = {.kind = OUTCOME_FUNCTION_ERROR, .body = body, .len = len, .error_type_header = type_header};
+    finish(inv, &o);
 }
 
 void invocation_end_direct(invocation_t *inv, bool complete, const char *why)

@@ -1,6 +1,7 @@
 #pragma once
 /* The function registry and, per function, its pools of instances: warm idle
  * instances, busy ones, and a bounded queue of invocations waiting for one. */
+#include <event2/buffer.h>
 #include <event2/http.h>
 #include <stdbool.h>
 #include <sys/queue.h>
@@ -40,26 +41,47 @@ int pool_start_instance(fn_t *fn);
 /* The sandbox a function's instances get (its "isolation"), ?local=true aside. */
 enum sandbox_backend fn_backend(const fn_t *fn);
 
-/* Starts an invocation: answers req when the function has answered (or failed,
- * timed out, or the queue was full). event is taken over. */
-void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
-                 struct evbuffer *event, bool want_log_tail);
+/* How an invocation ended, as the pool reports it to whoever started it
+ * (each front end makes its own answer of it: api/invoke_answer.c, the
+ * Event invocations of api/async_invoke.c). Valid during the callback. */
+enum invoke_outcome_kind {
+    OUTCOME_RESULT,         /* the runtime's response: body, len */
+    OUTCOME_FUNCTION_ERROR, /* the runtime's /error: body, len, error_type_header */
+    OUTCOME_ERROR,          /* the platform's: status, error_type, message, stack */
+};
+typedef struct invoke_outcome {
+    enum invoke_outcome_kind kind;
+    const char *request_id;
+    const char *body;
+    size_t len;
+    const char *error_type_header; /* Lambda-Runtime-Function-Error-Type, or NULL */
+    int status;                    /* OUTCOME_ERROR: 429, 502, 503, 504, ... */
+    const char *error_type, *message;
+    struct json_t *stack; /* or NULL */
+    double duration_ms;
+    const char *log_tail; /* want_log_tail: the call's last LOG_TAIL_BYTES of log; else NULL */
+    size_t log_tail_len;
+} invoke_outcome_t;
+typedef void (*invoke_done_fn)(const invoke_outcome_t *o, void *arg);
 
-/* The Lambda Invoke API: the function's payload is the answer as it is
- * (200; function and runtime errors as 200 with X-Amz-Function-Error). */
-void pool_invoke_lambda(fn_t *fn, struct evhttp_request *req, struct evbuffer *event, bool want_log_tail);
-/* An API Gateway payload 2.0 event (router, chambers): the result answers
- * as API Gateway maps it (a bare string is the body; cookies). */
-void pool_invoke_apigw(fn_t *fn, struct evhttp_request *req, struct evbuffer *event);
-/* Lambda's Event invocation: no one waits; a failed call (function error,
- * crash, timeout, throttle) is tried again twice, 1 s and then 2 s later.
- * event is taken over. Pending retries are dropped at shutdown. */
-void pool_invoke_async(fn_t *fn, struct evbuffer *event);
-void pool_drop_retries(void);
+/* Starts an invocation of fn with event (taken over); done(arg) hears how
+ * it ended, exactly once: answered, failed, timed out, or the queue full
+ * (possibly before this returns). */
+void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evbuffer *event, bool want_log_tail,
+                 invoke_done_fn done, void *arg);
 
 /* For an HTTP-server function: the request itself goes to its server (path
- * and the request's query), the answer streams back (direct.c). */
-void pool_invoke_direct(fn_t *fn, struct evhttp_request *req, const char *path);
+ * and the request's query), the answer streams back on req (direct.c).
+ * done(arg) hears of a call that failed before its answer began, while req's
+ * client is still there, to answer req itself. */
+void pool_invoke_direct(fn_t *fn, struct evhttp_request *req, const char *path, invoke_done_fn done, void *arg);
+
+/* Keeps fn (its struct, not its name) until fn_unref; has it been removed? */
+void fn_ref(fn_t *fn);
+void fn_unref(fn_t *fn);
+bool fn_removed(const fn_t *fn);
+/* Appends to the function's log (a line of the platform's: "[impuls] ..."). */
+void fn_log_write(fn_t *fn, const char *data, size_t len);
 
 /* Does a live instance still run the code in tasks/<task_key>? */
 bool pool_task_in_use(const char *task_key);

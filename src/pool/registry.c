@@ -96,6 +96,8 @@ enum sandbox_backend fn_backend(const fn_t *fn)
     return !strcmp(fn->cfg.isolation, "microvm") ? SANDBOX_MICROVM : SANDBOX_NAMESPACE;
 }
 
+bool fn_removed(const fn_t *fn) { return fn->removed; }
+
 void fn_ref(fn_t *fn) { fn->refs++; }
 
 void fn_unref(fn_t *fn)
