@@ -99,6 +99,7 @@ run: deps build microvm-guest
 	ADDR=$(ADDR) ROUTER=$(ROUTER) DATA_DIR=$(DATA_DIR) AUTH=$(AUTH) exec sh scripts/run.sh
 
 unit: $(TEST_BIN)
+	@sh scripts/check-layers.sh
 	@sh scripts/run-unit.sh $(TEST_BIN)
 
 # The suites that drive the real daemon over HTTP (tests/conftest.py).

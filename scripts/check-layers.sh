@@ -1,0 +1,39 @@
+#!/bin/sh
+# The layers of the daemon's parts (../shared/DESIGN.md, "Layering"): each
+# part may include the headers of the parts listed for it, and no other. A
+# lower part never includes a higher one's: api/ is a front end, and the
+# invocation core (pool/, runtime_api/) knows nothing of HTTP's front ends.
+# make unit runs it; a line per include that breaks the rule, exit 1.
+allowed() {
+  case "$1" in
+    util) echo "util" ;;
+    http) echo "http util" ;;
+    sandbox|store) echo "$1 util" ;;
+    builder) echo "builder sandbox util" ;;
+    runtime_api|pool) echo "pool runtime_api http sandbox store util" ;;
+    api) echo "api builder http pool runtime_api sandbox store util" ;;
+    cli) echo "cli api builder http pool runtime_api sandbox store util" ;;
+    *) echo "" ;;
+  esac
+}
+bad=0
+for dir in src/*/; do
+  part=$(basename "$dir")
+  ok=$(allowed "$part")
+  if [ -z "$ok" ]; then
+    echo "check-layers: src/$part/ is a part with no place in the layers (scripts/check-layers.sh)"
+    bad=1
+    continue
+  fi
+  for f in "$dir"*.c "$dir"*.h; do
+    [ -e "$f" ] || continue
+    for inc in $(sed -n 's/^#include "\([a-z_]*\)\/.*/\1/p' "$f" | sort -u); do
+      case " $ok " in
+        *" $inc "*) ;;
+        *) echo "check-layers: $f includes a header of $inc/, above $part/"; bad=1 ;;
+      esac
+    done
+  done
+done
+[ "$bad" -eq 0 ] && echo "layers: every include goes down"
+exit "$bad"
