@@ -8,6 +8,7 @@
 #include <fnmatch.h>
 #include <nettle/chacha-poly1305.h>
 #include <nettle/hmac.h>
+#include <nettle/memops.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,6 @@
 #include "api/lambda_shape.h"
 #include "api/sigv4.h"
 #include "http/http_util.h"
-#include "pool/daemon.h"
 #include "store/tokens.h"
 #include "util/base64.h"
 #include "util/log.h"
@@ -52,21 +52,6 @@ static struct {
 
 bool auth_enabled(void) { return mode == AUTH_TOKENS; }
 
-static void hex(const unsigned char *b, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++)
-        snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
-
-/* Equal, in a time that does not depend on where they differ. */
-static bool same_secret(const char *a, const char *b, size_t n)
-{
-    unsigned char d = 0;
-    for (size_t i = 0; i < n; i++)
-        d |= (unsigned char)(a[i] ^ b[i]);
-    return d == 0;
-}
-
 /* An AWS key's secret sealed for the store under a key derived from the
  * data dir's (ChaCha20-Poly1305, the key id as associated data): hex of
  * nonce, ciphertext and tag. The daemon must keep the secret to check a
@@ -94,7 +79,7 @@ static int seal(const char *key_id, const char *secret, char *out, size_t size)
     chacha_poly1305_update(&ctx, strlen(key_id), (const uint8_t *)key_id);
     chacha_poly1305_encrypt(&ctx, n, buf + SEAL_NONCE, (const uint8_t *)secret);
     chacha_poly1305_digest(&ctx, SEAL_TAG, buf + SEAL_NONCE + n);
-    hex(buf, sizeof buf, out);
+    hex_encode(buf, sizeof buf, out);
     return 0;
 }
 
@@ -117,7 +102,7 @@ static int unseal(const char *key_id, const char *sealed, char *out, size_t size
     chacha_poly1305_decrypt(&ctx, AWS_SECRET_LEN, (uint8_t *)out, buf + SEAL_NONCE);
     chacha_poly1305_digest(&ctx, SEAL_TAG, tag);
     out[AWS_SECRET_LEN] = '\0';
-    if (!same_secret((const char *)tag, (const char *)buf + SEAL_NONCE + AWS_SECRET_LEN, SEAL_TAG)) {
+    if (!memeql_sec(tag, buf + SEAL_NONCE + AWS_SECRET_LEN, SEAL_TAG)) {
         memset(out, 0, AWS_SECRET_LEN);
         return -1;
     }
@@ -131,7 +116,7 @@ static void token_hash(const char *token, char out[65])
     hmac_sha256_set_key(&ctx, sizeof key, key);
     hmac_sha256_update(&ctx, strlen(token), (const uint8_t *)token);
     hmac_sha256_digest(&ctx, sizeof mac, mac);
-    hex(mac, sizeof mac, out);
+    hex_encode(mac, sizeof mac, out);
 }
 
 /* The data dir's key: read, or made (written whole to a temp file, then
@@ -181,9 +166,9 @@ static int mint(const char *scope, const char *functions, int64_t expires_at, ch
     if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id || getrandom(secret, sizeof secret, 0) != (ssize_t)sizeof secret)
         return STORE_ERR;
     memset(row, 0, sizeof *row);
-    hex(id, sizeof id, row->id);
+    hex_encode(id, sizeof id, row->id);
     char s[2 * SECRET_BYTES + 1];
-    hex(secret, sizeof secret, s);
+    hex_encode(secret, sizeof secret, s);
     snprintf(out, TOKEN_LEN + 1, TOKEN_PREFIX "%s_%s", row->id, s);
     token_hash(out, row->hash);
     snprintf(row->scope, sizeof row->scope, "%s", scope);
@@ -361,7 +346,7 @@ static int verify(struct evhttp_request *req, store_token_t *t, const char **why
         *why = "the tokens cannot be read now";
         return -2;
     }
-    if (rc != STORE_OK || !same_secret(hash, t->hash, 64))
+    if (rc != STORE_OK || !memeql_sec(hash, t->hash, 64))
         return -1;
     if (t->expires_at && (int64_t)time(NULL) >= t->expires_at) {
         *why = "the token has expired";
