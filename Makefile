@@ -2,7 +2,7 @@
 # two commands a new user needs (see README.md).
 
 CC      ?= cc
-PKGS    := libevent libevent_openssl openssl jansson sqlite3 libseccomp libarchive nettle
+PKGS    := libevent libevent_openssl openssl jansson sqlite3 libseccomp libarchive nettle libnftables
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
            -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -10,7 +10,7 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
 # Debian packages the build, the tests and the benchmarks need.
 DEB_PKGS := build-essential clang libclang-rt-14-dev pkg-config libevent-dev libjansson-dev libsqlite3-dev \
-            libseccomp-dev libarchive-dev nettle-dev libssl-dev libcmocka-dev \
+            libseccomp-dev libarchive-dev nettle-dev libssl-dev libcmocka-dev libnftables-dev nftables \
             curl jq openssl iproute2 systemd groff-base python3 python3-pytest python3-pip nodejs golang-go mono-complete \
             bubblewrap wrk awscli \
             autoconf automake libtool cmake gnuplot-nox nginx docker.io docker-compose debootstrap

@@ -8,11 +8,13 @@ allowed() {
   case "$1" in
     util) echo "util" ;;
     http) echo "http util" ;;
-    sandbox|store) echo "$1 util" ;;
+    net) echo "net util" ;;
+    sandbox) echo "sandbox net util" ;;
+    store) echo "store util" ;;
     builder) echo "builder sandbox util" ;;
-    runtime_api|pool) echo "pool runtime_api http sandbox store util" ;;
-    api) echo "api builder http pool runtime_api sandbox store util" ;;
-    cli) echo "cli api builder http pool runtime_api sandbox store util" ;;
+    runtime_api|pool) echo "pool runtime_api http net sandbox store util" ;;
+    api) echo "api builder http net pool runtime_api sandbox store util" ;;
+    cli) echo "cli api builder http net pool runtime_api sandbox store util" ;;
     *) echo "" ;;
   esac
 }

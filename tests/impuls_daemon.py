@@ -96,9 +96,13 @@ class Daemon:
     def start(self):
         self.port = free_port()
         self.log = open(self.log_path, "ab")
+        # No egress unless a test asks: the suite's daemons share this
+        # machine's network namespace, whose firewall is not theirs to
+        # change (tests/e2e/test_egress.py has a namespace of its own).
+        egress = [] if any(a.startswith("--egress") for a in self.extra_args) else ["--egress", "off"]
         self.proc = subprocess.Popen(
             [BIN, "serve", "--addr", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir]
-            + self.extra_args,
+            + egress + self.extra_args,
             stdout=self.log, stderr=subprocess.STDOUT)
         return self.wait_healthy()
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/egress.h"
 #include "util/base64.h"
 
 bool fn_name_valid(const char *name)
@@ -269,6 +270,47 @@ static int get_string(json_t *body, const char *key, const char **out, char *err
     return 1;
 }
 
+/* network: "none" (its own loopback) or "egress"; egress_allow: the
+ * destinations beyond the policy (net/egress.h), as rules it parses. */
+static int parse_network(json_t *body, fn_input_t *in, char *err, size_t errlen)
+{
+    json_t *net = json_object_get(body, "network");
+    if (net) {
+        const char *v = json_string_value(net);
+        if (!v || (strcmp(v, "none") && strcmp(v, "egress"))) {
+            snprintf(err, errlen, "network must be \"none\" (a sandbox has only its own loopback) or \"egress\" "
+                                  "(connections out, under the egress policy)");
+            return -1;
+        }
+        snprintf(in->cfg.network, sizeof in->cfg.network, "%s", v);
+        in->has_network = true;
+    }
+    json_t *allow = json_object_get(body, "egress_allow");
+    if (!allow)
+        return 0;
+    if (!json_is_array(allow) || json_array_size(allow) > EGRESS_ALLOW_MAX) {
+        snprintf(err, errlen, "egress_allow must be an array of at most %d strings (\"10.0.0.0/8\", "
+                              "\"192.168.1.20:5432\")", EGRESS_ALLOW_MAX);
+        return -1;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(allow, i, v)
+    {
+        egress_rule_t r;
+        if (!json_is_string(v)) {
+            snprintf(err, errlen, "egress_allow must be an array of strings");
+            return -1;
+        }
+        if (egress_rule_parse(json_string_value(v), &r, err, errlen) < 0)
+            return -1;
+    }
+    json_decref(in->cfg.egress_allow);
+    in->cfg.egress_allow = json_deep_copy(allow);
+    in->has_egress_allow = true;
+    return 0;
+}
+
 int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t errlen)
 {
     memset(in, 0, sizeof *in);
@@ -279,7 +321,7 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
     }
     static const char *known[] = {"name", "runtime", "handler", "code", "env", "memory_mb",
                                   "timeout_s", "concurrency", "idle_timeout_s", "network", "zip", "style", "reuse", "mode",
-                                  "command", "version_label", "description", "isolation", "auth", NULL};
+                                  "command", "version_label", "description", "isolation", "auth", "egress_allow", NULL};
     const char *key;
     json_t *val;
     json_object_foreach(body, key, val)
@@ -479,12 +521,8 @@ int fn_input_parse(json_t *body, bool create, fn_input_t *in, char *err, size_t 
         in->cfg.reuse = json_is_true(reuse);
         in->has_reuse = true;
     }
-    /* Sandboxes have only their own loopback; egress is not offered yet. */
-    json_t *net = json_object_get(body, "network");
-    if (net && !(json_is_string(net) && !strcmp(json_string_value(net), "none"))) {
-        snprintf(err, errlen, "network must be \"none\" (a sandbox has only its own loopback)");
+    if (parse_network(body, in, err, errlen) < 0)
         return -1;
-    }
     json_t *env = json_object_get(body, "env");
     if (env && parse_env(env, in, err, errlen) < 0)
         return -1;

@@ -14,6 +14,7 @@ typedef struct fn_input {
     fn_config_t cfg; /* values of the fields that are present */
     bool has_runtime, has_handler, has_env, has_memory, has_timeout, has_concurrency, has_idle;
     bool has_style, has_reuse, has_mode, has_command, has_label, has_description, has_isolation, has_auth;
+    bool has_network, has_egress_allow;
     const char *code; /* inline source, borrowed from the parsed JSON */
     size_t code_len;
     unsigned char *zip; /* decoded zip archive, owned */

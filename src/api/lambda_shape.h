@@ -11,6 +11,7 @@
 /* The tag that sets a function's isolation through the Lambda API, and
  * that GetFunction reports it as. */
 #define LAMBDA_ISOLATION_TAG "impuls:isolation"
+#define LAMBDA_NETWORK_TAG "impuls:network"
 #define LAMBDA_REGION "us-east-1"
 
 /* Is this a request to the Lambda API (/2015-03-31/...)? Its answers and

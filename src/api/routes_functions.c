@@ -14,6 +14,7 @@
 #include "api/source_build.h"
 #include "http/conn_limit.h"
 #include "http/http_util.h"
+#include "net/egress.h"
 #include "pool/pool.h"
 #include "sandbox/microvm.h"
 #include "store/store.h"
@@ -288,10 +289,12 @@ void api_runtimes(struct evhttp_request *req)
 
 void api_health(struct evhttp_request *req)
 {
+    json_t *egress = egress_available() ? json_pack("{s:b}", "available", 1)
+                                        : json_pack("{s:b, s:s}", "available", 0, "why", egress_why());
     http_json(req, D->draining ? 503 : 200,
-              json_pack("{s:s, s:s, s:o, s:s, s:i, s:i, s:i, s:{s:i, s:i, s:i}}", "status",
+              json_pack("{s:s, s:s, s:o, s:o, s:s, s:i, s:i, s:i, s:{s:i, s:i, s:i}}", "status",
                         D->draining ? "draining" : "ok", "isolation", sandbox_backend_name(D->cfg.isolation),
-                        "microvm", microvm_json(), "cgroup",
+                        "microvm", microvm_json(), "egress", egress, "cgroup",
                         cgroup_version_name(cgroup_version()), "instances", pool_instance_count(), "inflight",
                         D->n_inflight, "connections", conn_limit_open(api_conns), "premade", "nodejs",
                         shells_ready("nodejs"), "python", shells_ready("python"), "csharp", shells_ready("csharp")));

@@ -16,6 +16,7 @@
 #include "api/invoke_answer.h"
 #include "api/lambda_shape.h"
 #include "http/http_util.h"
+#include "net/egress.h"
 #include "pool/pool.h"
 #include "util/util.h"
 
@@ -57,8 +58,9 @@ void lambda_get(struct evhttp_request *req, const char *name, bool with_code)
     /* Where the code can be fetched: our own REST route. */
     char location[512];
     snprintf(location, sizeof location, "http://%s/api/v1/functions/%s?code=true", D->cfg.addr, fn_cfg(fn)->name);
-    http_json(req, 200, json_pack("{s:o, s:{s:s, s:s}, s:{s:s}}", "Configuration", cfg, "Code", "RepositoryType", "S3",
-                                  "Location", location, "Tags", LAMBDA_ISOLATION_TAG, fn_cfg(fn)->isolation));
+    http_json(req, 200, json_pack("{s:o, s:{s:s, s:s}, s:{s:s, s:s}}", "Configuration", cfg, "Code", "RepositoryType",
+                                  "S3", "Location", location, "Tags", LAMBDA_ISOLATION_TAG, fn_cfg(fn)->isolation,
+                                  LAMBDA_NETWORK_TAG, fn_cfg(fn)->network));
 }
 
 void lambda_delete(struct evhttp_request *req, const char *name)
@@ -114,6 +116,9 @@ static json_t *translate(json_t *in, bool create, bool code_only, char *err, siz
             }
             if (iso)
                 json_object_set(out, "isolation", iso);
+            json_t *net = json_object_get(v, LAMBDA_NETWORK_TAG);
+            if (net)
+                json_object_set(out, "network", net);
         } else if (!strcmp(key, "Code") && create) {
             json_t *zip = json_object_get(v, "ZipFile");
             if (!json_is_object(v) || !zip || json_object_size(v) != 1) {
@@ -157,9 +162,18 @@ static void write_from_lambda(struct evhttp_request *req, const char *name, bool
     json_decref(body);
     if (!spec)
         return http_error(req, 400, "InvalidParameterValueException", "%s", err);
-    /* Lambda's defaults where they differ from the REST API's. */
+    /* Lambda's defaults where they differ from the REST API's: a 3 s
+     * timeout, and a way out (a function without VpcConfig reaches the
+     * internet), where this daemon offers egress and the function's sandbox
+     * can have it. */
     if (create && !json_object_get(spec, "timeout_s"))
         json_object_set_new(spec, "timeout_s", json_integer(3));
+    const char *iso = json_string_value(json_object_get(spec, "isolation"));
+    if (!iso)
+        iso = sandbox_backend_name(D->cfg.isolation);
+    if (create && !json_object_get(spec, "network"))
+        json_object_set_new(spec, "network",
+                            json_string(egress_available() && !strcmp(iso, "namespace") ? "egress" : "none"));
     if (create && !json_object_get(spec, "zip")) {
         json_decref(spec);
         return http_error(req, 400, "InvalidParameterValueException", "Code.ZipFile is required");

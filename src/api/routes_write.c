@@ -16,6 +16,7 @@
 #include "api/lambda_shape.h"
 #include "api/source_build.h"
 #include "http/http_util.h"
+#include "net/egress.h"
 #include "pool/pool.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -144,6 +145,12 @@ static void apply_patch(const fn_input_t *in, fn_config_t *next)
         snprintf(next->isolation, sizeof next->isolation, "%s", in->cfg.isolation);
     if (in->has_auth)
         snprintf(next->auth, sizeof next->auth, "%s", in->cfg.auth);
+    if (in->has_network)
+        snprintf(next->network, sizeof next->network, "%s", in->cfg.network);
+    if (in->has_egress_allow) {
+        json_decref(next->egress_allow);
+        next->egress_allow = json_deep_copy(in->cfg.egress_allow);
+    }
     /* A label names one version: a new version has only the one it is given. */
     snprintf(next->version_label, sizeof next->version_label, "%s", in->has_label ? in->cfg.version_label : "");
 }
@@ -238,6 +245,22 @@ static bool isolation_refusal(const char *isolation, const runtime_def_t *rt, co
     return true;
 }
 
+/* network "egress" needs egress on this daemon (net/egress.h) and, for now,
+ * the namespace backend: a VM has no veth into the egress table yet. */
+static bool network_refusal(const char *network, const char *isolation, char *buf, size_t len)
+{
+    if (strcmp(network, "egress"))
+        return false;
+    if (!strcmp(isolation, "microvm"))
+        snprintf(buf, len, "network \"egress\" cannot run with isolation \"microvm\" yet; use isolation "
+                           "\"namespace\"");
+    else if (!egress_available())
+        snprintf(buf, len, "network \"egress\" is not available on this daemon: %s", egress_why());
+    else
+        return false;
+    return true;
+}
+
 static void commit_create(write_job_t *job)
 {
     char err[768];
@@ -246,7 +269,8 @@ static void commit_create(write_job_t *job)
         http_error(job->req, 409, "ResourceConflictException", "function '%s' already exists", job->name);
         return discard_code(job);
     }
-    if (isolation_refusal(cfg->isolation, runtime_find(cfg->runtime), cfg->mode, err, sizeof err)) {
+    if (isolation_refusal(cfg->isolation, runtime_find(cfg->runtime), cfg->mode, err, sizeof err) ||
+        network_refusal(cfg->network, cfg->isolation, err, sizeof err)) {
         http_error(job->req, 400, "InvalidParameterValueException", "%s", err);
         return discard_code(job);
     }
@@ -313,6 +337,8 @@ static void commit_update(write_job_t *job)
     if (!bad)
         bad = fields_refusal(old->runtime, next.runtime, next.mode, next.handler, job->in.code || job->in.zip,
                              next.isolation, err, sizeof err);
+    if (!bad && network_refusal(next.network, next.isolation, err, sizeof err))
+        bad = err;
     if (bad) {
         http_error(job->req, 400, "InvalidParameterValueException", "%s", bad);
         fn_config_clear(&next);

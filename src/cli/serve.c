@@ -27,6 +27,7 @@
 #include "api/sigv4.h"
 #include "api/source_build.h"
 #include "cli/cli.h"
+#include "net/egress.h"
 #include "pool/pool.h"
 #include "sandbox/microvm.h"
 #include "util/log.h"
@@ -153,6 +154,8 @@ static void usage(void)
                     "                    [--router-cert FILE --router-key FILE]\n"
                     "                    [--chamber-ports LO-HI (6000-6999)] [--prewarm N (2)]\n"
                     "                    [--auth tokens|none] [--aws-credentials FILE] [--scale-delay MS (2)] [--python-zygote N (1)]\n"
+                    "                    [--egress on|off] [--egress-allow CIDR[:PORT],...] [--egress-subnet CIDR (10.201.0.0/16)]\n"
+                    "                    [--egress-rate MBIT/S (100)] [--egress-conns N (256)] [--egress-resolv-conf FILE]\n"
                     "  --prewarm   sandboxes per language made ahead of demand (0: none)\n"
                     "  --python-zygote  a Python function with N instances that needs another gets a zygote (0: never)\n"
                     "  --scale-delay  how long a call waits for a busy instance before a new one is started\n"
@@ -163,6 +166,10 @@ static void usage(void)
                     "  --isolation namespace|microvm|process  what a new function gets unless it names its own;\n"
                     "              process: every call unsandboxed, as ?local=true (development)\n"
                     "  --microvm-dir DIR  the microVM guest (default: build/microvm beside runtimes/)\n"
+                    "  --egress off  no function gets network \"egress\" (on: where the host allows it)\n"
+                    "  --egress-allow  destinations every function with network \"egress\" may reach beyond the policy\n"
+                    "  --egress-rate, --egress-conns  per function with egress: its rate each way, its connections\n"
+                    "  --egress-resolv-conf  the resolvers sandboxes use (default /etc/resolv.conf)\n"
                     "  --router-https  serve the router over TLS too (self-signed certificates per host, or --router-cert)\n"
                     "  --router-http   answer plain HTTP with a 308 redirect to --router-https\n"
                     "  env: IMPULS_ADDR (default 127.0.0.1:8080), IMPULS_DATA_DIR (default ./var)\n");
@@ -223,6 +230,8 @@ int cmd_serve(int argc, char **argv)
     const char *router_host = "fn.localhost";
     const char *router_https = NULL, *router_http = NULL, *router_cert = NULL, *router_key = NULL;
     const char *auth = NULL; /* --auth: tokens, none, or unsaid */
+    egress_opts_t egress = {0};
+    bool egress_on = true;
     D->cfg.isolation = SANDBOX_NAMESPACE; /* (SANDBOX_PROCESS is 0) */
     D->cfg.queue_max = 100;
     D->cfg.tmp_mb = 64;
@@ -250,6 +259,12 @@ int cmd_serve(int argc, char **argv)
         {"router-cert", required_argument, 0, 'C'},
         {"router-key", required_argument, 0, 'k'},
         {"auth", required_argument, 0, 'A'},
+        {"egress", required_argument, 0, 1000},
+        {"egress-allow", required_argument, 0, 1001},
+        {"egress-subnet", required_argument, 0, 1002},
+        {"egress-rate", required_argument, 0, 1003},
+        {"egress-conns", required_argument, 0, 1004},
+        {"egress-resolv-conf", required_argument, 0, 1005},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0},
     };
     int o;
@@ -293,6 +308,29 @@ int cmd_serve(int argc, char **argv)
             }
             auth = optarg;
             break;
+        case 1000:
+            if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+                fprintf(stderr, "impuls: --egress takes on or off\n");
+                return 2;
+            }
+            egress_on = !strcmp(optarg, "on");
+            break;
+        case 1001: egress.allow = optarg; break;
+        case 1002: egress.subnet = optarg; break;
+        case 1003: {
+            int mbit;
+            if (!parse_int(optarg, 1, 100000, &mbit)) {
+                fprintf(stderr, "impuls: --egress-rate takes Mbit/s, from 1 to 100000\n");
+                return 2;
+            }
+            egress.rate_bytes = (int64_t)mbit * 1000 * 1000 / 8;
+            break;
+        }
+        case 1004:
+            if (!parse_count(optarg, &egress.conns, "--egress-conns"))
+                return 2;
+            break;
+        case 1005: egress.resolv_conf = optarg; break;
         case 'H': router_http = optarg; break;
         case 'C': router_cert = optarg; break;
         case 'k': router_key = optarg; break;
@@ -459,6 +497,15 @@ int cmd_serve(int argc, char **argv)
         cgroup_shutdown();
         return 1;
     }
+    if (D->cfg.isolation == SANDBOX_PROCESS)
+        egress_refuse("the daemon runs every call unsandboxed (--isolation process)");
+    else if (!egress_on)
+        egress_refuse("the daemon runs with --egress off");
+    else if (egress_init(D->base, &egress, err, sizeof err) == -2) {
+        log_error("egress: %s", err);
+        cgroup_shutdown();
+        return 2;
+    }
     if (store_load_all(D->store, load_fn, NULL) != STORE_OK) {
         log_error("store: cannot load functions: %s", store_last_error(D->store));
         cgroup_shutdown();
@@ -517,6 +564,7 @@ int cmd_serve(int argc, char **argv)
     source_builds_shutdown();
     chambers_shutdown();
     shells_shutdown();
+    egress_shutdown();
     api_drop_retries();
     evhttp_free(api);
     if (router)

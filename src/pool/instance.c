@@ -165,8 +165,16 @@ instance_t *instance_spawn(pool_t *pool)
     spec.vm_prestart = runtime_starts_early(pool, &early) && early->lang == LANG_PYTHON;
     spec.argv = argv;
     spec.envp = (const char *const *)env;
+    spec.resolv_conf = egress_resolv_conf();
 
     char err[512];
+    if (fn_egress_lease(inst, err, sizeof err) < 0) {
+        log_error("function %s: cannot start an instance: %s", fn->cfg.name, err);
+        free_env(env);
+        free(inst);
+        return NULL;
+    }
+    spec.egress = inst->egress.held ? &inst->egress : NULL;
     inst->spawned_ms = mono_ms();
     /* From the function's zygote if it has one ready, else a pre-made
      * sandbox if one is ready, else a new one. */
@@ -178,6 +186,7 @@ instance_t *instance_spawn(pool_t *pool)
     free_env(env);
     if (rc == -1) {
         log_error("function %s: cannot start an instance: %s", fn->cfg.name, err);
+        egress_lease_release(&inst->egress);
         free(inst);
         return NULL;
     }
@@ -420,6 +429,7 @@ static void instance_free(instance_t *inst)
     if (inst->netns_fd >= 0)
         close(inst->netns_fd);
     sandbox_release(&inst->sb);
+    egress_lease_release(&inst->egress);
     json_decref(inst->init_error);
     /* Its code dir outlived an update or delete while it ran: remove it now
      * (store_gc_code keeps it if a function still refers to it). */

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <sys/queue.h>
 
+#include "net/egress.h"
 #include "pool/pool.h"
 #include "sandbox/sandbox.h"
 
@@ -47,6 +48,10 @@ struct fn {
     bool pinned;     /* see registry_add_pinned */
     fn_watch_t watch;
     int refs; /* instances and invocations still pointing here */
+    /* Its egress rules' interface group (net/egress.h), made for its
+     * configuration's version egress_version; 0: none yet. */
+    uint32_t egress_group;
+    int egress_version;
     fn_t *next;
 };
 
@@ -73,6 +78,7 @@ struct instance {
     int netns_fd; /* its network namespace, opened on first direct call; -1 */
     bool premade; /* a pre-made sandbox (shells.c) was claimed for it */
     bool from_zygote; /* cloned from its function's Python zygote (zygotes.c) */
+    egress_lease_t egress; /* its link out, when its function has network "egress" */
     instance_t *next;      /* all the daemon's instances */
     instance_t *pool_next; /* its pool's (pool_t.instances) */
 };
@@ -100,6 +106,9 @@ struct invocation {
 enum { LOG_KEEP = 64 * 1024, LOG_MAX_PER_CALL = 1 << 20 };
 
 /* registry.c */
+/* Reserves inst's link out when its function has network "egress" (its
+ * function's rules made first): 0, or -1 with err. Namespace backend only. */
+int fn_egress_lease(instance_t *inst, char *err, size_t errlen);
 
 
 /* instance.c */

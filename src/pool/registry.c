@@ -100,6 +100,37 @@ bool fn_removed(const fn_t *fn) { return fn->removed; }
 
 void fn_ref(fn_t *fn) { fn->refs++; }
 
+int fn_egress_lease(instance_t *inst, char *err, size_t errlen)
+{
+    fn_t *fn = inst->pool->fn;
+    if (strcmp(fn->cfg.network, "egress") || inst->pool->backend != SANDBOX_NAMESPACE)
+        return 0;
+    if (!fn->egress_group || fn->egress_version != fn->cfg.version) {
+        /* Its rules as configured now; instances of the old version lose
+         * what was allowed only to them as they drain. */
+        if (fn->egress_group)
+            egress_group_close(fn->egress_group);
+        egress_rule_t rules[EGRESS_ALLOW_MAX];
+        int n = 0;
+        size_t i;
+        json_t *v;
+        json_array_foreach(fn->cfg.egress_allow, i, v)
+        {
+            if (n < EGRESS_ALLOW_MAX && json_is_string(v) && egress_rule_parse(json_string_value(v), &rules[n], err, errlen) == 0)
+                n++;
+        }
+        fn->egress_group = egress_group_open(rules, n, err, errlen);
+        fn->egress_version = fn->cfg.version;
+        if (!fn->egress_group)
+            return -1;
+    }
+    if (egress_lease_take(fn->egress_group, &inst->egress) < 0) {
+        snprintf(err, errlen, "no address is free in the egress subnet");
+        return -1;
+    }
+    return 0;
+}
+
 void fn_unref(fn_t *fn)
 {
     if (--fn->refs > 0)
@@ -116,6 +147,8 @@ void fn_unref(fn_t *fn)
             event_free(fn->pools[b].scale_ev);
         zygote_stop(&fn->pools[b]);
     }
+    if (fn->egress_group)
+        egress_group_close(fn->egress_group);
     fn_config_clear(&fn->cfg);
     free(fn);
 }

@@ -114,6 +114,7 @@ void shell_spec_init(shell_spec_t *ss, const runtime_def_t *rt, uint64_t id)
         .uid = instance_uid(id),
         .pooled = true,
         .tasks_root = ss->tasks,
+        .resolv_conf = egress_resolv_conf(),
     };
     const char *task_dir, *runtime_dir;
     sandbox_paths(SANDBOX_NAMESPACE, &ss->spec, &task_dir, &runtime_dir);
@@ -235,6 +236,7 @@ bool shell_take(instance_t *inst, char **env)
     const fn_config_t *c = &inst->pool->fn->cfg;
     char *claim = shell_claim_env(env);
     bool ok = claim && cgroup_set_limits(&s->sb.cg, c->memory_mb, D->cfg.pids_max, instance_cpu_weight(c)) == 0 &&
+              (!inst->egress.held || egress_lease_attach(&inst->egress, s->sb.pid) == 0) &&
               sandbox_claim(&s->sb, inst->task_key, claim) == 0;
     free(claim);
     shell_unlink(s);

@@ -254,6 +254,7 @@ int zygote_spawn(instance_t *inst, char **env, char *err, size_t errlen)
     ss.spec.memory_mb = c->memory_mb;
     ss.spec.cpu_weight = instance_cpu_weight(c);
     ss.spec.zygote_fd = pool->zygote->fd;
+    ss.spec.egress = inst->egress.held ? &inst->egress : NULL;
     int rc = sandbox_spawn(&ss.spec, &inst->sb, err, errlen);
     if (rc == -1) {
         fail(pool, err);

@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "net/egress.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/spawn_util.h"
 #include "util/util.h"
@@ -121,10 +122,22 @@ int namespace_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t
     sb->log_fd = logp[0];
     sb->rapi_fd = -1;
     rc = cgroup_attach(&sb->cg, sb->pid);
-    if (rc < 0 || write(sb->ctl_fd, "g", 1) != 1) {
-        snprintf(err, errlen, "cannot place the sandbox in its cgroup: %s", strerror(rc < 0 ? -rc : errno));
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot place the sandbox in its cgroup: %s", strerror(-rc));
         kill(sb->pid, SIGKILL);
         return -2; /* spawned: the caller reaps it and releases */
+    }
+    /* Its link out is ready before its runtime starts, as Lambda's is. */
+    rc = spec->egress ? egress_lease_attach(spec->egress, sb->pid) : 0;
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot make the sandbox's network link: %s", strerror(-rc));
+        kill(sb->pid, SIGKILL);
+        return -2;
+    }
+    if (write(sb->ctl_fd, "g", 1) != 1) {
+        snprintf(err, errlen, "cannot start the sandbox: %s", strerror(errno));
+        kill(sb->pid, SIGKILL);
+        return -2;
     }
     fcntl(sb->log_fd, F_SETFL, O_NONBLOCK);
     return 0;

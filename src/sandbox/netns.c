@@ -13,8 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net/netns.h"
 #include "sandbox/sandbox.h"
-#include "util/log.h"
 
 int sandbox_open_netns(pid_t pid)
 {
@@ -25,20 +25,7 @@ int sandbox_open_netns(pid_t pid)
 
 int sandbox_socket_inside(int netns_fd)
 {
-    static int host_ns = -1;
-    if (host_ns < 0)
-        host_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (host_ns < 0 || setns(netns_fd, CLONE_NEWNET) < 0)
-        return -1;
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int saved = errno;
-    if (setns(host_ns, CLONE_NEWNET) < 0) {
-        /* The loop thread would now serve from the sandbox's namespace. */
-        log_error("cannot return to the host network namespace: %s", strerror(errno));
-        abort();
-    }
-    errno = saved;
-    return s;
+    return net_socket_in(netns_fd, AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 }
 
 void sandbox_loopback_addr(int port, struct sockaddr_in *a)

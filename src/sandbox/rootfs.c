@@ -122,7 +122,7 @@ static int make_etc(const sandbox_spec_t *spec, char *err, size_t errlen)
         }
         return 0;
     }
-    if (put_file("etc/hosts", "127.0.0.1 localhost\n::1 localhost\n") < 0 || put_file("etc/resolv.conf", "") < 0)
+    if (put_file("etc/hosts", "127.0.0.1 localhost\n::1 localhost\n") < 0 || put_file("etc/resolv.conf", spec->resolv_conf ? spec->resolv_conf : "") < 0)
         return fail(err, errlen, "write", "etc/");
     return 0;
 }

@@ -23,6 +23,8 @@
 #define SANDBOX_TASK_DIR "/var/task"
 #define SANDBOX_CACHE_DIR "/var/cache/impuls"
 
+struct egress_lease;
+
 enum sandbox_backend { SANDBOX_PROCESS, SANDBOX_NAMESPACE, SANDBOX_MICROVM, SANDBOX_BACKENDS };
 /* "process", "namespace", "microvm"; and back (-1: none of them). */
 const char *sandbox_backend_name(enum sandbox_backend b);
@@ -47,6 +49,13 @@ typedef struct sandbox_spec {
     bool task_writable;    /* /var/task bound read-write (nosuid, nodev) */
     bool host_net_files;   /* the host's /etc/resolv.conf and /etc/hosts, read-only: builds share its network */
     const char *cache_dir; /* host dir bound read-write at SANDBOX_CACHE_DIR, or NULL */
+    /* The function sandbox's /etc/resolv.conf (egress_resolv_conf()), or
+     * NULL: an empty one. */
+    const char *resolv_conf;
+    /* namespace: the sandbox's link out (net/egress.h), made before its
+     * runtime starts; NULL: only its own loopback. A pooled shell gets one,
+     * if its function has egress, just before its claim. */
+    const struct egress_lease *egress;
     /* A pre-made shell (namespace backend): made before any function asks
      * for it, with task_dir an empty dir. The runtime starts and waits on
      * fd 3 for its claim; sandbox_claim names the code and the environment.

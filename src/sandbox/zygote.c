@@ -31,13 +31,13 @@
 #include "sandbox/sandbox.h"
 #include "sandbox/spawn_util.h"
 
-enum { NSTR = 4, STR_MAX = 4095, REPLY_TIMEOUT_MS = 2000, FD_MIN = 10 };
+enum { NSTR = 5, STR_MAX = 4095, REPLY_TIMEOUT_MS = 2000, FD_MIN = 10 };
 
 /* The parts of the spec init uses; the strings follow, without NULs. */
 struct request {
     uint32_t uid;
     int32_t pids_max, tmp_mb;
-    uint16_t len[NSTR]; /* task_dir, runtime_dir, root_mnt, tasks_root */
+    uint16_t len[NSTR]; /* task_dir, runtime_dir, root_mnt, tasks_root, resolv_conf */
 };
 
 union fd_cmsg {
@@ -47,7 +47,8 @@ union fd_cmsg {
 
 pid_t zygote_clone(int zsock, const sandbox_spec_t *spec, const int fds[4])
 {
-    const char *strs[NSTR] = {spec->task_dir, spec->runtime_dir, spec->root_mnt, spec->tasks_root};
+    const char *strs[NSTR] = {spec->task_dir, spec->runtime_dir, spec->root_mnt, spec->tasks_root,
+                              spec->resolv_conf};
     struct request rq = {.uid = (uint32_t)spec->uid, .pids_max = spec->pids_max, .tmp_mb = spec->tmp_mb};
     struct iovec iov[1 + NSTR] = {{.iov_base = &rq, .iov_len = sizeof rq}};
     for (int i = 0; i < NSTR; i++) {
@@ -143,6 +144,7 @@ static int read_request(int sock, sandbox_spec_t *spec, int fds[4])
         .runtime_dir = paths[1],
         .root_mnt = paths[2],
         .tasks_root = paths[3],
+        .resolv_conf = paths[4],
         .pids_max = rq.pids_max,
         .tmp_mb = rq.tmp_mb,
         .uid = (uid_t)rq.uid,

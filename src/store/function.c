@@ -18,6 +18,8 @@ void fn_config_init_defaults(fn_config_t *c)
     snprintf(c->mode, sizeof c->mode, "handler");
     snprintf(c->isolation, sizeof c->isolation, "namespace");
     snprintf(c->auth, sizeof c->auth, "none");
+    snprintf(c->network, sizeof c->network, "none");
+    c->egress_allow = json_array();
     c->version = 1;
 }
 
@@ -27,6 +29,8 @@ void fn_config_clear(fn_config_t *c)
     c->env = NULL;
     json_decref(c->command);
     c->command = NULL;
+    json_decref(c->egress_allow);
+    c->egress_allow = NULL;
 }
 
 void fn_config_copy(fn_config_t *dst, const fn_config_t *src)
@@ -34,6 +38,7 @@ void fn_config_copy(fn_config_t *dst, const fn_config_t *src)
     *dst = *src;
     dst->env = src->env ? json_deep_copy(src->env) : json_object();
     dst->command = src->command ? json_deep_copy(src->command) : NULL;
+    dst->egress_allow = src->egress_allow ? json_deep_copy(src->egress_allow) : json_array();
 }
 
 const char *fn_config_code_kind(const fn_config_t *c)
@@ -48,11 +53,11 @@ json_t *fn_config_to_json(const fn_config_t *c)
     char created[32], updated[32];
     iso8601(created, c->created_at);
     iso8601(updated, c->updated_at);
-    return json_pack("{s:s, s:s, s:s, s:s, s:O, s:i, s:i, s:i, s:i, s:s, s:O?, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:s?, s:s, s:s}",
+    return json_pack("{s:s, s:s, s:s, s:s, s:O, s:i, s:i, s:i, s:i, s:s, s:O?, s:s, s:b, s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:i, s:s?, s:s, s:s}",
                      "name", c->name, "description", c->description, "runtime", c->runtime, "handler", c->handler, "env",
                      c->env, "memory_mb", c->memory_mb, "timeout_s",
                      c->timeout_s, "concurrency", c->concurrency, "idle_timeout_s",
-                     c->idle_timeout_s, "mode", c->mode, "command", c->command, "style", c->style, "reuse", c->reuse, "isolation", c->isolation, "auth", c->auth, "network", "none", "code_kind", fn_config_code_kind(c), "code_sha256", c->code_sha256, "code_size",
+                     c->idle_timeout_s, "mode", c->mode, "command", c->command, "style", c->style, "reuse", c->reuse, "isolation", c->isolation, "auth", c->auth, "network", c->network[0] ? c->network : "none", "egress_allow", c->egress_allow ? json_deep_copy(c->egress_allow) : json_array(), "code_kind", fn_config_code_kind(c), "code_sha256", c->code_sha256, "code_size",
                      (json_int_t)c->code_size, "version", c->version, "version_label",
                      c->version_label[0] ? c->version_label : NULL, "created_at", created,
                      "updated_at", updated);
@@ -90,6 +95,13 @@ int fn_config_from_json(json_t *j, fn_config_t *c)
         copy_str(c->isolation, sizeof c->isolation, j, "isolation");
     if (json_is_string(json_object_get(j, "auth")))
         copy_str(c->auth, sizeof c->auth, j, "auth");
+    if (json_is_string(json_object_get(j, "network")))
+        copy_str(c->network, sizeof c->network, j, "network");
+    json_t *allow = json_object_get(j, "egress_allow");
+    if (json_is_array(allow)) {
+        json_decref(c->egress_allow);
+        c->egress_allow = json_deep_copy(allow);
+    }
     if (json_is_string(json_object_get(j, "style")))
         copy_str(c->style, sizeof c->style, j, "style");
     c->reuse = !json_is_false(json_object_get(j, "reuse"));

@@ -23,6 +23,8 @@ typedef struct fn_config {
     char mode[8];   /* "handler", or "http": a server on port 8000 started from `handler` */
     char isolation[12]; /* "namespace" or "microvm": the sandbox its instances get */
     char auth[8];       /* its router URL: "none" (public) or "token" (an invoke token: docs/api.md) */
+    char network[8];    /* "none" (its own loopback only) or "egress" (out under a policy: net/egress.h) */
+    json_t *egress_allow; /* array of "CIDR[:port]" strings its egress may reach beyond the policy; owned */
     json_t *command; /* mode "http": the argv that starts the server, or NULL; owned */
     char version_label[FN_LABEL_MAX + 1]; /* the user's name for this version ("1.0.0"), or "" */
     char description[FN_DESCRIPTION_MAX + 1]; /* free text (Lambda's Description), or "" */

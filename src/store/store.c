@@ -26,7 +26,7 @@ static const char *SCHEMA =
     " style TEXT NOT NULL DEFAULT 'lambda', reuse INTEGER NOT NULL DEFAULT 1,"
     " mode TEXT NOT NULL DEFAULT 'handler', command TEXT, version_label TEXT NOT NULL DEFAULT '',"
     " description TEXT NOT NULL DEFAULT '', isolation TEXT NOT NULL DEFAULT 'namespace',"
-    " auth TEXT NOT NULL DEFAULT 'none');"
+    " auth TEXT NOT NULL DEFAULT 'none', network TEXT NOT NULL DEFAULT 'none', egress_allow TEXT);"
     /* One row per version of a function's code and configuration (the last
      * STORE_VERSIONS_KEPT), for GET .../versions and chambers. */
     "CREATE TABLE IF NOT EXISTS versions ("
@@ -92,6 +92,8 @@ store_t *store_open(const char *data_dir, char *err, size_t errlen)
         "ALTER TABLE functions ADD COLUMN description TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE functions ADD COLUMN isolation TEXT NOT NULL DEFAULT 'namespace'",
         "ALTER TABLE functions ADD COLUMN auth TEXT NOT NULL DEFAULT 'none'",
+        "ALTER TABLE functions ADD COLUMN network TEXT NOT NULL DEFAULT 'none'",
+        "ALTER TABLE functions ADD COLUMN egress_allow TEXT",
         NULL,
     };
     if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) == SQLITE_OK)
@@ -144,6 +146,13 @@ static void bind_config(sqlite3_stmt *st, const fn_config_t *c)
     sqlite3_bind_text(st, 20, c->description, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 21, c->isolation, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 22, c->auth[0] ? c->auth : "none", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 23, c->network[0] ? c->network : "none", -1, SQLITE_TRANSIENT);
+    char *allow = c->egress_allow && json_array_size(c->egress_allow) ? json_dumps(c->egress_allow, JSON_COMPACT) : NULL;
+    if (allow)
+        sqlite3_bind_text(st, 24, allow, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 24);
+    free(allow);
     free(cmd);
     free(env);
 }
@@ -168,8 +177,9 @@ int store_insert(store_t *s, const fn_config_t *c)
     return exec_config(s,
                        "INSERT INTO functions (name, runtime, handler, env, memory_mb, timeout_s,"
                        " concurrency, idle_timeout_s, code_sha256, code_size, task_key, version,"
-                       " created_at, updated_at, style, reuse, mode, command, version_label, description, isolation, auth)"
-                       " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
+                       " created_at, updated_at, style, reuse, mode, command, version_label, description, isolation, auth,"
+                       " network, egress_allow)"
+                       " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)",
                        c, "insert function");
 }
 
@@ -180,7 +190,7 @@ int store_update(store_t *s, const fn_config_t *c)
                        " timeout_s=?6, concurrency=?7, idle_timeout_s=?8, code_sha256=?9,"
                        " code_size=?10, task_key=?11, version=?12, created_at=?13, updated_at=?14, style=?15,"
                        " reuse=?16, mode=?17, command=?18, version_label=?19, description=?20,"
-                       " isolation=?21, auth=?22"
+                       " isolation=?21, auth=?22, network=?23, egress_allow=?24"
                        " WHERE name=?1",
                        c, "update function");
 }
@@ -332,8 +342,8 @@ int store_load_all(store_t *s, store_each_fn cb, void *arg)
     if (sqlite3_prepare_v2(s->db,
                            "SELECT name, runtime, handler, env, memory_mb, timeout_s, concurrency,"
                            " idle_timeout_s, code_sha256, code_size, task_key, version, created_at,"
-                           " updated_at, style, reuse, mode, command, version_label, description, isolation, auth"
-                           " FROM functions ORDER BY name",
+                           " updated_at, style, reuse, mode, command, version_label, description, isolation, auth,"
+                           " network, egress_allow FROM functions ORDER BY name",
                            -1, &st, NULL) != SQLITE_OK)
         return store_fail(s, "load functions");
     int rc;
@@ -368,6 +378,13 @@ int store_load_all(store_t *s, store_each_fn cb, void *arg)
         copy_col(c.description, sizeof c.description, st, 19);
         copy_col(c.isolation, sizeof c.isolation, st, 20);
         copy_col(c.auth, sizeof c.auth, st, 21);
+        copy_col(c.network, sizeof c.network, st, 22);
+        const char *allow = (const char *)sqlite3_column_text(st, 23);
+        c.egress_allow = allow ? json_loads(allow, 0, NULL) : NULL;
+        if (!json_is_array(c.egress_allow)) {
+            json_decref(c.egress_allow);
+            c.egress_allow = json_array();
+        }
         cb(&c, arg);
         fn_config_clear(&c);
     }

@@ -11,7 +11,8 @@ box = box_fixture()
 
 INT_FIELDS = {"memory_mb": (64, 10240), "timeout_s": (1, 900), "concurrency": (1, 1000),
               "idle_timeout_s": (1, 86400)}
-NETWORK_MSG = 'network must be "none" (a sandbox has only its own loopback)'
+NETWORK_MSG = ('network must be "none" (a sandbox has only its own loopback) or "egress" (connections out, '
+               'under the egress policy)')
 ENV_TYPE_MSG = "env must be an object of string values"
 
 

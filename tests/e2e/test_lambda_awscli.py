@@ -76,7 +76,7 @@ def test_create_list_get_invoke_node_and_python(daemon, zips, tmp_path):
         assert got == {"Configuration": node, "Code": {
             "RepositoryType": "S3",
             "Location": f"http://127.0.0.1:{daemon.port}/api/v1/functions/hello-node?code=true"},
-            "Tags": {"impuls:isolation": "namespace"}}, ident
+            "Tags": {"impuls:isolation": "namespace", "impuls:network": "none"}}, ident
         assert aws_ok(daemon, "get-function-configuration", "--function-name", ident) == node
     assert aws_ok(daemon, "get-function-configuration", "--function-name", arn("hello-py")) == py
 
@@ -408,7 +408,7 @@ def test_the_isolation_tag_sets_a_functions_isolation(zips, tmp_path):
     with running_daemon(["--microvm-dir", str(empty)]) as d:
         aws_create(d, "tagged", "python3.11", "app.handler", zips["py"], "--tags", "impuls:isolation=namespace,team=a")
         got = aws_ok(d, "get-function", "--function-name", "tagged")
-        assert got["Tags"] == {"impuls:isolation": "namespace"}
+        assert got["Tags"] == {"impuls:isolation": "namespace", "impuls:network": "none"}
         assert d.request("GET", "/api/v1/functions/tagged").json()["isolation"] == "namespace"
         why = (f"the guest is not built ({empty}/vmlinuz: No such file or directory; make microvm-guest)")
         health = d.request("GET", "/healthz").json()["microvm"]

@@ -96,8 +96,8 @@ def test_network_other_than_none_is_400(daemon, network):
         "name": "net", "runtime": "nodejs20", "code": "exports.handler = async () => 1",
         "network": network})
     assert (r.status, r.json()["errorType"]) == (400, "InvalidParameterValueException")
-    assert r.json()["errorMessage"] == \
-        'network must be "none" (a sandbox has only its own loopback)'
+    assert r.json()["errorMessage"] == ('network must be "none" (a sandbox has only its own loopback) or "egress" '
+                                        '(connections out, under the egress policy)')
     assert daemon.request("GET", "/api/v1/functions/net").status == 404
     node(daemon, "net", "exports.handler = async () => 1", network="none")
     r = daemon.request("PUT", "/api/v1/functions/net", {"network": network})

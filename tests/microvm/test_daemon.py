@@ -242,7 +242,8 @@ def test_the_lambda_api_creates_and_invokes_a_vm_function(d):
         "FunctionName": "lam", "Runtime": "python3.11", "Handler": "main.handler", "Role": "arn:aws:iam::1:role/x",
         "Code": {"ZipFile": base64.b64encode(buf.getvalue()).decode()}, "Tags": {"impuls:isolation": "microvm"}})
     assert r.status == 201, r
-    assert d.request("GET", "/2015-03-31/functions/lam").json()["Tags"] == {"impuls:isolation": "microvm"}
+    assert d.request("GET", "/2015-03-31/functions/lam").json()["Tags"] == {"impuls:isolation": "microvm",
+                                                                           "impuls:network": "none"}
     r = d.request("POST", "/2015-03-31/functions/lam/invocations", {"via": "lambda"})
     assert r.status == 200, r
     assert r.json()["event"] == {"via": "lambda"} and r.json()["guest_kernel"] is True

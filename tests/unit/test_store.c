@@ -135,6 +135,9 @@ static void sample_config(fn_config_t *c, const char *name)
     c->updated_at = 1700000000456ULL;
     snprintf(c->style, sizeof c->style, "glambdar");
     c->reuse = false;
+    snprintf(c->network, sizeof c->network, "egress");
+    json_array_append_new(c->egress_allow, json_string("10.0.0.0/8"));
+    json_array_append_new(c->egress_allow, json_string("192.168.1.20:5432"));
 }
 
 /* What store_load_all handed to its callback, copied. */
@@ -184,6 +187,8 @@ static void assert_config_equal(const fn_config_t *a, const fn_config_t *b)
     assert_string_equal(a->style, b->style);
     assert_int_equal(a->reuse, b->reuse);
     assert_string_equal(a->isolation, b->isolation);
+    assert_string_equal(a->network, b->network);
+    assert_true(json_equal(a->egress_allow, b->egress_allow));
 }
 
 static void insert_sample(store_t *s, const char *name)
@@ -725,7 +730,8 @@ static void test_config_to_json_is_the_public_view(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "version")), 7);
     assert_string_equal(json_string_value(json_object_get(j, "created_at")), "2023-11-14T22:13:20.123Z");
     assert_string_equal(json_string_value(json_object_get(j, "updated_at")), "2023-11-14T22:13:20.456Z");
-    assert_string_equal(json_string_value(json_object_get(j, "network")), "none");
+    assert_string_equal(json_string_value(json_object_get(j, "network")), "egress");
+    assert_true(json_equal(json_object_get(j, "egress_allow"), c.egress_allow));
     assert_string_equal(json_string_value(json_object_get(j, "code_kind")), "inline");
     assert_string_equal(json_string_value(json_object_get(j, "style")), "glambdar");
     assert_true(json_is_false(json_object_get(j, "reuse")));
@@ -737,7 +743,7 @@ static void test_config_to_json_is_the_public_view(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "description")), "");
     assert_string_equal(json_string_value(json_object_get(j, "isolation")), "namespace");
     assert_string_equal(json_string_value(json_object_get(j, "auth")), "none");
-    assert_int_equal(json_object_size(j), 23);
+    assert_int_equal(json_object_size(j), 24);
     json_decref(j);
     fn_config_clear(&c);
 }
@@ -878,6 +884,9 @@ static void test_config_from_json_round_trips_the_public_view(void **state)
     assert_int_equal(back.idle_timeout_s, c.idle_timeout_s);
     assert_string_equal(back.mode, "http");
     assert_string_equal(back.isolation, "microvm");
+    assert_string_equal(back.network, "egress");
+    assert_true(json_equal(back.egress_allow, c.egress_allow));
+    assert_true(back.egress_allow != c.egress_allow); /* a copy */
     assert_string_equal(back.style, "glambdar");
     assert_false(back.reuse);
     assert_string_equal(back.code_sha256, c.code_sha256);
