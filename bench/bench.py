@@ -20,11 +20,15 @@
          (scaling.py).
   floor: namespaces, a cgroup attach and a fork on their own (floor.c).
   density: idle warm instances' PSS vs bare interpreters (density.py).
+  egress: cold start with network "egress" vs "none", and a download by a
+         function vs outside any sandbox, in the tests' world of two network
+         namespaces (egress.py).
 
 BENCH_ONLY=warm_node,cold,... runs a subset (names in STEPS; default all);
 the report prints what was measured. Prints a table with ratios and writes
 bench/results/latest.json. Every run is bounded in time; all traffic stays on
-127.0.0.1; every process and temporary directory started here goes at the end,
+this machine (127.0.0.1, and the egress step's own network namespaces); every
+process and temporary directory started here goes at the end,
 also on error."""
 import base64
 import contextlib
@@ -43,6 +47,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from impuls_daemon import Daemon  # noqa: E402
 import cpu  # noqa: E402
 import density  # noqa: E402
+import egress  # noqa: E402
 import csharp  # noqa: E402
 import golang  # noqa: E402
 import microvm  # noqa: E402
@@ -63,7 +68,7 @@ BUILD = os.path.join(HERE, "..", "build")
 FLOOR_BIN = os.path.join(BUILD, "bench-floor")  # built by run.sh
 BOOTSTRAP_BIN = os.path.join(BUILD, "bench-bootstrap")  # bench/ref/bootstrap.c, built by run.sh
 STEPS = ("warm_node", "warm_python", "warm_native", "workerd", "cold", "percall", "go", "csharp", "microvm", "tls",
-         "floor", "density", "scaling")
+         "egress", "floor", "density", "scaling")
 RESULTS = {}
 
 
@@ -293,6 +298,7 @@ def main():
     # instances would disturb the timings above.
     step("workerd", cold_workerd)
     step("tls", tls.run, RESULTS)
+    step("egress", egress.run, RESULTS, COLD_RUNS, COLD_GAP)
     step("microvm", microvm.run, RESULTS)
     step("microvm", microvm_daemon.run, RESULTS)
     step("scaling", scaling.run, RESULTS)
@@ -425,7 +431,7 @@ def report(only):
     print(f"\n{'benchmark':<{W}}{'impuls':>14}{'reference':>14}{'ratio':>9}")
     for rows in (warm_rows(), added_rows(), cold_rows(), golang.rows(RESULTS, line), csharp.rows(RESULTS, line),
                  microvm.rows(RESULTS, line), microvm_daemon.rows(RESULTS, line),
-                 tls.rows(RESULTS, line),
+                 tls.rows(RESULTS, line), egress.rows(RESULTS, line),
                  density.rows(RESULTS)):
         for r in rows:
             print(r)
