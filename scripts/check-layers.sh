@@ -11,7 +11,7 @@ allowed() {
     net) echo "net util" ;;
     sandbox) echo "sandbox net util" ;;
     store) echo "store util" ;;
-    builder) echo "builder sandbox util" ;;
+    builder) echo "builder net sandbox util" ;;
     runtime_api|pool) echo "pool runtime_api http net sandbox store util" ;;
     api) echo "api builder http net pool runtime_api sandbox store util" ;;
     cli) echo "cli api builder http net pool runtime_api sandbox store util" ;;

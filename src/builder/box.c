@@ -1,7 +1,8 @@
 /* The build sandbox (box.h). One step:
  *
- *   impuls up ──clone(NEWPID|NEWNS|NEWIPC|NEWUTS)──▶ init (pid 1 inside)
- *     │ puts init in the step's cgroup, says "go"       │ root fs (rootfs.c), pivot_root
+ *   impuls up ──clone(NEWPID|NEWNS|NEWIPC|NEWUTS|NEWNET)──▶ init (pid 1 inside)
+ *     │ puts init in the step's cgroup, makes the        │
+ *     │ proxy's socket inside (box_proxy.h), says "go"   │ root fs (rootfs.c), pivot_root
  *     │◀── the step's stdout+stderr (a pipe) ───────────│ fork ──▶ step: uid BOX_UID, no caps,
  *     │ kills init (= the pid namespace) on time-out    │           no_new_privs, seccomp, exec
  *   init exits with the step's status, which ends every process left in the
@@ -23,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "builder/box_proxy.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/sandbox.h"
 #include "util/util.h"
@@ -226,7 +228,6 @@ int build_box_run(build_box_t *b, const char *task_dir, const char *const *argv,
         .tmp_mb = BOX_TMP_MB,
         .uid = BOX_UID,
         .task_writable = true,
-        .host_net_files = !b->no_network,
         .cache_dir = b->cache_dir,
         .runtime_dir = b->runtime_dir,
     };
@@ -251,12 +252,36 @@ int build_box_run(build_box_t *b, const char *task_dir, const char *const *argv,
         cgroup_destroy(&cg);
         return -1;
     }
+    /* With the proxy (box_proxy.h): its address first, where the step's
+     * tools look (getenv takes the first of a name). */
+    const char *proxied[] = {"HTTP_PROXY=" BOX_PROXY_URL, "HTTPS_PROXY=" BOX_PROXY_URL, "http_proxy=" BOX_PROXY_URL,
+                             "https_proxy=" BOX_PROXY_URL};
+    size_t n_env = 0;
+    while (envp[n_env])
+        n_env++;
+    const char **env = calloc(n_env + 5, sizeof *env);
+    if (!env) {
+        snprintf(err, errlen, "out of memory");
+        close(go[0]);
+        close(go[1]);
+        close(out[0]);
+        close(out[1]);
+        cgroup_destroy(&cg);
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; !b->no_network && i < 4; i++)
+        env[k++] = proxied[i];
+    for (size_t i = 0; i < n_env; i++)
+        env[k++] = envp[i];
+    spec.envp = env;
     fflush(NULL); /* nothing buffered may be written twice by a child */
-    long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (b->no_network ? CLONE_NEWNET : 0);
+    long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
     long pid = syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
     if (pid == 0)
         box_init(&spec, cwd, go[0], out[1]);
     int clone_errno = errno;
+    free(env);
     close(go[0]);
     close(out[1]);
     if (pid < 0) {
@@ -267,13 +292,24 @@ int build_box_run(build_box_t *b, const char *task_dir, const char *const *argv,
         return -1;
     }
     rc = cgroup_attach(&cg, (pid_t)pid);
-    if (rc < 0 || write(go[1], "g", 1) != 1) {
-        snprintf(err, errlen, "cannot place the build sandbox in its cgroup: %s", strerror(rc < 0 ? -rc : errno));
-        kill((pid_t)pid, SIGKILL);
+    box_proxy_t *proxy = NULL;
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot place the build sandbox in its cgroup: %s", strerror(-rc));
+    } else if (!b->no_network && !(proxy = box_proxy_start((pid_t)pid, err, errlen))) {
+        rc = -1;
+    } else if (write(go[1], "g", 1) != 1) {
+        snprintf(err, errlen, "cannot start the build sandbox: %s", strerror(errno));
+        rc = -1;
     }
+    if (rc < 0)
+        kill((pid_t)pid, SIGKILL);
     close(go[1]);
     collect(b, (pid_t)pid, out[0], res);
     close(out[0]);
+    char *refused = box_proxy_stop(proxy);
+    if (refused)
+        keep(res, refused, strlen(refused));
+    free(refused);
     int st = 0;
     while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR)
         ;

@@ -1,7 +1,7 @@
 #pragma once
 /* The build sandbox of `impuls up`: each build step runs here, never on the
- * host. New pid, mount, ipc and uts namespaces (the network namespace is the
- * host's, so npm reaches its registry), the function sandbox's root file
+ * host. New pid, mount, ipc, uts and network namespaces (the only way out is
+ * impuls up's proxy, to public addresses: box_proxy.h), the function sandbox's root file
  * system with a writable /var/task and a cache dir, an unprivileged uid, no
  * capabilities, no_new_privs, the daemon's seccomp filter, a cgroup with
  * memory and pids limits, and a time limit that kills the whole pid
@@ -26,8 +26,8 @@ typedef struct build_box {
     int timeout_s;        /* per step */
     /* Set after build_box_open, for the daemon's builds of functions' source
      * (source_build.c): runtimes/ bound read-only at /var/runtime, and a
-     * network namespace of the step's own (nothing to reach) instead of the
-     * host's. impuls up leaves both off: its npm steps need the registry. */
+     * network namespace with no way out at all, not even the proxy. impuls
+     * up leaves both off: its npm steps need the registry. */
     const char *runtime_dir;
     bool no_network;
     int steps;            /* steps run so far (names their cgroups) */

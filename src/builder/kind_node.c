@@ -1,5 +1,5 @@
 /* package.json: the server is index.js (or "main"). Dependencies come from
- * the npm registry (the build sandbox shares the host's network); npm's
+ * the npm registry (through the build sandbox's proxy: box_proxy.h); npm's
  * cache lives in the state dir's cache. */
 #include <stdio.h>
 #include <string.h>

@@ -111,18 +111,8 @@ static int make_etc(const sandbox_spec_t *spec, char *err, size_t errlen)
     if (put_file("etc/passwd", passwd) < 0 || put_file("etc/group", group) < 0 ||
         put_file("etc/hostname", "impuls\n") < 0)
         return fail(err, errlen, "write", "etc/");
-    if (spec->host_net_files) {
-        /* A build shares the host's network: resolve names as the host does. */
-        static const char *net[] = {"hosts", "resolv.conf", NULL};
-        for (int i = 0; net[i]; i++) {
-            snprintf(host, sizeof host, "/etc/%s", net[i]);
-            snprintf(dst, sizeof dst, "etc/%s", net[i]);
-            if (stat(host, &st) == 0 && S_ISREG(st.st_mode) && bind_ro(host, dst, false, err, errlen) < 0)
-                return -1;
-        }
-        return 0;
-    }
-    if (put_file("etc/hosts", "127.0.0.1 localhost\n::1 localhost\n") < 0 || put_file("etc/resolv.conf", spec->resolv_conf ? spec->resolv_conf : "") < 0)
+    if (put_file("etc/hosts", "127.0.0.1 localhost\n::1 localhost\n") < 0 ||
+        put_file("etc/resolv.conf", spec->resolv_conf ? spec->resolv_conf : "") < 0)
         return fail(err, errlen, "write", "etc/");
     return 0;
 }

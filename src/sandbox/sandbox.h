@@ -47,7 +47,6 @@ typedef struct sandbox_spec {
      * the function sandbox, which they leave unchanged. runtime_dir NULL:
      * no /var/runtime. */
     bool task_writable;    /* /var/task bound read-write (nosuid, nodev) */
-    bool host_net_files;   /* the host's /etc/resolv.conf and /etc/hosts, read-only: builds share its network */
     const char *cache_dir; /* host dir bound read-write at SANDBOX_CACHE_DIR, or NULL */
     /* The function sandbox's /etc/resolv.conf (egress_resolv_conf()), or
      * NULL: an empty one. */

@@ -451,6 +451,57 @@ def test_dev_profile_runs_the_readme_unisolated(stack):
         stack.compose("--profile", "dev", "down", "-v")
 
 
+FETCH = """
+import errno, urllib.request
+def handler(event, context):
+    try:
+        return urllib.request.urlopen(event["url"], timeout=10).read().decode()
+    except Exception as e:
+        reason = getattr(e, "reason", e)
+        return errno.errorcode.get(getattr(reason, "errno", None), str(reason))
+"""
+
+
+def egress_from_the_container(port, cid, health):
+    """network "egress" in the container (compose.yaml: NET_ADMIN, and
+    ip_forward in its namespace): a sandbox reaches a server of the test's
+    on the host's end of the container's network, a private address that
+    egress_allow must name. Nothing leaves the machine."""
+    import http.server
+    import threading
+    assert health["egress"] == {"available": True}, health
+    gateway = run(DOCKER, "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.Gateway}}{{end}}",
+                  cid).stdout.strip()
+
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"hello from the host")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer((gateway, 0), Hello)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://{gateway}:{server.server_address[1]}/"
+        for name, allow in (("out", [f"{gateway}:{server.server_address[1]}"]), ("kept-in", [])):
+            spec = {"name": name, "runtime": "python3.11", "handler": "index.handler", "code": FETCH,
+                    "network": "egress", "egress_allow": allow}
+            out = run("curl", "-s", "-w", "\n%{http_code}", "-X", "POST", f"http://localhost:{port}/api/v1/functions",
+                      "-d", json.dumps(spec), timeout=30).stdout
+            assert out.endswith("\n201"), out
+        def invoke(name):
+            return json.loads(run("curl", "-s", "-X", "POST", f"http://localhost:{port}/api/v1/functions/{name}/invoke",
+                                  "-d", json.dumps({"url": url}), timeout=60).stdout)
+        assert invoke("out") == "hello from the host"
+        assert invoke("kept-in") == "EHOSTUNREACH"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_prod_profile_runs_the_readme_and_a_sandboxed_call(stack):
     cid = stack.up("impuls")
     try:
@@ -479,5 +530,6 @@ def test_prod_profile_runs_the_readme_and_a_sandboxed_call(stack):
                       else "/sys/fs/cgroup/impuls/d-*/i-%d/memory.max") % sb["id"]
         limit = run(DOCKER, "exec", cid, "sh", "-c", f"cat {limit_file}").stdout.strip()
         assert limit == str(128 << 20)
+        egress_from_the_container(stack.port, cid, h)
     finally:
         stack.compose("--profile", "dev", "down", "-v")

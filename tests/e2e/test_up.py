@@ -281,6 +281,30 @@ def test_node_dependencies_installed_from_the_registry_in_the_build_sandbox(rout
     assert not os.path.exists(os.path.join(ws.functions, "withnpm", "node_modules"))
 
 
+def test_a_build_step_reaches_neither_the_daemon_nor_the_hosts_loopback(routed, ws):
+    """A build step's network namespace holds only its loopback; its way out
+    is impuls up's proxy, to public addresses only (docs/build.md)."""
+    os.system(f"rm -rf {ws.functions}/*")
+    api = f"http://127.0.0.1:{routed.port}/healthz"
+    ws.write("nosy/Dockerfile", f"FROM scratch\nRUN curl -fsS {api}\nCMD python3 -m http.server 8000\n")
+    ws.write("bypass/Dockerfile", f"FROM scratch\nRUN curl --noproxy '*' -fsS {api}\nCMD python3 -m http.server 8000\n")
+    ws.write("env/Dockerfile", "FROM scratch\nRUN env | grep -i _proxy= | sort > proxy.txt\n"
+                               "CMD python3 -m http.server 8000\n")
+    code, out, err = ws.run(routed, "up")
+    assert (code, err) == (1, ""), out
+    lines = out.splitlines()
+    at = lines.index("nosy: failed: Dockerfile line 2: RUN failed (exit status 22)")
+    assert lines[at + 1:at + 3] == [
+        "    curl: (22) The requested URL returned error: 403",
+        f"    impuls: build proxy: refused 127.0.0.1:{routed.port}: not a public address (builds reach neither "
+        "this host nor private networks)"], out
+    at = lines.index("bypass: failed: Dockerfile line 2: RUN failed (exit status 7)")
+    assert lines[at + 1].startswith(f"    curl: (7) Failed to connect to 127.0.0.1 port {routed.port} "), out
+    with zipfile.ZipFile(os.path.join(ws.state, "artifacts", "env.zip")) as z:
+        assert z.read("proxy.txt").decode().splitlines() == [
+            f"{v}=http://127.0.0.1:3128" for v in ("HTTPS_PROXY", "HTTP_PROXY", "http_proxy", "https_proxy")]
+
+
 @pytest.mark.once  # a Go build (some 15 s): the same under ASan
 def test_go_with_a_vendored_module_builds_without_a_proxy(routed, ws):
     os.system(f"rm -rf {ws.functions}/*")
