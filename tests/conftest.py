@@ -61,11 +61,12 @@ def link_saved_vms(src, dst):
             os.link(os.path.join(src, name), os.path.join(dst, name))
 
 
-def checked_daemon(extra_args=()):
-    """A started daemon for a fixture to yield; afterwards it must stop cleanly
-    and leave nothing behind. In a test, use it as `with running_daemon(...)
-    as d:`, so that a failing block stops its daemon too."""
-    d = Daemon(extra_args=[*ISOLATION_ARGS, *extra_args])
+def checked_daemon(extra_args=(), daemon=None):
+    """A started daemon (a Daemon with extra_args, or the one given) for a
+    fixture to yield; afterwards it must stop cleanly and leave nothing
+    behind. In a test, use it as `with running_daemon(...) as d:`, so that a
+    failing block stops its daemon too."""
+    d = daemon or Daemon(extra_args=[*ISOLATION_ARGS, *extra_args])
     if SAVED_VMS:
         link_saved_vms(SAVED_VMS, os.path.join(d.data_dir, "microvm"))
     d.start()

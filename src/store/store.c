@@ -336,6 +336,17 @@ int store_find_version(store_t *s, const char *name, const char *which, fn_confi
     return rc;
 }
 
+/* A column of JSON text: its value when it is of type, else an empty one. */
+static json_t *json_col(sqlite3_stmt *st, int col, json_type type)
+{
+    const char *text = (const char *)sqlite3_column_text(st, col);
+    json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+    if (v && json_typeof(v) == type)
+        return v;
+    json_decref(v);
+    return type == JSON_ARRAY ? json_array() : json_object();
+}
+
 int store_load_all(store_t *s, store_each_fn cb, void *arg)
 {
     sqlite3_stmt *st;
@@ -353,12 +364,7 @@ int store_load_all(store_t *s, store_each_fn cb, void *arg)
         copy_col(c.name, sizeof c.name, st, 0);
         copy_col(c.runtime, sizeof c.runtime, st, 1);
         copy_col(c.handler, sizeof c.handler, st, 2);
-        const char *env = (const char *)sqlite3_column_text(st, 3);
-        c.env = env ? json_loads(env, 0, NULL) : NULL;
-        if (!json_is_object(c.env)) {
-            json_decref(c.env);
-            c.env = json_object();
-        }
+        c.env = json_col(st, 3, JSON_OBJECT);
         c.memory_mb = sqlite3_column_int(st, 4);
         c.timeout_s = sqlite3_column_int(st, 5);
         c.concurrency = sqlite3_column_int(st, 6);
@@ -379,12 +385,7 @@ int store_load_all(store_t *s, store_each_fn cb, void *arg)
         copy_col(c.isolation, sizeof c.isolation, st, 20);
         copy_col(c.auth, sizeof c.auth, st, 21);
         copy_col(c.network, sizeof c.network, st, 22);
-        const char *allow = (const char *)sqlite3_column_text(st, 23);
-        c.egress_allow = allow ? json_loads(allow, 0, NULL) : NULL;
-        if (!json_is_array(c.egress_allow)) {
-            json_decref(c.egress_allow);
-            c.egress_allow = json_array();
-        }
+        c.egress_allow = json_col(st, 23, JSON_ARRAY);
         cb(&c, arg);
         fn_config_clear(&c);
     }

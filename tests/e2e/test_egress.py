@@ -4,7 +4,6 @@ a world of the test's own (tests/netns_world.py): a "host" network namespace
 whose only uplink is a veth to a "world" namespace that owns every address
 aimed at, so that no packet leaves this machine even when a rule is wrong."""
 import concurrent.futures
-import contextlib
 import json
 import os
 import subprocess
@@ -14,6 +13,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import running_daemon  # noqa: E402
 from netns_world import HOST_ADDR, INTERNET, METADATA, PRIVATE, PRIVATE2, NetnsDaemon, World  # noqa: E402
 
 PROBE = r'''
@@ -91,23 +91,9 @@ def world():
     w.down()
 
 
-@contextlib.contextmanager
 def netns_daemon(world, **kw):
-    d = NetnsDaemon(world, **kw)
-    d.start()
-    try:
-        yield d
-    except BaseException:
-        try:
-            d.stop()
-        finally:
-            d.cleanup()
-        raise
-    code = d.stop()
-    left = d.leftovers()
-    d.cleanup()
-    assert code == 0, f"daemon exit code {code}"
-    assert left == [], f"left behind: {left}"
+    """A daemon in the world's "host" namespace, checked as every test's is."""
+    return running_daemon(daemon=NetnsDaemon(world, **kw))
 
 
 @pytest.fixture
