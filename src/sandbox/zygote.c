@@ -33,8 +33,9 @@
 
 enum { NSTR = 5, STR_MAX = 4095, REPLY_TIMEOUT_MS = 2000, FD_MIN = 10 };
 
-/* The parts of the spec init uses; the strings follow, without NULs. */
-struct request {
+/* The parts of the spec init uses; the strings follow, without NULs.
+ * Packed: its size is the sum of its fields, nothing between them. */
+struct __attribute__((packed)) request {
     uint32_t uid;
     int32_t pids_max, tmp_mb;
     uint16_t len[NSTR]; /* task_dir, runtime_dir, root_mnt, tasks_root, resolv_conf */

@@ -17,7 +17,7 @@ import pytest
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 LIB = os.path.join(ROOT, "build", "libimpuls-zygote.so")
-HEADER = struct.Struct("=Iii4H")  # struct request: uid, pids_max, tmp_mb, four string lengths
+HEADER = struct.Struct("=Iii5H")  # struct request: uid, pids_max, tmp_mb, five string lengths
 
 
 @pytest.fixture
@@ -72,7 +72,8 @@ def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def good(strings=(b"/nonexistent-task", b"/nonexistent-runtimes", b"/nonexistent-root", b"/nonexistent-tasks")):
+def good(strings=(b"/nonexistent-task", b"/nonexistent-runtimes", b"/nonexistent-root", b"/nonexistent-tasks",
+                  b"nameserver 192.0.2.53\n")):
     return HEADER.pack(424242, 64, 16, *map(len, strings)) + b"".join(strings)
 
 
@@ -82,11 +83,11 @@ def good(strings=(b"/nonexistent-task", b"/nonexistent-runtimes", b"/nonexistent
     ("five fds", good(), 5),
     ("a short header", good()[:7], 4),
     ("an empty message", b"", 4),
-    ("lengths longer than the body", HEADER.pack(1, 1, 1, 10, 10, 10, 10) + b"x" * 39, 4),
-    ("lengths shorter than the body", HEADER.pack(1, 1, 1, 1, 1, 1, 1) + b"x" * 5, 4),
-    ("a length over 4095", HEADER.pack(1, 1, 1, 4096, 0, 0, 0) + b"x" * 4096, 4),
-    ("uid 0", HEADER.pack(0, 64, 16, 1, 1, 1, 1) + b"abcd", 4),
-    ("a message larger than any request", HEADER.pack(1, 1, 1, 4095, 4095, 4095, 4095) + b"x" * 20000, 4),
+    ("lengths longer than the body", HEADER.pack(1, 1, 1, 10, 10, 10, 10, 10) + b"x" * 49, 4),
+    ("lengths shorter than the body", HEADER.pack(1, 1, 1, 1, 1, 1, 1, 1) + b"x" * 6, 4),
+    ("a length over 4095", HEADER.pack(1, 1, 1, 4096, 0, 0, 0, 0) + b"x" * 4096, 4),
+    ("uid 0", HEADER.pack(0, 64, 16, 1, 1, 1, 1, 1) + b"abcde", 4),
+    ("a message larger than any request", HEADER.pack(1, 1, 1, 4095, 4095, 4095, 4095, 4095) + b"x" * 25000, 4),
 ])
 def test_a_malformed_request_is_refused_and_loses_nothing(zygote, what, data, nfds):
     p, sock = zygote

@@ -234,11 +234,13 @@ def test_links_and_rules_go_with_the_function_the_daemon_and_a_kill(world):
     # No pre-made sandboxes and no zygote: the daemon's own clone makes the link.
     args = ["--prewarm", "0", "--python-zygote", "0"]
     with netns_daemon(world, extra_args=args) as d:
-        make(d, "short")
+        make(d, "short", egress_allow=[f"{PRIVATE}:8080"])
         assert call(d, "short", op="get", url=f"http://{INTERNET}/")["text"] == "world 80"
         assert len(world.host_links()) == 1
+        assert f"{PRIVATE} . 8080" in world.nft_table()
         assert d.request("DELETE", "/api/v1/functions/short").status == 204
         wait_for(lambda: world.host_links() == [], 10, "the deleted function's link stays")
+        wait_for(lambda: f"{PRIVATE} . 8080" not in world.nft_table(), 10, "the deleted function's rules stay")
         make(d, "kept")
         assert call(d, "kept", op="get", url=f"http://{INTERNET}/")["text"] == "world 80"
     assert world.nft_table() is None
