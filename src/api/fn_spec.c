@@ -293,18 +293,20 @@ static int parse_network(json_t *body, fn_input_t *in, char *err, size_t errlen)
                               "\"192.168.1.20:5432\")", EGRESS_ALLOW_MAX);
         return -1;
     }
+    const char *texts[EGRESS_ALLOW_MAX];
+    egress_rule_t rules[EGRESS_ALLOW_MAX];
     size_t i;
     json_t *v;
     json_array_foreach(allow, i, v)
     {
-        egress_rule_t r;
-        if (!json_is_string(v)) {
+        texts[i] = json_string_value(v);
+        if (!texts[i]) {
             snprintf(err, errlen, "egress_allow must be an array of strings");
             return -1;
         }
-        if (egress_rule_parse(json_string_value(v), &r, err, errlen) < 0)
-            return -1;
     }
+    if (egress_rules_parse_list(texts, (int)json_array_size(allow), rules, err, errlen) < 0)
+        return -1;
     json_decref(in->cfg.egress_allow);
     in->cfg.egress_allow = json_deep_copy(allow);
     in->has_egress_allow = true;

@@ -47,9 +47,13 @@ struct box_proxy {
 
 static bool v4_public(uint32_t a)
 {
+    /* The egress table's list (net/egress.c): 0/8, 10/8, 100.64/10, 127/8,
+     * 168.63.129.16, 169.254/16, 172.16/12, 192.0.0/24, 192.168/16,
+     * 198.18/15, 224/3. */
     static const struct { uint32_t net, mask; } refused[] = {
         {0x00000000, 0xff000000}, {0x0a000000, 0xff000000}, {0x64400000, 0xffc00000}, {0x7f000000, 0xff000000},
-        {0xa9fe0000, 0xffff0000}, {0xac100000, 0xfff00000}, {0xc0a80000, 0xffff0000}, {0xe0000000, 0xe0000000},
+        {0xa83f8110, 0xffffffff}, {0xa9fe0000, 0xffff0000}, {0xac100000, 0xfff00000}, {0xc0000000, 0xffffff00},
+        {0xc0a80000, 0xffff0000}, {0xc6120000, 0xfffe0000}, {0xe0000000, 0xe0000000},
     };
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
         if ((a & refused[i].mask) == refused[i].net)
@@ -64,11 +68,12 @@ bool box_proxy_public(const struct sockaddr *a)
     if (a->sa_family != AF_INET6)
         return false;
     const struct in6_addr *v6 = &((const struct sockaddr_in6 *)a)->sin6_addr;
-    if (IN6_IS_ADDR_V4MAPPED(v6)) {
-        uint32_t v4;
-        memcpy(&v4, &v6->s6_addr[12], 4);
-        return v4_public(ntohl(v4));
-    }
+    /* IPv4 inside IPv6 (mapped, NAT64's 64:ff9b::/96, 6to4's 2002::/16)
+     * would lead to an IPv4 host, this one's own among them: never. */
+    static const unsigned char nat64[12] = {0x00, 0x64, 0xff, 0x9b};
+    if (IN6_IS_ADDR_V4MAPPED(v6) || IN6_IS_ADDR_V4COMPAT(v6) || !memcmp(v6->s6_addr, nat64, 12) ||
+        (v6->s6_addr[0] == 0x20 && v6->s6_addr[1] == 0x02))
+        return false;
     return !(IN6_IS_ADDR_UNSPECIFIED(v6) || IN6_IS_ADDR_LOOPBACK(v6) || IN6_IS_ADDR_LINKLOCAL(v6) ||
              IN6_IS_ADDR_SITELOCAL(v6) || IN6_IS_ADDR_MULTICAST(v6) || (v6->s6_addr[0] & 0xfe) == 0xfc);
 }
@@ -135,10 +140,10 @@ static int connect_public(box_proxy_t *p, const char *host, const char *port, co
         if (fd < 0)
             continue;
         int rc = connect(fd, a->ai_addr, a->ai_addrlen);
-        struct pollfd pf = {.fd = fd, .events = POLLOUT};
+        struct pollfd pf[2] = {{.fd = fd, .events = POLLOUT}, {.fd = p->stop[0], .events = POLLIN}};
         int err = 0;
         socklen_t elen = sizeof err;
-        if (rc < 0 && (errno != EINPROGRESS || poll(&pf, 1, CONNECT_TIMEOUT_MS) != 1 ||
+        if (rc < 0 && (errno != EINPROGRESS || poll(pf, 2, CONNECT_TIMEOUT_MS) < 1 || pf[1].revents ||
                        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err)) {
             *why = "it does not answer";
             close(fd);
@@ -297,7 +302,10 @@ static void serve_request(conn_t *c)
     }
     char dest[600];
     snprintf(dest, sizeof dest, "%s:%s", host, port);
-    c->upstream = connect_public(c->proxy, host, port, &why);
+    int up = connect_public(c->proxy, host, port, &why);
+    pthread_mutex_lock(&c->proxy->mu); /* box_proxy_stop shuts it down from another thread */
+    c->upstream = up;
+    pthread_mutex_unlock(&c->proxy->mu);
     if (c->upstream < 0) {
         refuse(c, strstr(why, "public") ? 403 : 502, strstr(why, "public") ? "Forbidden" : "Bad Gateway", dest, why);
         return;
@@ -429,8 +437,14 @@ box_proxy_t *box_proxy_start(pid_t pid, char *err, size_t errlen)
     }
     note_local_addresses(p);
     pthread_mutex_init(&p->mu, NULL);
-    if (pipe2(p->stop, O_CLOEXEC) < 0 || pthread_create(&p->acceptor, NULL, accept_loop, p) != 0) {
-        snprintf(err, errlen, "cannot start the build proxy: %s", strerror(errno));
+    int rc = pipe2(p->stop, O_CLOEXEC) < 0 ? errno : pthread_create(&p->acceptor, NULL, accept_loop, p);
+    if (rc) {
+        snprintf(err, errlen, "cannot start the build proxy: %s", strerror(rc));
+        if (p->stop[0] > 0) {
+            close(p->stop[0]);
+            close(p->stop[1]);
+        }
+        pthread_mutex_destroy(&p->mu);
         close(p->listen_fd);
         free(p);
         return NULL;
@@ -446,17 +460,21 @@ char *box_proxy_stop(box_proxy_t *p)
         /* a pipe with room for one byte: cannot fail */
     }
     pthread_join(p->acceptor, NULL);
-    for (conn_t *c = p->conns; c; c = c->next) /* wakes a thread blocked on either end */
+    /* Wakes a thread blocked on either end, in a read or a send. */
+    pthread_mutex_lock(&p->mu);
+    for (conn_t *c = p->conns; c; c = c->next) {
         shutdown(c->client, SHUT_RDWR);
+        if (c->upstream >= 0)
+            shutdown(c->upstream, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&p->mu);
     while (p->conns) {
         conn_t *c = p->conns;
         p->conns = c->next;
         pthread_join(c->thread, NULL);
         close(c->client);
-        if (c->upstream >= 0) {
-            shutdown(c->upstream, SHUT_RDWR);
+        if (c->upstream >= 0)
             close(c->upstream);
-        }
         free(c);
     }
     close(p->listen_fd);

@@ -6,15 +6,22 @@
  * routes and masquerades what leaves and holds the policy:
  *   - nothing to the host itself (any of its addresses, its loopback
  *     services, the daemon's API and router), nothing new into a sandbox
- *     (from another sandbox or from outside);
- *   - nothing to 0/8, 10/8, 100.64/10, 127/8, 169.254/16 (metadata),
- *     172.16/12, 192.168/16, multicast and above, nor IPv6, unless the
- *     function's egress_allow or the daemon's --egress-allow lists it;
+ *     (from another sandbox, from outside, from the host's own processes);
+ *   - nothing to 0/8, 10/8, 100.64/10, 127/8, 168.63.129.16, 169.254/16
+ *     (metadata), 172.16/12, 192.0.0/24, 192.168/16, 198.18/15, multicast
+ *     and above, nor IPv6, unless the function's egress_allow or the
+ *     daemon's --egress-allow lists it;
  *   - DNS: the host's resolvers (its resolv.conf) on port 53 only, or, when
- *     the host's resolver is on its loopback (127.0.0.53), a forwarder of the
- *     daemon's (dns_forward.h) at a fixed address of the egress subnet;
+ *     a resolver is on the host itself (127.0.0.53), a forwarder of the
+ *     daemon's (dns_forward.h) at a fixed address of the egress subnet, at
+ *     most 500 queries a second per function;
  *   - per function (all its instances together): a byte rate each way and a
- *     number of connections.
+ *     number of connections;
+ *   - where ip_forward was off, Impuls turns it on and the table forwards
+ *     nothing but the sandboxes' traffic (as Docker's FORWARD policy does);
+ *     it stays on after the daemon, as Docker leaves it.
+ * The table is made again as soon as someone else deletes it (nft flush
+ * ruleset), so that the links never route without the policy for long.
  * docs/security.md has the table; docs/api.md the fields. */
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -34,9 +41,20 @@ typedef struct egress_rule {
 } egress_rule_t;
 enum { EGRESS_ALLOW_MAX = 64, EGRESS_RULE_TEXT_MAX = 48 };
 
-/* "10.1.2.3", "10.0.0.0/8", "10.1.2.3:5432", "192.168.0.0/16:80": 0, or -1
- * with why (names are refused: their addresses change under the rule). */
+/* egress_rule.c. "10.1.2.3", "10.0.0.0/8", "10.1.2.3:5432",
+ * "192.168.0.0/16:80": 0, or -1 with why (names are refused: their
+ * addresses change under the rule). */
 int egress_rule_parse(const char *text, egress_rule_t *r, char *err, size_t errlen);
+/* A list of them, none overlapping another (an nftables interval set
+ * refuses that): 0, or -1 with why. */
+int egress_rules_parse_list(const char *const *texts, int n, egress_rule_t *rules, char *err, size_t errlen);
+bool egress_rules_overlap(const egress_rule_t *a, const egress_rule_t *b);
+/* "10.0.0.0/8 . 0-65535", as the table's sets write a rule. */
+void egress_rule_text(const egress_rule_t *r, char *out, size_t len);
+/* "a.b.c.d[/n]" in place: the address with host bits cleared and the
+ * prefix; -1 when it is not one. */
+int egress_parse_cidr(char *text, struct in_addr *addr, int *prefix);
+void egress_prefix_mask(int prefix, struct in_addr *mask);
 
 typedef struct egress_opts {
     const char *subnet;      /* the sandboxes' addresses, CIDR (/16 to /24); NULL: 10.201.0.0/16 */
@@ -80,6 +98,6 @@ typedef struct egress_lease {
 int egress_lease_take(uint32_t group, egress_lease_t *l);
 /* Makes the link into the network namespace of pid (a sandbox's init): 0 or
  * -errno. */
-int egress_lease_attach(const egress_lease_t *l, pid_t pid);
+int egress_lease_attach(egress_lease_t *l, pid_t pid);
 /* After the sandbox is gone (its namespace takes the pair with it). */
 void egress_lease_release(egress_lease_t *l);

@@ -26,7 +26,12 @@ typedef struct nlbuf {
     char data[1024] __attribute__((aligned(NLMSG_ALIGNTO)));
     size_t len;
     struct nlmsghdr *msg; /* the message being built */
+    uint32_t first_seq, last_seq;
 } nlbuf_t;
+
+/* Every request's own sequence number: an ack is matched to its request,
+ * and one left over from an earlier exchange is never counted. */
+static uint32_t next_seq;
 
 static void *put(nlbuf_t *b, const void *p, size_t n)
 {
@@ -40,8 +45,10 @@ static void *put(nlbuf_t *b, const void *p, size_t n)
 static void begin(nlbuf_t *b, uint16_t type, uint16_t flags, const void *hdr, size_t hlen)
 {
     b->msg = (struct nlmsghdr *)(b->data + b->len);
-    struct nlmsghdr h = {.nlmsg_type = type, .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags,
-                         .nlmsg_seq = (uint32_t)(b->len + 1)};
+    struct nlmsghdr h = {.nlmsg_type = type, .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags, .nlmsg_seq = ++next_seq};
+    if (b->len == 0)
+        b->first_seq = h.nlmsg_seq;
+    b->last_seq = h.nlmsg_seq;
     put(b, &h, sizeof h);
     put(b, hdr, hlen);
 }
@@ -81,7 +88,7 @@ static int exchange(int fd, nlbuf_t *b)
             return -errno;
         }
         for (struct nlmsghdr *m = (struct nlmsghdr *)in; NLMSG_OK(m, (size_t)n); m = NLMSG_NEXT(m, n)) {
-            if (m->nlmsg_type != NLMSG_ERROR)
+            if (m->nlmsg_type != NLMSG_ERROR || m->nlmsg_seq - b->first_seq > b->last_seq - b->first_seq)
                 continue;
             const struct nlmsgerr *e = NLMSG_DATA(m);
             if (e->error && !first_err)

@@ -48,10 +48,10 @@ struct fn {
     bool pinned;     /* see registry_add_pinned */
     fn_watch_t watch;
     int refs; /* instances and invocations still pointing here */
-    /* Its egress rules' interface group (net/egress.h), made for its
-     * configuration's version egress_version; 0: none yet. */
+    /* Its egress rules' interface group (net/egress.h), made for the list
+     * egress_allowed (a copy); 0: none yet. */
     uint32_t egress_group;
-    int egress_version;
+    json_t *egress_allowed;
     fn_t *next;
 };
 

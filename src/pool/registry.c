@@ -105,24 +105,26 @@ int fn_egress_lease(instance_t *inst, char *err, size_t errlen)
     fn_t *fn = inst->pool->fn;
     if (strcmp(fn->cfg.network, "egress") || inst->pool->backend != SANDBOX_NAMESPACE)
         return 0;
-    if (!fn->egress_group || fn->egress_version != fn->cfg.version) {
-        /* Its rules as configured now; instances of the old version lose
-         * what was allowed only to them as they drain. */
+    if (!fn->egress_group || !json_equal(fn->egress_allowed, fn->cfg.egress_allow)) {
+        /* Its rules as configured now. Instances of an older version that
+         * drain meanwhile lose what only the old list allowed; the limits
+         * are the new group's too. */
         if (fn->egress_group)
             egress_group_close(fn->egress_group);
+        fn->egress_group = 0;
+        json_decref(fn->egress_allowed);
+        fn->egress_allowed = NULL;
+        const char *texts[EGRESS_ALLOW_MAX];
         egress_rule_t rules[EGRESS_ALLOW_MAX];
-        int n = 0;
-        size_t i;
-        json_t *v;
-        json_array_foreach(fn->cfg.egress_allow, i, v)
-        {
-            if (n < EGRESS_ALLOW_MAX && json_is_string(v) && egress_rule_parse(json_string_value(v), &rules[n], err, errlen) == 0)
-                n++;
-        }
-        fn->egress_group = egress_group_open(rules, n, err, errlen);
-        fn->egress_version = fn->cfg.version;
+        size_t n = json_array_size(fn->cfg.egress_allow);
+        for (size_t i = 0; i < n && i < EGRESS_ALLOW_MAX; i++)
+            texts[i] = json_string_value(json_array_get(fn->cfg.egress_allow, i));
+        if (egress_rules_parse_list(texts, (int)n, rules, err, errlen) < 0)
+            return -1; /* checked when it was written: a store edited by hand */
+        fn->egress_group = egress_group_open(rules, (int)n, err, errlen);
         if (!fn->egress_group)
             return -1;
+        fn->egress_allowed = json_deep_copy(fn->cfg.egress_allow);
     }
     if (egress_lease_take(fn->egress_group, &inst->egress) < 0) {
         snprintf(err, errlen, "no address is free in the egress subnet");
@@ -149,6 +151,7 @@ void fn_unref(fn_t *fn)
     }
     if (fn->egress_group)
         egress_group_close(fn->egress_group);
+    json_decref(fn->egress_allowed);
     fn_config_clear(&fn->cfg);
     free(fn);
 }

@@ -54,7 +54,7 @@ typedef struct sandbox_spec {
     /* namespace: the sandbox's link out (net/egress.h), made before its
      * runtime starts; NULL: only its own loopback. A pooled shell gets one,
      * if its function has egress, just before its claim. */
-    const struct egress_lease *egress;
+    struct egress_lease *egress;
     /* A pre-made shell (namespace backend): made before any function asks
      * for it, with task_dir an empty dir. The runtime starts and waits on
      * fd 3 for its claim; sandbox_claim names the code and the environment.

@@ -164,7 +164,7 @@ def test_the_policy_keeps_out_the_host_metadata_private_ranges_and_other_sandbox
     assert call(d, "offline", op="resolv.conf") == "nameserver 10.99.0.53\n"
 
 
-def test_one_sandbox_cannot_reach_another(egress_daemon):
+def test_one_sandbox_cannot_reach_another(world, egress_daemon):
     d = egress_daemon
     make(d, "listener")
     make(d, "neighbour")
@@ -172,6 +172,9 @@ def test_one_sandbox_cannot_reach_another(egress_daemon):
     addr = call(d, "listener", op="address", towards=INTERNET)
     assert call(d, "listener", op="connect", host=addr, port=8000) == "ok"  # it listens
     assert call(d, "neighbour", op="connect", host=addr, port=8000) == "EHOSTUNREACH"
+    # Nor does the host's side open anything into a sandbox.
+    r = world.run("host", "curl", "-sS", "--max-time", "5", f"http://{addr}:8000/")
+    assert r.returncode == 7 and "Couldn't connect to server" in r.stderr, r
 
 
 def test_egress_allow_opens_exactly_what_it_lists(egress_daemon):
@@ -194,6 +197,20 @@ def test_egress_allow_opens_exactly_what_it_lists(egress_daemon):
     assert r.status == 200 and r.json()["egress_allow"] == [], r
     assert call(d, "allowed", op="connect", host=PRIVATE, port=8080) == "EHOSTUNREACH"
     assert d.request("GET", "/api/v1/functions/allowed").json()["egress_allow"] == []
+
+
+def test_a_flushed_ruleset_is_made_again(world, egress_daemon):
+    """`nft flush ruleset` (a firewall's reload) would leave the links
+    routed with no policy: the daemon makes its table again."""
+    d = egress_daemon
+    make(d, "kept-out", egress_allow=[f"{PRIVATE}:8080"])
+    assert call(d, "kept-out", op="connect", host=HOST_ADDR, port=d.port) == "EHOSTUNREACH"
+    assert world.run("host", "nft", "flush", "ruleset").returncode == 0
+    wait_for(lambda: world.nft_table() is not None, 5, "the table was not made again")
+    assert f"{PRIVATE} . 8080" in world.nft_table()  # the function's elements too
+    assert call(d, "kept-out", op="connect", host=HOST_ADDR, port=d.port) == "EHOSTUNREACH"
+    assert call(d, "kept-out", op="connect", host=PRIVATE, port=8080) == "ok"
+    assert call(d, "kept-out", op="get", url=f"http://{INTERNET}/")["text"] == "world 80"
 
 
 def test_a_flood_is_capped_and_a_second_function_still_downloads(world):
@@ -334,6 +351,8 @@ def test_egress_is_refused_for_microvm_functions(egress_daemon):
     ({"egress_allow": ["10.1.2.3:0"]}, "egress_allow entry 10.1.2.3:0: the port must be 1-65535"),
     ({"egress_allow": ["10.1.2.3:65536"]}, "egress_allow entry 10.1.2.3:65536: the port must be 1-65535"),
     ({"egress_allow": ["fc00::/7"]}, "egress_allow entry fc00::/7 is IPv6: egress is IPv4 only"),
+    ({"egress_allow": ["10.0.0.0/8", "10.1.2.3:5432"]}, "egress_allow entries 10.0.0.0/8 and 10.1.2.3:5432 overlap: "
+                                                        "give one that covers both"),
     ({"egress_allow": [""]}, "an egress_allow entry is an IPv4 address or CIDR with an optional :port, at most "
                              "48 characters"),
     ({"egress_allow": ["1" * 49]}, "an egress_allow entry is an IPv4 address or CIDR with an optional :port, at "

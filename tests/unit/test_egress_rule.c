@@ -75,11 +75,33 @@ static void what_is_refused(void **state)
                                "48 characters");
 }
 
+static void overlapping_entries_are_refused(void **state)
+{
+    (void)state;
+    egress_rule_t rules[4];
+    char err[256] = "";
+    const char *apart[] = {"10.0.0.0/8:80", "10.0.0.0/8:81", "192.168.1.0/24", "192.168.2.0/24"};
+    assert_int_equal(egress_rules_parse_list(apart, 4, rules, err, sizeof err), 0);
+    const char *inside[] = {"10.0.0.0/8", "10.1.2.3:5432"};
+    assert_int_equal(egress_rules_parse_list(inside, 2, rules, err, sizeof err), -1);
+    assert_string_equal(err, "egress_allow entries 10.0.0.0/8 and 10.1.2.3:5432 overlap: give one that covers both");
+    const char *same[] = {"1.2.3.4", "1.2.3.4/32"};
+    assert_int_equal(egress_rules_parse_list(same, 2, rules, err, sizeof err), -1);
+    assert_string_equal(err, "egress_allow entries 1.2.3.4 and 1.2.3.4/32 overlap: give one that covers both");
+    const char *masked[] = {"10.1.2.3/8", "10.0.0.0/8:443"};
+    assert_int_equal(egress_rules_parse_list(masked, 2, rules, err, sizeof err), -1);
+    const char *bad[] = {"10.0.0.0/8", "nowhere"};
+    assert_int_equal(egress_rules_parse_list(bad, 2, rules, err, sizeof err), -1);
+    assert_string_equal(err, "egress_allow entry nowhere is a name: give IPv4 addresses or CIDRs (a name's "
+                             "addresses change under a rule)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(addresses_cidrs_and_ports),
         cmocka_unit_test(what_is_refused),
+        cmocka_unit_test(overlapping_entries_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
