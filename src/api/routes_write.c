@@ -269,8 +269,8 @@ static void commit_create(write_job_t *job)
         http_error(job->req, 409, "ResourceConflictException", "function '%s' already exists", job->name);
         return discard_code(job);
     }
-    if (isolation_refusal(cfg->isolation, runtime_find(cfg->runtime), cfg->mode, err, sizeof err) ||
-        network_refusal(cfg->network, cfg->isolation, err, sizeof err)) {
+    if (network_refusal(cfg->network, cfg->isolation, err, sizeof err) ||
+        isolation_refusal(cfg->isolation, runtime_find(cfg->runtime), cfg->mode, err, sizeof err)) {
         http_error(job->req, 400, "InvalidParameterValueException", "%s", err);
         return discard_code(job);
     }
@@ -334,11 +334,11 @@ static void commit_update(write_job_t *job)
                       : next.command && strcmp(next.mode, "http")
                           ? "command is only for mode \"http\" (the server to start)"
                           : NULL;
+    if (!bad && network_refusal(next.network, next.isolation, err, sizeof err))
+        bad = err;
     if (!bad)
         bad = fields_refusal(old->runtime, next.runtime, next.mode, next.handler, job->in.code || job->in.zip,
                              next.isolation, err, sizeof err);
-    if (!bad && network_refusal(next.network, next.isolation, err, sizeof err))
-        bad = err;
     if (bad) {
         http_error(job->req, 400, "InvalidParameterValueException", "%s", bad);
         fn_config_clear(&next);
