@@ -330,12 +330,19 @@ def test_a_second_daemon_in_the_namespace_has_no_egress(world, egress_daemon):
         other.cleanup()
 
 
-def test_egress_is_refused_for_microvm_functions(egress_daemon):
-    r = egress_daemon.request("POST", "/api/v1/functions", {"name": "vm", "runtime": "python3.11",
-                                                            "handler": "index.handler", "code": PROBE,
-                                                            "network": "egress", "isolation": "microvm"})
-    assert r.status == 400, r
-    assert r.json()["errorMessage"] == 'network "egress" cannot run with isolation "microvm" yet; use isolation "namespace"'
+@pytest.mark.parametrize("microvm", ["as built", "not built"])
+def test_egress_is_refused_for_microvm_functions(world, microvm):
+    args = ["--microvm-dir", "/nonexistent"] if microvm == "not built" else []
+    with netns_daemon(world, extra_args=args) as d:
+        spec = {"name": "vm", "runtime": "python3.11", "handler": "index.handler", "code": PROBE,
+                "network": "egress", "isolation": "microvm"}
+        r = d.request("POST", "/api/v1/functions", spec)
+        assert r.status == 400, r
+        why = 'network "egress" cannot run with isolation "microvm" yet; use isolation "namespace"'
+        assert r.json()["errorMessage"] == why
+        make(d, "ns")
+        r = d.request("PUT", "/api/v1/functions/ns", {"isolation": "microvm"})
+        assert r.status == 400 and r.json()["errorMessage"] == why, r
 
 
 @pytest.mark.parametrize("fields, message", [
