@@ -287,12 +287,7 @@ def main():
             traceback.print_exc()
             step.failed.append("daemon")
         finally:
-            if d.proc:
-                try:
-                    d.stop()
-                except subprocess.TimeoutExpired:
-                    d.kill()
-            d.cleanup()
+            d.end()
     # After the main daemon is gone: workerd's starts, the scaling run's own
     # daemon, the floor's namespaces and the density run's hundreds of
     # instances would disturb the timings above.

@@ -9,7 +9,6 @@ namespaces (tests/netns_world.py), so that nothing leaves this machine:
   any sandbox: MB/s.
 """
 import os
-import subprocess
 import sys
 import time
 
@@ -99,12 +98,7 @@ def run(results, runs, gap):
             "samples_ms": {k: [round(x, 3) for x in v] for k, v in xs.items()},
         }
     finally:
-        if d.proc:
-            try:
-                d.stop()
-            except subprocess.TimeoutExpired:
-                d.kill()
-        d.cleanup()
+        d.end()
         world.down()
 
 

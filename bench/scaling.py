@@ -54,12 +54,7 @@ def sweep(functions, daemon_args):
                             **{f"impuls_p{p}_ms": lat[p] for p in load.PCTS}}
         return out
     finally:
-        if d.proc:
-            try:
-                d.stop(timeout=60)
-            except Exception:
-                d.kill()
-        d.cleanup()
+        d.end(timeout=60)
 
 
 def warmup(d, url, f):

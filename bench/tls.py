@@ -83,9 +83,7 @@ def run(results):
     finally:
         if proc:
             stop_group(proc)
-        if d.proc:
-            d.stop()
-        d.cleanup()
+        d.end()
 
 
 def rows(results, line):

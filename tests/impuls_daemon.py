@@ -219,6 +219,16 @@ class Daemon:
     def cleanup(self):
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
+    def end(self, timeout=40):
+        """For a benchmark's `finally`: stopped (killed if it will not stop
+        in time), its data dir gone, whatever state it was left in."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.stop(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.cleanup()
+
 
 NODE_HELLO = ("exports.handler = async (event) => "
               "{ return { statusCode: 200, body: \"Hello from Impuls!\" }; }")
