@@ -1,32 +1,88 @@
-/* Event invocations: the pool's outcome decides whether the call is tried
- * again, and nothing is answered (see the header). */
+/* Event invocations: kept in the store from before the 202 until they
+ * succeed or finally fail; the pool's outcome decides whether the call is
+ * tried again, and nothing is answered (see the header). */
 #include "api/async_invoke.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pool/daemon.h"
+#include "store/events.h"
+#include "util/log.h"
+#include "util/util.h"
 
-enum { ASYNC_ATTEMPTS = 3 };
+enum { ASYNC_ATTEMPTS = 3, THROTTLE_BACKOFF_MAX_S = 30 };
+/* How long an event may wait for its function's capacity: Lambda's
+ * default MaximumEventAgeInSeconds, 6 hours. */
+#define EVENT_AGE_MAX_MS (6ull * 3600 * 1000)
 
-/* One attempt, or an attempt waiting for its retry timer. */
+/* One event: its attempt running, or waiting for its retry timer. */
 typedef struct attempt {
-    fn_t *fn; /* held (fn_ref) */
+    fn_t *fn;               /* held (fn_ref) */
+    char id[37];            /* its request id, every attempt's, and its row in the store */
     struct evbuffer *event; /* a copy of the event, for the next attempt */
-    int n;                  /* 1, 2, 3 */
+    int n;                  /* attempts made, the running one included: 1, 2, 3 */
+    uint64_t accepted_at;   /* ms since the epoch */
+    int throttles;          /* 429s in a row: the backoff before the next try */
+    bool throttled;         /* the timer retries a throttled attempt (not counted) */
     struct event *timer;    /* while waiting */
     struct attempt *next;   /* among the waiting */
 } attempt_t;
 
 static attempt_t *waiting;
 
-static void attempt_free(attempt_t *a)
+/* A function's events in the pool at once, and the rest in order: fed at
+ * the function's pace rather than thrown at its queue, whose limit would
+ * answer most of a burst with throttles. */
+typedef struct fn_events {
+    fn_t *fn; /* not held: the record goes when the function's last event does */
+    int running;
+    bool pumping;           /* pump() is on the stack: the record stays */
+    attempt_t *head, *tail; /* waiting their turn (linked by next) */
+    struct fn_events *next;
+} fn_events_t;
+static fn_events_t *per_fn;
+
+static fn_events_t *events_of(fn_t *fn)
+{
+    for (fn_events_t *e = per_fn; e; e = e->next)
+        if (e->fn == fn)
+            return e;
+    fn_events_t *e = calloc(1, sizeof *e);
+    if (e) {
+        e->fn = fn;
+        e->next = per_fn;
+        per_fn = e;
+    }
+    return e;
+}
+
+static void events_forget(fn_events_t *e)
+{
+    for (fn_events_t **p = &per_fn; *p; p = &(*p)->next)
+        if (*p == e) {
+            *p = e->next;
+            free(e);
+            return;
+        }
+}
+
+/* The pool's queue for a function holds queue_max calls: events take half. */
+static int events_cap(void) { return D->cfg.queue_max / 2 > 0 ? D->cfg.queue_max / 2 : 1; }
+
+static void unlink_waiting(attempt_t *a)
 {
     for (attempt_t **p = &waiting; *p; p = &(*p)->next)
         if (*p == a) {
             *p = a->next;
             break;
         }
+}
+
+static void attempt_free(attempt_t *a)
+{
+    unlink_waiting(a);
     if (a->timer)
         event_free(a->timer);
     if (a->event)
@@ -35,21 +91,40 @@ static void attempt_free(attempt_t *a)
     free(a);
 }
 
+/* Done with for good: its row goes (a failure to remove it means one more
+ * run after a restart, which at-least-once allows). */
+static void finish(attempt_t *a)
+{
+    store_event_remove(D->store, a->id);
+    attempt_free(a);
+}
+
 static void start(attempt_t *a);
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
     attempt_t *a = arg;
-    for (attempt_t **p = &waiting; *p; p = &(*p)->next)
-        if (*p == a) {
-            *p = a->next;
-            break;
-        }
+    unlink_waiting(a);
     event_free(a->timer);
     a->timer = NULL;
-    if (fn_removed(a->fn) || D->draining)
-        return attempt_free(a);
+    if (fn_removed(a->fn))
+        return finish(a);
+    if (D->draining)
+        return attempt_free(a); /* kept in the store: the next start runs it */
+    if (!a->throttled)
+        a->n++;
     start(a);
+}
+
+static void wait_for_retry(attempt_t *a, int seconds)
+{
+    a->timer = evtimer_new(D->base, on_retry, a);
+    if (!a->timer)
+        return attempt_free(a); /* kept: the next start runs it */
+    struct timeval tv = {.tv_sec = seconds};
+    evtimer_add(a->timer, &tv);
+    a->next = waiting;
+    waiting = a;
 }
 
 static void log_line(fn_t *fn, const char *fmt, const char *id, int status, int n, int next_in)
@@ -59,9 +134,45 @@ static void log_line(fn_t *fn, const char *fmt, const char *id, int status, int 
     fn_log_write(fn, line, (size_t)(k < (int)sizeof line ? k : (int)sizeof line - 1));
 }
 
+static void handle_outcome(attempt_t *a, const invoke_outcome_t *o);
+static bool invoke(attempt_t *a);
+
+/* Starts the next events of a function while it has room. An invocation
+ * may end before pool_invoke_as returns (a full queue): its on_done runs
+ * inside this loop, and the loop goes on. */
+static void pump(fn_events_t *e)
+{
+    if (e->pumping)
+        return;
+    e->pumping = true;
+    while (e->head && e->running < events_cap()) {
+        attempt_t *next = e->head;
+        e->head = next->next;
+        if (!e->head)
+            e->tail = NULL;
+        next->next = NULL;
+        e->running++;
+        if (!invoke(next))
+            e->running--;
+    }
+    e->pumping = false;
+    if (!e->running && !e->head)
+        events_forget(e);
+}
+
 static void on_done(const invoke_outcome_t *o, void *arg)
 {
     attempt_t *a = arg;
+    fn_events_t *e = events_of(a->fn);
+    handle_outcome(a, o); /* may free a, and the function with it: not e, which is not the function's */
+    if (e) {
+        e->running--;
+        pump(e);
+    }
+}
+
+static void handle_outcome(attempt_t *a, const invoke_outcome_t *o)
+{
     /* What Lambda tries again: the function's errors, the runtime's
      * (crash, timeout: 5xx) and throttles (429); not a refusal (4xx). */
     bool failed = o->kind == OUTCOME_FUNCTION_ERROR || (o->kind == OUTCOME_ERROR && (o->status >= 500 || o->status == 429));
@@ -69,53 +180,146 @@ static void on_done(const invoke_outcome_t *o, void *arg)
      * and the runtime's errors are a 200 with X-Amz-Function-Error there. */
     int status = o->kind != OUTCOME_ERROR || o->status == 500 || o->status == 502 || o->status == 504 ? 200 : o->status;
     if (!failed)
-        return attempt_free(a);
-    if (a->n >= ASYNC_ATTEMPTS || fn_removed(a->fn) || D->draining || !a->event) {
-        log_line(a->fn, "[impuls] async invocation %s failed (HTTP %d) after %d attempts; dropped\n", o->request_id,
-                 status, a->n, 0);
-        return attempt_free(a);
+        return finish(a);
+    /* A throttle (the function's queue full) is not an attempt: the event
+     * waits, backing off, for as long as an event may wait. */
+    a->throttled = o->kind == OUTCOME_ERROR && o->status == 429 && now_ms() - a->accepted_at < EVENT_AGE_MAX_MS &&
+                   !fn_removed(a->fn);
+    if (a->throttled) {
+        if (D->draining)
+            return attempt_free(a);
+        int backoff = a->throttles < 5 ? 1 << a->throttles : THROTTLE_BACKOFF_MAX_S;
+        a->throttles++;
+        return wait_for_retry(a, backoff < THROTTLE_BACKOFF_MAX_S ? backoff : THROTTLE_BACKOFF_MAX_S);
     }
-    a->timer = evtimer_new(D->base, on_retry, a);
-    if (!a->timer)
-        return attempt_free(a);
-    struct timeval tv = {.tv_sec = a->n}; /* 1 s, then 2 s */
-    evtimer_add(a->timer, &tv);
-    a->next = waiting;
-    waiting = a;
-    log_line(a->fn, "[impuls] async invocation %s failed (HTTP %d); attempt %d in %d s\n", o->request_id, status,
-             a->n + 1, a->n);
-    a->n++;
+    a->throttles = 0;
+    if (a->n >= ASYNC_ATTEMPTS || fn_removed(a->fn)) {
+        log_line(a->fn, "[impuls] async invocation %s failed (HTTP %d) after %d attempts; dropped\n", a->id, status,
+                 a->n, 0);
+        return finish(a);
+    }
+    if (D->draining)
+        return attempt_free(a); /* kept: the next start tries it again */
+    store_event_attempted(D->store, a->id, a->n);
+    log_line(a->fn, "[impuls] async invocation %s failed (HTTP %d); attempt %d in %d s\n", a->id, status, a->n + 1,
+             a->n);
+    wait_for_retry(a, a->n); /* 1 s, then 2 s */
 }
 
-/* Invokes with a copy of the event (the pool takes it over), keeping the original for a retry. */
+/* Invokes with a copy of the event (the pool takes it over), keeping the
+ * original for a retry; or queues it behind the function's running events. */
 static void start(attempt_t *a)
+{
+    fn_events_t *e = events_of(a->fn);
+    if (e && e->running >= events_cap()) { /* its turn comes as one of the running ends */
+        if (e->tail)
+            e->tail->next = a;
+        else
+            e->head = a;
+        e->tail = a;
+        return;
+    }
+    if (e)
+        e->running++;
+    if (!invoke(a) && e) {
+        e->running--;
+        pump(e);
+    }
+}
+
+/* false when it could not start (a is freed; its event stays kept). */
+static bool invoke(attempt_t *a)
 {
     struct evbuffer *copy = evbuffer_new();
     size_t len = evbuffer_get_length(a->event);
     if (!copy || evbuffer_add(copy, len ? evbuffer_pullup(a->event, -1) : (unsigned char *)"", len) < 0) {
         if (copy)
             evbuffer_free(copy);
-        return attempt_free(a);
+        attempt_free(a);
+        return false;
     }
-    pool_invoke(a->fn, SANDBOX_NAMESPACE, copy, false, on_done, a);
+    pool_invoke_as(a->fn, copy, a->id, on_done, a);
+    return true;
 }
 
-void api_invoke_async(fn_t *fn, struct evbuffer *event)
+static attempt_t *attempt_new(fn_t *fn, const char *id, struct evbuffer *event, int made, uint64_t accepted_at)
 {
     attempt_t *a = calloc(1, sizeof *a);
-    if (!a) {
-        evbuffer_free(event);
-        return;
-    }
+    if (!a)
+        return NULL;
     a->fn = fn;
     fn_ref(fn);
+    snprintf(a->id, sizeof a->id, "%s", id);
     a->event = event;
-    a->n = 1;
+    a->n = made + 1;
+    a->accepted_at = accepted_at;
+    return a;
+}
+
+int api_invoke_async(fn_t *fn, struct evbuffer *event, char id[37])
+{
+    uuid4(id);
+    size_t len = evbuffer_get_length(event);
+    uint64_t now = now_ms();
+    if (store_event_add(D->store, id, fn_cfg(fn)->name, len ? evbuffer_pullup(event, -1) : NULL, len, now) !=
+        STORE_OK) {
+        evbuffer_free(event);
+        return -1;
+    }
+    attempt_t *a = attempt_new(fn, id, event, 0, now);
+    if (!a) {
+        evbuffer_free(event);
+        return 0; /* kept: the next start runs it */
+    }
     start(a);
+    return 0;
+}
+
+static void resume_one(const char *id, const char *function, const void *event, size_t len, int attempts,
+                       uint64_t accepted_at, void *arg)
+{
+    int *n = arg;
+    fn_t *fn = registry_find(function);
+    struct evbuffer *copy = fn ? evbuffer_new() : NULL;
+    if (!fn || !copy || evbuffer_add(copy, event, len) < 0) {
+        if (copy)
+            evbuffer_free(copy);
+        if (!fn) /* the function was deleted meanwhile, or is not loaded */
+            store_event_remove(D->store, id);
+        return;
+    }
+    /* An attempt cut short by the daemon's end is made again, not counted. */
+    attempt_t *a = attempt_new(fn, id, copy, attempts < ASYNC_ATTEMPTS ? attempts : ASYNC_ATTEMPTS - 1, accepted_at);
+    if (!a) {
+        evbuffer_free(copy);
+        return;
+    }
+    (*n)++;
+    start(a);
+}
+
+void api_async_resume(void)
+{
+    int n = 0;
+    if (store_events_load(D->store, resume_one, &n) != STORE_OK)
+        log_error("cannot resume the accepted Event invocations: %s", store_last_error(D->store));
+    else if (n)
+        log_info("resuming %d accepted Event invocation(s)", n);
 }
 
 void api_drop_retries(void)
 {
     while (waiting)
         attempt_free(waiting);
+    while (per_fn) {
+        fn_events_t *e = per_fn;
+        per_fn = e->next;
+        while (e->head) {
+            attempt_t *a = e->head;
+            e->head = a->next;
+            a->next = NULL;
+            attempt_free(a);
+        }
+        free(e);
+    }
 }

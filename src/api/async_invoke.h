@@ -1,12 +1,20 @@
 #pragma once
-/* Lambda's Event invocations: no one waits for the answer (async_invoke.c). */
+/* Lambda's Event invocations: no one waits for the answer (async_invoke.c).
+ * Each is kept in the store (store/events.h) from before its 202 until it
+ * succeeded or finally failed: a daemon killed at any moment runs it after
+ * its restart, under the same request id (at least once; twice when it was
+ * killed after a success and before its row went). */
 #include <event2/buffer.h>
 
 #include "pool/pool.h"
 
-/* Invokes fn with event (taken over); a failed call (function error,
- * crash, timeout, throttle) is tried again twice, 1 s and then 2 s later,
- * and each failure is a line in the function's log. */
-void api_invoke_async(fn_t *fn, struct evbuffer *event);
-/* Drops the retries still pending (shutdown). */
+/* Keeps and invokes fn with event (taken over), under a new request id
+ * (written to id); a failed call (function error, crash, timeout,
+ * throttle) is tried again twice, 1 s and then 2 s later, and each failure
+ * is a line in the function's log. -1 when it could not be kept (nothing
+ * runs: the caller answers with an error, not a 202). */
+int api_invoke_async(fn_t *fn, struct evbuffer *event, char id[37]);
+/* At start: runs every event a previous daemon accepted and did not finish. */
+void api_async_resume(void);
+/* Drops the retries still waiting (shutdown); their events stay kept. */
 void api_drop_retries(void);

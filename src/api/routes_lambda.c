@@ -233,7 +233,11 @@ void lambda_invoke(struct evhttp_request *req, const char *name)
     }
     const char *lt = evhttp_find_header(h, "X-Amz-Log-Type");
     if (!strcmp(type, "Event")) {
-        api_invoke_async(fn, event);
+        char id[37];
+        if (api_invoke_async(fn, event, id) < 0)
+            return http_error(req, 500, "ServiceException", "the event could not be kept: %s",
+                              store_last_error(D->store));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "X-Amzn-RequestId", id);
         return http_send(req, 202, NULL, 0);
     }
     answer_invoke(fn, SANDBOX_NAMESPACE, req, event, lt && !strcasecmp(lt, "Tail"), ANSWER_LAMBDA);

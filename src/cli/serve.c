@@ -511,6 +511,7 @@ int cmd_serve(int argc, char **argv)
         cgroup_shutdown();
         return 1;
     }
+    api_async_resume();
     struct evhttp *api = api_start(addr, max_conns, err, sizeof err);
     if (!api) {
         log_error("api: %s", err);

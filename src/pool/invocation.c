@@ -76,6 +76,15 @@ void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evbuffer *event,
     pool_invoke_inv(inv, fn, backend, NULL, event, want_log_tail);
 }
 
+void pool_invoke_as(fn_t *fn, struct evbuffer *event, const char *request_id, invoke_done_fn done, void *arg)
+{
+    invocation_t *inv = calloc(1, sizeof *inv);
+    inv->done = done;
+    inv->done_arg = arg;
+    snprintf(inv->id, sizeof inv->id, "%s", request_id);
+    pool_invoke_inv(inv, fn, SANDBOX_NAMESPACE, NULL, event, false);
+}
+
 static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
                             struct evbuffer *event, bool want_log_tail)
 {
@@ -84,7 +93,8 @@ static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend ba
     else if (backend != SANDBOX_PROCESS)
         backend = fn_backend(fn); /* namespace or microvm, as the function says */
     pool_t *pool = &fn->pools[backend];
-    uuid4(inv->id);
+    if (!inv->id[0])
+        uuid4(inv->id);
     inv->pool = pool;
     inv->req = req;
     if (req) { /* a direct call: its answer streams to req */

@@ -69,6 +69,9 @@ typedef void (*invoke_done_fn)(const invoke_outcome_t *o, void *arg);
  * (possibly before this returns). */
 void pool_invoke(fn_t *fn, enum sandbox_backend backend, struct evbuffer *event, bool want_log_tail,
                  invoke_done_fn done, void *arg);
+/* The same under a request id of the caller's (36 characters): an Event
+ * invocation keeps its id through its attempts, as Lambda's does. */
+void pool_invoke_as(fn_t *fn, struct evbuffer *event, const char *request_id, invoke_done_fn done, void *arg);
 
 /* For an HTTP-server function: the request itself goes to its server (path
  * and the request's query), the answer streams back on req (direct.c).

@@ -39,7 +39,11 @@ static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS tokens ("
     " id TEXT PRIMARY KEY, hash TEXT NOT NULL, scope TEXT NOT NULL, functions TEXT NOT NULL,"
     " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
-    " aws_key_id TEXT UNIQUE, aws_secret TEXT);";
+    " aws_key_id TEXT UNIQUE, aws_secret TEXT);"
+    /* Accepted Event invocations not yet done (store/events.h). */
+    "CREATE TABLE IF NOT EXISTS async_events ("
+    " id TEXT PRIMARY KEY, function TEXT NOT NULL, event BLOB NOT NULL, attempts INTEGER NOT NULL,"
+    " accepted_at INTEGER NOT NULL);";
 
 int store_fail(store_t *s, const char *what)
 {

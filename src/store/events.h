@@ -1,0 +1,24 @@
+#pragma once
+/* Accepted Event invocations (Lambda's InvocationType Event), kept until
+ * they succeeded or finally failed, so that a daemon killed at any moment
+ * runs each of them after its restart (api/async_invoke.c). A row is
+ * committed before the 202 is sent; the database runs in WAL mode with
+ * synchronous=NORMAL, so a commit survives the daemon's death (kill -9),
+ * not the machine's (docs/lambda.md, "Event invocations"). */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+enum { STORE_EVENT_ID_LEN = 36 };
+
+int store_event_add(store_t *s, const char *id, const char *function, const void *event, size_t len,
+                    uint64_t accepted_at);
+/* attempts made so far, for the next start to go on from. */
+int store_event_attempted(store_t *s, const char *id, int attempts);
+int store_event_remove(store_t *s, const char *id);
+typedef void (*store_event_fn)(const char *id, const char *function, const void *event, size_t len, int attempts,
+                               uint64_t accepted_at, void *arg);
+/* Every kept event, oldest first. */
+int store_events_load(store_t *s, store_event_fn cb, void *arg);
+int store_events_count(store_t *s);
