@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "store/events.h"
 #include "store/function.h"
 #include "store/store.h"
 #include "util/util.h"
@@ -996,9 +997,63 @@ static void test_old_schema_is_migrated(void **state)
     rm_rf(dir);
 }
 
+/* ---- kept Event invocations (events.h) --------------------------------- */
+
+typedef struct {
+    char ids[4][40], functions[4][16], events[4][32];
+    int attempts[4];
+    int n;
+} seen_events_t;
+
+static void see_event(const char *id, const char *function, const void *event, size_t len, int attempts,
+                      uint64_t accepted_at, void *arg)
+{
+    seen_events_t *s = arg;
+    assert_true(s->n < 4);
+    snprintf(s->ids[s->n], sizeof s->ids[s->n], "%s", id);
+    snprintf(s->functions[s->n], sizeof s->functions[s->n], "%s", function);
+    snprintf(s->events[s->n], sizeof s->events[s->n], "%.*s", (int)len, (const char *)event);
+    s->attempts[s->n] = attempts;
+    (void)accepted_at;
+    s->n++;
+}
+
+static void test_events_are_kept_until_removed_and_come_back_oldest_first(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(store_events_count(f->store), 0);
+    assert_int_equal(store_event_add(f->store, "b-id", "fn-b", "{\"n\": 2}", 8, 2000), STORE_OK);
+    assert_int_equal(store_event_add(f->store, "a-id", "fn-a", "{\"n\": 1}", 8, 1000), STORE_OK);
+    assert_int_equal(store_event_add(f->store, "c-id", "fn-a", "", 0, 3000), STORE_OK);
+    assert_int_equal(store_event_add(f->store, "a-id", "fn-a", "x", 1, 4000), STORE_ERR); /* one row per id */
+    assert_int_equal(store_event_attempted(f->store, "b-id", 2), STORE_OK);
+    assert_int_equal(store_event_attempted(f->store, "nope", 1), STORE_NOT_FOUND);
+    assert_int_equal(store_events_count(f->store), 3);
+    seen_events_t seen = {.n = 0};
+    assert_int_equal(store_events_load(f->store, see_event, &seen), STORE_OK);
+    assert_int_equal(seen.n, 3);
+    assert_string_equal(seen.ids[0], "a-id");
+    assert_string_equal(seen.events[0], "{\"n\": 1}");
+    assert_string_equal(seen.ids[1], "b-id");
+    assert_string_equal(seen.functions[1], "fn-b");
+    assert_int_equal(seen.attempts[1], 2);
+    assert_string_equal(seen.ids[2], "c-id");
+    assert_string_equal(seen.events[2], "");
+    assert_int_equal(store_event_remove(f->store, "a-id"), STORE_OK);
+    assert_int_equal(store_event_remove(f->store, "a-id"), STORE_NOT_FOUND);
+    assert_int_equal(store_events_count(f->store), 2);
+    /* They survive a reopen (the daemon's restart). */
+    store_close(f->store);
+    char err[256];
+    f->store = store_open(f->dir, err, sizeof err);
+    assert_non_null(f->store);
+    assert_int_equal(store_events_count(f->store), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        STORE_TEST(test_events_are_kept_until_removed_and_come_back_oldest_first),
         cmocka_unit_test(test_old_schema_is_migrated),
         /* open */
         STORE_TEST(test_open_creates_the_data_dir_layout),
