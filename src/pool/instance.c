@@ -257,6 +257,48 @@ void instance_kill(instance_t *inst)
     sandbox_kill(&inst->sb);
 }
 
+/* Writes what ends a line (with the start held from before) to the
+ * function's log, and holds the rest. */
+static void log_whole_lines(instance_t *inst, const char *buf, size_t n)
+{
+    const char *nl = memrchr(buf, '\n', n);
+    fn_t *fn = inst->pool->fn;
+    if (!nl) {
+        if (inst->log_partial_len + n <= sizeof inst->log_partial) {
+            memcpy(inst->log_partial + inst->log_partial_len, buf, n);
+            inst->log_partial_len += n;
+            return;
+        }
+        nl = buf + n - 1; /* a line longer than what is held: as it comes */
+    }
+    size_t whole = (size_t)(nl - buf) + 1;
+    if (inst->log_partial_len) {
+        char joined[LOG_LINE_HOLD + 65536];
+        if (inst->log_partial_len + whole <= sizeof joined) {
+            memcpy(joined, inst->log_partial, inst->log_partial_len);
+            memcpy(joined + inst->log_partial_len, buf, whole);
+            fn_log_write(fn, joined, inst->log_partial_len + whole);
+        } else {
+            fn_log_write(fn, inst->log_partial, inst->log_partial_len);
+            fn_log_write(fn, buf, whole);
+        }
+        inst->log_partial_len = 0;
+    } else {
+        fn_log_write(fn, buf, whole);
+    }
+    if (whole < n)
+        log_whole_lines(inst, buf + whole, n - whole);
+}
+
+/* What is held of an unfinished line goes to the log as it is (the call
+ * or the instance ended). */
+static void log_flush_partial(instance_t *inst)
+{
+    if (inst->log_partial_len)
+        fn_log_write(inst->pool->fn, inst->log_partial, inst->log_partial_len);
+    inst->log_partial_len = 0;
+}
+
 static void append_log(instance_t *inst, const char *buf, size_t n)
 {
     if (inst->log_budget == 0)
@@ -267,7 +309,7 @@ static void append_log(instance_t *inst, const char *buf, size_t n)
     } else {
         inst->log_budget -= n;
     }
-    fn_log_write(inst->pool->fn, buf, n);
+    log_whole_lines(inst, buf, n);
     invocation_t *inv = inst->inv;
     if (inv) {
         evbuffer_add(inv->log, buf, n);
@@ -277,6 +319,7 @@ static void append_log(instance_t *inst, const char *buf, size_t n)
     }
     if (inst->log_budget == 0) {
         static const char note[] = "[impuls] log output of this invocation truncated\n";
+        log_flush_partial(inst);
         fn_log_write(inst->pool->fn, note, sizeof note - 1);
     }
 }
@@ -292,6 +335,9 @@ void instance_drain_log(instance_t *inst)
             break;
         append_log(inst, buf, (size_t)n);
     }
+    /* Every caller is at a boundary (a call's start or end, the instance's
+     * end): what the function left unfinished is its own line. */
+    log_flush_partial(inst);
 }
 
 static void on_log(evutil_socket_t fd, short what, void *arg)

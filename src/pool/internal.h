@@ -20,6 +20,8 @@ enum inst_state {
 
 TAILQ_HEAD(inv_queue, invocation);
 
+enum { LOG_LINE_HOLD = 4096 }; /* a longer line is written as it comes */
+
 typedef struct pool {
     fn_t *fn;
     enum sandbox_backend backend;
@@ -74,6 +76,11 @@ struct instance {
     bool init_timed_out;
     char task_key[65]; /* its code dir, removed after the last user is gone */
     size_t log_budget; /* bytes of output still written to the log this call */
+    /* The start of a line it has not finished printing: the function's log
+     * (one file for all its instances) gets whole lines, never a line of
+     * one instance broken by another's. */
+    char log_partial[LOG_LINE_HOLD];
+    size_t log_partial_len;
     uint64_t created_at;
     int netns_fd; /* its network namespace, opened on first direct call; -1 */
     bool premade; /* a pre-made sandbox (shells.c) was claimed for it */

@@ -13,13 +13,14 @@ import time
 from conftest import Daemon
 
 L = "/2015-03-31/functions"
-# One write per line: instances' outputs share the function's log, and a
-# line printed piecewise (print of several values) may interleave.
+# print writes its values one by one to the unbuffered pipe; the daemon
+# writes each instance's output to the function's one log in whole lines,
+# so that concurrent instances' lines stay whole.
 CODE = '''
-import os, time
+import time
 
 def handler(event, context):
-    os.write(1, ("ran %s %d\\n" % (context.aws_request_id, event["i"])).encode())
+    print("ran", context.aws_request_id, event["i"])
     time.sleep(event["sleep"])
     return event["i"]
 '''
