@@ -20,6 +20,8 @@
          (scaling.py).
   floor: namespaces, a cgroup attach and a fork on their own (floor.c).
   density: idle warm instances' PSS vs bare interpreters (density.py).
+  events: an Event invocation's 202 (kept in the store first) vs a DryRun,
+         and the insert's commit with synchronous=FULL vs NORMAL (events.py).
   egress: cold start with network "egress" vs "none", and a download by a
          function vs outside any sandbox, in the tests' world of two network
          namespaces (egress.py).
@@ -48,6 +50,7 @@ from impuls_daemon import Daemon  # noqa: E402
 import cpu  # noqa: E402
 import density  # noqa: E402
 import egress  # noqa: E402
+import events  # noqa: E402
 import csharp  # noqa: E402
 import golang  # noqa: E402
 import microvm  # noqa: E402
@@ -68,7 +71,7 @@ BUILD = os.path.join(HERE, "..", "build")
 FLOOR_BIN = os.path.join(BUILD, "bench-floor")  # built by run.sh
 BOOTSTRAP_BIN = os.path.join(BUILD, "bench-bootstrap")  # bench/ref/bootstrap.c, built by run.sh
 STEPS = ("warm_node", "warm_python", "warm_native", "workerd", "cold", "percall", "go", "csharp", "microvm", "tls",
-         "egress", "floor", "density", "scaling")
+         "egress", "events", "floor", "density", "scaling")
 RESULTS = {}
 
 
@@ -294,6 +297,7 @@ def main():
     step("workerd", cold_workerd)
     step("tls", tls.run, RESULTS)
     step("egress", egress.run, RESULTS, COLD_RUNS, COLD_GAP)
+    step("events", events.run, RESULTS)
     step("microvm", microvm.run, RESULTS)
     step("microvm", microvm_daemon.run, RESULTS)
     step("scaling", scaling.run, RESULTS)
@@ -426,7 +430,7 @@ def report(only):
     print(f"\n{'benchmark':<{W}}{'impuls':>14}{'reference':>14}{'ratio':>9}")
     for rows in (warm_rows(), added_rows(), cold_rows(), golang.rows(RESULTS, line), csharp.rows(RESULTS, line),
                  microvm.rows(RESULTS, line), microvm_daemon.rows(RESULTS, line),
-                 tls.rows(RESULTS, line), egress.rows(RESULTS, line),
+                 tls.rows(RESULTS, line), egress.rows(RESULTS, line), events.rows(RESULTS, line),
                  density.rows(RESULTS)):
         for r in rows:
             print(r)
