@@ -157,7 +157,8 @@ static int seed_random(const char *hex, size_t n, char *why, size_t whylen)
     return 0;
 }
 
-int claim_receive(int chan, const char *dir, long long *clock_ns, char **env, char **argv, char *why, size_t whylen)
+int claim_receive(int chan, const char *dir, long long *clock_ns, char **env, char **argv, char **net, char *why,
+                  size_t whylen)
 {
     size_t len = 0, cap = 1 << 16;
     char *buf = malloc(cap);
@@ -194,13 +195,17 @@ int claim_receive(int chan, const char *dir, long long *clock_ns, char **env, ch
         snprintf(why, whylen, "a claim without code");
         return -1;
     }
+    /* The network after the first newline, if any; the clock and seed before. */
+    char *nl = memchr(buf, '\n', n);
+    *net = nl ? nl + 1 : buf + n;
+    size_t head = nl ? (size_t)(nl - buf) : n;
     char *end = buf;
-    *clock_ns = n ? strtoll(buf, &end, 10) : 0;
-    if (*clock_ns < 0 || (end != buf + n && *end != ' ')) {
+    *clock_ns = head ? strtoll(buf, &end, 10) : 0;
+    if (*clock_ns < 0 || (end != buf + head && *end != ' ')) {
         snprintf(why, whylen, "a malformed clock in the claim");
         return -1;
     }
-    if (*end == ' ' && seed_random(end + 1, (size_t)(buf + n - end - 1), why, whylen) < 0)
+    if (*end == ' ' && seed_random(end + 1, (size_t)(buf + head - end - 1), why, whylen) < 0)
         return -1;
     off = n + 1;
     /* The host's clock as of the send, plus the time the rest of the claim

@@ -4,9 +4,10 @@
  *   mount /proc, /sys, /dev, a /tmp; bring up lo; load the virtio modules
  *   the kernel has as modules (/modules/order, in dependency order); find
  *   the virtio-serial port the host named "impuls.0" (/sys/class/virtio-ports);
- *   listen on 127.0.0.1:9001; start the runtime (/var/task/bootstrap, as
- *   uid RUNTIME_UID); carry each of its connections to 9001 over the port
- *   (src/sandbox/vm_channel.h's frames) to the daemon's Runtime API.
+ *   listen on 127.0.0.1:9001; take the claim (its code, environment and,
+ *   with egress, eth0's address); start the runtime (/var/task/bootstrap,
+ *   as uid RUNTIME_UID); carry each of its connections to 9001 over the
+ *   port (src/sandbox/vm_channel.h's frames) to the daemon's Runtime API.
  *
  * The VM powers off when the runtime exits or the host closes the channel:
  * either way the instance is over. Anything wrong is said on the console
@@ -28,6 +29,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <net/route.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -274,6 +276,58 @@ static void lo_up(void)
     close(fd);
 }
 
+/* The claim's network (claim.h): with egress, eth0 (the VM's NIC, whose
+ * host end is a tap device of the daemon's) up at INNER/31 with its default
+ * route through GATEWAY, the tap's address; and the resolv.conf the
+ * namespace sandboxes get. Without, eth0 stays down: its backend on the
+ * host leads nowhere anyway. The runtime is not root: it cannot change
+ * either. */
+static void net_up(const char *net)
+{
+    const char *nl = strchr(net, '\n');
+    char inner_s[16], gateway_s[16], rest;
+    struct in_addr inner, gateway;
+    size_t n = nl ? (size_t)(nl - net) : strlen(net);
+    if (n > 0) {
+        char line[64];
+        snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), net);
+        if (sscanf(line, "%15s %15s %c", inner_s, gateway_s, &rest) != 2 || inet_pton(AF_INET, inner_s, &inner) != 1 ||
+            inet_pton(AF_INET, gateway_s, &gateway) != 1) {
+            errno = EINVAL;
+            fail("the claim's network");
+        }
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr = {0};
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "eth0");
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+        sin->sin_family = AF_INET;
+        sin->sin_addr = inner;
+        if (fd < 0 || ioctl(fd, SIOCSIFADDR, &ifr) < 0)
+            fail("eth0's address");
+        sin->sin_addr.s_addr = htonl(0xfffffffe);
+        if (ioctl(fd, SIOCSIFNETMASK, &ifr) < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+            fail("eth0's netmask");
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+            fail("bring up eth0");
+        struct rtentry rt = {.rt_flags = RTF_UP | RTF_GATEWAY};
+        ((struct sockaddr_in *)&rt.rt_dst)->sin_family = AF_INET;
+        ((struct sockaddr_in *)&rt.rt_genmask)->sin_family = AF_INET;
+        ((struct sockaddr_in *)&rt.rt_gateway)->sin_family = AF_INET;
+        ((struct sockaddr_in *)&rt.rt_gateway)->sin_addr = gateway;
+        if (ioctl(fd, SIOCADDRT, &rt) < 0)
+            fail("eth0's default route");
+        close(fd);
+    }
+    const char *resolv = nl ? nl + 1 : "";
+    if (*resolv) {
+        mkdir("/etc", 0755);
+        int fd = open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || write(fd, resolv, strlen(resolv)) != (ssize_t)strlen(resolv) || close(fd) < 0)
+            fail("/etc/resolv.conf");
+    }
+}
+
 static int listen_api(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -369,11 +423,13 @@ static char **await_claim(int chan, char ***argv_out)
     char why[512];
     put_frame(chan, VMC_OPEN, 0, NULL, 0);
     long long clock_ns;
-    if (claim_receive(chan, "/var/task", &clock_ns, env, argv, why, sizeof why) < 0) {
+    char *net;
+    if (claim_receive(chan, "/var/task", &clock_ns, env, argv, &net, why, sizeof why) < 0) {
         say("the claim: %s", why);
         power_off();
     }
     sync_clock(chan);
+    net_up(net);
     *argv_out = argv;
     return env;
 }

@@ -9,8 +9,9 @@ mkdir -p "$out"
 sh scripts/deps.sh qemu-system-x86 cpio squashfs-tools
 # virtio_mmio: microvm's devices (found through ACPI: the kernel cannot take
 # them from its command line); virtio_console: the channel to the daemon;
-# virtio_blk and squashfs: the runtimes' read-only disk.
-sh scripts/debian-kernel.sh "$out/kernel" virtio_mmio virtio_console virtio_blk squashfs
+# virtio_blk and squashfs: the runtimes' read-only disk; virtio_net: the
+# NIC every VM has (a function with egress gets a tap device behind it).
+sh scripts/debian-kernel.sh "$out/kernel" virtio_mmio virtio_console virtio_blk squashfs virtio_net
 
 cc -O2 -static -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Iguest -o "$out/init" guest/init.c guest/claim.c src/sandbox/vm_channel.c
 root="$out/initramfs"

@@ -173,7 +173,8 @@ static void write_from_lambda(struct evhttp_request *req, const char *name, bool
         iso = sandbox_backend_name(D->cfg.isolation);
     if (create && !json_object_get(spec, "network"))
         json_object_set_new(spec, "network",
-                            json_string(egress_available() && !strcmp(iso, "namespace") ? "egress" : "none"));
+                            json_string(egress_available() && (!strcmp(iso, "namespace") || !strcmp(iso, "microvm"))
+                                            ? "egress" : "none"));
     if (create && !json_object_get(spec, "zip")) {
         json_decref(spec);
         return http_error(req, 400, "InvalidParameterValueException", "Code.ZipFile is required");

@@ -245,19 +245,13 @@ static bool isolation_refusal(const char *isolation, const runtime_def_t *rt, co
     return true;
 }
 
-/* network "egress" needs egress on this daemon (net/egress.h) and, for now,
- * the namespace backend: a VM has no veth into the egress table yet. */
-static bool network_refusal(const char *network, const char *isolation, char *buf, size_t len)
+/* network "egress" needs egress on this daemon (net/egress.h): a veth pair
+ * for a namespace sandbox, a tap device for a microVM. */
+static bool network_refusal(const char *network, char *buf, size_t len)
 {
-    if (strcmp(network, "egress"))
+    if (strcmp(network, "egress") || egress_available())
         return false;
-    if (!strcmp(isolation, "microvm"))
-        snprintf(buf, len, "network \"egress\" cannot run with isolation \"microvm\" yet; use isolation "
-                           "\"namespace\"");
-    else if (!egress_available())
-        snprintf(buf, len, "network \"egress\" is not available on this daemon: %s", egress_why());
-    else
-        return false;
+    snprintf(buf, len, "network \"egress\" is not available on this daemon: %s", egress_why());
     return true;
 }
 
@@ -269,7 +263,7 @@ static void commit_create(write_job_t *job)
         http_error(job->req, 409, "ResourceConflictException", "function '%s' already exists", job->name);
         return discard_code(job);
     }
-    if (network_refusal(cfg->network, cfg->isolation, err, sizeof err) ||
+    if (network_refusal(cfg->network, err, sizeof err) ||
         isolation_refusal(cfg->isolation, runtime_find(cfg->runtime), cfg->mode, err, sizeof err)) {
         http_error(job->req, 400, "InvalidParameterValueException", "%s", err);
         return discard_code(job);
@@ -334,7 +328,7 @@ static void commit_update(write_job_t *job)
                       : next.command && strcmp(next.mode, "http")
                           ? "command is only for mode \"http\" (the server to start)"
                           : NULL;
-    if (!bad && network_refusal(next.network, next.isolation, err, sizeof err))
+    if (!bad && network_refusal(next.network, err, sizeof err))
         bad = err;
     if (!bad)
         bad = fields_refusal(old->runtime, next.runtime, next.mode, next.handler, job->in.code || job->in.zip,

@@ -570,12 +570,19 @@ int egress_lease_take(uint32_t group, egress_lease_t *l)
         E.in_use[pair] = 1;
         uint32_t host = ntohl(E.subnet.s_addr) + 2 * (uint32_t)pair;
         *l = (egress_lease_t){.held = true, .pair = pair};
-        l->veth.group = group;
-        l->veth.host_ip.s_addr = htonl(host);
-        l->veth.inner_ip.s_addr = htonl(host + 1);
+        l->link.group = group;
+        l->link.host_ip.s_addr = htonl(host);
+        l->link.inner_ip.s_addr = htonl(host + 1);
         return 0;
     }
     return -1;
+}
+
+/* A name of its own each time: a sandbox given up after its link was made
+ * keeps that name until its namespace is torn down. */
+static void name_link(egress_lease_t *l)
+{
+    snprintf(l->link.host_name, sizeof l->link.host_name, LINK_PREFIX "%08x", E.next_link++);
 }
 
 int egress_lease_attach(egress_lease_t *l, pid_t pid)
@@ -585,12 +592,16 @@ int egress_lease_attach(egress_lease_t *l, pid_t pid)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    /* A name of its own each time: a sandbox given up after its link was
-     * made keeps that name until its namespace is torn down. */
-    snprintf(l->veth.host_name, sizeof l->veth.host_name, LINK_PREFIX "%08x", E.next_link++);
-    int rc = veth_attach(&l->veth, fd);
+    name_link(l);
+    int rc = veth_attach(&l->link, fd);
     close(fd);
     return rc;
+}
+
+int egress_lease_tap(egress_lease_t *l)
+{
+    name_link(l);
+    return tap_open(&l->link);
 }
 
 void egress_lease_release(egress_lease_t *l)

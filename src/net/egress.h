@@ -1,7 +1,8 @@
 #pragma once
 /* Egress: a network path out of a sandbox, under a policy the function
- * cannot change. Each sandbox with egress gets a veth pair (veth.h) whose
- * host end carries its function's interface group; one nftables table of
+ * cannot change. Each sandbox with egress gets a link (link.h: a veth pair,
+ * or a microVM's tap) whose host end carries its function's interface
+ * group; one nftables table of
  * Impuls's own (`inet impuls`), made on first use and deleted at shutdown,
  * routes and masquerades what leaves and holds the policy:
  *   - nothing to the host itself (any of its addresses, its loopback
@@ -29,7 +30,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "net/veth.h"
+#include "net/link.h"
 
 struct event_base;
 
@@ -91,7 +92,7 @@ void egress_group_close(uint32_t group);
 typedef struct egress_lease {
     bool held;
     int pair;
-    veth_spec_t veth;
+    link_spec_t link;
 } egress_lease_t;
 /* Reserves addresses and a name for a sandbox of group: 0, or -1 when the
  * subnet is full. */
@@ -99,5 +100,8 @@ int egress_lease_take(uint32_t group, egress_lease_t *l);
 /* Makes the link into the network namespace of pid (a sandbox's init): 0 or
  * -errno. */
 int egress_lease_attach(egress_lease_t *l, pid_t pid);
+/* Makes a microVM's link, a tap device: its fd (QEMU's NIC backend), or
+ * -errno. */
+int egress_lease_tap(egress_lease_t *l);
 /* After the sandbox is gone (its namespace takes the pair with it). */
 void egress_lease_release(egress_lease_t *l);

@@ -103,7 +103,8 @@ void fn_ref(fn_t *fn) { fn->refs++; }
 int fn_egress_lease(instance_t *inst, char *err, size_t errlen)
 {
     fn_t *fn = inst->pool->fn;
-    if (strcmp(fn->cfg.network, "egress") || inst->pool->backend != SANDBOX_NAMESPACE)
+    if (strcmp(fn->cfg.network, "egress") ||
+        (inst->pool->backend != SANDBOX_NAMESPACE && inst->pool->backend != SANDBOX_MICROVM))
         return 0;
     if (!fn->egress_group || !json_equal(fn->egress_allowed, fn->cfg.egress_allow)) {
         /* Its rules as configured now. Instances of an older version that

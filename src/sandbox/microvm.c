@@ -6,8 +6,11 @@
  *   daemon ──fork+exec /proc/self/exe __microvm──▶ supervisor (root, in the
  *     │  instance cgroup: memory = the VM's + QEMU's, pids)   │
  *     │  listens on a Unix socket for the Runtime API         │ clone(NEWPID|NEWNS|NEWNET|NEWIPC|NEWUTS)
- *     │  ◀── one connection per guest connection ─────────────│──▶ QEMU, uid ≠ 0, no NIC, -sandbox on
+ *     │  ◀── one connection per guest connection ─────────────│──▶ QEMU, uid ≠ 0, -sandbox on
  *     │  ◀── the runtime's output (a virtio-serial port) ──────────────────────┘
+ *     └── with egress: a tap device on the host (net/link.h), its fd to QEMU
+ *         through the supervisor: the guest's NIC (without egress, a NIC
+ *         whose backend leads nowhere)
  *
  * Exec, not a bare fork: the daemon has worker threads, and the supervisor
  * is a long-lived program. A function's cold start restores a saved VM of
@@ -22,9 +25,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
+#include "net/egress.h"
 #include "sandbox/microvm.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/spawn_util.h"
@@ -217,10 +223,20 @@ static char **vmm_argv(const sandbox_spec_t *spec, const char *snapshot, char *n
 }
 
 /* "g", then the runtime's argv and its environment, each string NUL-ended
- * and each list ended by an empty string: the supervisor's go. */
+ * and each list ended by an empty string, then the guest's network (a
+ * string, guest/claim.h: "INNER GATEWAY" or nothing, a newline, then its
+ * resolv.conf): the supervisor's go. */
 static char *go_message(const sandbox_spec_t *spec, size_t *len)
 {
-    size_t n = 3;
+    char net[64] = "";
+    if (spec->egress) {
+        char inner[INET_ADDRSTRLEN], gateway[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &spec->egress->link.inner_ip, inner, sizeof inner);
+        inet_ntop(AF_INET, &spec->egress->link.host_ip, gateway, sizeof gateway);
+        snprintf(net, sizeof net, "%s %s", inner, gateway);
+    }
+    const char *resolv = spec->resolv_conf ? spec->resolv_conf : "";
+    size_t n = 3 + strlen(net) + 1 + strlen(resolv) + 1;
     for (int pass = 0; pass < 2; pass++)
         for (const char *const *e = pass ? spec->envp : spec->argv; *e; e++)
             n += strlen(*e) + 1;
@@ -233,6 +249,7 @@ static char *go_message(const sandbox_spec_t *spec, size_t *len)
             p = stpcpy(p, *e) + 1;
         *p++ = '\0';
     }
+    p = stpcpy(stpcpy(stpcpy(p, net), "\n"), resolv) + 1;
     *len = (size_t)(p - m);
     return m;
 }
@@ -306,14 +323,24 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
      * going away, and the guest's writes to it would block.) */
     fcntl(sb->log_fd, F_SETFL, O_NONBLOCK);
     rc = cgroup_attach(&sb->cg, pid);
-    ssize_t sent = rc < 0 ? -1 : send(sb->ctl_fd, go, go_len, MSG_NOSIGNAL);
+    /* The link out goes with the go: the supervisor hands it to QEMU. */
+    int tap = -1, tap_err = 0;
+    if (rc == 0 && spec->egress && (tap = egress_lease_tap(spec->egress)) < 0)
+        tap_err = -tap, tap = -1;
+    struct iovec iov = {.iov_base = go, .iov_len = go_len};
+    ssize_t sent = rc < 0 || tap_err ? -1 : send_with_fds(sb->ctl_fd, &iov, 1, &tap, tap >= 0);
     free(go);
+    if (tap >= 0)
+        close(tap); /* (QEMU's copy keeps it) */
     if (sent == (ssize_t)go_len && ram < 0 && saved >= 0)
         microvm_send_ram_when_loaded(saved, sb->ctl_fd); /* (after the go, which the supervisor reads first) */
     if (saved >= 0)
         close(saved);
-    if (rc < 0 || sent != (ssize_t)go_len) {
-        snprintf(err, errlen, "cannot place the VM in its cgroup: %s", strerror(rc < 0 ? -rc : errno));
+    if (rc < 0 || tap_err || sent != (ssize_t)go_len) {
+        if (tap_err)
+            snprintf(err, errlen, "cannot make the VM's link out (a tap device): %s", strerror(tap_err));
+        else
+            snprintf(err, errlen, "cannot place the VM in its cgroup: %s", strerror(rc < 0 ? -rc : errno));
         kill(pid, SIGKILL);
         return -2;
     }

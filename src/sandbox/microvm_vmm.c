@@ -9,7 +9,8 @@
  * memory before each result ("mem:" and bytes).
  *
  * fds from microvm.c: 3 ctl (its go once in its cgroup: the runtime's
- * command and environment, never on a command line), 4 the log (QEMU's
+ * command and environment, never on a command line, the guest's network and,
+ * with egress, the tap device that is its NIC's backend), 4 the log (QEMU's
  * console and the runtime's output), 5 the saved VM's RAM and 6 its file
  * when there is one to restore (microvm_ram.c). */
 #include <errno.h>
@@ -43,7 +44,7 @@
 
 enum { CTL = 3, LOG = 4, SAVED_RAM = 5, SAVED_FILE = 6 };
 /* QEMU's fds (its command line names them). */
-enum { Q_CHAN = 3, Q_LOG = 4, Q_QMP = 5, Q_KERNEL = 6, Q_INITRD = 7, Q_DISK = 8, Q_SNAPSHOT = 9, Q_RAM = 10, Q_FDS };
+enum { Q_CHAN = 3, Q_LOG = 4, Q_QMP = 5, Q_KERNEL = 6, Q_INITRD = 7, Q_DISK = 8, Q_SNAPSHOT = 9, Q_RAM = 10, Q_NET = 11, Q_FDS };
 
 typedef struct vmm {
     const char *vm_dir, *snapshot, *api_path, *task_dir;
@@ -51,6 +52,8 @@ typedef struct vmm {
     int memory_mb, tmp_mb, pids_max; /* the VM's; the guest's /tmp, the runtime's processes */
     int prestart; /* the guest starts argv before its claim (microvm_prestarts) */
     char **argv, **env;
+    const char *net; /* the guest's network, for its claim (guest/claim.h) */
+    int tap;         /* the NIC's backend with egress (net/link.h), or -1 */
     int chan, qmp;
     int ram;  /* the guest's RAM: the saved VM's sealed memfd, or a boot's own */
     int snap; /* a restore's saved VM, at its device state */
@@ -147,14 +150,31 @@ static void __attribute__((noreturn)) exec_qemu(const vmm_t *v, char **qargv, co
     _exit(127);
 }
 
+/* The NIC's backend, for QEMU: the tap (a copy: a restore that fails starts
+ * QEMU again), or, without egress, one end of a datagram pair whose other end
+ * is closed at once, so that the guest's frames go nowhere. Every VM has the
+ * same NIC, so that one saved VM restores with either (-netdev socket: no
+ * vnet header: the tap is made without IFF_VNET_HDR, tap.c). */
+static int nic_backend(const vmm_t *v)
+{
+    int pair[2];
+    if (v->tap >= 0)
+        return fcntl(v->tap, F_DUPFD_CLOEXEC, 0);
+    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) < 0)
+        return -1;
+    close(pair[0]);
+    return pair[1];
+}
+
 static void start_qemu(vmm_t *v)
 {
-    int chan[2], qmp[2] = {-1, -1};
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0 ||
+    int chan[2], qmp[2] = {-1, -1}, nic = nic_backend(v);
+    if (nic < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0 ||
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0)
         finish("vm:socketpair failed", 125);
     int fds[Q_FDS] = {-1, -1, -1, chan[1], LOG, qmp[1], open_guest_file(v, "vmlinuz"),
-                      open_guest_file(v, "initramfs.cpio.gz"), open_guest_file(v, "runtimes.img"), v->snap, v->ram};
+                      open_guest_file(v, "initramfs.cpio.gz"), open_guest_file(v, "runtimes.img"), v->snap, v->ram,
+                      nic};
     bool kvm = !strcmp(microvm_accelerator(), "kvm");
     char mem[16], append[800], accel[32], ram[128];
     snprintf(mem, sizeof mem, "%d", v->memory_mb);
@@ -169,7 +189,7 @@ static void start_qemu(vmm_t *v)
         n_app += snprintf(append + n_app, sizeof append - (size_t)n_app, "%s%s", i ? "," : " impuls.prestart=",
                           v->argv[i]);
     snprintf(accel, sizeof accel, kvm ? "kvm" : "tcg,tb-size=64");
-    char *a[64];
+    char *a[80];
     int n = 0;
 #define ARG(...)                                                                                                   \
     do {                                                                                                           \
@@ -187,6 +207,8 @@ static void start_qemu(vmm_t *v)
         "virtserialport,chardev=ch0,name=impuls.0", "-chardev", "socket,id=log,fd=4", "-device",
         "virtserialport,chardev=log,name=impuls.log");
     ARG("-chardev", "socket,id=qmp,fd=5", "-mon", "chardev=qmp,mode=control");
+    ARG("-netdev", v->tap >= 0 ? "tap,id=net0,fd=11" : "socket,id=net0,fd=11", "-device",
+        "virtio-net-device,netdev=net0");
     if (v->restoring)
         ARG("-incoming", "defer"); /* (after x-ignore-shared: restore_saved) */
     a[n] = NULL;
@@ -480,8 +502,8 @@ static void cpio_tree(out_t *o, const char *dir, const char *rel, int depth)
 }
 
 /* guest/claim.h: the clock and a seed for the guest's random numbers (a
- * restored VM's would be the saved one's, the same in every instance), the
- * environment, the command, the code, then CLOSE. */
+ * restored VM's would be the saved one's, the same in every instance), its
+ * network, the environment, the command, the code, then CLOSE. */
 static void send_claim(vmm_t *v)
 {
     static out_t o;
@@ -495,7 +517,9 @@ static void send_claim(vmm_t *v)
         finish("vm:no randomness for the guest's seed", 125);
     for (size_t i = 0; i < sizeof seed; i++)
         n += snprintf(first + n, sizeof first - (size_t)n, "%02x", seed[i]);
-    out_put(&o, first, (size_t)n + 1);
+    out_put(&o, first, (size_t)n);
+    out_put(&o, "\n", 1);
+    out_put(&o, v->net, strlen(v->net) + 1);
     for (char **e = v->env; *e; e++)
         out_put(&o, *e, strlen(*e) + 1);
     out_put(&o, "", 1);
@@ -648,12 +672,23 @@ static bool bridge(vmm_t *v)
     }
 }
 
-/* The daemon's go (microvm.c's go_message): the runtime's argv and env. */
+/* The daemon's go (microvm.c's go_message): the runtime's argv and env,
+ * the guest's network, and the tap with it when the function has egress. */
 static int take_go(vmm_t *v)
 {
     enum { GO_MAX = 256 << 10 };
     char *m = malloc(GO_MAX);
-    ssize_t n = m ? recv(CTL, m, GO_MAX, 0) : -1;
+    int nfds = 0;
+    ssize_t n = m ? recv_with_fds(CTL, m, GO_MAX, 0, &v->tap, 1, &nfds) : -1;
+    if (nfds == 0)
+        v->tap = -1;
+    /* Out of the way of SAVED_RAM and SAVED_FILE, which the daemon may not
+     * have passed (a boot; a RAM still being copied). */
+    int high = nfds ? fcntl(v->tap, F_DUPFD_CLOEXEC, 64) : -1;
+    if (nfds)
+        close(v->tap);
+    if (nfds && (v->tap = high) < 0)
+        return -1;
     if (n < 3 || m[0] != 'g' || m[n - 1] != '\0')
         return -1;
     char **lists[2];
@@ -671,6 +706,7 @@ static int take_go(vmm_t *v)
     }
     v->argv = lists[0];
     v->env = lists[1];
+    v->net = off < (size_t)n ? m + off : "";
     return v->argv[0] ? 0 : -1;
 }
 
@@ -704,7 +740,7 @@ int microvm_vmm_main(int argc, char **argv)
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     signal(SIGPIPE, SIG_IGN);
     vmm_t v = {.vm_dir = argv[2], .snapshot = argv[3], .api_path = argv[4], .uid = (uid_t)atol(argv[5]),
-               .task_dir = argv[7], .report_status = -1, .qmp = -1, .ram = -1, .snap = -1};
+               .task_dir = argv[7], .report_status = -1, .qmp = -1, .ram = -1, .snap = -1, .tap = -1};
     if (sscanf(argv[6], "%d/%d/%d/%d", &v.memory_mb, &v.tmp_mb, &v.pids_max, &v.prestart) != 4 ||
         take_go(&v) < 0) /* in its cgroup now, and QEMU will be */
         return 2;

@@ -51,9 +51,10 @@ typedef struct sandbox_spec {
     /* The function sandbox's /etc/resolv.conf (egress_resolv_conf()), or
      * NULL: an empty one. */
     const char *resolv_conf;
-    /* namespace: the sandbox's link out (net/egress.h), made before its
-     * runtime starts; NULL: only its own loopback. A pooled shell gets one,
-     * if its function has egress, just before its claim. */
+    /* The sandbox's link out (net/egress.h), made before its runtime
+     * starts: a veth pair (namespace), a tap device (microvm); NULL: only
+     * its own loopback. A pooled shell gets one, if its function has
+     * egress, just before its claim. */
     struct egress_lease *egress;
     /* A pre-made shell (namespace backend): made before any function asks
      * for it, with task_dir an empty dir. The runtime starts and waits on

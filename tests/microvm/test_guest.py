@@ -10,10 +10,11 @@ here; the same with KVM where /dev/kvm is usable. No timing is asserted:
 deadlines only bound a wait."""
 import os
 import subprocess
+import time
 
 import pytest
 
-from microvm_helpers import OUT, ROOT, VM, RuntimeApi, build_guest
+from microvm_helpers import OUT, ROOT, VM, RuntimeApi, build_guest, cpio
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +177,7 @@ def test_a_claim_that_would_write_outside_the_task_dir_ends_the_instance(vms, fi
     (b"soon\0\0\0", "a malformed clock in the claim"),
     (b"123 zz\0\0\0", "a malformed seed in the claim"),
     (b"123 abc\0\0\0", "a malformed seed in the claim"),
+    (b"soon\n10.201.0.1 10.201.0.0\n\0\0\0", "a malformed clock in the claim"),
     (b"\0NO_EQUALS_SIGN\0\0", "a malformed environment in the claim"),
     (b"\0\0", "a claim without code"),
     (b"\0\0\0not an archive", "the code is not a newc archive (at byte 0)"),
@@ -187,6 +189,16 @@ def test_a_malformed_claim_ends_the_instance_with_the_reason(vms, data, why):
     vm.claim_raw(data, answer_clock=False)
     assert vm.wait() == 0
     assert f"impuls-guest: the claim: {why}" in vm.console_text()
+
+
+def test_a_malformed_network_in_the_claim_ends_the_instance(vms):
+    """The network after the clock (guest/claim.h) is set up before the
+    runtime starts: a line that is not two addresses stops the VM."""
+    vm = vms({})
+    vm.wait_for_claim_point()
+    vm.claim_raw(b"%d\nnot-an-address 10.201.0.0\nnameserver 10.0.0.1\n\0\0\0" % time.time_ns() + cpio({}))
+    assert vm.wait() == 0
+    assert "impuls-guest: the claim's network: Invalid argument" in vm.console_text()
 
 
 def test_the_guest_init_refuses_to_run_as_an_ordinary_program(guest):
