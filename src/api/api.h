@@ -3,6 +3,8 @@
 #include <event2/http.h>
 #include <stdbool.h>
 
+#include "api/route.h"
+
 struct fn;
 struct json_t;
 
@@ -51,6 +53,21 @@ void lambda_get(struct evhttp_request *req, const char *name, bool with_code);
 void lambda_delete(struct evhttp_request *req, const char *name);
 void lambda_update(struct evhttp_request *req, const char *name, bool code);
 void lambda_invoke(struct evhttp_request *req, const char *name);
+/* The function a Lambda route names (a name or an ARN; only the qualifier
+ * $LATEST), or NULL after a 404 in Lambda's words. */
+struct fn *lambda_find(struct evhttp_request *req, const char *given);
+
+/* A function's Event invocations (routes_events.c): its event invoke config
+ * through either API (id: which route), its dead letters (id: one letter's,
+ * "" for all). */
+void api_event_config(struct evhttp_request *req, const char *name, enum route_id id);
+void lambda_event_config(struct evhttp_request *req, const char *name, enum route_id id);
+void api_dead_letters(struct evhttp_request *req, const char *name, const char *id);
+void api_dead_letters_delete(struct evhttp_request *req, const char *name, const char *id);
+void api_dead_letters_replay(struct evhttp_request *req, const char *name, const char *id);
+/* Its Event invocations in figures: {"queued": kept and not done,
+ * "oldest_age_ms": the oldest's wait or null, "dead_letters", "dropped"}. */
+struct json_t *api_event_figures(const char *name);
 /* Starts a create (name NULL) or update of a function from a spec in the
  * REST API's fields; answers when done (Lambda-shaped on Lambda routes). */
 void api_write(struct evhttp_request *req, struct json_t *spec, bool create, const char *name);

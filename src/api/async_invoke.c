@@ -1,21 +1,23 @@
 /* Event invocations: kept in the store from before the 202 until they
  * succeed or finally fail; the pool's outcome decides whether the call is
- * tried again, and nothing is answered (see the header). */
+ * tried again, and nothing is answered (see the header). How many times and
+ * for how long: the function's event invoke config (store/event_config.h),
+ * read as each attempt ends; its end goes to a destination or the dead
+ * letters (async_record.c). */
 #include "api/async_invoke.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/async_record.h"
 #include "pool/daemon.h"
+#include "store/event_config.h"
 #include "store/events.h"
 #include "util/log.h"
 #include "util/util.h"
 
-enum { ASYNC_ATTEMPTS = 3, THROTTLE_BACKOFF_MAX_S = 30 };
-/* How long an event may wait for its function's capacity: Lambda's
- * default MaximumEventAgeInSeconds, 6 hours. */
-#define EVENT_AGE_MAX_MS (6ull * 3600 * 1000)
+enum { THROTTLE_BACKOFF_MAX_S = 30 };
 
 /* One event: its attempt running, or waiting for its retry timer. */
 typedef struct attempt {
@@ -23,6 +25,7 @@ typedef struct attempt {
     char id[37];            /* its request id, every attempt's, and its row in the store */
     struct evbuffer *event; /* a copy of the event, for the next attempt */
     int n;                  /* attempts made, the running one included: 1, 2, 3 */
+    int hops;               /* destinations it came through (store/events.h) */
     uint64_t accepted_at;   /* ms since the epoch */
     int throttles;          /* 429s in a row: the backoff before the next try */
     bool throttled;         /* the timer retries a throttled attempt (not counted) */
@@ -176,15 +179,21 @@ static void handle_outcome(attempt_t *a, const invoke_outcome_t *o)
     /* What Lambda tries again: the function's errors, the runtime's
      * (crash, timeout: 5xx) and throttles (429); not a refusal (4xx). */
     bool failed = o->kind == OUTCOME_FUNCTION_ERROR || (o->kind == OUTCOME_ERROR && (o->status >= 500 || o->status == 429));
-    /* The status logged is the Lambda Invoke API's for it: the function's
-     * and the runtime's errors are a 200 with X-Amz-Function-Error there. */
-    int status = o->kind != OUTCOME_ERROR || o->status == 500 || o->status == 502 || o->status == 504 ? 200 : o->status;
-    if (!failed)
+    int status = async_invoke_status(o);
+    if (fn_removed(a->fn))
+        return finish(a); /* its destinations and dead letters went with it */
+    event_config_t cfg;
+    store_event_config_get(D->store, fn_cfg(a->fn)->name, &cfg); /* (on an error: the defaults) */
+    async_end_t end = {.fn = a->fn, .id = a->id, .event = a->event, .attempts = a->n, .hops = a->hops,
+                       .accepted_at = a->accepted_at, .outcome = o};
+    if (!failed) {
+        async_end(&end, &cfg, ASYNC_SUCCESS);
         return finish(a);
+    }
+    bool too_old = now_ms() - a->accepted_at >= (uint64_t)event_config_age_s(&cfg) * 1000;
     /* A throttle (the function's queue full) is not an attempt: the event
      * waits, backing off, for as long as an event may wait. */
-    a->throttled = o->kind == OUTCOME_ERROR && o->status == 429 && now_ms() - a->accepted_at < EVENT_AGE_MAX_MS &&
-                   !fn_removed(a->fn);
+    a->throttled = o->kind == OUTCOME_ERROR && o->status == 429 && !too_old;
     if (a->throttled) {
         if (D->draining)
             return attempt_free(a);
@@ -193,9 +202,8 @@ static void handle_outcome(attempt_t *a, const invoke_outcome_t *o)
         return wait_for_retry(a, backoff < THROTTLE_BACKOFF_MAX_S ? backoff : THROTTLE_BACKOFF_MAX_S);
     }
     a->throttles = 0;
-    if (a->n >= ASYNC_ATTEMPTS || fn_removed(a->fn)) {
-        log_line(a->fn, "[impuls] async invocation %s failed (HTTP %d) after %d attempts; dropped\n", a->id, status,
-                 a->n, 0);
+    if (too_old || a->n > event_config_retries(&cfg)) { /* (async_end says so in the log) */
+        async_end(&end, &cfg, too_old ? ASYNC_TOO_OLD : ASYNC_RETRIES_SPENT);
         return finish(a);
     }
     if (D->draining)
@@ -242,7 +250,8 @@ static bool invoke(attempt_t *a)
     return true;
 }
 
-static attempt_t *attempt_new(fn_t *fn, const char *id, struct evbuffer *event, int made, uint64_t accepted_at)
+static attempt_t *attempt_new(fn_t *fn, const char *id, struct evbuffer *event, int made, int hops,
+                              uint64_t accepted_at)
 {
     attempt_t *a = calloc(1, sizeof *a);
     if (!a)
@@ -252,21 +261,22 @@ static attempt_t *attempt_new(fn_t *fn, const char *id, struct evbuffer *event, 
     snprintf(a->id, sizeof a->id, "%s", id);
     a->event = event;
     a->n = made + 1;
+    a->hops = hops;
     a->accepted_at = accepted_at;
     return a;
 }
 
-int api_invoke_async(fn_t *fn, struct evbuffer *event, char id[37])
+int api_invoke_async_hop(fn_t *fn, struct evbuffer *event, char id[37], int hops)
 {
     uuid4(id);
     size_t len = evbuffer_get_length(event);
-    uint64_t now = now_ms();
-    if (store_event_add(D->store, id, fn_cfg(fn)->name, len ? evbuffer_pullup(event, -1) : NULL, len, now) !=
-        STORE_OK) {
+    store_event_t kept = {.id = id, .function = fn_cfg(fn)->name, .event = len ? evbuffer_pullup(event, -1) : NULL,
+                          .len = len, .hops = hops, .accepted_at = now_ms()};
+    if (store_event_add(D->store, &kept) != STORE_OK) {
         evbuffer_free(event);
         return -1;
     }
-    attempt_t *a = attempt_new(fn, id, event, 0, now);
+    attempt_t *a = attempt_new(fn, id, event, 0, hops, kept.accepted_at);
     if (!a) {
         evbuffer_free(event);
         return 0; /* kept: the next start runs it */
@@ -275,21 +285,26 @@ int api_invoke_async(fn_t *fn, struct evbuffer *event, char id[37])
     return 0;
 }
 
-static void resume_one(const char *id, const char *function, const void *event, size_t len, int attempts,
-                       uint64_t accepted_at, void *arg)
+int api_invoke_async(fn_t *fn, struct evbuffer *event, char id[37]) { return api_invoke_async_hop(fn, event, id, 0); }
+
+static void resume_one(const store_event_t *e, void *arg)
 {
     int *n = arg;
-    fn_t *fn = registry_find(function);
+    fn_t *fn = registry_find(e->function);
     struct evbuffer *copy = fn ? evbuffer_new() : NULL;
-    if (!fn || !copy || evbuffer_add(copy, event, len) < 0) {
+    if (!fn || !copy || evbuffer_add(copy, e->event, e->len) < 0) {
         if (copy)
             evbuffer_free(copy);
         if (!fn) /* the function was deleted meanwhile, or is not loaded */
-            store_event_remove(D->store, id);
+            store_event_remove(D->store, e->id);
         return;
     }
-    /* An attempt cut short by the daemon's end is made again, not counted. */
-    attempt_t *a = attempt_new(fn, id, copy, attempts < ASYNC_ATTEMPTS ? attempts : ASYNC_ATTEMPTS - 1, accepted_at);
+    /* An attempt cut short by the daemon's end is made again, not counted
+     * (and at least one more is made, whatever the retries are now). */
+    event_config_t cfg;
+    store_event_config_get(D->store, e->function, &cfg);
+    int made = e->attempts < event_config_retries(&cfg) ? e->attempts : event_config_retries(&cfg);
+    attempt_t *a = attempt_new(fn, e->id, copy, made, e->hops, e->accepted_at);
     if (!a) {
         evbuffer_free(copy);
         return;

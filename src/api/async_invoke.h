@@ -10,10 +10,15 @@
 
 /* Keeps and invokes fn with event (taken over), under a new request id
  * (written to id); a failed call (function error, crash, timeout,
- * throttle) is tried again twice, 1 s and then 2 s later, and each failure
- * is a line in the function's log. -1 when it could not be kept (nothing
+ * throttle) is tried again as the function's event invoke config says
+ * (twice by default, 1 s and then 2 s later), each failure is a line in the
+ * function's log, and the end goes to a destination or the dead letters
+ * (async_record.h). -1 when it could not be kept (nothing
  * runs: the caller answers with an error, not a 202). */
 int api_invoke_async(fn_t *fn, struct evbuffer *event, char id[37]);
+/* The same for a record sent to a destination: hops, the destinations it
+ * came through (api/async_record.h). */
+int api_invoke_async_hop(fn_t *fn, struct evbuffer *event, char id[37], int hops);
 /* At start: runs every event a previous daemon accepted and did not finish. */
 void api_async_resume(void);
 /* Drops the retries still waiting (shutdown); their events stay kept. */

@@ -11,7 +11,7 @@
 bool lambda_request(struct evhttp_request *req)
 {
     const char *uri = req ? evhttp_request_get_uri(req) : NULL;
-    return uri && !strncmp(uri, "/2015-03-31/", 12);
+    return uri && (!strncmp(uri, "/2015-03-31/", 12) || !strncmp(uri, "/2019-09-25/", 12));
 }
 
 json_t *lambda_error_shape(struct evhttp_request *req, int status, const char *type, const char *message)

@@ -6,7 +6,7 @@
 
 #include "api/fn_spec.h"
 
-enum { MAX_SEGMENTS = 6, SEGMENT_MAX = 256 };
+enum { MAX_SEGMENTS = 7, SEGMENT_MAX = 256 };
 
 /* Splits the path into at most MAX_SEGMENTS percent-decoded segments; returns
  * how many, or -1 (too many, too long, or an encoded NUL). */
@@ -98,6 +98,20 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
         out->name[0] = '\0';
         return;
     }
+    /* ... and its event invoke config, under a later API version. */
+    if (n >= 4 && !strcmp(seg[0], "2019-09-25") && !strcmp(seg[1], "functions") &&
+        !strcmp(seg[3], "event-invoke-config")) {
+        snprintf(out->name, sizeof out->name, "%s", seg[2]);
+        if (n == 4) {
+            pick(out, m, "GET, PUT, POST, DELETE", ROUTE_L_EVENT_CONFIG_GET, ROUTE_L_EVENT_CONFIG_UPDATE,
+                 ROUTE_L_EVENT_CONFIG_PUT, ROUTE_L_EVENT_CONFIG_DELETE);
+            return;
+        }
+        if (n == 5 && !strcmp(seg[4], "list"))
+            return pick(out, m, "GET", ROUTE_L_EVENT_CONFIG_LIST, 0, 0, 0);
+        out->name[0] = '\0';
+        return;
+    }
     /* impulse's chambers. */
     if (n == 1 && !strcmp(seg[0], "chambers"))
         return pick(out, m, "GET, POST", ROUTE_CH_LIST, ROUTE_CH_CREATE, 0, 0);
@@ -125,8 +139,11 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
         return;
     if (n == 3)
         return pick(out, m, "GET, POST", ROUTE_FN_LIST, ROUTE_FN_CREATE, 0, 0);
-    if (n > 5 || (n == 5 && strcmp(seg[4], "invoke") && strcmp(seg[4], "logs") &&
-                  strcmp(seg[4], "instances") && strcmp(seg[4], "versions")))
+    bool letters = n >= 5 && !strcmp(seg[4], "dead-letters");
+    if ((n > 5 && !letters) || n > 7 ||
+        (n == 5 && strcmp(seg[4], "invoke") && strcmp(seg[4], "logs") && strcmp(seg[4], "instances") &&
+         strcmp(seg[4], "versions") && strcmp(seg[4], "event-invoke-config") && !letters) ||
+        (n == 7 && strcmp(seg[6], "replay")) || (n >= 6 && strlen(seg[5]) >= sizeof out->sub))
         return;
     snprintf(out->name, sizeof out->name, "%s", seg[3]);
     if (!fn_name_valid(out->name)) {
@@ -141,6 +158,19 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
         return pick(out, m, "GET", ROUTE_FN_LOGS, 0, 0, 0);
     if (!strcmp(seg[4], "versions"))
         return pick(out, m, "GET", ROUTE_FN_VERSIONS, 0, 0, 0);
+    if (!strcmp(seg[4], "event-invoke-config"))
+        return pick(out, m, "GET, PUT, DELETE", ROUTE_FN_EVENT_CONFIG_GET, 0, ROUTE_FN_EVENT_CONFIG_PUT,
+                    ROUTE_FN_EVENT_CONFIG_DELETE);
+    if (letters) {
+        if (n == 5)
+            return pick(out, m, "GET, DELETE", ROUTE_FN_DEAD_LETTERS, 0, 0, ROUTE_FN_DEAD_LETTERS_DELETE);
+        bool all = n == 6 && !strcmp(seg[5], "replay");
+        if (!all)
+            snprintf(out->sub, sizeof out->sub, "%s", seg[5]);
+        if (all || n == 7)
+            return pick(out, m, "POST", 0, ROUTE_FN_DEAD_LETTERS_REPLAY, 0, 0);
+        return pick(out, m, "GET, DELETE", ROUTE_FN_DEAD_LETTERS, 0, 0, ROUTE_FN_DEAD_LETTERS_DELETE);
+    }
     return pick(out, m, "GET", ROUTE_FN_INSTANCES, 0, 0, 0);
 }
 
@@ -162,8 +192,13 @@ enum route_scope route_scope(enum route_id id)
     case ROUTE_CH_GET:
     case ROUTE_L_LIST:
     case ROUTE_L_GET:
-    case ROUTE_L_GET_CONFIG: return SCOPE_READ;
+    case ROUTE_L_GET_CONFIG:
+    case ROUTE_FN_EVENT_CONFIG_GET:
+    case ROUTE_FN_DEAD_LETTERS:
+    case ROUTE_L_EVENT_CONFIG_GET:
+    case ROUTE_L_EVENT_CONFIG_LIST: return SCOPE_READ;
     case ROUTE_FN_INVOKE:
+    case ROUTE_FN_DEAD_LETTERS_REPLAY:
     case ROUTE_L_INVOKE: return SCOPE_INVOKE;
     case ROUTE_FN_CREATE:
     case ROUTE_FN_UPDATE:
@@ -176,7 +211,13 @@ enum route_scope route_scope(enum route_id id)
     case ROUTE_L_CREATE:
     case ROUTE_L_DELETE:
     case ROUTE_L_UPDATE_CONFIG:
-    case ROUTE_L_UPDATE_CODE: return SCOPE_DEPLOY;
+    case ROUTE_L_UPDATE_CODE:
+    case ROUTE_FN_EVENT_CONFIG_PUT:
+    case ROUTE_FN_EVENT_CONFIG_DELETE:
+    case ROUTE_FN_DEAD_LETTERS_DELETE:
+    case ROUTE_L_EVENT_CONFIG_PUT:
+    case ROUTE_L_EVENT_CONFIG_UPDATE:
+    case ROUTE_L_EVENT_CONFIG_DELETE: return SCOPE_DEPLOY;
     case ROUTE_TOKEN_LIST:
     case ROUTE_TOKEN_CREATE:
     case ROUTE_TOKEN_DELETE: return SCOPE_ADMIN;
@@ -194,6 +235,17 @@ bool route_names_function(enum route_id id)
     case ROUTE_FN_LOGS:
     case ROUTE_FN_INSTANCES:
     case ROUTE_FN_VERSIONS:
+    case ROUTE_FN_EVENT_CONFIG_GET:
+    case ROUTE_FN_EVENT_CONFIG_PUT:
+    case ROUTE_FN_EVENT_CONFIG_DELETE:
+    case ROUTE_FN_DEAD_LETTERS:
+    case ROUTE_FN_DEAD_LETTERS_DELETE:
+    case ROUTE_FN_DEAD_LETTERS_REPLAY:
+    case ROUTE_L_EVENT_CONFIG_GET:
+    case ROUTE_L_EVENT_CONFIG_PUT:
+    case ROUTE_L_EVENT_CONFIG_UPDATE:
+    case ROUTE_L_EVENT_CONFIG_DELETE:
+    case ROUTE_L_EVENT_CONFIG_LIST:
     case ROUTE_L_GET:
     case ROUTE_L_DELETE:
     case ROUTE_L_GET_CONFIG:

@@ -19,6 +19,14 @@ enum route_id {
     ROUTE_FN_LOGS,
     ROUTE_FN_INSTANCES,
     ROUTE_FN_VERSIONS,
+    /* /api/v1/functions/{name}/event-invoke-config */
+    ROUTE_FN_EVENT_CONFIG_GET,
+    ROUTE_FN_EVENT_CONFIG_PUT,
+    ROUTE_FN_EVENT_CONFIG_DELETE,
+    /* /api/v1/functions/{name}/dead-letters[/{id}[/replay]]; sub holds the id */
+    ROUTE_FN_DEAD_LETTERS,        /* GET: the list, or the one with sub */
+    ROUTE_FN_DEAD_LETTERS_DELETE, /* all, or the one with sub */
+    ROUTE_FN_DEAD_LETTERS_REPLAY, /* POST .../dead-letters/replay: all; .../{id}/replay: that one */
     ROUTE_GL_DEPLOY, /* Glambdar: POST /deploy */
     ROUTE_ROUTER,    /* GET /api/v1/router */
     ROUTE_ROUTER_HOST_PUT, /* /api/v1/router/hosts/{host}; name holds the host */
@@ -36,7 +44,13 @@ enum route_id {
     ROUTE_L_GET_CONFIG,
     ROUTE_L_UPDATE_CONFIG,
     ROUTE_L_UPDATE_CODE,
-    ROUTE_L_INVOKE,
+    /* (/2019-09-25/functions/{name}/event-invoke-config[/list]) */
+    ROUTE_L_EVENT_CONFIG_GET,
+    ROUTE_L_EVENT_CONFIG_PUT,
+    ROUTE_L_EVENT_CONFIG_UPDATE, /* POST: only the fields given change */
+    ROUTE_L_EVENT_CONFIG_DELETE,
+    ROUTE_L_EVENT_CONFIG_LIST,
+    ROUTE_L_INVOKE, /* (the last of the Lambda API's: route_is_lambda) */
     ROUTE_TOKEN_LIST, /* /api/v1/tokens */
     ROUTE_TOKEN_CREATE,
     ROUTE_TOKEN_DELETE, /* /api/v1/tokens/{id}; name holds the id */
@@ -52,6 +66,7 @@ typedef struct route {
     enum route_id id;
     const char *allow; /* for ROUTE_BAD_METHOD */
     char name[256];    /* the {name}, {host} or {id} segment, percent-decoded */
+    char sub[64];      /* a second id (a dead letter's), or "" */
 } route_t;
 
 /* path is the URI path without the query ("/api/v1/functions/x"). */
@@ -61,7 +76,7 @@ enum route_scope route_scope(enum route_id id);
  * API's routes a name or an ARN)? A token limited to some functions may
  * call only those routes, for its functions. */
 bool route_names_function(enum route_id id);
-/* Is it one of the AWS Lambda API's routes (/2015-03-31/...)? */
+/* Is it one of the AWS Lambda API's routes (/2015-03-31/..., /2019-09-25/...)? */
 bool route_is_lambda(enum route_id id);
 /* "admin", "deploy", "invoke", "read"; "" for the rest. And back: -1 for none. */
 const char *route_scope_name(enum route_scope s);

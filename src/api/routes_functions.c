@@ -117,6 +117,7 @@ void api_function_get(struct evhttp_request *req, const char *name)
     if (!fn)
         return api_not_found(req, name);
     json_t *j = fn_config_to_json(fn_cfg(fn));
+    json_object_set_new(j, "events", api_event_figures(name));
     char q[16];
     /* Only inline code is text; a zip's hash and size are in the view. */
     if (api_query(req, "code", q, sizeof q) && !strcmp(q, "true") &&
@@ -267,7 +268,7 @@ void api_function_instances(struct evhttp_request *req, const char *name)
     fn_t *fn = registry_find(name);
     if (!fn)
         return api_not_found(req, name);
-    http_json(req, 200, json_pack("{s:o}", "instances", pool_instances_json(fn)));
+    http_json(req, 200, json_pack("{s:o, s:o}", "instances", pool_instances_json(fn), "events", api_event_figures(name)));
 }
 
 /* Whether functions can have isolation "microvm" here, and how VMs run. */

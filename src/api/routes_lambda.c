@@ -24,8 +24,8 @@ enum { LAMBDA_EVENT_MAX = 6 * 1024 * 1024 };
 
 /* The function a route names, or NULL after a 404 that quotes it as Lambda
  * does (an ARN as given; a name as its ARN; a qualifier appended). Only
- * $LATEST exists: any other qualifier names nothing. */
-static fn_t *find(struct evhttp_request *req, const char *given)
+ * $LATEST exists: any other qualifier names nothing (api.h). */
+fn_t *lambda_find(struct evhttp_request *req, const char *given)
 {
     char name[FN_NAME_MAX + 1], q[80];
     const char *qual = api_query(req, "Qualifier", q, sizeof q);
@@ -49,7 +49,7 @@ void lambda_list(struct evhttp_request *req)
 
 void lambda_get(struct evhttp_request *req, const char *name, bool with_code)
 {
-    fn_t *fn = find(req, name);
+    fn_t *fn = lambda_find(req, name);
     if (!fn)
         return;
     json_t *cfg = lambda_config_json(fn_cfg(fn));
@@ -65,7 +65,7 @@ void lambda_get(struct evhttp_request *req, const char *name, bool with_code)
 
 void lambda_delete(struct evhttp_request *req, const char *name)
 {
-    fn_t *fn = find(req, name);
+    fn_t *fn = lambda_find(req, name);
     if (!fn)
         return;
     char own[FN_NAME_MAX + 1]; /* the function (and its name) goes with the delete */
@@ -190,14 +190,14 @@ void lambda_create(struct evhttp_request *req) { write_from_lambda(req, NULL, tr
 
 void lambda_update(struct evhttp_request *req, const char *name, bool code)
 {
-    fn_t *fn = find(req, name);
+    fn_t *fn = lambda_find(req, name);
     if (fn)
         write_from_lambda(req, fn_cfg(fn)->name, false, code);
 }
 
 void lambda_invoke(struct evhttp_request *req, const char *name)
 {
-    fn_t *fn = find(req, name);
+    fn_t *fn = lambda_find(req, name);
     if (!fn)
         return;
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);

@@ -102,6 +102,17 @@ static void dispatch(struct evhttp_request *req, void *arg)
     case ROUTE_L_UPDATE_CONFIG: return lambda_update(req, r.name, false);
     case ROUTE_L_UPDATE_CODE: return lambda_update(req, r.name, true);
     case ROUTE_L_INVOKE: return lambda_invoke(req, r.name);
+    case ROUTE_L_EVENT_CONFIG_GET:
+    case ROUTE_L_EVENT_CONFIG_PUT:
+    case ROUTE_L_EVENT_CONFIG_UPDATE:
+    case ROUTE_L_EVENT_CONFIG_DELETE:
+    case ROUTE_L_EVENT_CONFIG_LIST: return lambda_event_config(req, r.name, r.id);
+    case ROUTE_FN_EVENT_CONFIG_GET:
+    case ROUTE_FN_EVENT_CONFIG_PUT:
+    case ROUTE_FN_EVENT_CONFIG_DELETE: return api_event_config(req, r.name, r.id);
+    case ROUTE_FN_DEAD_LETTERS: return api_dead_letters(req, r.name, r.sub);
+    case ROUTE_FN_DEAD_LETTERS_DELETE: return api_dead_letters_delete(req, r.name, r.sub);
+    case ROUTE_FN_DEAD_LETTERS_REPLAY: return api_dead_letters_replay(req, r.name, r.sub);
     case ROUTE_TOKEN_LIST: return api_tokens_list(req);
     case ROUTE_TOKEN_CREATE: return api_tokens_create(req);
     case ROUTE_TOKEN_DELETE: return api_token_delete(req, r.name);

@@ -3,19 +3,20 @@
 
 #include "store/store_internal.h"
 
-int store_event_add(store_t *s, const char *id, const char *function, const void *event, size_t len,
-                    uint64_t accepted_at)
+int store_event_add(store_t *s, const store_event_t *e)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO async_events (id, function, event, attempts, accepted_at)"
-                           " VALUES (?1, ?2, ?3, 0, ?4)",
+                           "INSERT INTO async_events (id, function, event, attempts, accepted_at, hops)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                            -1, &st, NULL) != SQLITE_OK)
         return store_fail(s, "save event");
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, function, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 3, len ? event : "", (int)len, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)accepted_at);
+    sqlite3_bind_text(st, 1, e->id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, e->function, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 3, e->len ? e->event : "", (int)e->len, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 4, e->attempts);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)e->accepted_at);
+    sqlite3_bind_int(st, 6, e->hops);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "save event");
@@ -49,15 +50,19 @@ int store_events_load(store_t *s, store_event_fn cb, void *arg)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, function, event, attempts, accepted_at FROM async_events"
+                           "SELECT id, function, event, attempts, accepted_at, hops FROM async_events"
                            " ORDER BY accepted_at, rowid",
                            -1, &st, NULL) != SQLITE_OK)
         return store_fail(s, "load events");
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        cb((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-           sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), sqlite3_column_int(st, 3),
-           (uint64_t)sqlite3_column_int64(st, 4), arg);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_event_t e = {.id = (const char *)sqlite3_column_text(st, 0),
+                           .function = (const char *)sqlite3_column_text(st, 1),
+                           .event = sqlite3_column_blob(st, 2), .len = (size_t)sqlite3_column_bytes(st, 2),
+                           .attempts = sqlite3_column_int(st, 3), .accepted_at = (uint64_t)sqlite3_column_int64(st, 4),
+                           .hops = sqlite3_column_int(st, 5)};
+        cb(&e, arg);
+    }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "load events");
 }
@@ -70,4 +75,22 @@ int store_events_count(store_t *s)
     int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : store_fail(s, "count events");
     sqlite3_finalize(st);
     return n;
+}
+
+int store_events_of(store_t *s, const char *function, int *count, uint64_t *oldest)
+{
+    sqlite3_stmt *st;
+    *count = 0;
+    *oldest = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*), min(accepted_at) FROM async_events WHERE function=?1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return store_fail(s, "count events");
+    sqlite3_bind_text(st, 1, function, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *count = sqlite3_column_int(st, 0);
+        *oldest = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? STORE_OK : store_fail(s, "count events");
 }

@@ -43,7 +43,19 @@ static const char *SCHEMA =
     /* Accepted Event invocations not yet done (store/events.h). */
     "CREATE TABLE IF NOT EXISTS async_events ("
     " id TEXT PRIMARY KEY, function TEXT NOT NULL, event BLOB NOT NULL, attempts INTEGER NOT NULL,"
-    " accepted_at INTEGER NOT NULL);";
+    " accepted_at INTEGER NOT NULL, hops INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS async_events_by_function ON async_events (function, accepted_at);"
+    /* Functions' settings for their Event invocations (store/event_config.h). */
+    "CREATE TABLE IF NOT EXISTS event_invoke_configs ("
+    " function TEXT PRIMARY KEY, max_retry_attempts INTEGER, max_event_age_s INTEGER,"
+    " on_success TEXT NOT NULL, on_failure TEXT NOT NULL, updated_at INTEGER NOT NULL);"
+    /* Events that failed for good, and how many were dropped (store/dead_letters.h). */
+    "CREATE TABLE IF NOT EXISTS dead_letters ("
+    " id TEXT PRIMARY KEY, function TEXT NOT NULL, event BLOB NOT NULL, condition TEXT NOT NULL,"
+    " error TEXT NOT NULL, status INTEGER NOT NULL, attempts INTEGER NOT NULL, accepted_at INTEGER NOT NULL,"
+    " failed_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS dead_letters_by_function ON dead_letters (function, failed_at);"
+    "CREATE TABLE IF NOT EXISTS dead_letter_drops (function TEXT PRIMARY KEY, dropped INTEGER NOT NULL);";
 
 int store_fail(store_t *s, const char *what)
 {
@@ -98,6 +110,7 @@ store_t *store_open(const char *data_dir, char *err, size_t errlen)
         "ALTER TABLE functions ADD COLUMN auth TEXT NOT NULL DEFAULT 'none'",
         "ALTER TABLE functions ADD COLUMN network TEXT NOT NULL DEFAULT 'none'",
         "ALTER TABLE functions ADD COLUMN egress_allow TEXT",
+        "ALTER TABLE async_events ADD COLUMN hops INTEGER NOT NULL DEFAULT 0",
         NULL,
     };
     if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) == SQLITE_OK)
@@ -216,11 +229,17 @@ int store_delete(store_t *s, const char *name)
     if (rc != SQLITE_DONE)
         return store_fail(s, "delete function");
     int changed = sqlite3_changes(s->db);
-    if (sqlite3_prepare_v2(s->db, "DELETE FROM versions WHERE name=?1", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
-    }
+    /* What else is the function's goes with it. */
+    static const char *const OWN[] = {"DELETE FROM versions WHERE name=?1",
+                                      "DELETE FROM event_invoke_configs WHERE function=?1",
+                                      "DELETE FROM dead_letters WHERE function=?1",
+                                      "DELETE FROM dead_letter_drops WHERE function=?1"};
+    for (size_t i = 0; i < sizeof OWN / sizeof *OWN; i++)
+        if (sqlite3_prepare_v2(s->db, OWN[i], -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+            sqlite3_step(st);
+            sqlite3_finalize(st);
+        }
     return changed == 1 ? STORE_OK : STORE_NOT_FOUND;
 }
 

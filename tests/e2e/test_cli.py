@@ -46,6 +46,7 @@ def test_deploy_invoke_list_logs_remove(daemon, workdir):
     assert cli(daemon, "--json", "ls")[1].replace(" ", "").replace("\n", "") == '{"functions":[],"count":0}'
 
 
+@pytest.mark.once  # a Go build (some 15 s): the same under ASan
 def test_deploy_a_go_file(daemon, workdir):
     # The runtime guide's Go handler: built by the daemon (runtime go).
     write(f"{workdir}/greet.go", "package main\n\nimport \"context\"\n\n"

@@ -90,6 +90,7 @@ def build_dirs(d):
     return sorted(os.listdir(root)) if os.path.isdir(root) else []
 
 
+@pytest.mark.once  # a Go build (some 15 s): the same under ASan
 def test_the_same_source_and_handler_is_built_once(d):
     # The build is kept by a key of runtime, handler and source: a second
     # function of the same code reuses it (no build dir of its own).
@@ -124,6 +125,7 @@ def test_a_compile_error_is_a_400_with_file_and_line_and_nothing_is_kept(d):
     assert "broken" not in build_dirs(d)
 
 
+@pytest.mark.once  # a Go build (some 15 s): the same under ASan
 def test_a_program_that_starts_itself_with_lambda_start(d):
     d.create(name="orders", runtime="go", code=OWN_MAIN, memory_mb=192)
     r = d.invoke("orders", {"item": "pen", "qty": 3}, headers={"X-Impuls-Log-Type": "Tail"})
@@ -148,6 +150,7 @@ def test_an_error_and_a_panic_come_back_with_type_message_and_stack(d):
     assert d.invoke("failing", {"item": "cup", "qty": 2}).json()["text"] == "2 x cup"
 
 
+@pytest.mark.once  # a Go build (some 15 s): the same under ASan
 def test_a_zip_of_go_files_with_its_own_go_mod_and_another_handler_name(d):
     z = b64zip({"go.mod": "module example.com/shop\n\ngo 1.19\n",
                 "greet.go": "package main\n\nimport \"strings\"\n\n"
@@ -255,6 +258,7 @@ def test_a_zip_escaping_its_dir_is_refused_for_go(d):
     assert "evil" not in " ".join(os.listdir(os.path.join(d.data_dir, "build")))
 
 
+@pytest.mark.once  # a Go build (some 15 s): the same under ASan
 def test_an_oversized_result_is_a_clear_502(d):
     # As for Node and Python (docs/runtimes.md, the Runtime API's limits): 7 MiB
     # is refused by the Runtime API (413) and the instance goes on; 9 MiB is

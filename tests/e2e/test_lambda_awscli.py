@@ -217,14 +217,14 @@ def test_event_invocation_runs_later(daemon, zips, tmp_path):
     assert log.count("START RequestId:") == 1 and "[impuls]" not in log
 
 
-def test_a_failing_event_is_retried_twice_then_dropped(daemon, zips, tmp_path):
+def test_a_failing_event_is_retried_twice_then_kept_as_a_dead_letter(daemon, zips, tmp_path):
     aws_create(daemon, "evf", "nodejs20.x", "index.handler", zips["fails"])
     t0 = time.monotonic()
     rc, out, err = aws(daemon, "invoke", "--function-name", "evf", "--invocation-type", "Event",
                        "--cli-binary-format", "raw-in-base64-out", "--payload", '{"n": 1}',
                        str(tmp_path / "evf.json"))
     assert (rc, out, err) == (0, {"StatusCode": 202}, "")
-    log = wait_log(daemon, "evf", "after 3 attempts; dropped", timeout=20)
+    log = wait_log(daemon, "evf", "after 3 attempts; kept as a dead letter", timeout=20)
     took = time.monotonic() - t0
     assert 3.0 <= took < 10, took
     # Every attempt under the event's one request id, as Lambda's (a function dedupes by it).
@@ -233,7 +233,10 @@ def test_a_failing_event_is_retried_twice_then_dropped(daemon, zips, tmp_path):
     notes = [l for l in log.splitlines() if l.startswith("[impuls]")]
     assert notes == [f"[impuls] async invocation {ids[0]} failed (HTTP 200); attempt 2 in 1 s",
                      f"[impuls] async invocation {ids[0]} failed (HTTP 200); attempt 3 in 2 s",
-                     f"[impuls] async invocation {ids[0]} failed (HTTP 200) after 3 attempts; dropped"]
+                     f"[impuls] async invocation {ids[0]} failed (HTTP 200) after 3 attempts; kept as a dead letter"]
+    (letter,) = daemon.request("GET", "/api/v1/functions/evf/dead-letters").json()["dead_letters"]
+    assert (letter["id"], letter["condition"], letter["attempts"], letter["event"]) == (ids[0], "RetriesExhausted", 3,
+                                                                                        {"n": 1})
     # No fourth attempt.
     time.sleep(3.5)
     assert fn_log(daemon, "evf").count("START RequestId:") == 3
@@ -250,7 +253,7 @@ def test_every_retry_of_an_event_gets_the_same_payload(daemon, zips, tmp_path):
         time.sleep(0.05)
     log = fn_log(daemon, "evp")
     assert [l for l in log.splitlines() if l.startswith("node log")] == ['node log {"fail":"again","k":[1,2]}'] * 3
-    assert "after 3 attempts; dropped" in log
+    assert "after 3 attempts; kept as a dead letter" in log
 
 
 def test_dry_run(daemon, zips, tmp_path):

@@ -15,6 +15,10 @@ import pytest
 from impuls_daemon import BIN, ROOT, Daemon, free_port
 from up_helpers import Workspace
 
+# Its setup builds the three examples (a Go build among them, some 30 s):
+# the same under ASan, and the router's code is in other tests there.
+pytestmark = pytest.mark.once
+
 RESOLVE = ["--resolve", "fn.localhost:80:127.0.0.1", "--resolve", "fn.localhost:443:127.0.0.1",
            "--resolve", "myapp.local:80:127.0.0.1", "--resolve", "myapp.local:443:127.0.0.1"]
 

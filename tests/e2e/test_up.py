@@ -50,6 +50,7 @@ def all_good(d, name, version=1):
             f"✓ Route present (http://fn.localhost:{d.router_port}/invoke/{name})"]
 
 
+@pytest.mark.once  # builds of four kinds in the build sandbox (some 30 s under ASan): the builds are the time
 def test_up_builds_deploys_routes_and_rebuilds_only_what_changed(routed, ws):
     # Before anything: nothing built, nothing deployed; the router runs but
     # does not answer for fn.localhost yet... it does: it is the default host.

@@ -108,6 +108,60 @@ static void table(void **state)
     }
 }
 
+/* A function's Event settings and dead letters: the letter's id in sub. */
+static void event_routes(void **state)
+{
+    static const struct {
+        enum evhttp_cmd_type m;
+        const char *path;
+        enum route_id id;
+        const char *name, *sub, *allow;
+    } C[] = {
+        {EVHTTP_REQ_GET, "/api/v1/functions/f/event-invoke-config", ROUTE_FN_EVENT_CONFIG_GET, "f", "", NULL},
+        {EVHTTP_REQ_PUT, "/api/v1/functions/f/event-invoke-config", ROUTE_FN_EVENT_CONFIG_PUT, "f", "", NULL},
+        {EVHTTP_REQ_DELETE, "/api/v1/functions/f/event-invoke-config", ROUTE_FN_EVENT_CONFIG_DELETE, "f", "", NULL},
+        {EVHTTP_REQ_POST, "/api/v1/functions/f/event-invoke-config", ROUTE_BAD_METHOD, "f", "", "GET, PUT, DELETE"},
+        {EVHTTP_REQ_GET, "/api/v1/functions/f/dead-letters", ROUTE_FN_DEAD_LETTERS, "f", "", NULL},
+        {EVHTTP_REQ_DELETE, "/api/v1/functions/f/dead-letters", ROUTE_FN_DEAD_LETTERS_DELETE, "f", "", NULL},
+        {EVHTTP_REQ_POST, "/api/v1/functions/f/dead-letters", ROUTE_BAD_METHOD, "f", "", "GET, DELETE"},
+        {EVHTTP_REQ_GET, "/api/v1/functions/f/dead-letters/abc-1", ROUTE_FN_DEAD_LETTERS, "f", "abc-1", NULL},
+        {EVHTTP_REQ_DELETE, "/api/v1/functions/f/dead-letters/abc-1", ROUTE_FN_DEAD_LETTERS_DELETE, "f", "abc-1", NULL},
+        {EVHTTP_REQ_POST, "/api/v1/functions/f/dead-letters/replay", ROUTE_FN_DEAD_LETTERS_REPLAY, "f", "", NULL},
+        {EVHTTP_REQ_POST, "/api/v1/functions/f/dead-letters/abc-1/replay", ROUTE_FN_DEAD_LETTERS_REPLAY, "f", "abc-1",
+         NULL},
+        {EVHTTP_REQ_GET, "/api/v1/functions/f/dead-letters/abc-1/replay", ROUTE_BAD_METHOD, "f", "abc-1", "POST"},
+        {EVHTTP_REQ_POST, "/api/v1/functions/f/dead-letters/abc-1/other", ROUTE_NOT_FOUND, "", "", NULL},
+        {EVHTTP_REQ_POST, "/api/v1/functions/f/dead-letters/a/replay/x", ROUTE_NOT_FOUND, "", "", NULL},
+        {EVHTTP_REQ_GET, "/api/v1/functions/f/logs/x", ROUTE_NOT_FOUND, "", "", NULL},
+        {EVHTTP_REQ_GET, "/api/v1/functions/f/dead-letters/"
+                         "0123456789012345678901234567890123456789012345678901234567890123456789",
+         ROUTE_NOT_FOUND, "", "", NULL},
+        {EVHTTP_REQ_GET, "/api/v1/functions/..%2Fx/dead-letters", ROUTE_BAD_NAME, "../x", "", NULL},
+        {EVHTTP_REQ_GET, "/2019-09-25/functions/f/event-invoke-config", ROUTE_L_EVENT_CONFIG_GET, "f", "", NULL},
+        {EVHTTP_REQ_PUT, "/2019-09-25/functions/f/event-invoke-config", ROUTE_L_EVENT_CONFIG_PUT, "f", "", NULL},
+        {EVHTTP_REQ_POST, "/2019-09-25/functions/f/event-invoke-config", ROUTE_L_EVENT_CONFIG_UPDATE, "f", "", NULL},
+        {EVHTTP_REQ_DELETE, "/2019-09-25/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Af/"
+                            "event-invoke-config",
+         ROUTE_L_EVENT_CONFIG_DELETE, "arn:aws:lambda:us-east-1:000000000000:function:f", "", NULL},
+        {EVHTTP_REQ_GET, "/2019-09-25/functions/f/event-invoke-config/list", ROUTE_L_EVENT_CONFIG_LIST, "f", "", NULL},
+        {EVHTTP_REQ_PUT, "/2019-09-25/functions/f/event-invoke-config/list", ROUTE_BAD_METHOD, "f", "", "GET"},
+        {EVHTTP_REQ_GET, "/2019-09-25/functions/f/other", ROUTE_NOT_FOUND, "", "", NULL},
+        {EVHTTP_REQ_GET, "/2019-09-25/functions/f", ROUTE_NOT_FOUND, "", "", NULL},
+    };
+    for (size_t i = 0; i < sizeof C / sizeof *C; i++) {
+        route_t r;
+        route_match(C[i].m, C[i].path, &r);
+        if (r.id != C[i].id)
+            fail_msg("%s: route %d, want %d", C[i].path, r.id, C[i].id);
+        assert_string_equal(r.name, C[i].name);
+        assert_string_equal(r.sub, C[i].sub);
+        if (C[i].allow)
+            assert_string_equal(r.allow, C[i].allow);
+    }
+    assert_true(route_is_lambda(ROUTE_L_EVENT_CONFIG_LIST) && !route_is_lambda(ROUTE_FN_DEAD_LETTERS));
+    assert_true(route_names_function(ROUTE_FN_DEAD_LETTERS_REPLAY) && route_names_function(ROUTE_L_EVENT_CONFIG_PUT));
+}
+
 /* docs/api.md's route table (make unit runs at the tree's top): every
  * method and path of each row is a route with the scope the row gives, and
  * every route the daemon has is in a row. */
@@ -262,6 +316,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(table),
+        cmocka_unit_test(event_routes),
         cmocka_unit_test(null_and_overlong_paths),
         cmocka_unit_test(the_docs_route_table_is_every_route_with_its_scope),
         cmocka_unit_test(scopes_by_name),

@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "store/dead_letters.h"
+#include "store/event_config.h"
 #include "store/events.h"
 #include "store/function.h"
 #include "store/store.h"
@@ -1001,31 +1003,45 @@ static void test_old_schema_is_migrated(void **state)
 
 typedef struct {
     char ids[4][40], functions[4][16], events[4][32];
-    int attempts[4];
+    int attempts[4], hops[4];
     int n;
 } seen_events_t;
 
-static void see_event(const char *id, const char *function, const void *event, size_t len, int attempts,
-                      uint64_t accepted_at, void *arg)
+static void see_event(const store_event_t *e, void *arg)
 {
     seen_events_t *s = arg;
     assert_true(s->n < 4);
-    snprintf(s->ids[s->n], sizeof s->ids[s->n], "%s", id);
-    snprintf(s->functions[s->n], sizeof s->functions[s->n], "%s", function);
-    snprintf(s->events[s->n], sizeof s->events[s->n], "%.*s", (int)len, (const char *)event);
-    s->attempts[s->n] = attempts;
-    (void)accepted_at;
+    snprintf(s->ids[s->n], sizeof s->ids[s->n], "%s", e->id);
+    snprintf(s->functions[s->n], sizeof s->functions[s->n], "%s", e->function);
+    snprintf(s->events[s->n], sizeof s->events[s->n], "%.*s", (int)e->len, (const char *)e->event);
+    s->attempts[s->n] = e->attempts;
+    s->hops[s->n] = e->hops;
     s->n++;
+}
+
+static int add_event(store_t *s, const char *id, const char *function, const char *event, uint64_t at, int hops)
+{
+    store_event_t e = {.id = id, .function = function, .event = event, .len = strlen(event), .accepted_at = at,
+                       .hops = hops};
+    return store_event_add(s, &e);
 }
 
 static void test_events_are_kept_until_removed_and_come_back_oldest_first(void **state)
 {
     fixture_t *f = *state;
     assert_int_equal(store_events_count(f->store), 0);
-    assert_int_equal(store_event_add(f->store, "b-id", "fn-b", "{\"n\": 2}", 8, 2000), STORE_OK);
-    assert_int_equal(store_event_add(f->store, "a-id", "fn-a", "{\"n\": 1}", 8, 1000), STORE_OK);
-    assert_int_equal(store_event_add(f->store, "c-id", "fn-a", "", 0, 3000), STORE_OK);
-    assert_int_equal(store_event_add(f->store, "a-id", "fn-a", "x", 1, 4000), STORE_ERR); /* one row per id */
+    assert_int_equal(add_event(f->store, "b-id", "fn-b", "{\"n\": 2}", 2000, 0), STORE_OK);
+    assert_int_equal(add_event(f->store, "a-id", "fn-a", "{\"n\": 1}", 1000, 0), STORE_OK);
+    assert_int_equal(add_event(f->store, "c-id", "fn-a", "", 3000, 3), STORE_OK);
+    assert_int_equal(add_event(f->store, "a-id", "fn-a", "x", 4000, 0), STORE_ERR); /* one row per id */
+    int count;
+    uint64_t oldest;
+    assert_int_equal(store_events_of(f->store, "fn-a", &count, &oldest), STORE_OK);
+    assert_int_equal(count, 2);
+    assert_int_equal(oldest, 1000);
+    assert_int_equal(store_events_of(f->store, "fn-z", &count, &oldest), STORE_OK);
+    assert_int_equal(count, 0);
+    assert_int_equal(oldest, 0);
     assert_int_equal(store_event_attempted(f->store, "b-id", 2), STORE_OK);
     assert_int_equal(store_event_attempted(f->store, "nope", 1), STORE_NOT_FOUND);
     assert_int_equal(store_events_count(f->store), 3);
@@ -1039,6 +1055,8 @@ static void test_events_are_kept_until_removed_and_come_back_oldest_first(void *
     assert_int_equal(seen.attempts[1], 2);
     assert_string_equal(seen.ids[2], "c-id");
     assert_string_equal(seen.events[2], "");
+    assert_int_equal(seen.hops[2], 3);
+    assert_int_equal(seen.hops[0], 0);
     assert_int_equal(store_event_remove(f->store, "a-id"), STORE_OK);
     assert_int_equal(store_event_remove(f->store, "a-id"), STORE_NOT_FOUND);
     assert_int_equal(store_events_count(f->store), 2);
@@ -1050,10 +1068,79 @@ static void test_events_are_kept_until_removed_and_come_back_oldest_first(void *
     assert_int_equal(store_events_count(f->store), 2);
 }
 
+/* ---- event invoke configs and dead letters ------------------------------ */
+
+static void test_an_event_config_keeps_what_is_set_and_goes_with_its_function(void **state)
+{
+    fixture_t *f = *state;
+    event_config_t c;
+    assert_int_equal(store_event_config_get(f->store, "fn", &c), STORE_NOT_FOUND);
+    assert_int_equal(c.max_retry_attempts, -1);
+    assert_int_equal(event_config_retries(&c), 2);
+    assert_int_equal(event_config_age_s(&c), 21600);
+    c.max_retry_attempts = 0;
+    snprintf(c.on_failure, sizeof c.on_failure, "sink");
+    c.updated_at = 1234;
+    assert_int_equal(store_event_config_put(f->store, "fn", &c), STORE_OK);
+    event_config_t got;
+    assert_int_equal(store_event_config_get(f->store, "fn", &got), STORE_OK);
+    assert_int_equal(got.max_retry_attempts, 0);
+    assert_int_equal(got.max_event_age_s, -1); /* not set stays not set */
+    assert_int_equal(event_config_retries(&got), 0);
+    assert_string_equal(got.on_failure, "sink");
+    assert_string_equal(got.on_success, "");
+    assert_int_equal(got.updated_at, 1234);
+    assert_int_equal(store_event_config_delete(f->store, "fn"), STORE_OK);
+    assert_int_equal(store_event_config_delete(f->store, "fn"), STORE_NOT_FOUND);
+    /* A function's delete takes its config and letters with it. */
+    assert_int_equal(store_event_config_put(f->store, "x", &c), STORE_OK);
+    insert_sample(f->store, "x");
+    dead_letter_t l = {.id = "l-1", .event = "{}", .event_len = 2, .condition = "RetriesExhausted", .error = "{}"};
+    assert_int_equal(store_dead_letter_add(f->store, "x", &l, 10), STORE_OK);
+    assert_int_equal(store_delete(f->store, "x"), STORE_OK);
+    assert_int_equal(store_event_config_get(f->store, "x", &got), STORE_NOT_FOUND);
+    assert_int_equal(store_dead_letters_remove(f->store, "x", NULL), STORE_NOT_FOUND);
+}
+
+static void count_letter(const dead_letter_t *l, void *arg)
+{
+    char *ids = arg;
+    strcat(ids, l->id);
+    strcat(ids, l->event_len == 1 && l->status == 200 && l->attempts == 3 ? "," : "?,");
+}
+
+static void test_dead_letters_are_bounded_oldest_dropped_and_counted(void **state)
+{
+    fixture_t *f = *state;
+    for (int i = 0; i < 5; i++) {
+        dead_letter_t l = {.event = "e", .event_len = 1, .condition = "RetriesExhausted", .error = "{\"errorType\":\"E\"}",
+                           .status = 200, .attempts = 3, .accepted_at = 100, .failed_at = 1000 + (uint64_t)i};
+        snprintf(l.id, sizeof l.id, "id-%d", i);
+        assert_int_equal(store_dead_letter_add(f->store, "fn", &l, 3), STORE_OK);
+    }
+    char ids[256] = "";
+    assert_int_equal(store_dead_letters_each(f->store, "fn", NULL, count_letter, ids), STORE_OK);
+    assert_string_equal(ids, "id-2,id-3,id-4,");
+    assert_int_equal(store_dead_letters_dropped(f->store, "fn"), 2);
+    assert_int_equal(store_dead_letters_dropped(f->store, "other"), 0);
+    ids[0] = '\0';
+    assert_int_equal(store_dead_letters_each(f->store, "fn", "id-3", count_letter, ids), STORE_OK);
+    assert_string_equal(ids, "id-3,");
+    assert_int_equal(store_dead_letters_each(f->store, "fn", "id-0", count_letter, ids), STORE_NOT_FOUND);
+    assert_int_equal(store_dead_letters_each(f->store, "other", "id-3", count_letter, ids), STORE_NOT_FOUND);
+    assert_int_equal(store_dead_letters_remove(f->store, "other", "id-3"), STORE_NOT_FOUND);
+    assert_int_equal(store_dead_letters_remove(f->store, "fn", "id-3"), STORE_OK);
+    assert_int_equal(store_dead_letters_remove(f->store, "fn", NULL), STORE_OK);
+    assert_int_equal(store_dead_letters_remove(f->store, "fn", NULL), STORE_NOT_FOUND);
+    assert_int_equal(store_dead_letters_dropped(f->store, "fn"), 2); /* the count stays */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         STORE_TEST(test_events_are_kept_until_removed_and_come_back_oldest_first),
+        STORE_TEST(test_an_event_config_keeps_what_is_set_and_goes_with_its_function),
+        STORE_TEST(test_dead_letters_are_bounded_oldest_dropped_and_counted),
         cmocka_unit_test(test_old_schema_is_migrated),
         /* open */
         STORE_TEST(test_open_creates_the_data_dir_layout),
