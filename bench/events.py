@@ -8,6 +8,10 @@ costs, and what syncing it to disk would cost on top.
          dir's file system, with synchronous=NORMAL (what the daemon runs:
          survives the daemon's death) vs FULL (an fsync per commit: would
          survive the machine's).
+  events/s: wrk with 4 connections for BENCH_DURATION posting Event
+         invocations (each kept, synchronous=NORMAL, before its 202; the
+         function runs them meanwhile) vs RequestResponse invokes of the same
+         function (each answered with its result).
 """
 import os
 import sqlite3
@@ -20,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from impuls_daemon import Daemon  # noqa: E402
 from load import percentile  # noqa: E402
+import load  # noqa: E402
 
 RUNS = 400
 CODE = "def handler(event, context):\n    return 1\n"
@@ -59,6 +64,10 @@ def run(results):
         d.create(name="ev", runtime="python311", handler="main.handler", code=CODE)
         posts(d, "DryRun")  # warm the connection path
         event, dry = posts(d, "Event"), posts(d, "DryRun")
+        url = f"http://127.0.0.1:{d.port}/2015-03-31/functions/ev/invocations"
+        load.warmup(url, 4)
+        sync_rps, _ = load.run(url, 4)  # (first: the events would still be running after theirs)
+        event_rps, _ = load.run(url, 4, headers=("X-Amz-Invocation-Type: Event",))
         with tempfile.TemporaryDirectory(dir=d.data_dir) as tmp:
             normal, full = commits(tmp, "NORMAL"), commits(tmp, "FULL")
     finally:
@@ -68,6 +77,7 @@ def run(results):
         "event_p50_ms": percentile(event, 50), "dryrun_p50_ms": percentile(dry, 50),
         "normal_p50_ms": percentile(normal, 50), "full_p50_ms": percentile(full, 50),
         "normal_p99_ms": percentile(normal, 99), "full_p99_ms": percentile(full, 99),
+        "event_rps": event_rps, "sync_rps": sync_rps, "duration": load.DURATION,
     }
 
 
@@ -82,4 +92,6 @@ def rows(results, line):
              ".3f", "   (the insert and commit with synchronous=FULL, an fsync each, vs NORMAL, what the daemon runs)"),
         line("event commit p99 ms FULL", e["full_p99_ms"], e["normal_p99_ms"], e["full_p99_ms"] / e["normal_p99_ms"],
              ".3f"),
-    ]
+    ] + ([line("events/s accepted (202)", e["event_rps"], e["sync_rps"], e["event_rps"] / e["sync_rps"], ".0f",
+               f"   (wrk -c 4 {e['duration']}: Event, kept with synchronous=NORMAL, vs RequestResponse invokes)")]
+         if "event_rps" in e else [])

@@ -62,6 +62,9 @@ struct fn *lambda_find(struct evhttp_request *req, const char *given);
  * "" for all). */
 void api_event_config(struct evhttp_request *req, const char *name, enum route_id id);
 void lambda_event_config(struct evhttp_request *req, const char *name, enum route_id id);
+/* Lambda's Get/Put/DeleteFunctionConcurrency: the function's concurrency
+ * (routes_lambda.c). */
+void lambda_concurrency(struct evhttp_request *req, const char *name, enum route_id id);
 void api_dead_letters(struct evhttp_request *req, const char *name, const char *id);
 void api_dead_letters_delete(struct evhttp_request *req, const char *name, const char *id);
 void api_dead_letters_replay(struct evhttp_request *req, const char *name, const char *id);

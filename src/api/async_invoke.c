@@ -190,7 +190,8 @@ static void handle_outcome(attempt_t *a, const invoke_outcome_t *o)
         async_end(&end, &cfg, ASYNC_SUCCESS);
         return finish(a);
     }
-    bool too_old = now_ms() - a->accepted_at >= (uint64_t)event_config_age_s(&cfg) * 1000;
+    uint64_t now = now_ms(); /* (a wall clock: it may have stepped back since) */
+    bool too_old = now > a->accepted_at && now - a->accepted_at >= (uint64_t)event_config_age_s(&cfg) * 1000;
     /* A throttle (the function's queue full) is not an attempt: the event
      * waits, backing off, for as long as an event may wait. */
     a->throttled = o->kind == OUTCOME_ERROR && o->status == 429 && !too_old;

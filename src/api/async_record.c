@@ -17,6 +17,7 @@
 #include "api/lambda_shape.h"
 #include "pool/daemon.h"
 #include "store/dead_letters.h"
+#include "util/base64.h"
 #include "util/util.h"
 
 static const char *const CONDITION[] = {"Success", "RetriesExhausted", "EventAgeExceeded"};
@@ -26,13 +27,21 @@ int async_invoke_status(const invoke_outcome_t *o)
     return o->kind != OUTCOME_ERROR || o->status == 500 || o->status == 502 || o->status == 504 ? 200 : o->status;
 }
 
-/* JSON as it is, or the bytes as a string, or null when there are none. */
-static json_t *payload_json(const void *data, size_t len)
+json_t *async_payload_json(const void *data, size_t len)
 {
     if (!len)
         return json_null();
     json_t *j = json_loadb(data, len, JSON_DECODE_ANY, NULL);
-    return j ? j : json_stringn_nocheck(data, len);
+    if (!j)
+        j = json_stringn(data, len);
+    if (!j) { /* not UTF-8: JSON cannot carry it as a string */
+        char *b64 = malloc(4 * (len / 3 + 1) + 1);
+        if (b64)
+            b64[base64_encode(data, len, b64)] = '\0';
+        j = b64 ? json_pack("{s:s}", "base64", b64) : NULL;
+        free(b64);
+    }
+    return j ? j : json_null();
 }
 
 /* What the last attempt answered: the result, the function's error, or the
@@ -40,7 +49,7 @@ static json_t *payload_json(const void *data, size_t len)
 static json_t *response_payload(const invoke_outcome_t *o)
 {
     if (o->kind != OUTCOME_ERROR)
-        return payload_json(o->body, o->len);
+        return async_payload_json(o->body, o->len);
     json_t *j = json_pack("{s:s, s:s}", "errorType", o->error_type ? o->error_type : "ServiceException",
                           "errorMessage", o->message ? o->message : "");
     if (j && o->stack)
@@ -61,7 +70,7 @@ static json_t *record(const async_end_t *e, async_condition_t c)
     return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:i}, s:o, s:o*, s:o}", "version", "1.0", "timestamp", now,
                      "requestContext", "requestId", e->id, "functionArn", arn, "condition", CONDITION[c],
                      "approximateInvokeCount", e->attempts, "requestPayload",
-                     payload_json(len ? evbuffer_pullup(e->event, -1) : NULL, len), "responseContext", response,
+                     async_payload_json(len ? evbuffer_pullup(e->event, -1) : NULL, len), "responseContext", response,
                      "responsePayload", response_payload(o));
 }
 

@@ -4,6 +4,7 @@
  * destination; a failure with no destination (or one that cannot take it)
  * to the function's dead letters (store/dead_letters.h). */
 #include <event2/buffer.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "pool/pool.h"
@@ -29,6 +30,9 @@ typedef struct async_end {
  * the function's and the runtime's errors (X-Amz-Function-Error), else the
  * platform's (429, ...). */
 int async_invoke_status(const invoke_outcome_t *o);
+/* A payload in a record or a dead letter: its JSON, or the bytes as a
+ * string, or {"base64": ...} when they are not UTF-8; null when empty. */
+json_t *async_payload_json(const void *data, size_t len);
 /* Sends e's record on, or keeps it as a dead letter, as cfg says; each
  * failure is a line in the function's log. */
 void async_end(const async_end_t *e, const event_config_t *cfg, async_condition_t c);

@@ -8,10 +8,30 @@
 #include "util/base64.h"
 #include "util/util.h"
 
+/* The API versions Lambda's operations are under (each its own). */
+static const char *const LAMBDA_VERSIONS[] = {"/2015-03-31/", "/2017-10-31/", "/2019-09-25/", "/2019-09-30/"};
+
 bool lambda_request(struct evhttp_request *req)
 {
     const char *uri = req ? evhttp_request_get_uri(req) : NULL;
-    return uri && (!strncmp(uri, "/2015-03-31/", 12) || !strncmp(uri, "/2019-09-25/", 12));
+    for (size_t i = 0; uri && i < sizeof LAMBDA_VERSIONS / sizeof *LAMBDA_VERSIONS; i++)
+        if (!strncmp(uri, LAMBDA_VERSIONS[i], 12))
+            return true;
+    return false;
+}
+
+bool lambda_concurrency_request(struct evhttp_request *req)
+{
+    const char *uri = lambda_request(req) ? evhttp_request_get_uri(req) : NULL;
+    size_t n = uri ? strcspn(uri, "?") : 0;
+    return n > 12 && !strncmp(uri + n - 12, "/concurrency", 12);
+}
+
+json_t *lambda_concurrency_json(const fn_config_t *c)
+{
+    if (c->concurrency == FN_CONCURRENCY_DEFAULT)
+        return json_object();
+    return json_pack("{s:i}", "ReservedConcurrentExecutions", c->concurrency);
 }
 
 json_t *lambda_error_shape(struct evhttp_request *req, int status, const char *type, const char *message)

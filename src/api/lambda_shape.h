@@ -19,6 +19,12 @@
 /* Is this a request to the Lambda API (/2015-03-31/...)? Its answers and
  * errors then take Lambda's shapes. */
 bool lambda_request(struct evhttp_request *req);
+/* Is it Put/DeleteFunctionConcurrency (answered with the reserved
+ * concurrency, not the configuration)? */
+bool lambda_concurrency_request(struct evhttp_request *req);
+/* GetFunctionConcurrency's answer: {"ReservedConcurrentExecutions": n}
+ * when the function's concurrency is not the default, else {}. */
+json_t *lambda_concurrency_json(const fn_config_t *c);
 /* The error body of a Lambda API request (http_set_error_shape), else NULL. */
 json_t *lambda_error_shape(struct evhttp_request *req, int status, const char *type, const char *message);
 /* FunctionConfiguration of c. */

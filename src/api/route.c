@@ -98,6 +98,14 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
         out->name[0] = '\0';
         return;
     }
+    /* ... its reserved concurrency, under two later versions ... */
+    if (n == 4 && !strcmp(seg[1], "functions") && !strcmp(seg[3], "concurrency") &&
+        (!strcmp(seg[0], "2017-10-31") || !strcmp(seg[0], "2019-09-30"))) {
+        snprintf(out->name, sizeof out->name, "%s", seg[2]);
+        if (!strcmp(seg[0], "2019-09-30"))
+            return pick(out, m, "GET", ROUTE_L_CONCURRENCY_GET, 0, 0, 0);
+        return pick(out, m, "PUT, DELETE", 0, 0, ROUTE_L_CONCURRENCY_PUT, ROUTE_L_CONCURRENCY_DELETE);
+    }
     /* ... and its event invoke config, under a later API version. */
     if (n >= 4 && !strcmp(seg[0], "2019-09-25") && !strcmp(seg[1], "functions") &&
         !strcmp(seg[3], "event-invoke-config")) {
@@ -143,7 +151,7 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
     if ((n > 5 && !letters) || n > 7 ||
         (n == 5 && strcmp(seg[4], "invoke") && strcmp(seg[4], "logs") && strcmp(seg[4], "instances") &&
          strcmp(seg[4], "versions") && strcmp(seg[4], "event-invoke-config") && !letters) ||
-        (n == 7 && strcmp(seg[6], "replay")) || (n >= 6 && strlen(seg[5]) >= sizeof out->sub))
+        (n == 7 && strcmp(seg[6], "replay")) || (n >= 6 && (!seg[5][0] || strlen(seg[5]) >= sizeof out->sub)))
         return;
     snprintf(out->name, sizeof out->name, "%s", seg[3]);
     if (!fn_name_valid(out->name)) {
@@ -196,7 +204,8 @@ enum route_scope route_scope(enum route_id id)
     case ROUTE_FN_EVENT_CONFIG_GET:
     case ROUTE_FN_DEAD_LETTERS:
     case ROUTE_L_EVENT_CONFIG_GET:
-    case ROUTE_L_EVENT_CONFIG_LIST: return SCOPE_READ;
+    case ROUTE_L_EVENT_CONFIG_LIST:
+    case ROUTE_L_CONCURRENCY_GET: return SCOPE_READ;
     case ROUTE_FN_INVOKE:
     case ROUTE_FN_DEAD_LETTERS_REPLAY:
     case ROUTE_L_INVOKE: return SCOPE_INVOKE;
@@ -217,7 +226,9 @@ enum route_scope route_scope(enum route_id id)
     case ROUTE_FN_DEAD_LETTERS_DELETE:
     case ROUTE_L_EVENT_CONFIG_PUT:
     case ROUTE_L_EVENT_CONFIG_UPDATE:
-    case ROUTE_L_EVENT_CONFIG_DELETE: return SCOPE_DEPLOY;
+    case ROUTE_L_EVENT_CONFIG_DELETE:
+    case ROUTE_L_CONCURRENCY_PUT:
+    case ROUTE_L_CONCURRENCY_DELETE: return SCOPE_DEPLOY;
     case ROUTE_TOKEN_LIST:
     case ROUTE_TOKEN_CREATE:
     case ROUTE_TOKEN_DELETE: return SCOPE_ADMIN;
@@ -246,6 +257,9 @@ bool route_names_function(enum route_id id)
     case ROUTE_L_EVENT_CONFIG_UPDATE:
     case ROUTE_L_EVENT_CONFIG_DELETE:
     case ROUTE_L_EVENT_CONFIG_LIST:
+    case ROUTE_L_CONCURRENCY_GET:
+    case ROUTE_L_CONCURRENCY_PUT:
+    case ROUTE_L_CONCURRENCY_DELETE:
     case ROUTE_L_GET:
     case ROUTE_L_DELETE:
     case ROUTE_L_GET_CONFIG:

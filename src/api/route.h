@@ -50,6 +50,10 @@ enum route_id {
     ROUTE_L_EVENT_CONFIG_UPDATE, /* POST: only the fields given change */
     ROUTE_L_EVENT_CONFIG_DELETE,
     ROUTE_L_EVENT_CONFIG_LIST,
+    /* (/2017-10-31/functions/{name}/concurrency: PUT, DELETE; /2019-09-30/...: GET) */
+    ROUTE_L_CONCURRENCY_GET,
+    ROUTE_L_CONCURRENCY_PUT,
+    ROUTE_L_CONCURRENCY_DELETE,
     ROUTE_L_INVOKE, /* (the last of the Lambda API's: route_is_lambda) */
     ROUTE_TOKEN_LIST, /* /api/v1/tokens */
     ROUTE_TOKEN_CREATE,

@@ -15,6 +15,8 @@
 
 #include "api/api.h"
 #include "api/async_invoke.h"
+#include "api/async_record.h"
+#include "api/auth.h"
 #include "api/lambda_shape.h"
 #include "http/http_util.h"
 #include "pool/pool.h"
@@ -46,6 +48,12 @@ static int take_destination(json_t *v, const char *what, const char *fn, bool la
     bool named = lambda ? lambda_function_name(given, out) : strlen(given) <= FN_NAME_MAX;
     if (named && !lambda)
         snprintf(out, FN_NAME_MAX + 1, "%s", given);
+    /* A record is a call of the destination: a token limited to some
+     * functions names only those (and learns nothing of the others). */
+    if (named && !auth_may_name(out)) {
+        snprintf(err, errlen, "this token may not name %.200s: it may only be used for its own functions", given);
+        return -2;
+    }
     if (!named || !registry_find(out)) {
         snprintf(err, errlen, "The destination function %.200s does not exist", given);
         return -1;
@@ -82,7 +90,8 @@ static json_t *lambda_destination(json_t *body, const char *which)
 }
 
 /* The fields of body over c (a replace starts from the defaults, an
- * update from what is set): 0, or -1 with err. */
+ * update from what is set): 0, or -1 with err (-2: the token's functions
+ * do not cover a destination). */
 static int parse_config(json_t *body, const char *fn, bool lambda, event_config_t *c, char *err, size_t errlen)
 {
     static const char *const REST[] = {"max_retry_attempts", "max_event_age_s", "on_success", "on_failure"};
@@ -115,12 +124,12 @@ static int parse_config(json_t *body, const char *fn, bool lambda, event_config_
     json_t *bad = lambda ? lambda_destination(body, "OnFailure") : json_object_get(body, "on_failure");
     bool ok_given = lambda ? json_object_get(dest, "OnSuccess") != NULL : json_object_get(body, "on_success") != NULL;
     bool bad_given = lambda ? json_object_get(dest, "OnFailure") != NULL : json_object_get(body, "on_failure") != NULL;
-    if ((ok_given && take_destination(ok, lambda ? "OnSuccess.Destination" : "on_success", fn, lambda, c->on_success,
-                                      err, errlen) < 0) ||
-        (bad_given && take_destination(bad, lambda ? "OnFailure.Destination" : "on_failure", fn, lambda,
-                                       c->on_failure, err, errlen) < 0))
-        return -1;
-    return 0;
+    int rc = ok_given ? take_destination(ok, lambda ? "OnSuccess.Destination" : "on_success", fn, lambda,
+                                         c->on_success, err, errlen) : 0;
+    if (rc == 0 && bad_given)
+        rc = take_destination(bad, lambda ? "OnFailure.Destination" : "on_failure", fn, lambda, c->on_failure, err,
+                              errlen);
+    return rc;
 }
 
 static json_t *rest_view(const event_config_t *c, bool set)
@@ -189,6 +198,8 @@ static void event_config(struct evhttp_request *req, fn_t *fn, enum config_op op
     char err[400];
     int rc = parse_config(body, name, lambda, &next, err, sizeof err);
     json_decref(body);
+    if (rc == -2)
+        return http_error(req, 403, lambda ? "AccessDeniedException" : "Forbidden", "%s", err);
     if (rc < 0)
         return http_error(req, 400, "InvalidParameterValueException", "%s", err);
     next.updated_at = now_ms();
@@ -238,12 +249,6 @@ json_t *api_event_figures(const char *name)
 
 /* ---- dead letters ---- */
 
-static json_t *payload_json(const void *data, size_t len)
-{
-    json_t *j = len ? json_loadb(data, len, JSON_DECODE_ANY, NULL) : NULL;
-    return j ? j : json_stringn_nocheck(len ? data : "", len);
-}
-
 static void add_letter(const dead_letter_t *l, void *arg)
 {
     char accepted[32], failed[32];
@@ -253,7 +258,7 @@ static void add_letter(const dead_letter_t *l, void *arg)
     json_array_append_new(arg, json_pack("{s:s, s:s, s:i, s:i, s:o, s:o, s:s, s:s}", "id", l->id, "condition",
                                          l->condition ? l->condition : "", "attempts", l->attempts, "status",
                                          l->status, "error", error ? error : json_null(), "event",
-                                         payload_json(l->event, l->event_len), "accepted_at", accepted, "failed_at",
+                                         async_payload_json(l->event, l->event_len), "accepted_at", accepted, "failed_at",
                                          failed));
 }
 
@@ -295,41 +300,45 @@ void api_dead_letters_delete(struct evhttp_request *req, const char *name, const
 }
 
 /* Each letter's event accepted again as a new Event invocation, then the
- * letter removed: a failure between the two runs it twice, never loses it. */
-typedef struct replay {
-    fn_t *fn;
-    json_t *ids; /* the new request ids */
-    char err[300];
-    char (*letters)[37];
-    size_t n, cap;
-} replay_t;
-
-static void collect(const dead_letter_t *l, void *arg)
-{
-    replay_t *r = arg;
-    struct evbuffer *event = evbuffer_new();
-    if (!event || evbuffer_add(event, l->event_len ? l->event : "", l->event_len) < 0) {
-        if (event)
-            evbuffer_free(event);
-        snprintf(r->err, sizeof r->err, "out of memory");
-        return;
-    }
+ * letter removed: a failure between the two runs it twice, never loses it.
+ * The letters are read first, the events accepted after: an event that
+ * fails at once may make a new letter, which a scan still open would read
+ * and replay in turn. */
+typedef struct letter_copy {
     char id[37];
-    if (r->err[0] || api_invoke_async(r->fn, event, id) < 0) {
-        if (!r->err[0])
-            snprintf(r->err, sizeof r->err, "the event could not be kept: %s", store_last_error(D->store));
+    size_t len;
+    unsigned char *event;
+} letter_copy_t;
+
+typedef struct letters {
+    letter_copy_t *v;
+    size_t n, cap;
+    bool short_of_memory;
+} letters_t;
+
+static void copy_letter(const dead_letter_t *l, void *arg)
+{
+    letters_t *ls = arg;
+    if (ls->n == ls->cap) {
+        size_t cap = ls->cap ? 2 * ls->cap : 16;
+        letter_copy_t *more = realloc(ls->v, cap * sizeof *more);
+        if (!more) {
+            ls->short_of_memory = true;
+            return;
+        }
+        ls->v = more;
+        ls->cap = cap;
+    }
+    letter_copy_t *c = &ls->v[ls->n];
+    c->event = malloc(l->event_len ? l->event_len : 1);
+    if (!c->event) {
+        ls->short_of_memory = true;
         return;
     }
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 16;
-        char(*more)[37] = realloc(r->letters, cap * sizeof *more);
-        if (!more)
-            return; /* (its letter stays: a replay of it again runs it twice) */
-        r->letters = more;
-        r->cap = cap;
-    }
-    snprintf(r->letters[r->n++], 37, "%s", l->id);
-    json_array_append_new(r->ids, json_string(id));
+    memcpy(c->event, l->event_len ? l->event : "", l->event_len);
+    c->len = l->event_len;
+    snprintf(c->id, sizeof c->id, "%s", l->id);
+    ls->n++;
 }
 
 void api_dead_letters_replay(struct evhttp_request *req, const char *name, const char *id)
@@ -339,20 +348,39 @@ void api_dead_letters_replay(struct evhttp_request *req, const char *name, const
         return api_not_found(req, name);
     if (D->draining)
         return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
-    replay_t r = {.fn = fn, .ids = json_array()};
-    int rc = store_dead_letters_each(D->store, name, *id ? id : NULL, collect, &r);
-    for (size_t i = 0; i < r.n; i++)
-        store_dead_letters_remove(D->store, name, r.letters[i]);
-    free(r.letters);
+    letters_t ls = {0};
+    int rc = store_dead_letters_each(D->store, name, *id ? id : NULL, copy_letter, &ls);
+    json_t *ids = json_array();
+    char err[300] = "";
+    if (ls.short_of_memory)
+        snprintf(err, sizeof err, "out of memory");
+    for (size_t i = 0; i < ls.n; i++) {
+        struct evbuffer *event = err[0] ? NULL : evbuffer_new();
+        char new_id[37];
+        if (event && evbuffer_add(event, ls.v[i].event, ls.v[i].len) < 0) {
+            evbuffer_free(event);
+            event = NULL;
+        }
+        if (!err[0] && !event)
+            snprintf(err, sizeof err, "out of memory");
+        else if (event && api_invoke_async(fn, event, new_id) < 0) /* (it takes event over) */
+            snprintf(err, sizeof err, "the event could not be kept: %s", store_last_error(D->store));
+        else if (event) {
+            store_dead_letters_remove(D->store, name, ls.v[i].id);
+            json_array_append_new(ids, json_string(new_id));
+        }
+        free(ls.v[i].event);
+    }
+    free(ls.v);
     if (rc == STORE_NOT_FOUND) {
-        json_decref(r.ids);
+        json_decref(ids);
         return http_error(req, 404, "ResourceNotFoundException", "function '%s' has no dead letter '%.64s'", name,
                           id);
     }
-    if (rc == STORE_ERR || r.err[0]) {
-        json_decref(r.ids);
+    if (rc == STORE_ERR || err[0]) {
+        json_decref(ids);
         return http_error(req, 500, "StorageException", "%s (the letters replayed before it are gone)",
-                          r.err[0] ? r.err : store_last_error(D->store));
+                          err[0] ? err : store_last_error(D->store));
     }
-    http_json(req, 202, json_pack("{s:o}", "request_ids", r.ids));
+    http_json(req, 202, json_pack("{s:o}", "request_ids", ids));
 }

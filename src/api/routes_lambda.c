@@ -195,6 +195,38 @@ void lambda_update(struct evhttp_request *req, const char *name, bool code)
         write_from_lambda(req, fn_cfg(fn)->name, false, code);
 }
 
+/* Reserved concurrency is the function's concurrency cap: Put sets it (0:
+ * every call throttled), Delete puts the default back, Get shows it where
+ * it is not the default. Both writes go through the write path, as an
+ * update of "concurrency". */
+void lambda_concurrency(struct evhttp_request *req, const char *name, enum route_id id)
+{
+    fn_t *fn = lambda_find(req, name);
+    if (!fn)
+        return;
+    if (id == ROUTE_L_CONCURRENCY_GET)
+        return http_json(req, 200, lambda_concurrency_json(fn_cfg(fn)));
+    if (D->draining)
+        return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
+    int n = FN_CONCURRENCY_DEFAULT;
+    if (id == ROUTE_L_CONCURRENCY_PUT) {
+        json_t *body = api_json_object_body(req);
+        if (!body)
+            return;
+        json_t *v = json_object_get(body, "ReservedConcurrentExecutions");
+        json_int_t x = json_is_integer(v) ? json_integer_value(v) : -1; /* (not an integer: refused) */
+        json_decref(body);
+        if (x < FN_CONCURRENCY_MIN || x > FN_CONCURRENCY_MAX)
+            return http_error(req, 400, "InvalidParameterValueException",
+                              "ReservedConcurrentExecutions must be an integer from %d to %d", FN_CONCURRENCY_MIN,
+                              FN_CONCURRENCY_MAX);
+        n = (int)x;
+    }
+    char own[FN_NAME_MAX + 1];
+    snprintf(own, sizeof own, "%s", fn_cfg(fn)->name);
+    api_write(req, json_pack("{s:i}", "concurrency", n), false, own);
+}
+
 void lambda_invoke(struct evhttp_request *req, const char *name)
 {
     fn_t *fn = lambda_find(req, name);

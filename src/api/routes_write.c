@@ -61,9 +61,15 @@ static void job_free(write_job_t *job)
     free(job);
 }
 
-/* The function as written: the REST API's view, or Lambda's. */
+/* The function as written: the REST API's view, or Lambda's (its reserved
+ * concurrency alone for Put/DeleteFunctionConcurrency). */
 static void answer(struct evhttp_request *req, int status, const fn_config_t *cfg)
 {
+    if (lambda_concurrency_request(req)) {
+        if (evhttp_request_get_command(req) == EVHTTP_REQ_DELETE)
+            return http_send(req, 204, NULL, 0);
+        return http_json(req, status, json_pack("{s:i}", "ReservedConcurrentExecutions", cfg->concurrency));
+    }
     http_json(req, status, lambda_request(req) ? lambda_config_json(cfg) : fn_config_to_json(cfg));
 }
 

@@ -107,6 +107,9 @@ static void dispatch(struct evhttp_request *req, void *arg)
     case ROUTE_L_EVENT_CONFIG_UPDATE:
     case ROUTE_L_EVENT_CONFIG_DELETE:
     case ROUTE_L_EVENT_CONFIG_LIST: return lambda_event_config(req, r.name, r.id);
+    case ROUTE_L_CONCURRENCY_GET:
+    case ROUTE_L_CONCURRENCY_PUT:
+    case ROUTE_L_CONCURRENCY_DELETE: return lambda_concurrency(req, r.name, r.id);
     case ROUTE_FN_EVENT_CONFIG_GET:
     case ROUTE_FN_EVENT_CONFIG_PUT:
     case ROUTE_FN_EVENT_CONFIG_DELETE: return api_event_config(req, r.name, r.id);

@@ -110,6 +110,11 @@ static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend ba
     fn_ref(fn);
     D->n_inflight++;
 
+    if (fn->cfg.concurrency == 0) { /* (Lambda's reserved concurrency 0) */
+        invocation_respond_error(inv, 429, "TooManyRequestsException",
+                                 "the function's concurrency is 0: every call is throttled", NULL);
+        return;
+    }
     for (instance_t *i = pool->instances; i; i = i->pool_next)
         if (i->state == INST_IDLE && i->parked_next && i->version == fn->cfg.version) {
             invocation_deliver(inv, i, i->parked_next);

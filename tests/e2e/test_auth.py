@@ -124,8 +124,18 @@ def test_scopes_and_a_function_pattern(d):
         r = d.request(method, path, {}, headers=bearer(team["token"]))
         assert (r.status, r.json().get("errorMessage", r.json().get("Message"))) == \
             (403, f"token {team['id']} may only be used for functions matching 'team-a-*'"), path
-    # A limited token calls only routes that name one of its functions.
+    # A limited token calls only routes that name one of its functions, and
+    # names no other as a destination of its Event invocations.
     assert d.request("GET", "/api/v1/functions", headers=bearer(team["token"])).status == 403
+    team_deploy = make_token(d, admin, scope="deploy", functions="team-a-*")
+    for dest in ("other", "no-such-fn"):  # (the same answer: it learns nothing of the others)
+        r = d.request("PUT", "/api/v1/functions/team-a-fn/event-invoke-config", {"on_failure": dest},
+                      headers=bearer(team_deploy["token"]))
+        assert (r.status, r.json()["errorMessage"]) == (
+            403, f"this token may not name {dest}: it may only be used for its own functions"), r
+    r = d.request("PUT", "/api/v1/functions/team-a-fn/event-invoke-config", {"on_failure": "other"},
+                  headers=bearer(admin))
+    assert r.status == 200 and r.json()["on_failure"] == "other", r
     assert d.request("GET", "/no/such/route", headers=bearer(team["token"])).status == 404
     # ?local=true runs unsandboxed, as the daemon's user: admin only.
     anyone = make_token(d, admin, scope="invoke")["token"]

@@ -513,10 +513,10 @@ REFUSED_TEST(test_timeout_below_minimum, true, "{" CREATE_FIELDS ",\"timeout_s\"
              "timeout_s must be between 1 and 900")
 REFUSED_TEST(test_timeout_above_maximum, true, "{" CREATE_FIELDS ",\"timeout_s\":901}",
              "timeout_s must be between 1 and 900")
-REFUSED_TEST(test_concurrency_below_minimum, true, "{" CREATE_FIELDS ",\"concurrency\":0}",
-             "concurrency must be between 1 and 1000")
+REFUSED_TEST(test_concurrency_below_minimum, true, "{" CREATE_FIELDS ",\"concurrency\":-1}",
+             "concurrency must be between 0 and 1000")
 REFUSED_TEST(test_concurrency_above_maximum, true, "{" CREATE_FIELDS ",\"concurrency\":1001}",
-             "concurrency must be between 1 and 1000")
+             "concurrency must be between 0 and 1000")
 REFUSED_TEST(test_idle_timeout_below_minimum, true, "{" CREATE_FIELDS ",\"idle_timeout_s\":-1}",
              "idle_timeout_s must be between 1 and 86400")
 REFUSED_TEST(test_idle_timeout_above_maximum, true,

@@ -133,6 +133,9 @@ static void event_routes(void **state)
         {EVHTTP_REQ_POST, "/api/v1/functions/f/dead-letters/abc-1/other", ROUTE_NOT_FOUND, "", "", NULL},
         {EVHTTP_REQ_POST, "/api/v1/functions/f/dead-letters/a/replay/x", ROUTE_NOT_FOUND, "", "", NULL},
         {EVHTTP_REQ_GET, "/api/v1/functions/f/logs/x", ROUTE_NOT_FOUND, "", "", NULL},
+        /* (an empty id is no id: never "all of them") */
+        {EVHTTP_REQ_DELETE, "/api/v1/functions/f/dead-letters//", ROUTE_NOT_FOUND, "", "", NULL},
+        {EVHTTP_REQ_POST, "/api/v1/functions/f/dead-letters//replay", ROUTE_NOT_FOUND, "", "", NULL},
         {EVHTTP_REQ_GET, "/api/v1/functions/f/dead-letters/"
                          "0123456789012345678901234567890123456789012345678901234567890123456789",
          ROUTE_NOT_FOUND, "", "", NULL},
@@ -146,6 +149,13 @@ static void event_routes(void **state)
         {EVHTTP_REQ_GET, "/2019-09-25/functions/f/event-invoke-config/list", ROUTE_L_EVENT_CONFIG_LIST, "f", "", NULL},
         {EVHTTP_REQ_PUT, "/2019-09-25/functions/f/event-invoke-config/list", ROUTE_BAD_METHOD, "f", "", "GET"},
         {EVHTTP_REQ_GET, "/2019-09-25/functions/f/other", ROUTE_NOT_FOUND, "", "", NULL},
+        {EVHTTP_REQ_GET, "/2019-09-30/functions/f/concurrency", ROUTE_L_CONCURRENCY_GET, "f", "", NULL},
+        {EVHTTP_REQ_PUT, "/2019-09-30/functions/f/concurrency", ROUTE_BAD_METHOD, "f", "", "GET"},
+        {EVHTTP_REQ_PUT, "/2017-10-31/functions/f/concurrency", ROUTE_L_CONCURRENCY_PUT, "f", "", NULL},
+        {EVHTTP_REQ_DELETE, "/2017-10-31/functions/f/concurrency", ROUTE_L_CONCURRENCY_DELETE, "f", "", NULL},
+        {EVHTTP_REQ_GET, "/2017-10-31/functions/f/concurrency", ROUTE_BAD_METHOD, "f", "", "PUT, DELETE"},
+        {EVHTTP_REQ_PUT, "/2017-10-31/functions/f/other", ROUTE_NOT_FOUND, "", "", NULL},
+        {EVHTTP_REQ_PUT, "/2017-10-31/functions/f/concurrency/x", ROUTE_NOT_FOUND, "", "", NULL},
         {EVHTTP_REQ_GET, "/2019-09-25/functions/f", ROUTE_NOT_FOUND, "", "", NULL},
     };
     for (size_t i = 0; i < sizeof C / sizeof *C; i++) {
