@@ -135,6 +135,7 @@ def test_a_program_that_starts_itself_with_lambda_start(d):
     assert "ordering 3 pen\nto stderr\n" in log_tail(r)
 
 
+@pytest.mark.once  # a Go build (some 12 s): the same under ASan
 def test_an_error_and_a_panic_come_back_with_type_message_and_stack(d):
     d.create(name="failing", runtime="go", code=OWN_MAIN)
     r = d.invoke("failing", {"qty": 1})
