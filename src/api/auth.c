@@ -362,19 +362,8 @@ static bool covers(int have, enum route_scope need)
 }
 
 /* auth_allow's work; url: a function URL of the router's (its query is the function's). */
-/* The function pattern of the token the request being dispatched came
- * with ("": any function): the daemon dispatches one request at a time, so
- * its handler asks right after (auth_may_name). */
-static char dispatched_pattern[sizeof ((store_token_t *)0)->functions];
-
-bool auth_may_name(const char *name)
-{
-    return !dispatched_pattern[0] || fnmatch(dispatched_pattern, name, 0) == 0;
-}
-
 static bool allow(struct evhttp_request *req, const route_t *r, const char *signed_scope, bool url)
 {
-    dispatched_pattern[0] = '\0';
     enum route_scope need = route_scope(r->id);
     if (need == SCOPE_OPEN || (mode == AUTH_NONE && !signed_scope))
         return true;
@@ -429,7 +418,6 @@ static bool allow(struct evhttp_request *req, const route_t *r, const char *sign
         http_error(req, 403, "Forbidden", "?local=true runs the function unsandboxed: it needs an admin token");
         return false;
     }
-    snprintf(dispatched_pattern, sizeof dispatched_pattern, "%s", t.functions);
     if (t.functions[0] && need != SCOPE_ANY) {
         char name[FN_NAME_MAX + 1] = "";
         if (!route_names_function(r->id))

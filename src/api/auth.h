@@ -26,11 +26,6 @@ bool auth_enabled(void);
  * --aws-credentials, or an AWS key token), NULL when it was not signed. */
 bool auth_allow(struct evhttp_request *req, const route_t *r, const char *signed_scope);
 
-/* May the request just let through (by auth_allow) name this function
- * besides the one its route names (a destination: routes_events.c)? False
- * only for a token limited to functions whose names match another pattern. */
-bool auth_may_name(const char *name);
-
 /* A router URL of a function whose auth is "token" (router.c): true when
  * req's token may invoke name (and then its Authorization header is taken
  * out of what the function sees), else false after answering 401 or 403

@@ -16,7 +16,6 @@
 #include "api/api.h"
 #include "api/async_invoke.h"
 #include "api/async_record.h"
-#include "api/auth.h"
 #include "api/lambda_shape.h"
 #include "http/http_util.h"
 #include "pool/pool.h"
@@ -48,12 +47,6 @@ static int take_destination(json_t *v, const char *what, const char *fn, bool la
     bool named = lambda ? lambda_function_name(given, out) : strlen(given) <= FN_NAME_MAX;
     if (named && !lambda)
         snprintf(out, FN_NAME_MAX + 1, "%s", given);
-    /* A record is a call of the destination: a token limited to some
-     * functions names only those (and learns nothing of the others). */
-    if (named && !auth_may_name(out)) {
-        snprintf(err, errlen, "this token may not name %.200s: it may only be used for its own functions", given);
-        return -2;
-    }
     if (!named || !registry_find(out)) {
         snprintf(err, errlen, "The destination function %.200s does not exist", given);
         return -1;
@@ -90,8 +83,9 @@ static json_t *lambda_destination(json_t *body, const char *which)
 }
 
 /* The fields of body over c (a replace starts from the defaults, an
- * update from what is set): 0, or -1 with err (-2: the token's functions
- * do not cover a destination). */
+ * update from what is set): 0, or -1 with err. (A destination is any
+ * function: setting one takes a deploy token, and tokens limited to some
+ * functions are invoke and read tokens only.) */
 static int parse_config(json_t *body, const char *fn, bool lambda, event_config_t *c, char *err, size_t errlen)
 {
     static const char *const REST[] = {"max_retry_attempts", "max_event_age_s", "on_success", "on_failure"};
@@ -198,8 +192,6 @@ static void event_config(struct evhttp_request *req, fn_t *fn, enum config_op op
     char err[400];
     int rc = parse_config(body, name, lambda, &next, err, sizeof err);
     json_decref(body);
-    if (rc == -2)
-        return http_error(req, 403, lambda ? "AccessDeniedException" : "Forbidden", "%s", err);
     if (rc < 0)
         return http_error(req, 400, "InvalidParameterValueException", "%s", err);
     next.updated_at = now_ms();
