@@ -17,6 +17,7 @@
 
 #include "http/http_util.h"
 #include "util/base64.h"
+#include "util/lambda_arn.h"
 #include "util/utf8.h"
 #include "util/util.h"
 
@@ -166,7 +167,7 @@ struct evbuffer *apigw_event(struct evhttp_request *req, const char *rest, const
     json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:s,"
                            " s:s, s:s, s:s, s:I}}",
                            "version", "2.0", "routeKey", "$default", "rawPath", path, "rawQueryString",
-                           raw_query, "headers", headers, "requestContext", "accountId", "000000000000",
+                           raw_query, "headers", headers, "requestContext", "accountId", LAMBDA_ACCOUNT,
                            "apiId", "impuls", "domainName", domain, "domainPrefix", prefix, "http", "method",
                            method, "path", path, "protocol", "HTTP/1.1", "sourceIp", peer ? peer : "",
                            "userAgent", ua, "requestId", request_id, "routeKey", "$default", "stage",

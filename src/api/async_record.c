@@ -59,9 +59,9 @@ static json_t *response_payload(const invoke_outcome_t *o)
 
 static json_t *record(const async_end_t *e, async_condition_t c)
 {
-    char now[32], arn[160];
+    char now[32], arn[LAMBDA_ARN_MAX];
     iso8601(now, now_ms());
-    snprintf(arn, sizeof arn, LAMBDA_FUNCTION_ARN_PREFIX "%s:$LATEST", fn_cfg(e->fn)->name);
+    lambda_function_arn(arn, fn_cfg(e->fn)->name, "$LATEST");
     size_t len = evbuffer_get_length(e->event);
     const invoke_outcome_t *o = e->outcome;
     json_t *response = json_pack("{s:i, s:s}", "statusCode", async_invoke_status(o), "executedVersion", "$LATEST");

@@ -88,8 +88,8 @@ static void sha_base64(const char *hex, char out[48])
 
 json_t *lambda_config_json(const fn_config_t *c)
 {
-    char arn[160], modified[40], sha[48], revision[48];
-    snprintf(arn, sizeof arn, "arn:aws:lambda:%s:%s:function:%s", LAMBDA_REGION, LAMBDA_ACCOUNT, c->name);
+    char arn[LAMBDA_ARN_MAX], modified[40], sha[48], revision[48];
+    lambda_function_arn(arn, c->name, NULL);
     lambda_time(modified, c->updated_at);
     sha_base64(c->code_sha256, sha);
     /* Changes with every version, as Lambda's RevisionId does. */

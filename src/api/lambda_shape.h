@@ -6,15 +6,12 @@
 #include <stdbool.h>
 
 #include "store/function.h"
+#include "util/lambda_arn.h"
 
-#define LAMBDA_ACCOUNT "000000000000"
 /* The tag that sets a function's isolation through the Lambda API, and
  * that GetFunction reports it as. */
 #define LAMBDA_ISOLATION_TAG "impuls:isolation"
 #define LAMBDA_NETWORK_TAG "impuls:network"
-#define LAMBDA_REGION "us-east-1"
-/* A function's ARN is this and its name. */
-#define LAMBDA_FUNCTION_ARN_PREFIX "arn:aws:lambda:" LAMBDA_REGION ":" LAMBDA_ACCOUNT ":function:"
 
 /* Is this a request to the Lambda API (/2015-03-31/...)? Its answers and
  * errors then take Lambda's shapes. */

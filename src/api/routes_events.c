@@ -140,15 +140,15 @@ static json_t *lambda_destination_view(const char *fn)
 {
     if (!*fn)
         return json_object();
-    char arn[160];
-    snprintf(arn, sizeof arn, LAMBDA_FUNCTION_ARN_PREFIX "%s", fn);
+    char arn[LAMBDA_ARN_MAX];
+    lambda_function_arn(arn, fn, NULL);
     return json_pack("{s:s}", "Destination", arn);
 }
 
 static json_t *lambda_view(const char *fn, const event_config_t *c)
 {
-    char arn[160];
-    snprintf(arn, sizeof arn, LAMBDA_FUNCTION_ARN_PREFIX "%s:$LATEST", fn);
+    char arn[LAMBDA_ARN_MAX];
+    lambda_function_arn(arn, fn, "$LATEST");
     json_t *j = json_pack("{s:f, s:s, s:{s:o, s:o}}", "LastModified", (double)c->updated_at / 1000.0, "FunctionArn",
                           arn, "DestinationConfig", "OnSuccess", lambda_destination_view(c->on_success), "OnFailure",
                           lambda_destination_view(c->on_failure));

@@ -147,7 +147,7 @@ static bool addr_is_loopback(const char *addr)
 static void usage(void)
 {
     fprintf(stderr, "usage: impuls serve [--addr HOST:PORT] [--data-dir DIR] [--runtime-dir DIR]\n"
-                    "                    [--cgroup v1|v2] [--queue-max N] [--max-connections N]\n"
+                    "                    [--cgroup v1|v2] [--queue-max N] [--max-connections N] [--max-instances N (1000)]\n"
                     "                    [--no-local] [--init-timeout SECONDS] [--debug]\n"
                     "                    [--router-addr HOST:PORT] [--router-host NAME (fn.localhost)]\n"
                     "                    [--router-https HOST:PORT] [--router-http HOST:PORT]\n"
@@ -158,6 +158,8 @@ static void usage(void)
                     "                    [--egress-rate MBIT/S (100)] [--egress-conns N (256)] [--egress-resolv-conf FILE]\n"
                     "  --prewarm   sandboxes per language made ahead of demand (0: none)\n"
                     "  --python-zygote  a Python function with N instances that needs another gets a zygote (0: never)\n"
+                    "  --max-instances  instances of all functions at once; at the limit the one idle longest\n"
+                    "              makes room, and with every one busy a call waits for its function's or gets a 429\n"
                     "  --scale-delay  how long a call waits for a busy instance before a new one is started\n"
                     "  --aws-credentials  check the Lambda API's SigV4 signatures against the keys in FILE\n"
                     "  --auth tokens|none  tokens: every route but /healthz needs a bearer token (impuls token);\n"
@@ -234,6 +236,7 @@ int cmd_serve(int argc, char **argv)
     bool egress_on = true;
     D->cfg.isolation = SANDBOX_NAMESPACE; /* (SANDBOX_PROCESS is 0) */
     D->cfg.queue_max = 100;
+    D->cfg.max_instances = 1000; /* Lambda's default account concurrency */
     D->cfg.tmp_mb = 64;
     D->cfg.pids_max = 256;
     D->cfg.init_timeout_s = 10;
@@ -243,6 +246,7 @@ int cmd_serve(int argc, char **argv)
         {"runtime-dir", required_argument, 0, 'r'}, {"cgroup", required_argument, 0, 'c'},
         {"queue-max", required_argument, 0, 'q'},   {"debug", no_argument, 0, 'D'},
         {"max-connections", required_argument, 0, 'm'},
+        {"max-instances", required_argument, 0, 'M'},
         {"no-local", no_argument, 0, 'L'},
         {"init-timeout", required_argument, 0, 'I'},
         {"router-addr", required_argument, 0, 'R'},
@@ -288,6 +292,10 @@ int cmd_serve(int argc, char **argv)
         case 'D': log_set_level(LOG_DEBUG); break;
         case 'm':
             if (!parse_count(optarg, &max_conns, "--max-connections"))
+                return 2;
+            break;
+        case 'M':
+            if (!parse_count(optarg, &D->cfg.max_instances, "--max-instances"))
                 return 2;
             break;
         case 'L': D->cfg.no_local = true; break;

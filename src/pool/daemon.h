@@ -13,6 +13,7 @@ typedef struct daemon_cfg {
     char runtime_dir[4096]; /* host path of runtimes/ */
     char root_mnt[4096];    /* empty dir each sandbox mounts its root on */
     int queue_max;          /* queued invocations per function before 429 */
+    int max_instances;      /* live instances of all functions at once (--max-instances) */
     int tmp_mb;
     int pids_max;
     bool no_local;      /* refuse ?local=true invocations */
@@ -41,6 +42,7 @@ typedef struct daemon {
     bool draining; /* SIGTERM: no new invocations */
     struct fn *functions;
     struct instance *instances; /* every live instance of every function */
+    int n_instances;             /* of them, not DYING (bounded by cfg.max_instances) */
     int n_inflight;              /* invocations not yet answered */
     uint64_t next_instance_id;
 } daemon_t;

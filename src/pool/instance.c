@@ -196,6 +196,7 @@ instance_t *instance_spawn(pool_t *pool)
     inst->pool_next = pool->instances;
     pool->instances = inst;
     pool->n_instances++;
+    D->n_instances++;
     pool->n_starting++;
     if (rc < 0) { /* spawned but failed: reaped like any dead instance */
         log_error("function %s: %s", fn->cfg.name, err);
@@ -242,8 +243,27 @@ static void leave_state(instance_t *inst)
     pool_t *p = inst->pool;
     if (inst->state == INST_STARTING)
         p->n_starting--;
-    if (inst->state != INST_DYING && --p->n_instances == 0)
+    if (inst->state == INST_DYING)
+        return;
+    D->n_instances--;
+    if (--p->n_instances == 0)
         zygote_stop(p); /* none left to share it */
+}
+
+bool instance_make_room(void)
+{
+    if (D->n_instances < D->cfg.max_instances)
+        return true;
+    instance_t *oldest = NULL;
+    for (instance_t *i = D->instances; i; i = i->next)
+        if (i->state == INST_IDLE && !i->pool->fn->pinned && (!oldest || i->idle_since_ms < oldest->idle_since_ms))
+            oldest = i;
+    if (!oldest)
+        return false;
+    log_info("--max-instances %d reached: instance %llu of %s, idle the longest, stops to make room",
+             D->cfg.max_instances, (unsigned long long)oldest->id, oldest->pool->fn->cfg.name);
+    instance_kill(oldest);
+    return true;
 }
 
 void instance_kill(instance_t *inst)
@@ -420,6 +440,7 @@ void instance_next(instance_t *inst, struct evhttp_request *req)
         return;
     }
     inst->state = INST_IDLE;
+    inst->idle_since_ms = mono_ms();
     instance_park(inst, req);
     if (pool->fn->pinned) {
         evtimer_del(inst->idle_ev); /* the init (or return-for-work) guard: done */

@@ -70,6 +70,7 @@ struct instance {
     struct evhttp_request *parked_next;
     invocation_t *inv;
     double spawned_ms;
+    double idle_since_ms; /* when it last parked for work (instance_make_room) */
     double init_ms; /* reported on its first invocation; < 0 once reported */
     bool first_served;
     json_t *init_error;
@@ -120,6 +121,10 @@ int fn_egress_lease(instance_t *inst, char *err, size_t errlen);
 
 /* instance.c */
 instance_t *instance_spawn(pool_t *pool);
+/* Room for one more instance under --max-instances: true below the limit;
+ * at it, the instance idle the longest (of any function but a chamber's)
+ * is stopped to make room; false when every instance is busy. */
+bool instance_make_room(void);
 void instance_kill(instance_t *inst);
 /* Reads what the runtime printed so far into the log (and the invocation). */
 void instance_drain_log(instance_t *inst);

@@ -9,6 +9,7 @@
 
 #include "http/http_util.h"
 #include "pool/internal.h"
+#include "util/lambda_arn.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -205,6 +206,19 @@ void pool_pump(pool_t *pool)
     while (need-- > 0 && pool->n_instances < fn->cfg.concurrency) {
         if (zygote_wait(pool) && !shell_ready(pool))
             return; /* zygotes.c pumps again once its zygote is ready or gone */
+        if (!instance_make_room()) {
+            /* Every instance of the daemon is busy: the calls wait for the
+             * function's own, or, with none, are throttled as Lambda's are
+             * at the account's concurrency limit. */
+            if (pool->n_instances == 0) {
+                char why[160];
+                snprintf(why, sizeof why,
+                         "Rate Exceeded: the daemon runs its most instances at once (--max-instances %d), every one busy",
+                         D->cfg.max_instances);
+                invocation_fail_queued(pool, 429, "TooManyRequestsException", why);
+            }
+            return;
+        }
         if (!instance_spawn(pool)) {
             invocation_fail_queued(pool, 502, "Runtime.StartFailed",
                                    "cannot start an instance of the function (see the daemon's log)");
@@ -267,9 +281,9 @@ void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_reque
     invocation_log_start(inv);
 
     struct evkeyvalq *h = evhttp_request_get_output_headers(next_req);
-    char deadline[32], arn[160];
+    char deadline[32], arn[LAMBDA_ARN_MAX];
     snprintf(deadline, sizeof deadline, "%llu", (unsigned long long)(now_ms() + (uint64_t)fn->cfg.timeout_s * 1000));
-    snprintf(arn, sizeof arn, "arn:aws:lambda:us-east-1:000000000000:function:%s", fn->cfg.name);
+    lambda_function_arn(arn, fn->cfg.name, NULL);
     evhttp_add_header(h, "Lambda-Runtime-Aws-Request-Id", inv->id);
     evhttp_add_header(h, "Lambda-Runtime-Deadline-Ms", deadline);
     evhttp_add_header(h, "Lambda-Runtime-Invoked-Function-Arn", arn);

@@ -22,7 +22,40 @@ int event_config_age_s(const event_config_t *c)
     return c->max_event_age_s >= 0 ? c->max_event_age_s : EVENT_AGE_DEFAULT_S;
 }
 
+static event_config_slot_t *slot_of(store_t *s, const char *fn)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = fn; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return &s->event_configs[h % EVENT_CONFIG_SLOTS];
+}
+
+void event_config_forget(store_t *s, const char *fn)
+{
+    event_config_slot_t *slot = slot_of(s, fn);
+    if (!strcmp(slot->fn, fn))
+        slot->fn[0] = '\0';
+}
+
+static int read_row(store_t *s, const char *fn, event_config_t *c);
+
 int store_event_config_get(store_t *s, const char *fn, event_config_t *c)
+{
+    event_config_slot_t *slot = slot_of(s, fn);
+    if (slot->fn[0] && !strcmp(slot->fn, fn)) {
+        *c = slot->c;
+        return slot->found;
+    }
+    int rc = read_row(s, fn, c);
+    if (rc != STORE_ERR && strlen(fn) < sizeof slot->fn) {
+        snprintf(slot->fn, sizeof slot->fn, "%s", fn);
+        slot->found = rc;
+        slot->c = *c;
+    }
+    return rc;
+}
+
+static int read_row(store_t *s, const char *fn, event_config_t *c)
 {
     event_config_defaults(c);
     sqlite3_stmt *st;
@@ -51,6 +84,7 @@ int store_event_config_get(store_t *s, const char *fn, event_config_t *c)
 
 int store_event_config_put(store_t *s, const char *fn, const event_config_t *c)
 {
+    event_config_forget(s, fn);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
                            "INSERT OR REPLACE INTO event_invoke_configs (function, max_retry_attempts,"
@@ -72,6 +106,7 @@ int store_event_config_put(store_t *s, const char *fn, const event_config_t *c)
 
 int store_event_config_delete(store_t *s, const char *fn)
 {
+    event_config_forget(s, fn);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "DELETE FROM event_invoke_configs WHERE function=?1", -1, &st, NULL) != SQLITE_OK)
         return store_fail(s, "delete event invoke config");

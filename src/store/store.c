@@ -229,6 +229,7 @@ int store_delete(store_t *s, const char *name)
     if (rc != SQLITE_DONE)
         return store_fail(s, "delete function");
     int changed = sqlite3_changes(s->db);
+    event_config_forget(s, name);
     /* What else is the function's goes with it. */
     static const char *const OWN[] = {"DELETE FROM versions WHERE name=?1",
                                       "DELETE FROM event_invoke_configs WHERE function=?1",
