@@ -200,79 +200,65 @@ static int parse_whole_value(ctx_t *c, const char *end, int *out)
     return rc;
 }
 
+/* One field into e. L, W, # and ? only make sense alone in the day fields, so they are checked
+ * as whole-field forms first; everything else is a list of values, ranges and steps. */
 static int parse_field(ctx_t *c, int idx, sched_expr_t *e)
 {
     uint64_t set[4] = {0};
     size_t n = (size_t)(c->end - c->text);
-    const char *t = c->text;
-    int dayfield = idx == F_DOM || idx == F_DOW;
+    const char *t = c->text, *hash = memchr(t, '#', n);
+    int d, dom = idx == F_DOM, dow = idx == F_DOW;
+    long nth;
     if (memchr(t, '?', n)) {
-        if (!dayfield)
+        if (!dom && !dow)
             return ferr(c, "\"?\" is only allowed in day-of-month and day-of-week");
-        if (n != 1)
-            return ferr(c, "\"?\" must be the whole field");
-        return 0; /* *_mode stays *_ANY */
+        return n == 1 ? 0 : ferr(c, "\"?\" must be the whole field"); /* mode stays *_ANY */
     }
-    if (!dayfield && idx != F_MON && (memchr(t, 'L', n) || memchr(t, 'W', n) || memchr(t, '#', n)))
+    if (!dom && !dow && idx != F_MON && (memchr(t, 'L', n) || memchr(t, 'W', n) || hash))
         return ferr(c, "L, W and # are only allowed in day-of-month and day-of-week");
-    if (idx == F_DOM) {
-        if (n == 1 && t[0] == 'L') {
-            e->dom_mode = SCHED_DOM_LAST;
-        } else if (n == 2 && t[0] == 'L' && t[1] == 'W') {
-            e->dom_mode = SCHED_DOM_LAST_WEEKDAY;
-        } else if (t[n - 1] == 'W') {
-            int d;
-            if (parse_whole_value(c, c->end - 1, &d))
-                return -1;
-            e->dom_mode = SCHED_DOM_WEEKDAY;
-            e->dom_day = (uint8_t)d;
-        } else if (memchr(t, 'L', n) || memchr(t, 'W', n)) {
-            return ferr(c, "L and W must be the whole field: L, LW or a day then W (15W)");
-        } else {
-            if (parse_set(c, set))
-                return -1;
-            e->dom_mode = SCHED_DOM_SET;
-            e->dom = (uint32_t)(set[0] << 1);
-        }
+    if (dom && (n == 1 || n == 2) && t[0] == 'L' && t[n - 1] != '0' && (n == 1 || t[1] == 'W')) {
+        e->dom_mode = n == 1 ? SCHED_DOM_LAST : SCHED_DOM_LAST_WEEKDAY;
         return 0;
     }
-    if (idx == F_DOW) {
-        const char *hash = memchr(t, '#', n);
-        int d;
-        if (n == 1 && t[0] == 'L') { /* "L" alone: the last day of the week, Saturday */
-            e->dow_mode = SCHED_DOW_SET;
-            e->dow = 1u << 7;
-        } else if (hash) {
-            if (parse_whole_value(c, hash, &d))
-                return -1;
-            c->p = hash + 1;
-            long nth;
-            if (!read_digits(c, &nth) || c->p != c->end)
-                return ferr(c, "# needs a day and a week number, like 3#2");
-            if (nth < 1 || nth > 5)
-                return ferr(c, "week number %ld after # is outside 1-5", nth);
-            e->dow_mode = SCHED_DOW_NTH;
-            e->dow_day = (uint8_t)d;
-            e->dow_nth = (uint8_t)nth;
-        } else if (t[n - 1] == 'L') {
-            if (parse_whole_value(c, c->end - 1, &d))
-                return -1;
-            e->dow_mode = SCHED_DOW_LAST;
-            e->dow_day = (uint8_t)d;
-        } else {
-            if (parse_set(c, set))
-                return -1;
-            e->dow_mode = SCHED_DOW_SET;
-            e->dow = (uint8_t)(set[0] << 1);
-        }
+    if (dom && t[n - 1] == 'W') {
+        if (parse_whole_value(c, c->end - 1, &d))
+            return -1;
+        e->dom_mode = SCHED_DOM_WEEKDAY;
+        e->dom_day = (uint8_t)d;
         return 0;
     }
-    if (parse_set(c, set))
+    if (dom && (memchr(t, 'L', n) || memchr(t, 'W', n)))
+        return ferr(c, "L and W must be the whole field: L, LW or a day then W (15W)");
+    if (dow && hash) {
+        if (parse_whole_value(c, hash, &d))
+            return -1;
+        c->p = hash + 1;
+        if (!read_digits(c, &nth) || c->p != c->end)
+            return ferr(c, "# needs a day and a week number, like 3#2");
+        if (nth < 1 || nth > 5)
+            return ferr(c, "week number %ld after # is outside 1-5", nth);
+        e->dow_mode = SCHED_DOW_NTH;
+        e->dow_day = (uint8_t)d;
+        e->dow_nth = (uint8_t)nth;
+        return 0;
+    }
+    if (dow && n > 1 && t[n - 1] == 'L') { /* "6L"; "L" alone is Saturday, set below */
+        if (parse_whole_value(c, c->end - 1, &d))
+            return -1;
+        e->dow_mode = SCHED_DOW_LAST;
+        e->dow_day = (uint8_t)d;
+        return 0;
+    }
+    if (dow && n == 1 && t[0] == 'L')
+        set[0] = 1u << 6; /* bit 7-lo: the last day of the week */
+    else if (parse_set(c, set))
         return -1;
     switch (idx) {
     case F_MIN: e->minutes = set[0]; break;
     case F_HOUR: e->hours = (uint32_t)set[0]; break;
+    case F_DOM: e->dom_mode = SCHED_DOM_SET, e->dom = (uint32_t)(set[0] << 1); break;
     case F_MON: e->months = (uint16_t)(set[0] << 1); break;
+    case F_DOW: e->dow_mode = SCHED_DOW_SET, e->dow = (uint8_t)(set[0] << 1); break;
     default: memcpy(e->years, set, sizeof e->years); break;
     }
     return 0;

@@ -1090,10 +1090,19 @@ static void test_an_event_config_keeps_what_is_set_and_goes_with_its_function(vo
     assert_string_equal(got.on_failure, "sink");
     assert_string_equal(got.on_success, "");
     assert_int_equal(got.updated_at, 1234);
+    /* Read again (from the store's cache), then changed: the cache follows. */
+    assert_int_equal(store_event_config_get(f->store, "fn", &got), STORE_OK);
+    got.max_retry_attempts = 1;
+    assert_int_equal(store_event_config_put(f->store, "fn", &got), STORE_OK);
+    assert_int_equal(store_event_config_get(f->store, "fn", &got), STORE_OK);
+    assert_int_equal(got.max_retry_attempts, 1);
     assert_int_equal(store_event_config_delete(f->store, "fn"), STORE_OK);
+    assert_int_equal(store_event_config_get(f->store, "fn", &got), STORE_NOT_FOUND);
+    assert_int_equal(got.max_retry_attempts, -1);
     assert_int_equal(store_event_config_delete(f->store, "fn"), STORE_NOT_FOUND);
-    /* A function's delete takes its config and letters with it. */
+    /* A function's delete takes its config (cached too) and letters with it. */
     assert_int_equal(store_event_config_put(f->store, "x", &c), STORE_OK);
+    assert_int_equal(store_event_config_get(f->store, "x", &got), STORE_OK);
     insert_sample(f->store, "x");
     dead_letter_t l = {.id = "l-1", .event = "{}", .event_len = 2, .condition = "RetriesExhausted", .error = "{}"};
     assert_int_equal(store_dead_letter_add(f->store, "x", &l, 10), STORE_OK);
