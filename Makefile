@@ -126,7 +126,7 @@ test: deps
 
 # libFuzzer targets (fuzz/): `make fuzz` runs each for FUZZ_SECONDS; the smoke
 # run in `make test` is short and also replays every saved input.
-FUZZ_TARGETS := route fn_spec zip runtime_response multipart vm_channel
+FUZZ_TARGETS := route fn_spec zip runtime_response multipart vm_channel schedule_expr
 FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer
 FUZZ_OBJ     := $(patsubst src/%.c,build/fuzz/obj/%.o,$(LIB_SRC))

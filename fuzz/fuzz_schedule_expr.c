@@ -1,6 +1,6 @@
 /* libFuzzer: schedule expressions. Any bytes are parsed; when the parse succeeds, the next firing
  * from a few fixed times must be later than `after`, must match, and no earlier minute within a
- * day of `after` may match (so next really is the first). */
+ * day of `after` may match (so next really is the first); W/L/# days fall on the right weekday. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +32,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < sizeof afters / sizeof afters[0]; i++) {
         int64_t after = afters[i], r = sched_expr_next(&e, anchor, after);
         if (r != -1 && (r <= after || !sched_expr_matches(&e, anchor, r)))
+            abort();
+        /* Day rules checked without the module's calendar: W, LW fall on Monday-Friday,
+         * 6L and 3#2 on their weekday (1970-01-01 was a Thursday). */
+        int wd = r >= 0 ? (int)((r / 86400 + 4) % 7) : -1;
+        if (r >= 0 && (e.dom_mode == SCHED_DOM_WEEKDAY || e.dom_mode == SCHED_DOM_LAST_WEEKDAY) &&
+            (wd == 0 || wd == 6))
+            abort();
+        if (r >= 0 && (e.dow_mode == SCHED_DOW_LAST || e.dow_mode == SCHED_DOW_NTH) &&
+            wd != e.dow_day - 1)
             abort();
         if (e.kind == SCHED_RATE) {
             if (r == -1 || (r - e.period > after && r - e.period > anchor))

@@ -68,6 +68,10 @@ void lambda_concurrency(struct evhttp_request *req, const char *name, enum route
 void api_dead_letters(struct evhttp_request *req, const char *name, const char *id);
 void api_dead_letters_delete(struct evhttp_request *req, const char *name, const char *id);
 void api_dead_letters_replay(struct evhttp_request *req, const char *name, const char *id);
+/* A function's schedules (routes_schedules.c): the list or one (id; "" for
+ * the list), by route; and the test clock (POST /api/v1/test/clock). */
+void api_schedules(struct evhttp_request *req, const char *name, const char *id, enum route_id route);
+void api_test_clock(struct evhttp_request *req);
 /* Its Event invocations in figures: {"queued": kept and not done,
  * "oldest_age_ms": the oldest's wait or null, "dead_letters", "dropped"}. */
 struct json_t *api_event_figures(const char *name);

@@ -277,13 +277,18 @@ int api_invoke_async_hop(fn_t *fn, struct evbuffer *event, char id[37], int hops
         evbuffer_free(event);
         return -1;
     }
-    attempt_t *a = attempt_new(fn, id, event, 0, hops, kept.accepted_at);
+    api_async_run_kept(fn, event, id, hops, kept.accepted_at);
+    return 0;
+}
+
+void api_async_run_kept(fn_t *fn, struct evbuffer *event, const char *id, int hops, uint64_t accepted_at)
+{
+    attempt_t *a = attempt_new(fn, id, event, 0, hops, accepted_at);
     if (!a) {
         evbuffer_free(event);
-        return 0; /* kept: the next start runs it */
+        return; /* kept: the next start runs it */
     }
     start(a);
-    return 0;
 }
 
 int api_invoke_async(fn_t *fn, struct evbuffer *event, char id[37]) { return api_invoke_async_hop(fn, event, id, 0); }

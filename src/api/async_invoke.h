@@ -5,6 +5,7 @@
  * its restart, under the same request id (at least once; twice when it was
  * killed after a success and before its row went). */
 #include <event2/buffer.h>
+#include <stdint.h>
 
 #include "pool/pool.h"
 
@@ -19,6 +20,9 @@ int api_invoke_async(fn_t *fn, struct evbuffer *event, char id[37]);
 /* The same for a record sent to a destination: hops, the destinations it
  * came through (api/async_record.h). */
 int api_invoke_async_hop(fn_t *fn, struct evbuffer *event, char id[37], int hops);
+/* Runs an event already kept in the store (id, accepted_at: its row's; a
+ * schedule keeps its firings with the schedule's times, api/scheduler.c). */
+void api_async_run_kept(fn_t *fn, struct evbuffer *event, const char *id, int hops, uint64_t accepted_at);
 /* At start: runs every event a previous daemon accepted and did not finish. */
 void api_async_resume(void);
 /* Drops the retries still waiting (shutdown); their events stay kept. */

@@ -135,6 +135,8 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
         return pick(out, m, "GET", ROUTE_ROUTER, 0, 0, 0);
     if (n == 3 && !strcmp(seg[2], "tokens"))
         return pick(out, m, "GET, POST", ROUTE_TOKEN_LIST, ROUTE_TOKEN_CREATE, 0, 0);
+    if (n == 4 && !strcmp(seg[2], "test") && !strcmp(seg[3], "clock"))
+        return pick(out, m, "POST", 0, ROUTE_TEST_CLOCK, 0, 0);
     if (n == 4 && !strcmp(seg[2], "tokens")) {
         snprintf(out->name, sizeof out->name, "%s", seg[3]);
         return pick(out, m, "DELETE", 0, 0, 0, ROUTE_TOKEN_DELETE);
@@ -148,9 +150,10 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
     if (n == 3)
         return pick(out, m, "GET, POST", ROUTE_FN_LIST, ROUTE_FN_CREATE, 0, 0);
     bool letters = n >= 5 && !strcmp(seg[4], "dead-letters");
-    if ((n > 5 && !letters) || n > 7 ||
+    bool schedules = n >= 5 && !strcmp(seg[4], "schedules");
+    if ((n > 5 && !letters && !schedules) || n > 7 || (n > 6 && schedules) ||
         (n == 5 && strcmp(seg[4], "invoke") && strcmp(seg[4], "logs") && strcmp(seg[4], "instances") &&
-         strcmp(seg[4], "versions") && strcmp(seg[4], "event-invoke-config") && !letters) ||
+         strcmp(seg[4], "versions") && strcmp(seg[4], "event-invoke-config") && !letters && !schedules) ||
         (n == 7 && strcmp(seg[6], "replay")) || (n >= 6 && (!seg[5][0] || strlen(seg[5]) >= sizeof out->sub)))
         return;
     snprintf(out->name, sizeof out->name, "%s", seg[3]);
@@ -169,6 +172,12 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
     if (!strcmp(seg[4], "event-invoke-config"))
         return pick(out, m, "GET, PUT, DELETE", ROUTE_FN_EVENT_CONFIG_GET, 0, ROUTE_FN_EVENT_CONFIG_PUT,
                     ROUTE_FN_EVENT_CONFIG_DELETE);
+    if (schedules) {
+        if (n == 5)
+            return pick(out, m, "GET", ROUTE_FN_SCHEDULES, 0, 0, 0);
+        snprintf(out->sub, sizeof out->sub, "%s", seg[5]);
+        return pick(out, m, "GET, PUT, DELETE", ROUTE_FN_SCHEDULES, 0, ROUTE_FN_SCHEDULE_PUT, ROUTE_FN_SCHEDULE_DELETE);
+    }
     if (letters) {
         if (n == 5)
             return pick(out, m, "GET, DELETE", ROUTE_FN_DEAD_LETTERS, 0, 0, ROUTE_FN_DEAD_LETTERS_DELETE);
@@ -203,6 +212,7 @@ enum route_scope route_scope(enum route_id id)
     case ROUTE_L_GET_CONFIG:
     case ROUTE_FN_EVENT_CONFIG_GET:
     case ROUTE_FN_DEAD_LETTERS:
+    case ROUTE_FN_SCHEDULES:
     case ROUTE_L_EVENT_CONFIG_GET:
     case ROUTE_L_EVENT_CONFIG_LIST:
     case ROUTE_L_CONCURRENCY_GET: return SCOPE_READ;
@@ -224,11 +234,14 @@ enum route_scope route_scope(enum route_id id)
     case ROUTE_FN_EVENT_CONFIG_PUT:
     case ROUTE_FN_EVENT_CONFIG_DELETE:
     case ROUTE_FN_DEAD_LETTERS_DELETE:
+    case ROUTE_FN_SCHEDULE_PUT:
+    case ROUTE_FN_SCHEDULE_DELETE:
     case ROUTE_L_EVENT_CONFIG_PUT:
     case ROUTE_L_EVENT_CONFIG_UPDATE:
     case ROUTE_L_EVENT_CONFIG_DELETE:
     case ROUTE_L_CONCURRENCY_PUT:
     case ROUTE_L_CONCURRENCY_DELETE: return SCOPE_DEPLOY;
+    case ROUTE_TEST_CLOCK:
     case ROUTE_TOKEN_LIST:
     case ROUTE_TOKEN_CREATE:
     case ROUTE_TOKEN_DELETE: return SCOPE_ADMIN;
@@ -252,6 +265,9 @@ bool route_names_function(enum route_id id)
     case ROUTE_FN_DEAD_LETTERS:
     case ROUTE_FN_DEAD_LETTERS_DELETE:
     case ROUTE_FN_DEAD_LETTERS_REPLAY:
+    case ROUTE_FN_SCHEDULES:
+    case ROUTE_FN_SCHEDULE_PUT:
+    case ROUTE_FN_SCHEDULE_DELETE:
     case ROUTE_L_EVENT_CONFIG_GET:
     case ROUTE_L_EVENT_CONFIG_PUT:
     case ROUTE_L_EVENT_CONFIG_UPDATE:

@@ -27,6 +27,11 @@ enum route_id {
     ROUTE_FN_DEAD_LETTERS,        /* GET: the list, or the one with sub */
     ROUTE_FN_DEAD_LETTERS_DELETE, /* all, or the one with sub */
     ROUTE_FN_DEAD_LETTERS_REPLAY, /* POST .../dead-letters/replay: all; .../{id}/replay: that one */
+    /* /api/v1/functions/{name}/schedules[/{id}]; sub holds the id */
+    ROUTE_FN_SCHEDULES,       /* GET: the list, or the one with sub */
+    ROUTE_FN_SCHEDULE_PUT,
+    ROUTE_FN_SCHEDULE_DELETE,
+    ROUTE_TEST_CLOCK, /* POST /api/v1/test/clock: only on a daemon started with --test-clock */
     ROUTE_GL_DEPLOY, /* Glambdar: POST /deploy */
     ROUTE_ROUTER,    /* GET /api/v1/router */
     ROUTE_ROUTER_HOST_PUT, /* /api/v1/router/hosts/{host}; name holds the host */
@@ -70,7 +75,7 @@ typedef struct route {
     enum route_id id;
     const char *allow; /* for ROUTE_BAD_METHOD */
     char name[256];    /* the {name}, {host} or {id} segment, percent-decoded */
-    char sub[64];      /* a second id (a dead letter's), or "" */
+    char sub[256];     /* a second id (a dead letter's, a schedule's), or "" */
 } route_t;
 
 /* path is the URI path without the query ("/api/v1/functions/x"). */

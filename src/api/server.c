@@ -116,6 +116,10 @@ static void dispatch(struct evhttp_request *req, void *arg)
     case ROUTE_FN_DEAD_LETTERS: return api_dead_letters(req, r.name, r.sub);
     case ROUTE_FN_DEAD_LETTERS_DELETE: return api_dead_letters_delete(req, r.name, r.sub);
     case ROUTE_FN_DEAD_LETTERS_REPLAY: return api_dead_letters_replay(req, r.name, r.sub);
+    case ROUTE_FN_SCHEDULES:
+    case ROUTE_FN_SCHEDULE_PUT:
+    case ROUTE_FN_SCHEDULE_DELETE: return api_schedules(req, r.name, r.sub, r.id);
+    case ROUTE_TEST_CLOCK: return api_test_clock(req);
     case ROUTE_TOKEN_LIST: return api_tokens_list(req);
     case ROUTE_TOKEN_CREATE: return api_tokens_create(req);
     case ROUTE_TOKEN_DELETE: return api_token_delete(req, r.name);

@@ -24,6 +24,7 @@
 #include "api/chamber.h"
 #include "api/router.h"
 #include "api/router_tls.h"
+#include "api/scheduler.h"
 #include "api/sigv4.h"
 #include "api/source_build.h"
 #include "cli/cli.h"
@@ -148,6 +149,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: impuls serve [--addr HOST:PORT] [--data-dir DIR] [--runtime-dir DIR]\n"
                     "                    [--cgroup v1|v2] [--queue-max N] [--max-connections N] [--max-instances N (1000)]\n"
+                    "                    [--clock-offset SECONDS (tests only)]\n"
                     "                    [--no-local] [--init-timeout SECONDS] [--debug]\n"
                     "                    [--router-addr HOST:PORT] [--router-host NAME (fn.localhost)]\n"
                     "                    [--router-https HOST:PORT] [--router-http HOST:PORT]\n"
@@ -160,6 +162,8 @@ static void usage(void)
                     "  --python-zygote  a Python function with N instances that needs another gets a zygote (0: never)\n"
                     "  --max-instances  instances of all functions at once; at the limit the one idle longest\n"
                     "              makes room, and with every one busy a call waits for its function's or gets a 429\n"
+                    "  --clock-offset S  tests only: the schedules' clock runs S seconds ahead, and\n"
+                    "              POST /api/v1/test/clock moves it on\n"
                     "  --scale-delay  how long a call waits for a busy instance before a new one is started\n"
                     "  --aws-credentials  check the Lambda API's SigV4 signatures against the keys in FILE\n"
                     "  --auth tokens|none  tokens: every route but /healthz needs a bearer token (impuls token);\n"
@@ -247,6 +251,7 @@ int cmd_serve(int argc, char **argv)
         {"queue-max", required_argument, 0, 'q'},   {"debug", no_argument, 0, 'D'},
         {"max-connections", required_argument, 0, 'm'},
         {"max-instances", required_argument, 0, 'M'},
+        {"clock-offset", required_argument, 0, 1006},
         {"no-local", no_argument, 0, 'L'},
         {"init-timeout", required_argument, 0, 'I'},
         {"router-addr", required_argument, 0, 'R'},
@@ -299,6 +304,16 @@ int cmd_serve(int argc, char **argv)
                 return 2;
             break;
         case 'L': D->cfg.no_local = true; break;
+        case 1006: {
+            int s;
+            if (!parse_int(optarg, -315360000, 315360000, &s)) {
+                fprintf(stderr, "impuls: --clock-offset takes seconds from -315360000 to 315360000 (ten years)\n");
+                return 2;
+            }
+            D->cfg.test_clock = true;
+            D->cfg.clock_offset_ms = (int64_t)s * 1000;
+            break;
+        }
         case 'R': router_addr = optarg; break;
         case 's': router_https = optarg; break;
         case 'i':
@@ -520,6 +535,7 @@ int cmd_serve(int argc, char **argv)
         return 1;
     }
     api_async_resume();
+    scheduler_start();
     struct evhttp *api = api_start(addr, max_conns, err, sizeof err);
     if (!api) {
         log_error("api: %s", err);
@@ -575,6 +591,7 @@ int cmd_serve(int argc, char **argv)
     shells_shutdown();
     egress_shutdown();
     api_drop_retries();
+    scheduler_stop();
     evhttp_free(api);
     if (router)
         evhttp_free(router);

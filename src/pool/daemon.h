@@ -3,6 +3,7 @@
  * functions with their instance pools. Everything runs on the loop thread. */
 #include <event2/event.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "sandbox/sandbox.h"
 #include "store/store.h"
@@ -32,6 +33,10 @@ typedef struct daemon_cfg {
     char vm_run_dir[64];
     int init_timeout_s; /* a runtime must ask for work within this */
     int scale_delay_ms; /* a queued call waits this long for a busy instance before one is started */
+    /* The test clock (--clock-offset, tests only): the schedules' clock runs
+     * this far ahead of the wall clock, and POST /api/v1/test/clock moves it. */
+    bool test_clock;
+    int64_t clock_offset_ms;
     unsigned uid_slot;  /* picks this daemon's uid range (from the data dir) */
 } daemon_cfg_t;
 

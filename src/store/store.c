@@ -55,7 +55,12 @@ static const char *SCHEMA =
     " error TEXT NOT NULL, status INTEGER NOT NULL, attempts INTEGER NOT NULL, accepted_at INTEGER NOT NULL,"
     " failed_at INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS dead_letters_by_function ON dead_letters (function, failed_at);"
-    "CREATE TABLE IF NOT EXISTS dead_letter_drops (function TEXT PRIMARY KEY, dropped INTEGER NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS dead_letter_drops (function TEXT PRIMARY KEY, dropped INTEGER NOT NULL);"
+    /* Functions' schedules (store/schedules.h). */
+    "CREATE TABLE IF NOT EXISTS schedules ("
+    " function TEXT NOT NULL, id TEXT NOT NULL, expression TEXT NOT NULL, input TEXT, enabled INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, last_fired_at INTEGER NOT NULL,"
+    " next_at INTEGER NOT NULL, PRIMARY KEY (function, id));";
 
 int store_fail(store_t *s, const char *what)
 {
@@ -234,7 +239,8 @@ int store_delete(store_t *s, const char *name)
     static const char *const OWN[] = {"DELETE FROM versions WHERE name=?1",
                                       "DELETE FROM event_invoke_configs WHERE function=?1",
                                       "DELETE FROM dead_letters WHERE function=?1",
-                                      "DELETE FROM dead_letter_drops WHERE function=?1"};
+                                      "DELETE FROM dead_letter_drops WHERE function=?1",
+                                      "DELETE FROM schedules WHERE function=?1"};
     for (size_t i = 0; i < sizeof OWN / sizeof *OWN; i++)
         if (sqlite3_prepare_v2(s->db, OWN[i], -1, &st, NULL) == SQLITE_OK) {
             sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);

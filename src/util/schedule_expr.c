@@ -52,8 +52,7 @@ static void civil_from_days(int64_t z, int *y, int *m, int *d)
 static int days_in_month(int y, int m)
 {
     static const int n[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 ? 28 + leap : n[m - 1];
+    return n[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
 }
 
 /* ---- parsing ---- */
@@ -69,8 +68,8 @@ static const char *const MONTHS[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
 static const char *const DAYS[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"};
 enum { F_MIN, F_HOUR, F_DOM, F_MON, F_DOW, F_YEAR };
 static const field_t FIELDS[6] = {
-    {"minutes", 0, 59, NULL},     {"hours", 0, 23, NULL},         {"day-of-month", 1, 31, NULL},
-    {"month", 1, 12, MONTHS},     {"day-of-week", 1, 7, DAYS},    {"year", YEAR_MIN, YEAR_MAX, NULL},
+    {"minutes", 0, 59, NULL}, {"hours", 0, 23, NULL},    {"day-of-month", 1, 31, NULL},
+    {"month", 1, 12, MONTHS}, {"day-of-week", 1, 7, DAYS}, {"year", YEAR_MIN, YEAR_MAX, NULL},
 };
 
 /* One field being parsed: p moves through text..end; errors quote the whole field. */
@@ -216,7 +215,7 @@ static int parse_field(ctx_t *c, int idx, sched_expr_t *e)
     }
     if (!dom && !dow && idx != F_MON && (memchr(t, 'L', n) || memchr(t, 'W', n) || hash))
         return ferr(c, "L, W and # are only allowed in day-of-month and day-of-week");
-    if (dom && (n == 1 || n == 2) && t[0] == 'L' && t[n - 1] != '0' && (n == 1 || t[1] == 'W')) {
+    if (dom && t[0] == 'L' && (n == 1 || (n == 2 && t[1] == 'W'))) {
         e->dom_mode = n == 1 ? SCHED_DOM_LAST : SCHED_DOM_LAST_WEEKDAY;
         return 0;
     }
@@ -294,6 +293,8 @@ static int parse_cron(const char *body, size_t n, sched_expr_t *e, char *err, si
     return 0;
 }
 
+#define UNITS "minute(s), hour(s) or day(s)"
+
 /* body is "N unit"; text is the whole expression, quoted in every message. */
 static int parse_rate(const char *text, const char *body, size_t n, sched_expr_t *e, char *err,
                       size_t err_size)
@@ -304,19 +305,21 @@ static int parse_rate(const char *text, const char *body, size_t n, sched_expr_t
     long v = 0;
     if (n == 0)
         return fail(err, err_size, "%s: expected a value and a unit, like rate(5 minutes)", text);
-    if (!isdigit((unsigned char)body[0]) || (body[0] == '0' && (n == 1 || !isdigit((unsigned char)body[1]))))
-        return fail(err, err_size, "%s: the value must be a positive integer", text);
-    if (body[0] == '0')
-        return fail(err, err_size, "%s: the value must not have leading zeros", text);
     for (; i < n && isdigit((unsigned char)body[i]); i++)
         if (v <= 1000000)
             v = v * 10 + (body[i] - '0');
+    /* "1.5", "-1", "0", " 5": not a positive integer; letters right after it: a missing space */
+    if (i == 0 || v == 0 || (i < n && body[i] != ' ' && !isalpha((unsigned char)body[i])))
+        return fail(err, err_size, "%s: the value must be a positive integer", text);
+    if (body[0] == '0')
+        return fail(err, err_size, "%s: the value must not have leading zeros", text);
     if (v > 1000000)
         return fail(err, err_size, "%s: the value must be at most 1000000", text);
-    if (i == n)
-        return fail(err, err_size, "%s: expected a unit after the value (minute(s), hour(s) or day(s))", text);
-    if (body[i] != ' ' || i + 1 == n || body[i + 1] == ' ')
-        return fail(err, err_size, "%s: expected exactly one space between the value and the unit", text);
+    if (i == n || (i + 1 == n && body[i] == ' '))
+        return fail(err, err_size, "%s: expected a unit after the value (%s)", text, UNITS);
+    if (body[i] != ' ' || body[i + 1] == ' ')
+        return fail(err, err_size, "%s: expected exactly one space between the value and the unit",
+                    text);
     const char *u = body + i + 1;
     size_t ulen = n - i - 1;
     for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
@@ -327,13 +330,13 @@ static int parse_rate(const char *text, const char *body, size_t n, sched_expr_t
         if (v == 1 && plural)
             return fail(err, err_size, "%s: use \"%s\" when the value is 1", text, units[k].unit);
         if (v != 1 && !plural)
-            return fail(err, err_size, "%s: use \"%ss\" when the value is not 1", text, units[k].unit);
+            return fail(err, err_size, "%s: use \"%ss\" when the value is not 1", text,
+                        units[k].unit);
         e->kind = SCHED_RATE;
         e->period = v * units[k].secs;
         return 0;
     }
-    return fail(err, err_size, "%s: unknown unit \"%.*s\" (use minute(s), hour(s) or day(s))", text,
-                (int)ulen, u);
+    return fail(err, err_size, "%s: unknown unit \"%.*s\" (use %s)", text, (int)ulen, u, UNITS);
 }
 
 int sched_expr_parse(const char *text, sched_expr_t *out, char *err, size_t err_size)
@@ -415,7 +418,8 @@ static int first_time(const sched_expr_t *e, int from)
 
 static int year_on(const sched_expr_t *e, int y)
 {
-    return y >= YEAR_MIN && y <= YEAR_MAX && (e->years[(y - YEAR_MIN) / 64] >> ((y - YEAR_MIN) % 64) & 1);
+    int i = y - YEAR_MIN;
+    return i >= 0 && y <= YEAR_MAX && (e->years[i / 64] >> (i % 64) & 1);
 }
 
 static int64_t next_cron(const sched_expr_t *e, int64_t after)

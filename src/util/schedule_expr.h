@@ -5,10 +5,11 @@
 /* AWS EventBridge schedule expressions, evaluated in UTC:
  *   rate(N unit)  N in 1..1000000, unit minute(s)/hour(s)/day(s), singular exactly when N is 1
  *   cron(Minutes Hours Day-of-month Month Day-of-week Year)
- *     six fields separated by single spaces; items "*", "a", "a-b", "*" or "a" or "a-b" then "/step",
- *     joined by ","; months JAN-DEC and days SUN-SAT (1 = SUN, 7 = SAT) by name in any case;
+ *     six fields separated by single spaces; items "*", "a", "a-b", each optionally followed by
+ *     "/step", joined by ","; months JAN-DEC and days SUN-SAT (1 = SUN, 7 = SAT) by name in any case;
  *     exactly one of day-of-month and day-of-week is "?"; as the whole field only:
- *     day-of-month "L", "LW", "15W"; day-of-week "L" (= SAT), "6L" (last FRI), "2#1" (first MON).
+ *     day-of-month "L", "LW", "15W"; day-of-week "L" (= SAT), "6L" (last FRI), "2#1" (first MON);
+ *     L and W are capitals only; the "rate(" and "cron(" prefixes are lower case.
  * A parsed expression is a plain struct (no heap), so callers may keep arrays of them. */
 
 enum { SCHED_EXPR_MAX_LEN = 256 }; /* longer text is refused */

@@ -102,6 +102,10 @@ static void test_rate_errors(void **state)
     parse_err("rate(05 minutes)", "rate(05 minutes): the value must not have leading zeros");
     parse_err("rate(-1 minutes)", "rate(-1 minutes): the value must be a positive integer");
     parse_err("rate(+1 minute)", "the value must be a positive integer");
+    parse_err("rate(1.5 minutes)", "rate(1.5 minutes): the value must be a positive integer");
+    parse_err("rate(00 minutes)", "the value must be a positive integer");
+    parse_err("rate(007 minutes)", "the value must not have leading zeros");
+    parse_err("rate(5 )", "rate(5 ): expected a unit after the value (minute(s), hour(s) or day(s))");
     parse_err("rate(5  minutes)", "rate(5  minutes): expected exactly one space between the value and the unit");
     parse_err("rate(5minutes)", "expected exactly one space");
     parse_err("rate( 5 minutes)", "the value must be a positive integer");
@@ -250,6 +254,8 @@ static void test_cron_errors(void **state)
     parse_err("cron(1- 0 * * ? *)", "a value is missing");
     parse_err("cron(1x 0 * * ? *)", "unexpected \"x\"");
     parse_err("cron(0 0 1,L * ? *)", "L and W must be the whole field");
+    parse_err("cron(0 0 L-2 * ? *)", "L and W must be the whole field");
+    parse_err("cron(0 0 lw * ? *)", "cron day-of-month field \"lw\": unexpected \"l\"");
     parse_err("cron(0 0 1-5W * ? *)", "L, W and # go with one day, not a list, range or step");
     parse_err("cron(0 0 32W * ? *)", "32 is outside 1-31");
     parse_err("cron(0 0 ? * 3#6 *)", "week number 6 after # is outside 1-5");
