@@ -9,3 +9,4 @@ int cmd_down(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 /* The API's tokens (token.c). */
 int cmd_token(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);

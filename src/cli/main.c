@@ -16,6 +16,7 @@ static void usage(FILE *f)
                "  chambers [start APP VERSION [--runtime R] | get ID | rm ID]\n"
                "  up [-d DIR] [-a HOST]   down [NAME...] [--force]   check   (SmolFaaS's workflow: docs/build.md)\n"
                "  token create --scope admin|deploy|invoke|read [--functions PATTERN] [--expires 30d] | ls | rm ID\n"
+               "  schedule put FUNCTION ID EXPRESSION [--input JSON] [--disabled] | ls FUNCTION | rm FUNCTION ID\n"
                "client options: --addr HOST:PORT (or IMPULS_ADDR; default 127.0.0.1:8080), --json;\n"
                "  the API token sent: IMPULS_TOKEN, or the first line of IMPULS_TOKEN_FILE (mode 0600)\n");
 }
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (!strcmp(argv[1], "token"))
         return cmd_token(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "schedule"))
+        return cmd_schedule(argc - 1, argv + 1);
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(stdout);
         return 0;

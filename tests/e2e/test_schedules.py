@@ -192,3 +192,29 @@ def test_times_missed_while_no_daemon_ran_give_one_catch_up_logged():
         assert parse(view["next_fire_at"]) == tenth + datetime.timedelta(minutes=1)
         time.sleep(0.3)
         assert len(events(d)) == 1
+
+
+def test_the_cli_puts_lists_and_removes_schedules():
+    from cli_helpers import cli
+    with running_daemon(["--clock-offset", "0"]) as d:
+        make(d)
+        rc, out, err = cli(d, "schedule", "put", "tick", "hourly", "rate(1 hour)", "--input", '{"from": "cli"}')
+        next_at = d.request("GET", "/api/v1/functions/tick/schedules/hourly").json()["next_fire_at"]
+        assert (rc, out, err) == (0, f"scheduled tick/hourly: rate(1 hour), next at {next_at}\n", "")
+        rc, out, err = cli(d, "schedule", "put", "tick", "hourly", "rate(2 hours)", "--disabled")
+        assert (rc, out, err) == (0, "rescheduled tick/hourly: rate(2 hours), next at -\n", "")
+        rc, out, err = cli(d, "schedule", "ls", "tick")
+        assert rc == 0 and out.splitlines()[1].split() == ["hourly", "rate(2", "hours)", "no", "-", "-"], out
+        rc, out, err = cli(d, "schedule", "put", "tick", "x", "rate(1 hours)")
+        assert (rc, out, err) == (1, "", 'impuls: rate(1 hours): use "hour" when the value is 1'
+                                         " (InvalidParameterValueException, HTTP 400)\n")
+        rc, out, err = cli(d, "schedule", "put", "tick", "x", "rate(1 hour)", "--input", "{no")
+        assert (rc, out) == (2, "") and err.startswith("impuls: --input is not JSON: "), err
+        assert cli(d, "schedule", "rm", "tick", "hourly") == (0, "removed tick/hourly\n", "")
+        rc, out, err = cli(d, "schedule", "rm", "tick", "hourly")
+        assert (rc, out, err) == (1, "", "impuls: function 'tick' has no schedule 'hourly'"
+                                         " (ResourceNotFoundException, HTTP 404)\n")
+        for args in (("schedule",), ("schedule", "ls"), ("schedule", "rm", "tick"), ("schedule", "ls", "tick", "x"),
+                     ("schedule", "rm", "tick", "a", "--input", "{}")):
+            rc, out, err = cli(d, *args)
+            assert (rc, out) == (2, "") and err.startswith("usage: impuls schedule put"), args
