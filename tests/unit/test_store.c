@@ -24,6 +24,7 @@
 #include "store/event_config.h"
 #include "store/events.h"
 #include "store/function.h"
+#include "store/schedules.h"
 #include "store/store.h"
 #include "util/util.h"
 
@@ -1111,6 +1112,66 @@ static void test_an_event_config_keeps_what_is_set_and_goes_with_its_function(vo
     assert_int_equal(store_dead_letters_remove(f->store, "x", NULL), STORE_NOT_FOUND);
 }
 
+/* ---- schedules -------------------------------------------------------- */
+
+static void count_schedule(const schedule_t *sc, void *arg)
+{
+    char *ids = arg;
+    strcat(ids, sc->id);
+    strcat(ids, sc->input ? "+," : ",");
+}
+
+static void test_schedules_are_bounded_fired_atomically_and_go_with_their_function(void **state)
+{
+    fixture_t *f = *state;
+    insert_sample(f->store, "fn");
+    schedule_t sc = {.function = "fn", .expression = "rate(1 minute)", .enabled = true, .created_at = 1000,
+                     .updated_at = 1000, .next_at = 61000};
+    bool created = false;
+    for (int i = 0; i < SCHEDULES_PER_FUNCTION; i++) {
+        snprintf(sc.id, sizeof sc.id, "s%03d", i);
+        sc.input = i == 1 ? "{\"k\":1}" : NULL;
+        assert_int_equal(store_schedule_put(f->store, &sc, &created), STORE_OK);
+        assert_true(created);
+    }
+    snprintf(sc.id, sizeof sc.id, "one-more");
+    assert_int_equal(store_schedule_put(f->store, &sc, &created), STORE_REFUSED);
+    snprintf(sc.id, sizeof sc.id, "s000"); /* a replace is no new one */
+    sc.input = NULL;
+    assert_int_equal(store_schedule_put(f->store, &sc, &created), STORE_OK);
+    assert_false(created);
+    char ids[2048] = "";
+    assert_int_equal(store_schedules_each(f->store, "fn", count_schedule, ids), STORE_OK);
+    assert_int_equal(strncmp(ids, "s000,s001+,s002,", 16), 0);
+    /* A firing: the event kept and the times moved, together. */
+    store_event_t ev = {.id = "ev-1", .function = "fn", .event = "{}", .len = 2, .accepted_at = 5};
+    assert_int_equal(store_schedule_fired(f->store, "fn", "s001", 61000, 121000, &ev), STORE_OK);
+    schedule_t got;
+    assert_int_equal(store_schedule_get(f->store, "fn", "s001", &got), STORE_OK);
+    assert_int_equal(got.last_fired_at, 61000);
+    assert_int_equal(got.next_at, 121000);
+    assert_string_equal(got.input, "{\"k\":1}");
+    free(got.input);
+    assert_int_equal(store_events_count(f->store), 1);
+    /* A schedule gone: no firing, and no event kept either. */
+    ev.id = "ev-2";
+    assert_int_equal(store_schedule_fired(f->store, "fn", "nope", 61000, 121000, &ev), STORE_NOT_FOUND);
+    assert_int_equal(store_events_count(f->store), 1);
+    /* The same event id twice: the insert fails, the schedule keeps its times. */
+    ev.id = "ev-1";
+    assert_int_equal(store_schedule_fired(f->store, "fn", "s002", 61000, 121000, &ev), STORE_ERR);
+    assert_int_equal(store_schedule_get(f->store, "fn", "s002", &got), STORE_OK);
+    assert_int_equal(got.next_at, 61000);
+    assert_int_equal(got.last_fired_at, 0);
+    free(got.input);
+    assert_int_equal(store_schedule_delete(f->store, "fn", "s002"), STORE_OK);
+    assert_int_equal(store_schedule_delete(f->store, "fn", "s002"), STORE_NOT_FOUND);
+    assert_int_equal(store_delete(f->store, "fn"), STORE_OK);
+    ids[0] = '\0';
+    assert_int_equal(store_schedules_each(f->store, NULL, count_schedule, ids), STORE_OK);
+    assert_string_equal(ids, "");
+}
+
 static void count_letter(const dead_letter_t *l, void *arg)
 {
     char *ids = arg;
@@ -1149,6 +1210,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         STORE_TEST(test_events_are_kept_until_removed_and_come_back_oldest_first),
         STORE_TEST(test_an_event_config_keeps_what_is_set_and_goes_with_its_function),
+        STORE_TEST(test_schedules_are_bounded_fired_atomically_and_go_with_their_function),
         STORE_TEST(test_dead_letters_are_bounded_oldest_dropped_and_counted),
         cmocka_unit_test(test_old_schema_is_migrated),
         /* open */
