@@ -68,6 +68,15 @@ void lambda_concurrency(struct evhttp_request *req, const char *name, enum route
 void api_dead_letters(struct evhttp_request *req, const char *name, const char *id);
 void api_dead_letters_delete(struct evhttp_request *req, const char *name, const char *id);
 void api_dead_letters_replay(struct evhttp_request *req, const char *name, const char *id);
+/* Published versions and aliases (routes_versions.c): publish (REST or
+ * Lambda), Lambda's version list, delete a published version (REST: the
+ * function checked first), and the alias routes of both APIs (route says
+ * which; alias: the one named, or ""). */
+void api_publish(struct evhttp_request *req, const char *name, bool lambda);
+void lambda_versions(struct evhttp_request *req, const char *name);
+void api_version_delete(struct evhttp_request *req, const char *name, const char *which);
+void api_version_delete_rest(struct evhttp_request *req, const char *name, const char *which);
+void api_aliases(struct evhttp_request *req, const char *name, const char *alias, enum route_id route);
 /* A function's schedules (routes_schedules.c): the list or one (id; "" for
  * the list), by route; and the test clock (POST /api/v1/test/clock). */
 void api_schedules(struct evhttp_request *req, const char *name, const char *id, enum route_id route);

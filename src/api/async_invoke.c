@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/async_record.h"
+#include "api/qualifier.h"
 #include "pool/daemon.h"
 #include "store/event_config.h"
 #include "store/events.h"
@@ -272,7 +273,7 @@ int api_invoke_async_hop(fn_t *fn, struct evbuffer *event, char id[37], int hops
     uuid4(id);
     size_t len = evbuffer_get_length(event);
     store_event_t kept = {.id = id, .function = fn_cfg(fn)->name, .event = len ? evbuffer_pullup(event, -1) : NULL,
-                          .len = len, .hops = hops, .accepted_at = now_ms()};
+                          .len = len, .hops = hops, .version = fn_published(fn), .accepted_at = now_ms()};
     if (store_event_add(D->store, &kept) != STORE_OK) {
         evbuffer_free(event);
         return -1;
@@ -296,7 +297,10 @@ int api_invoke_async(fn_t *fn, struct evbuffer *event, char id[37]) { return api
 static void resume_one(const store_event_t *e, void *arg)
 {
     int *n = arg;
+    resolved_t r;
     fn_t *fn = registry_find(e->function);
+    if (fn && e->version)
+        fn = qualifier_version(e->function, e->version, &r); /* NULL: the version was deleted meanwhile */
     struct evbuffer *copy = fn ? evbuffer_new() : NULL;
     if (!fn || !copy || evbuffer_add(copy, e->event, e->len) < 0) {
         if (copy)

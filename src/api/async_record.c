@@ -61,10 +61,13 @@ static json_t *record(const async_end_t *e, async_condition_t c)
 {
     char now[32], arn[LAMBDA_ARN_MAX];
     iso8601(now, now_ms());
-    lambda_function_arn(arn, fn_cfg(e->fn)->name, "$LATEST");
+    char version[16] = "$LATEST";
+    if (fn_published(e->fn))
+        snprintf(version, sizeof version, "%d", fn_published(e->fn));
+    lambda_function_arn(arn, fn_cfg(e->fn)->name, version);
     size_t len = evbuffer_get_length(e->event);
     const invoke_outcome_t *o = e->outcome;
-    json_t *response = json_pack("{s:i, s:s}", "statusCode", async_invoke_status(o), "executedVersion", "$LATEST");
+    json_t *response = json_pack("{s:i, s:s}", "statusCode", async_invoke_status(o), "executedVersion", version);
     if (response && c != ASYNC_SUCCESS && async_invoke_status(o) == 200)
         json_object_set_new(response, "functionError", json_string("Unhandled"));
     return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:i}, s:o, s:o*, s:o}", "version", "1.0", "timestamp", now,

@@ -49,7 +49,6 @@ static void send_answer(struct evhttp_request *req, enum answer_style style, con
     snprintf(dur, sizeof dur, "%.3f", o->duration_ms);
     evhttp_add_header(h, "X-Impuls-Duration-Ms", dur);
     if (style == ANSWER_LAMBDA) {
-        evhttp_add_header(h, "X-Amz-Executed-Version", "$LATEST");
         evhttp_add_header(h, "x-amzn-RequestId", o->request_id);
     }
     if (o->log_tail) {
@@ -146,6 +145,12 @@ void answer_invoke(fn_t *fn, enum sandbox_backend backend, struct evhttp_request
     a->req = req;
     a->conn = evhttp_request_get_connection(req);
     a->style = style;
+    if (style == ANSWER_LAMBDA || fn_published(fn)) { /* (Lambda's header; a REST call of a version says it too) */
+        char version[16] = "$LATEST";
+        if (fn_published(fn))
+            snprintf(version, sizeof version, "%d", fn_published(fn));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "X-Amz-Executed-Version", version);
+    }
     http_hold(req);
     evhttp_connection_set_closecb(a->conn, on_client_closed, a);
     pool_invoke(fn, backend, event, want_log_tail, on_done, a);

@@ -70,8 +70,7 @@ static void lambda_time(char out[40], uint64_t ms)
     snprintf(out, 40, "%s+0000", iso);
 }
 
-/* Lambda's CodeSha256: the digest in base64, not hex. */
-static void sha_base64(const char *hex, char out[48])
+void lambda_sha_base64(const char *hex, char out[48])
 {
     unsigned char bin[32];
     size_t n = strlen(hex) == 64 ? 32 : 0;
@@ -91,7 +90,7 @@ json_t *lambda_config_json(const fn_config_t *c)
     char arn[LAMBDA_ARN_MAX], modified[40], sha[48], revision[48];
     lambda_function_arn(arn, c->name, NULL);
     lambda_time(modified, c->updated_at);
-    sha_base64(c->code_sha256, sha);
+    lambda_sha_base64(c->code_sha256, sha);
     /* Changes with every version, as Lambda's RevisionId does. */
     snprintf(revision, sizeof revision, "%.8s-%04x-4000-8000-%012llx", c->code_sha256, (unsigned)(c->version & 0xffff),
              (unsigned long long)(c->updated_at & 0xffffffffffffULL));
@@ -104,6 +103,18 @@ json_t *lambda_config_json(const fn_config_t *c)
                      "Variables", c->env, "TracingConfig", "Mode", "PassThrough", "RevisionId", revision, "State",
                      "Active", "LastUpdateStatus", "Successful", "PackageType", "Zip", "Architectures", "x86_64",
                      "EphemeralStorage", "Size", 512);
+}
+
+json_t *lambda_version_json(const fn_config_t *c, const char *description)
+{
+    json_t *j = lambda_config_json(c);
+    char arn[LAMBDA_ARN_MAX], v[16];
+    snprintf(v, sizeof v, "%d", c->version);
+    lambda_function_arn(arn, c->name, v);
+    json_object_set_new(j, "Version", json_string(v));
+    json_object_set_new(j, "FunctionArn", json_string(arn));
+    json_object_set_new(j, "Description", json_string(description ? description : ""));
+    return j;
 }
 
 bool lambda_function_name(const char *given, char out[FN_NAME_MAX + 1])

@@ -24,8 +24,13 @@ bool lambda_concurrency_request(struct evhttp_request *req);
 json_t *lambda_concurrency_json(const fn_config_t *c);
 /* The error body of a Lambda API request (http_set_error_shape), else NULL. */
 json_t *lambda_error_shape(struct evhttp_request *req, int status, const char *type, const char *message);
-/* FunctionConfiguration of c. */
+/* FunctionConfiguration of c ($LATEST). */
 json_t *lambda_config_json(const fn_config_t *c);
+/* FunctionConfiguration of c as published version c->version, with the
+ * description it was published with. */
+json_t *lambda_version_json(const fn_config_t *c, const char *description);
+/* Lambda's CodeSha256: the digest (hex) in base64. */
+void lambda_sha_base64(const char *hex, char out[48]);
 /* A function named by name, partial ARN (ACCOUNT:function:NAME) or ARN
  * (arn:aws:lambda:REGION:ACCOUNT:function:NAME), optionally with the
  * qualifier $LATEST. Writes the name; false when it names none of ours. */

@@ -95,6 +95,14 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
             return pick(out, m, "PUT", 0, 0, ROUTE_L_UPDATE_CODE, 0);
         if (n == 4 && !strcmp(seg[3], "invocations"))
             return pick(out, m, "POST", 0, ROUTE_L_INVOKE, 0, 0);
+        if (n == 4 && !strcmp(seg[3], "versions"))
+            return pick(out, m, "GET, POST", ROUTE_L_VERSIONS, ROUTE_L_PUBLISH, 0, 0);
+        if (n == 4 && !strcmp(seg[3], "aliases"))
+            return pick(out, m, "GET, POST", ROUTE_L_ALIASES, ROUTE_L_ALIAS_CREATE, 0, 0);
+        if (n == 5 && !strcmp(seg[3], "aliases") && seg[4][0] && strlen(seg[4]) < sizeof out->sub) {
+            snprintf(out->sub, sizeof out->sub, "%s", seg[4]);
+            return pick(out, m, "GET, PUT, DELETE", ROUTE_L_ALIASES, 0, ROUTE_L_ALIAS_UPDATE, ROUTE_L_ALIAS_DELETE);
+        }
         out->name[0] = '\0';
         return;
     }
@@ -151,9 +159,12 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
         return pick(out, m, "GET, POST", ROUTE_FN_LIST, ROUTE_FN_CREATE, 0, 0);
     bool letters = n >= 5 && !strcmp(seg[4], "dead-letters");
     bool schedules = n >= 5 && !strcmp(seg[4], "schedules");
-    if ((n > 5 && !letters && !schedules) || n > 7 || (n > 6 && schedules) ||
+    bool aliases = n >= 5 && !strcmp(seg[4], "aliases");
+    bool one_of = schedules || aliases || (n == 6 && !strcmp(seg[4], "versions")); /* .../{kind}/{id} */
+    if ((n > 5 && !letters && !one_of) || n > 7 || (n > 6 && one_of) ||
         (n == 5 && strcmp(seg[4], "invoke") && strcmp(seg[4], "logs") && strcmp(seg[4], "instances") &&
-         strcmp(seg[4], "versions") && strcmp(seg[4], "event-invoke-config") && !letters && !schedules) ||
+         strcmp(seg[4], "versions") && strcmp(seg[4], "event-invoke-config") && strcmp(seg[4], "publish") &&
+         !letters && !schedules && !aliases) ||
         (n == 7 && strcmp(seg[6], "replay")) || (n >= 6 && (!seg[5][0] || strlen(seg[5]) >= sizeof out->sub)))
         return;
     snprintf(out->name, sizeof out->name, "%s", seg[3]);
@@ -167,8 +178,20 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
         return pick(out, m, "POST", 0, ROUTE_FN_INVOKE, 0, 0);
     if (!strcmp(seg[4], "logs"))
         return pick(out, m, "GET", ROUTE_FN_LOGS, 0, 0, 0);
-    if (!strcmp(seg[4], "versions"))
+    if (!strcmp(seg[4], "versions") && n == 5)
         return pick(out, m, "GET", ROUTE_FN_VERSIONS, 0, 0, 0);
+    if (!strcmp(seg[4], "versions")) {
+        snprintf(out->sub, sizeof out->sub, "%s", seg[5]);
+        return pick(out, m, "DELETE", 0, 0, 0, ROUTE_FN_VERSION_DELETE);
+    }
+    if (!strcmp(seg[4], "publish"))
+        return pick(out, m, "POST", 0, ROUTE_FN_PUBLISH, 0, 0);
+    if (aliases) {
+        if (n == 5)
+            return pick(out, m, "GET, POST", ROUTE_FN_ALIASES, ROUTE_FN_ALIAS_CREATE, 0, 0);
+        snprintf(out->sub, sizeof out->sub, "%s", seg[5]);
+        return pick(out, m, "GET, PUT, DELETE", ROUTE_FN_ALIASES, 0, ROUTE_FN_ALIAS_PUT, ROUTE_FN_ALIAS_DELETE);
+    }
     if (!strcmp(seg[4], "event-invoke-config"))
         return pick(out, m, "GET, PUT, DELETE", ROUTE_FN_EVENT_CONFIG_GET, 0, ROUTE_FN_EVENT_CONFIG_PUT,
                     ROUTE_FN_EVENT_CONFIG_DELETE);
@@ -213,6 +236,9 @@ enum route_scope route_scope(enum route_id id)
     case ROUTE_FN_EVENT_CONFIG_GET:
     case ROUTE_FN_DEAD_LETTERS:
     case ROUTE_FN_SCHEDULES:
+    case ROUTE_FN_ALIASES:
+    case ROUTE_L_VERSIONS:
+    case ROUTE_L_ALIASES:
     case ROUTE_L_EVENT_CONFIG_GET:
     case ROUTE_L_EVENT_CONFIG_LIST:
     case ROUTE_L_CONCURRENCY_GET: return SCOPE_READ;
@@ -236,6 +262,15 @@ enum route_scope route_scope(enum route_id id)
     case ROUTE_FN_DEAD_LETTERS_DELETE:
     case ROUTE_FN_SCHEDULE_PUT:
     case ROUTE_FN_SCHEDULE_DELETE:
+    case ROUTE_FN_PUBLISH:
+    case ROUTE_FN_VERSION_DELETE:
+    case ROUTE_FN_ALIAS_CREATE:
+    case ROUTE_FN_ALIAS_PUT:
+    case ROUTE_FN_ALIAS_DELETE:
+    case ROUTE_L_PUBLISH:
+    case ROUTE_L_ALIAS_CREATE:
+    case ROUTE_L_ALIAS_UPDATE:
+    case ROUTE_L_ALIAS_DELETE:
     case ROUTE_L_EVENT_CONFIG_PUT:
     case ROUTE_L_EVENT_CONFIG_UPDATE:
     case ROUTE_L_EVENT_CONFIG_DELETE:
@@ -268,6 +303,18 @@ bool route_names_function(enum route_id id)
     case ROUTE_FN_SCHEDULES:
     case ROUTE_FN_SCHEDULE_PUT:
     case ROUTE_FN_SCHEDULE_DELETE:
+    case ROUTE_FN_PUBLISH:
+    case ROUTE_FN_VERSION_DELETE:
+    case ROUTE_FN_ALIASES:
+    case ROUTE_FN_ALIAS_CREATE:
+    case ROUTE_FN_ALIAS_PUT:
+    case ROUTE_FN_ALIAS_DELETE:
+    case ROUTE_L_VERSIONS:
+    case ROUTE_L_PUBLISH:
+    case ROUTE_L_ALIASES:
+    case ROUTE_L_ALIAS_CREATE:
+    case ROUTE_L_ALIAS_UPDATE:
+    case ROUTE_L_ALIAS_DELETE:
     case ROUTE_L_EVENT_CONFIG_GET:
     case ROUTE_L_EVENT_CONFIG_PUT:
     case ROUTE_L_EVENT_CONFIG_UPDATE:

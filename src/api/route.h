@@ -31,7 +31,15 @@ enum route_id {
     ROUTE_FN_SCHEDULES,       /* GET: the list, or the one with sub */
     ROUTE_FN_SCHEDULE_PUT,
     ROUTE_FN_SCHEDULE_DELETE,
-    ROUTE_TEST_CLOCK, /* POST /api/v1/test/clock: only on a daemon started with --test-clock */
+    ROUTE_TEST_CLOCK, /* POST /api/v1/test/clock: only on a daemon started with --clock-offset */
+    /* Published versions and aliases (store/versions.h); sub holds the
+     * version's number or the alias's name */
+    ROUTE_FN_PUBLISH,        /* POST .../publish */
+    ROUTE_FN_VERSION_DELETE, /* DELETE .../versions/{n} */
+    ROUTE_FN_ALIASES,        /* GET .../aliases: the list, or the one with sub */
+    ROUTE_FN_ALIAS_CREATE,   /* POST .../aliases */
+    ROUTE_FN_ALIAS_PUT,      /* PUT .../aliases/{alias} */
+    ROUTE_FN_ALIAS_DELETE,
     ROUTE_GL_DEPLOY, /* Glambdar: POST /deploy */
     ROUTE_ROUTER,    /* GET /api/v1/router */
     ROUTE_ROUTER_HOST_PUT, /* /api/v1/router/hosts/{host}; name holds the host */
@@ -59,6 +67,13 @@ enum route_id {
     ROUTE_L_CONCURRENCY_GET,
     ROUTE_L_CONCURRENCY_PUT,
     ROUTE_L_CONCURRENCY_DELETE,
+    /* (/2015-03-31/functions/{name}/versions, .../aliases[/{alias}]; sub: the alias) */
+    ROUTE_L_VERSIONS,
+    ROUTE_L_PUBLISH,
+    ROUTE_L_ALIASES, /* GET: the list, or the one with sub */
+    ROUTE_L_ALIAS_CREATE,
+    ROUTE_L_ALIAS_UPDATE,
+    ROUTE_L_ALIAS_DELETE,
     ROUTE_L_INVOKE, /* (the last of the Lambda API's: route_is_lambda) */
     ROUTE_TOKEN_LIST, /* /api/v1/tokens */
     ROUTE_TOKEN_CREATE,

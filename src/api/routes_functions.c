@@ -11,6 +11,7 @@
 #include "api/apigw.h"
 #include "api/fn_spec.h"
 #include "api/invoke_answer.h"
+#include "api/qualifier.h"
 #include "api/source_build.h"
 #include "http/conn_limit.h"
 #include "http/http_util.h"
@@ -142,6 +143,7 @@ void api_function_delete(struct evhttp_request *req, const char *name)
     char sha[65], task[65];
     snprintf(sha, sizeof sha, "%s", fn_cfg(fn)->code_sha256);
     snprintf(task, sizeof task, "%s", fn_cfg(fn)->task_key);
+    registry_remove_versions(name, 0);
     registry_remove(fn);
     store_gc_code(D->store, sha, pool_task_in_use(task) ? "" : task);
     source_build_forget(name);
@@ -206,9 +208,11 @@ void api_invoke(struct evhttp_request *req, fn_t *fn)
 
 void api_function_invoke(struct evhttp_request *req, const char *name)
 {
-    fn_t *fn = registry_find(name);
+    char q[QUALIFIER_MAX + 2];
+    resolved_t r;
+    fn_t *fn = qualifier_resolve(name, api_query(req, "qualifier", q, sizeof q), &r);
     if (!fn)
-        return api_not_found(req, name);
+        return http_error(req, r.status, r.error_type, "%s", r.message);
     api_invoke(req, fn);
 }
 

@@ -15,9 +15,11 @@
 #include "api/async_invoke.h"
 #include "api/invoke_answer.h"
 #include "api/lambda_shape.h"
+#include "api/qualifier.h"
 #include "http/http_util.h"
 #include "net/egress.h"
 #include "pool/pool.h"
+#include "store/versions.h"
 #include "util/util.h"
 
 enum { LAMBDA_EVENT_MAX = 6 * 1024 * 1024 };
@@ -38,6 +40,50 @@ fn_t *lambda_find(struct evhttp_request *req, const char *given)
     return fn;
 }
 
+/* A FunctionName with its qualifier (NAME:QUAL, ACCOUNT:function:NAME:QUAL,
+ * or the ARN with it) and the Qualifier parameter, which must agree. For a
+ * call (an alias picks one of its versions) or a look (its own version). */
+static fn_t *lambda_find_qualified(struct evhttp_request *req, const char *given, bool call, resolved_t *r)
+{
+    char bare[512], q[QUALIFIER_MAX + 2] = "", param[QUALIFIER_MAX + 2];
+    snprintf(bare, sizeof bare, "%s", given);
+    char *fn_part = strstr(bare, ":function:");
+    char *colon = strchr(fn_part ? fn_part + 10 : bare, ':');
+    if (colon) {
+        snprintf(q, sizeof q, "%s", colon + 1);
+        *colon = '\0';
+    }
+    const char *qp = api_query(req, "Qualifier", param, sizeof param);
+    if (qp && *q && strcmp(qp, q)) {
+        http_error(req, 400, "InvalidParameterValueException",
+                   "The derived qualifier from the function name does not match the specified qualifier.");
+        return NULL;
+    }
+    if (qp)
+        snprintf(q, sizeof q, "%s", qp);
+    char name[FN_NAME_MAX + 1];
+    fn_t *fn = NULL;
+    if (lambda_function_name(bare, name)) {
+        if (call || !*q || !strcmp(q, "$LATEST") || qualifier_is_number(q)) {
+            fn = qualifier_resolve(name, q, r);
+        } else { /* an alias, looked at: the version it names */
+            alias_t a;
+            memset(r, 0, sizeof *r);
+            if (store_alias_get(D->store, name, q, &a) == STORE_OK) {
+                char v[16];
+                snprintf(v, sizeof v, "%d", a.version);
+                fn = qualifier_resolve(name, a.version ? v : "", r);
+            }
+        }
+    }
+    if (!fn && r->status == 500)
+        http_error(req, 500, "ServiceException", "%s", r->message);
+    else if (!fn)
+        http_error(req, 404, "ResourceNotFoundException", "Function not found: %s%.200s%s%.128s",
+                   strstr(bare, ":function:") ? "" : LAMBDA_FUNCTION_ARN_PREFIX, bare, *q ? ":" : "", q);
+    return fn;
+}
+
 static void add_fn(fn_t *fn, void *arg) { json_array_append_new(arg, lambda_config_json(fn_cfg(fn))); }
 
 void lambda_list(struct evhttp_request *req)
@@ -49,10 +95,19 @@ void lambda_list(struct evhttp_request *req)
 
 void lambda_get(struct evhttp_request *req, const char *name, bool with_code)
 {
-    fn_t *fn = lambda_find(req, name);
+    resolved_t r;
+    fn_t *fn = lambda_find_qualified(req, name, false, &r);
     if (!fn)
         return;
     json_t *cfg = lambda_config_json(fn_cfg(fn));
+    if (fn_published(fn)) {
+        char description[FN_DESCRIPTION_MAX + 1] = "";
+        fn_config_t p;
+        if (store_published_get(D->store, fn_cfg(fn)->name, fn_published(fn), &p, description, NULL) == STORE_OK)
+            fn_config_clear(&p);
+        json_decref(cfg);
+        cfg = lambda_version_json(fn_cfg(fn), description);
+    }
     if (!with_code)
         return http_json(req, 200, cfg);
     /* Where the code can be fetched: our own REST route. */
@@ -65,9 +120,20 @@ void lambda_get(struct evhttp_request *req, const char *name, bool with_code)
 
 void lambda_delete(struct evhttp_request *req, const char *name)
 {
-    fn_t *fn = lambda_find(req, name);
+    resolved_t r;
+    fn_t *fn = lambda_find_qualified(req, name, false, &r);
     if (!fn)
         return;
+    if (fn_published(fn)) { /* DeleteFunction of a version: that version only */
+        char own[FN_NAME_MAX + 1];
+        snprintf(own, sizeof own, "%s", fn_cfg(fn)->name);
+        return api_version_delete(req, own, r.version);
+    }
+    char q[QUALIFIER_MAX + 2];
+    const char *qual = api_query(req, "Qualifier", q, sizeof q);
+    if ((qual && !strcmp(qual, "$LATEST")) || strstr(name, ":$LATEST"))
+        return http_error(req, 400, "InvalidParameterValueException",
+                          "$LATEST version cannot be deleted without deleting the function.");
     char own[FN_NAME_MAX + 1]; /* the function (and its name) goes with the delete */
     snprintf(own, sizeof own, "%s", fn_cfg(fn)->name);
     api_function_delete(req, own);
@@ -229,7 +295,8 @@ void lambda_concurrency(struct evhttp_request *req, const char *name, enum route
 
 void lambda_invoke(struct evhttp_request *req, const char *name)
 {
-    fn_t *fn = lambda_find(req, name);
+    resolved_t r;
+    fn_t *fn = lambda_find_qualified(req, name, true, &r);
     if (!fn)
         return;
     struct evkeyvalq *h = evhttp_request_get_input_headers(req);

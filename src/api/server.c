@@ -120,6 +120,18 @@ static void dispatch(struct evhttp_request *req, void *arg)
     case ROUTE_FN_SCHEDULE_PUT:
     case ROUTE_FN_SCHEDULE_DELETE: return api_schedules(req, r.name, r.sub, r.id);
     case ROUTE_TEST_CLOCK: return api_test_clock(req);
+    case ROUTE_FN_PUBLISH: return api_publish(req, r.name, false);
+    case ROUTE_L_PUBLISH: return api_publish(req, r.name, true);
+    case ROUTE_L_VERSIONS: return lambda_versions(req, r.name);
+    case ROUTE_FN_VERSION_DELETE: return api_version_delete_rest(req, r.name, r.sub);
+    case ROUTE_FN_ALIASES:
+    case ROUTE_FN_ALIAS_CREATE:
+    case ROUTE_FN_ALIAS_PUT:
+    case ROUTE_FN_ALIAS_DELETE:
+    case ROUTE_L_ALIASES:
+    case ROUTE_L_ALIAS_CREATE:
+    case ROUTE_L_ALIAS_UPDATE:
+    case ROUTE_L_ALIAS_DELETE: return api_aliases(req, r.name, r.sub, r.id);
     case ROUTE_TOKEN_LIST: return api_tokens_list(req);
     case ROUTE_TOKEN_CREATE: return api_tokens_create(req);
     case ROUTE_TOKEN_DELETE: return api_token_delete(req, r.name);

@@ -623,8 +623,8 @@ json_t *pool_instances_json(fn_t *fn)
     static const char *states[] = {"starting", "idle", "busy", "dying"};
     json_t *arr = json_array();
     for (instance_t *i = D->instances; i; i = i->next) {
-        if (fn && i->pool->fn != fn)
-            continue;
+        if (fn && i->pool->fn != fn && !(i->pool->fn->published && !strcmp(i->pool->fn->cfg.name, fn->cfg.name)))
+            continue; /* (a function's instances are its versions' too) */
         char created[32];
         iso8601(created, i->created_at);
         json_array_append_new(

@@ -48,6 +48,7 @@ struct fn {
     char log_name[160]; /* logs/<log_name>.log */
     bool removed;
     bool pinned;     /* see registry_add_pinned */
+    int published;   /* a published version's own (registry_add_version): its number; 0 for $LATEST */
     fn_watch_t watch;
     int refs; /* instances and invocations still pointing here */
     /* Its egress rules' interface group (net/egress.h), made for the list

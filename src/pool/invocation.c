@@ -231,7 +231,10 @@ void invocation_log_start(invocation_t *inv)
 {
     inv->started_ms = mono_ms();
     char line[128];
-    int n = snprintf(line, sizeof line, "START RequestId: %s Version: $LATEST\n", inv->id);
+    char version[16] = "$LATEST";
+    if (inv->pool->fn->published)
+        snprintf(version, sizeof version, "%d", inv->pool->fn->published);
+    int n = snprintf(line, sizeof line, "START RequestId: %s Version: %s\n", inv->id, version);
     fn_log_write(inv->pool->fn, line, (size_t)n);
     evbuffer_add(inv->log, line, (size_t)n);
 }
@@ -283,7 +286,10 @@ void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_reque
     struct evkeyvalq *h = evhttp_request_get_output_headers(next_req);
     char deadline[32], arn[LAMBDA_ARN_MAX];
     snprintf(deadline, sizeof deadline, "%llu", (unsigned long long)(now_ms() + (uint64_t)fn->cfg.timeout_s * 1000));
-    lambda_function_arn(arn, fn->cfg.name, NULL);
+    char version[16] = "";
+    if (fn->published)
+        snprintf(version, sizeof version, "%d", fn->published);
+    lambda_function_arn(arn, fn->cfg.name, version);
     evhttp_add_header(h, "Lambda-Runtime-Aws-Request-Id", inv->id);
     evhttp_add_header(h, "Lambda-Runtime-Deadline-Ms", deadline);
     evhttp_add_header(h, "Lambda-Runtime-Invoked-Function-Arn", arn);

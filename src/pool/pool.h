@@ -26,6 +26,17 @@ void registry_update(fn_t *fn, const fn_config_t *cfg);
 void registry_remove(fn_t *fn);
 void registry_each(void (*cb)(fn_t *fn, void *arg), void *arg);
 
+/* A published version's own function (store/versions.h): its configuration
+ * as published, its own instances (never shared with $LATEST or another
+ * version: an update of $LATEST leaves them warm), the function's log. Not
+ * found by registry_find nor listed. Made on its first call. */
+fn_t *registry_find_version(const char *name, int version);
+fn_t *registry_add_version(const fn_config_t *cfg);
+/* Its number; 0 for $LATEST (and a chamber's). */
+int fn_published(const fn_t *fn);
+/* Removes name's version (every one: version 0), as registry_remove. */
+void registry_remove_versions(const char *name, int version);
+
 /* A pinned function (a chamber's): not listed or found by name, its one
  * instance is started by pool_start_instance and never reaped for being idle
  * nor replaced when it dies; the watch hears when it is ready and when gone. */

@@ -52,10 +52,20 @@ void fn_log_write(fn_t *fn, const char *data, size_t len)
 fn_t *registry_find(const char *name)
 {
     for (fn_t *f = D->functions; f; f = f->next)
-        if (!f->removed && !f->pinned && !strcmp(f->cfg.name, name))
+        if (!f->removed && !f->pinned && !f->published && !strcmp(f->cfg.name, name))
             return f;
     return NULL;
 }
+
+fn_t *registry_find_version(const char *name, int version)
+{
+    for (fn_t *f = D->functions; f; f = f->next)
+        if (!f->removed && f->published == version && version > 0 && !strcmp(f->cfg.name, name))
+            return f;
+    return NULL;
+}
+
+int fn_published(const fn_t *fn) { return fn->published; }
 
 const fn_config_t *fn_cfg(const fn_t *fn) { return &fn->cfg; }
 
@@ -84,6 +94,13 @@ fn_t *registry_add_pinned(const fn_config_t *cfg, const char *log_name, const fn
     fn_t *fn = add(cfg, log_name);
     fn->pinned = true;
     fn->watch = *watch;
+    return fn;
+}
+
+fn_t *registry_add_version(const fn_config_t *cfg)
+{
+    fn_t *fn = add(cfg, cfg->name); /* (the function's log: Lambda's versions share a log group) */
+    fn->published = cfg->version;
     return fn;
 }
 
@@ -186,17 +203,28 @@ void registry_remove(fn_t *fn)
         invocation_fail_queued(&fn->pools[b], 404, "ResourceNotFoundException",
                                "the function was deleted");
     retire_instances(fn, true);
-    char path[4096];
-    log_path(fn, path, "");
-    unlink(path);
-    log_path(fn, path, ".1");
-    unlink(path);
+    if (!fn->published) { /* (a version's log is its function's) */
+        char path[4096];
+        log_path(fn, path, "");
+        unlink(path);
+        log_path(fn, path, ".1");
+        unlink(path);
+    }
     fn_unref(fn);
+}
+
+void registry_remove_versions(const char *name, int version)
+{
+    for (fn_t *f = D->functions, *next; f; f = next) {
+        next = f->next; /* (f may be freed) */
+        if (!f->removed && f->published && (!version || f->published == version) && !strcmp(f->cfg.name, name))
+            registry_remove(f);
+    }
 }
 
 void registry_each(void (*cb)(fn_t *fn, void *arg), void *arg)
 {
     for (fn_t *f = D->functions; f; f = f->next)
-        if (!f->removed && !f->pinned)
+        if (!f->removed && !f->pinned && !f->published)
             cb(f, arg);
 }

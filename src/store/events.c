@@ -7,8 +7,8 @@ int store_event_add(store_t *s, const store_event_t *e)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO async_events (id, function, event, attempts, accepted_at, hops)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           "INSERT INTO async_events (id, function, event, attempts, accepted_at, hops, version)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                            -1, &st, NULL) != SQLITE_OK)
         return store_fail(s, "save event");
     sqlite3_bind_text(st, 1, e->id, -1, SQLITE_TRANSIENT);
@@ -17,6 +17,7 @@ int store_event_add(store_t *s, const store_event_t *e)
     sqlite3_bind_int(st, 4, e->attempts);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)e->accepted_at);
     sqlite3_bind_int(st, 6, e->hops);
+    sqlite3_bind_int(st, 7, e->version);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "save event");
@@ -50,7 +51,7 @@ int store_events_load(store_t *s, store_event_fn cb, void *arg)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, function, event, attempts, accepted_at, hops FROM async_events"
+                           "SELECT id, function, event, attempts, accepted_at, hops, version FROM async_events"
                            " ORDER BY accepted_at, rowid",
                            -1, &st, NULL) != SQLITE_OK)
         return store_fail(s, "load events");
@@ -60,7 +61,7 @@ int store_events_load(store_t *s, store_event_fn cb, void *arg)
                            .function = (const char *)sqlite3_column_text(st, 1),
                            .event = sqlite3_column_blob(st, 2), .len = (size_t)sqlite3_column_bytes(st, 2),
                            .attempts = sqlite3_column_int(st, 3), .accepted_at = (uint64_t)sqlite3_column_int64(st, 4),
-                           .hops = sqlite3_column_int(st, 5)};
+                           .hops = sqlite3_column_int(st, 5), .version = sqlite3_column_int(st, 6)};
         cb(&e, arg);
     }
     sqlite3_finalize(st);

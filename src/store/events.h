@@ -18,6 +18,7 @@ typedef struct store_event {
     size_t len;
     int attempts;         /* made so far, for the next start to go on from */
     int hops;             /* destinations it came through (a record of another event's end): 0 for a caller's */
+    int version;          /* the published version it calls; 0: $LATEST (store/versions.h) */
     uint64_t accepted_at; /* ms since the epoch */
 } store_event_t;
 

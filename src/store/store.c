@@ -56,6 +56,11 @@ static const char *SCHEMA =
     " failed_at INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS dead_letters_by_function ON dead_letters (function, failed_at);"
     "CREATE TABLE IF NOT EXISTS dead_letter_drops (function TEXT PRIMARY KEY, dropped INTEGER NOT NULL);"
+    /* Functions' aliases (store/versions.h). */
+    "CREATE TABLE IF NOT EXISTS aliases ("
+    " function TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, extra_version INTEGER NOT NULL,"
+    " extra_weight REAL NOT NULL, description TEXT NOT NULL, revision TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL, PRIMARY KEY (function, name));"
     /* Functions' schedules (store/schedules.h). */
     "CREATE TABLE IF NOT EXISTS schedules ("
     " function TEXT NOT NULL, id TEXT NOT NULL, expression TEXT NOT NULL, input TEXT, enabled INTEGER NOT NULL,"
@@ -116,6 +121,9 @@ store_t *store_open(const char *data_dir, char *err, size_t errlen)
         "ALTER TABLE functions ADD COLUMN network TEXT NOT NULL DEFAULT 'none'",
         "ALTER TABLE functions ADD COLUMN egress_allow TEXT",
         "ALTER TABLE async_events ADD COLUMN hops INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE async_events ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE versions ADD COLUMN published_at INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE versions ADD COLUMN published_description TEXT NOT NULL DEFAULT ''",
         NULL,
     };
     if (sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) == SQLITE_OK)
@@ -240,7 +248,8 @@ int store_delete(store_t *s, const char *name)
                                       "DELETE FROM event_invoke_configs WHERE function=?1",
                                       "DELETE FROM dead_letters WHERE function=?1",
                                       "DELETE FROM dead_letter_drops WHERE function=?1",
-                                      "DELETE FROM schedules WHERE function=?1"};
+                                      "DELETE FROM schedules WHERE function=?1",
+                                      "DELETE FROM aliases WHERE function=?1"};
     for (size_t i = 0; i < sizeof OWN / sizeof *OWN; i++)
         if (sqlite3_prepare_v2(s->db, OWN[i], -1, &st, NULL) == SQLITE_OK) {
             sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
@@ -281,8 +290,9 @@ int store_add_version(store_t *s, const fn_config_t *c)
 int store_prune_versions(store_t *s, const char *name, int keep, store_each_code_fn cb, void *arg)
 {
     sqlite3_stmt *st;
+    /* (published ones stay, but for the function's delete: keep 0) */
     const char *sel = "SELECT code_sha256, task_key FROM versions WHERE name=?1 AND version <="
-                      " (SELECT max(version) FROM versions WHERE name=?1) - ?2";
+                      " (SELECT max(version) FROM versions WHERE name=?1) - ?2 AND (published_at=0 OR ?2=0)";
     if (sqlite3_prepare_v2(s->db, sel, -1, &st, NULL) != SQLITE_OK)
         return store_fail(s, "prune versions");
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
@@ -302,7 +312,7 @@ int store_prune_versions(store_t *s, const char *name, int keep, store_each_code
     sqlite3_finalize(st);
     if (sqlite3_prepare_v2(s->db,
                            "DELETE FROM versions WHERE name=?1 AND version <="
-                           " (SELECT max(version) FROM versions WHERE name=?1) - ?2",
+                           " (SELECT max(version) FROM versions WHERE name=?1) - ?2 AND (published_at=0 OR ?2=0)",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(st, 2, keep);
@@ -318,16 +328,18 @@ int store_prune_versions(store_t *s, const char *name, int keep, store_each_code
 json_t *store_list_versions(store_t *s, const char *name)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT config FROM versions WHERE name=?1 ORDER BY version", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT config, published_at FROM versions WHERE name=?1 ORDER BY version", -1, &st,
+                           NULL) != SQLITE_OK)
         return NULL;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     json_t *arr = json_array();
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *cfg = (const char *)sqlite3_column_text(st, 0);
         json_t *j = cfg ? json_loads(cfg, 0, NULL) : NULL;
-        if (j)
+        if (j) { /* (published: kept until deleted, store/versions.h) */
+            json_object_set_new(j, "published", json_boolean(sqlite3_column_int64(st, 1) != 0));
             json_array_append_new(arr, j);
+        }
     }
     sqlite3_finalize(st);
     return arr;

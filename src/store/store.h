@@ -22,7 +22,9 @@ typedef void (*store_each_fn)(const fn_config_t *c, void *arg);
 int store_load_all(store_t *s, store_each_fn cb, void *arg);
 
 /* Versions: a row per version of a function (its public view), kept for the
- * last STORE_VERSIONS_KEPT versions; their code stays while a row refers to it. */
+ * last STORE_VERSIONS_KEPT versions, and published ones (store/versions.h)
+ * until they are deleted; their code stays while a row refers to it. Pruning
+ * with keep 0 (the function's delete) takes the published ones too. */
 enum { STORE_VERSIONS_KEPT = 10 };
 int store_add_version(store_t *s, const fn_config_t *c);
 typedef void (*store_each_code_fn)(const char *code_sha256, const char *task_key, void *arg);

@@ -1,5 +1,5 @@
 #pragma once
-/* What the store's files share (store.c, tokens.c, events.c, event_config.c, dead_letters.c, schedules.c). Not for use outside src/store. */
+/* What the store's files share (store.c, tokens.c, events.c, event_config.c, dead_letters.c, schedules.c, versions.c). Not for use outside src/store. */
 #include <sqlite3.h>
 
 #include "store/event_config.h"

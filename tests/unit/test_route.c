@@ -136,9 +136,22 @@ static void event_routes(void **state)
         /* (an empty id is no id: never "all of them") */
         {EVHTTP_REQ_DELETE, "/api/v1/functions/f/dead-letters//", ROUTE_NOT_FOUND, "", "", NULL},
         {EVHTTP_REQ_POST, "/api/v1/functions/f/dead-letters//replay", ROUTE_NOT_FOUND, "", "", NULL},
+        /* (an id longer than route_t.sub holds: no route) */
         {EVHTTP_REQ_GET, "/api/v1/functions/f/dead-letters/"
+                         "0123456789012345678901234567890123456789012345678901234567890123456789"
+                         "0123456789012345678901234567890123456789012345678901234567890123456789"
+                         "0123456789012345678901234567890123456789012345678901234567890123456789"
                          "0123456789012345678901234567890123456789012345678901234567890123456789",
          ROUTE_NOT_FOUND, "", "", NULL},
+        {EVHTTP_REQ_POST, "/api/v1/functions/f/publish", ROUTE_FN_PUBLISH, "f", "", NULL},
+        {EVHTTP_REQ_DELETE, "/api/v1/functions/f/versions/3", ROUTE_FN_VERSION_DELETE, "f", "3", NULL},
+        {EVHTTP_REQ_GET, "/api/v1/functions/f/versions/3", ROUTE_BAD_METHOD, "f", "3", "DELETE"},
+        {EVHTTP_REQ_PUT, "/api/v1/functions/f/aliases/live", ROUTE_FN_ALIAS_PUT, "f", "live", NULL},
+        {EVHTTP_REQ_GET, "/api/v1/functions/f/aliases/live/x", ROUTE_NOT_FOUND, "", "", NULL},
+        {EVHTTP_REQ_GET, "/api/v1/functions/f/schedules/s/x", ROUTE_NOT_FOUND, "", "", NULL},
+        {EVHTTP_REQ_GET, "/2015-03-31/functions/f/aliases/live", ROUTE_L_ALIASES, "f", "live", NULL},
+        {EVHTTP_REQ_POST, "/2015-03-31/functions/f/versions", ROUTE_L_PUBLISH, "f", "", NULL},
+        {EVHTTP_REQ_POST, "/api/v1/test/clock", ROUTE_TEST_CLOCK, "", "", NULL},
         {EVHTTP_REQ_GET, "/api/v1/functions/..%2Fx/dead-letters", ROUTE_BAD_NAME, "../x", "", NULL},
         {EVHTTP_REQ_GET, "/2019-09-25/functions/f/event-invoke-config", ROUTE_L_EVENT_CONFIG_GET, "f", "", NULL},
         {EVHTTP_REQ_PUT, "/2019-09-25/functions/f/event-invoke-config", ROUTE_L_EVENT_CONFIG_PUT, "f", "", NULL},
