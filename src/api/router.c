@@ -15,6 +15,7 @@
 #include "api/auth.h"
 #include "api/fn_spec.h"
 #include "api/invoke_answer.h"
+#include "api/qualifier.h"
 #include "api/router_tls.h"
 #include "http/conn_limit.h"
 #include "http/http_util.h"
@@ -170,17 +171,22 @@ static void dispatch(struct evhttp_request *req, void *arg)
     }
     if (!path || strncmp(path, "/invoke/", 8))
         return http_error(req, 404, "NotFound", "no such route: use /invoke/<function>[/path] or /health");
+    /* /invoke/NAME[:QUALIFIER][/rest]: a version or an alias after a colon */
     const char *name_start = path + 8;
     const char *slash = strchr(name_start, '/');
-    char name[FN_NAME_MAX + 2];
+    char name[FN_NAME_MAX + QUALIFIER_MAX + 3];
     size_t nlen = slash ? (size_t)(slash - name_start) : strlen(name_start);
-    snprintf(name, sizeof name, "%.*s", (int)(nlen > FN_NAME_MAX + 1 ? FN_NAME_MAX + 1 : nlen), name_start);
+    snprintf(name, sizeof name, "%.*s", (int)(nlen >= sizeof name ? sizeof name - 1 : nlen), name_start);
+    char *colon = strchr(name, ':');
+    if (colon)
+        *colon = '\0';
     if (!fn_name_valid(name))
         return http_error(req, 400, "InvalidParameterValueException",
                           "function name must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$");
-    fn_t *fn = registry_find(name);
+    resolved_t r;
+    fn_t *fn = qualifier_resolve(name, colon ? colon + 1 : NULL, &r);
     if (!fn)
-        return api_not_found(req, name);
+        return http_error(req, r.status, r.error_type, "%s", r.message);
     if (!strcmp(fn_cfg(fn)->auth, "token") && !auth_allow_url(req, fn_cfg(fn)->name))
         return;
     if (D->draining)

@@ -13,6 +13,7 @@
 #include "pool/pool.h"
 #include "runtime_api/runtimes.h"
 #include "store/store.h"
+#include "store/versions.h"
 
 static void bad(struct evhttp_request *req, const char *msg)
 {
@@ -98,6 +99,13 @@ void api_chambers_create(struct evhttp_request *req)
     fn_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     int rc = store_find_version(D->store, app, version, &cfg);
+    alias_t alias; /* no such label or number: an alias's version (its own, not its share's) */
+    if (rc == STORE_NOT_FOUND && store_alias_get(D->store, app, version, &alias) == STORE_OK) {
+        char n[16];
+        fn_t *latest = registry_find(app);
+        snprintf(n, sizeof n, "%d", alias.version ? alias.version : latest ? fn_cfg(latest)->version : 0);
+        rc = store_find_version(D->store, app, n, &cfg);
+    }
     if (rc != STORE_OK) {
         if (rc == STORE_NOT_FOUND && !registry_find(app))
             http_error(req, 404, "ResourceNotFoundException", "function '%s' not found", app);

@@ -125,6 +125,21 @@ def test_two_versions_side_by_side(cd):
         delete_chamber(cd, x["id"])
 
 
+def test_a_chamber_s_version_may_name_an_alias(cd):
+    sampleapp(cd)
+    assert cd.request("POST", "/api/v1/functions/sampleapp/publish", b"").status == 201
+    sampleapp(cd, "Hello from sampleapp 2.0.0", "2.0.0", create=False)
+    r = cd.request("POST", "/api/v1/functions/sampleapp/aliases", {"name": "stable", "version": 1})
+    assert r.status == 201, r
+    c = start_chamber(cd, "sampleapp", "stable")
+    assert c["spec"]["version"] == "stable"
+    assert get(c["port"])[2] == b"Hello from sampleapp 1.0.0"
+    r = cd.request("POST", "/chambers", {"app": "sampleapp", "version": "unstable"})
+    assert (r.status, r.json()["errorMessage"]) == (
+        404, "function 'sampleapp' has no version 'unstable' (see GET /api/v1/functions/sampleapp/versions)")
+    delete_chamber(cd, c["id"])
+
+
 # --- handler functions: one API Gateway v2 event per request ---------------
 
 PY_EVENT = ("import json\n"

@@ -52,6 +52,32 @@ async function main() {
     console.log(JSON.stringify(out));
     return;
   }
+  if (mode === "versions") {
+    const FunctionName = name;
+    await step(() => client.send(new L.CreateFunctionCommand({
+      FunctionName, Runtime: "nodejs20.x", Handler: "index.handler", Role: "r", Code: {ZipFile: fs.readFileSync(zip1)}})));
+    out.v1 = await step(() => client.send(new L.PublishVersionCommand({FunctionName, Description: "one"})));
+    await step(() => client.send(new L.UpdateFunctionCodeCommand({FunctionName, ZipFile: fs.readFileSync(zip2)})));
+    out.v2 = await step(() => client.send(new L.PublishVersionCommand({FunctionName})));
+    out.alias = await step(() => client.send(new L.CreateAliasCommand({
+      FunctionName, Name: "canary", FunctionVersion: out.v2.Version,
+      RoutingConfig: {AdditionalVersionWeights: {[out.v1.Version]: 0.5}}})));
+    out.executed = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await step(() => client.send(new L.InvokeCommand({FunctionName, Qualifier: "canary", Payload: Buffer.from("{}")})));
+      out.executed.push(r.ExecutedVersion);
+    }
+    out.one = invokeResult(await step(() => client.send(new L.InvokeCommand({
+      FunctionName: `${name}:${out.v1.Version}`, Payload: Buffer.from('{"a": 1}')}))));
+    out.versions = await step(() => client.send(new L.ListVersionsByFunctionCommand({FunctionName})));
+    out.aliases = await step(() => client.send(new L.ListAliasesCommand({FunctionName})));
+    out.busy = await step(() => client.send(new L.DeleteFunctionCommand({FunctionName, Qualifier: out.v1.Version})));
+    out.unalias = await step(() => client.send(new L.DeleteAliasCommand({FunctionName, Name: "canary"})));
+    out.gone = await step(() => client.send(new L.GetAliasCommand({FunctionName, Name: "canary"})));
+    out.delete = await step(() => client.send(new L.DeleteFunctionCommand({FunctionName})));
+    console.log(JSON.stringify(out));
+    return;
+  }
   out.create = await step(() => client.send(new L.CreateFunctionCommand({
     FunctionName: name, Runtime: "nodejs20.x", Handler: "index.handler", Role: "arn:aws:iam::1:role/x",
     Code: {ZipFile: fs.readFileSync(zip1)}, MemorySize: 192, Description: "from the SDK",
@@ -155,6 +181,24 @@ def test_the_sdk_end_to_end(sdk_dir, daemon):
     out = run_sdk(sdk_dir, daemon, "sdk-fn")
     check_flow(out, "sdk-fn", daemon)
     assert daemon.request("GET", "/api/v1/functions/sdk-fn").status == 404
+
+
+def test_the_sdk_publishes_versions_and_routes_aliases(sdk_dir, daemon):
+    out = run_sdk(sdk_dir, daemon, "sdk-v", mode="versions")
+    assert (out["v1"]["Version"], out["v1"]["Description"], out["v1"]["httpStatus"]) == ("1", "one", 201)
+    assert out["v1"]["FunctionArn"] == arn("sdk-v") + ":1"
+    assert out["v2"]["Version"] == "2"
+    assert (out["alias"]["AliasArn"], out["alias"]["FunctionVersion"], out["alias"]["RoutingConfig"]) == (
+        arn("sdk-v") + ":canary", "2", {"AdditionalVersionWeights": {"1": 0.5}})
+    assert out["executed"] == ["2", "1", "2", "1"]  # half each, spread evenly
+    assert (out["one"]["ExecutedVersion"], json.loads(out["one"]["Payload"])["node"]) == ("1", {"a": 1})
+    assert [v["Version"] for v in out["versions"]["Versions"]] == ["$LATEST", "1", "2"]
+    assert [a["Name"] for a in out["aliases"]["Aliases"]] == ["canary"]
+    assert out["busy"]["error"]["name"] == "ResourceConflictException"
+    assert out["unalias"] == {"httpStatus": 204}
+    assert out["gone"]["error"] == {"name": "ResourceNotFoundException", "httpStatus": 404,
+                                    "message": f"Alias not found: {arn('sdk-v')}:canary"}
+    assert out["delete"]["httpStatus"] == 204
 
 
 def test_the_sdk_with_sigv4_checked(sdk_dir, tmp_path):

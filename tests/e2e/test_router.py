@@ -61,3 +61,20 @@ def test_router_host_is_configurable():
     finally:
         assert d.stop() == 0
         d.cleanup()
+
+
+def test_a_qualifier_after_a_colon_runs_a_version_or_an_alias(routed):
+    code = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'v%d'}\n"
+    routed.create(name="q", runtime="python3.11", handler="index.handler", code=code % 1)
+    assert routed.request("POST", "/api/v1/functions/q/publish", b"").status == 201
+    r = routed.request("PUT", "/api/v1/functions/q", {"code": code % 2})
+    assert r.status == 200, r
+    assert routed.request("POST", "/api/v1/functions/q/aliases", {"name": "live", "version": 1}).status == 201
+    assert curl(routed, "ROUTER/invoke/q/x") == (200, "v2")
+    assert curl(routed, "ROUTER/invoke/q:1/x") == (200, "v1")
+    assert curl(routed, "ROUTER/invoke/q:live") == (200, "v1")
+    assert curl(routed, "ROUTER/invoke/q:$LATEST") == (200, "v2")
+    code_, body = curl(routed, "ROUTER/invoke/q:nope/x")
+    assert (code_, json.loads(body)["errorMessage"]) == (404, "function 'q' has no alias 'nope'")
+    code_, body = curl(routed, "ROUTER/invoke/q:7")
+    assert (code_, json.loads(body)["errorMessage"]) == (404, "function 'q' has no version 7")
