@@ -8,12 +8,15 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -W
            -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 
-# Debian packages the build, the tests and the benchmarks need.
+# Debian packages the build, the tests and the benchmarks need (QEMU too:
+# the e2e suite checks what a daemon says of the microVM backend, which
+# depends on whether QEMU is there, before test-microvm would install it).
 DEB_PKGS := build-essential clang libclang-rt-14-dev pkg-config libevent-dev libjansson-dev libsqlite3-dev \
             libseccomp-dev libarchive-dev nettle-dev libssl-dev libcmocka-dev libnftables-dev nftables \
             curl jq openssl iproute2 systemd groff-base python3 python3-pytest python3-pip nodejs golang-go mono-complete \
             bubblewrap wrk awscli \
-            autoconf automake libtool cmake gnuplot-nox nginx docker.io docker-compose debootstrap
+            autoconf automake libtool cmake gnuplot-nox nginx docker.io docker-compose debootstrap \
+            qemu-system-x86 cpio squashfs-tools
 
 SRC      := $(sort $(wildcard src/*/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(SRC))
