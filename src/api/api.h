@@ -77,6 +77,12 @@ void lambda_versions(struct evhttp_request *req, const char *name);
 void api_version_delete(struct evhttp_request *req, const char *name, const char *which);
 void api_version_delete_rest(struct evhttp_request *req, const char *name, const char *which);
 void api_aliases(struct evhttp_request *req, const char *name, const char *alias, enum route_id route);
+/* Provisioned concurrency (provisioned.c): the routes of both APIs; the
+ * instances each live version of name keeps, from its configs and its
+ * aliases' (after a change of either); and all of them at start. */
+void api_provisioned(struct evhttp_request *req, const char *name, const char *qualifier, enum route_id route);
+void api_provisioned_sync(const char *name);
+void api_provisioned_start(void);
 /* A function's schedules (routes_schedules.c): the list or one (id; "" for
  * the list), by route; and the test clock (POST /api/v1/test/clock). */
 void api_schedules(struct evhttp_request *req, const char *name, const char *id, enum route_id route);

@@ -60,7 +60,7 @@ static const char *lambda_runtime(const char *ours)
 }
 
 /* "2026-11-25T15:00:00.123+0000", Lambda's LastModified. */
-static void lambda_time(char out[40], uint64_t ms)
+void lambda_time(char out[40], uint64_t ms)
 {
     char iso[32];
     iso8601(iso, ms); /* 2026-11-25T15:00:00.123Z */

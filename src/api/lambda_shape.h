@@ -29,6 +29,8 @@ json_t *lambda_config_json(const fn_config_t *c);
 /* FunctionConfiguration of c as published version c->version, with the
  * description it was published with. */
 json_t *lambda_version_json(const fn_config_t *c, const char *description);
+/* Lambda's time: 2026-11-25T12:00:00.123+0000. */
+void lambda_time(char out[40], uint64_t ms);
 /* Lambda's CodeSha256: the digest (hex) in base64. */
 void lambda_sha_base64(const char *hex, char out[48]);
 /* A function named by name, partial ARN (ACCOUNT:function:NAME) or ARN

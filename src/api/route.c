@@ -107,6 +107,12 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
         return;
     }
     /* ... its reserved concurrency, under two later versions ... */
+    if (n == 4 && !strcmp(seg[0], "2019-09-30") && !strcmp(seg[1], "functions") &&
+        !strcmp(seg[3], "provisioned-concurrency")) {
+        snprintf(out->name, sizeof out->name, "%s", seg[2]);
+        return pick(out, m, "GET, PUT, DELETE", ROUTE_L_PROVISIONED_GET, 0, ROUTE_L_PROVISIONED_PUT,
+                    ROUTE_L_PROVISIONED_DELETE);
+    }
     if (n == 4 && !strcmp(seg[1], "functions") && !strcmp(seg[3], "concurrency") &&
         (!strcmp(seg[0], "2017-10-31") || !strcmp(seg[0], "2019-09-30"))) {
         snprintf(out->name, sizeof out->name, "%s", seg[2]);
@@ -160,11 +166,12 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
     bool letters = n >= 5 && !strcmp(seg[4], "dead-letters");
     bool schedules = n >= 5 && !strcmp(seg[4], "schedules");
     bool aliases = n >= 5 && !strcmp(seg[4], "aliases");
-    bool one_of = schedules || aliases || (n == 6 && !strcmp(seg[4], "versions")); /* .../{kind}/{id} */
+    bool provisioned = n >= 5 && !strcmp(seg[4], "provisioned");
+    bool one_of = schedules || aliases || provisioned || (n == 6 && !strcmp(seg[4], "versions")); /* .../{kind}/{id} */
     if ((n > 5 && !letters && !one_of) || n > 7 || (n > 6 && one_of) ||
         (n == 5 && strcmp(seg[4], "invoke") && strcmp(seg[4], "logs") && strcmp(seg[4], "instances") &&
          strcmp(seg[4], "versions") && strcmp(seg[4], "event-invoke-config") && strcmp(seg[4], "publish") &&
-         !letters && !schedules && !aliases) ||
+         !letters && !schedules && !aliases && !provisioned) ||
         (n == 7 && strcmp(seg[6], "replay")) || (n >= 6 && (!seg[5][0] || strlen(seg[5]) >= sizeof out->sub)))
         return;
     snprintf(out->name, sizeof out->name, "%s", seg[3]);
@@ -186,6 +193,13 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
     }
     if (!strcmp(seg[4], "publish"))
         return pick(out, m, "POST", 0, ROUTE_FN_PUBLISH, 0, 0);
+    if (provisioned) {
+        if (n == 5)
+            return pick(out, m, "GET", ROUTE_FN_PROVISIONED, 0, 0, 0);
+        snprintf(out->sub, sizeof out->sub, "%s", seg[5]);
+        return pick(out, m, "GET, PUT, DELETE", ROUTE_FN_PROVISIONED, 0, ROUTE_FN_PROVISIONED_PUT,
+                    ROUTE_FN_PROVISIONED_DELETE);
+    }
     if (aliases) {
         if (n == 5)
             return pick(out, m, "GET, POST", ROUTE_FN_ALIASES, ROUTE_FN_ALIAS_CREATE, 0, 0);
@@ -237,8 +251,10 @@ enum route_scope route_scope(enum route_id id)
     case ROUTE_FN_DEAD_LETTERS:
     case ROUTE_FN_SCHEDULES:
     case ROUTE_FN_ALIASES:
+    case ROUTE_FN_PROVISIONED:
     case ROUTE_L_VERSIONS:
     case ROUTE_L_ALIASES:
+    case ROUTE_L_PROVISIONED_GET:
     case ROUTE_L_EVENT_CONFIG_GET:
     case ROUTE_L_EVENT_CONFIG_LIST:
     case ROUTE_L_CONCURRENCY_GET: return SCOPE_READ;
@@ -267,6 +283,10 @@ enum route_scope route_scope(enum route_id id)
     case ROUTE_FN_ALIAS_CREATE:
     case ROUTE_FN_ALIAS_PUT:
     case ROUTE_FN_ALIAS_DELETE:
+    case ROUTE_FN_PROVISIONED_PUT:
+    case ROUTE_FN_PROVISIONED_DELETE:
+    case ROUTE_L_PROVISIONED_PUT:
+    case ROUTE_L_PROVISIONED_DELETE:
     case ROUTE_L_PUBLISH:
     case ROUTE_L_ALIAS_CREATE:
     case ROUTE_L_ALIAS_UPDATE:
@@ -309,6 +329,12 @@ bool route_names_function(enum route_id id)
     case ROUTE_FN_ALIAS_CREATE:
     case ROUTE_FN_ALIAS_PUT:
     case ROUTE_FN_ALIAS_DELETE:
+    case ROUTE_FN_PROVISIONED:
+    case ROUTE_FN_PROVISIONED_PUT:
+    case ROUTE_FN_PROVISIONED_DELETE:
+    case ROUTE_L_PROVISIONED_GET:
+    case ROUTE_L_PROVISIONED_PUT:
+    case ROUTE_L_PROVISIONED_DELETE:
     case ROUTE_L_VERSIONS:
     case ROUTE_L_PUBLISH:
     case ROUTE_L_ALIASES:

@@ -40,6 +40,10 @@ enum route_id {
     ROUTE_FN_ALIAS_CREATE,   /* POST .../aliases */
     ROUTE_FN_ALIAS_PUT,      /* PUT .../aliases/{alias} */
     ROUTE_FN_ALIAS_DELETE,
+    /* /api/v1/functions/{name}/provisioned[/{qualifier}]; sub: the qualifier */
+    ROUTE_FN_PROVISIONED, /* GET: the list, or the one with sub */
+    ROUTE_FN_PROVISIONED_PUT,
+    ROUTE_FN_PROVISIONED_DELETE,
     ROUTE_GL_DEPLOY, /* Glambdar: POST /deploy */
     ROUTE_ROUTER,    /* GET /api/v1/router */
     ROUTE_ROUTER_HOST_PUT, /* /api/v1/router/hosts/{host}; name holds the host */
@@ -74,6 +78,10 @@ enum route_id {
     ROUTE_L_ALIAS_CREATE,
     ROUTE_L_ALIAS_UPDATE,
     ROUTE_L_ALIAS_DELETE,
+    /* (/2019-09-30/functions/{name}/provisioned-concurrency?Qualifier=|List=ALL) */
+    ROUTE_L_PROVISIONED_GET,
+    ROUTE_L_PROVISIONED_PUT,
+    ROUTE_L_PROVISIONED_DELETE,
     ROUTE_L_INVOKE, /* (the last of the Lambda API's: route_is_lambda) */
     ROUTE_TOKEN_LIST, /* /api/v1/tokens */
     ROUTE_TOKEN_CREATE,

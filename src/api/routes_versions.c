@@ -152,6 +152,7 @@ void api_version_delete(struct evhttp_request *req, const char *name, const char
     if (rc != STORE_OK)
         return http_error(req, 500, "StorageException", "%s", store_last_error(D->store));
     registry_remove_versions(name, atoi(which));
+    store_provisioned_delete(D->store, name, which); /* (its own config goes with it) */
     store_prune_versions(D->store, name, STORE_VERSIONS_KEPT, api_collect_code, NULL);
     http_send(req, 204, NULL, 0);
 }
@@ -374,6 +375,8 @@ void api_aliases(struct evhttp_request *req, const char *name, const char *alias
             return no_alias(req, fname, alias, lambda);
         if (rc != STORE_OK)
             return http_error(req, 500, "ServiceException", "%s", store_last_error(D->store));
+        store_provisioned_delete(D->store, fname, alias); /* (its config goes with it) */
+        api_provisioned_sync(fname);
         return http_send(req, 204, NULL, 0);
     }
     bool create = route == ROUTE_FN_ALIAS_CREATE || route == ROUTE_L_ALIAS_CREATE;
@@ -411,5 +414,6 @@ void api_aliases(struct evhttp_request *req, const char *name, const char *alias
     }
     if (rc != STORE_OK)
         return http_error(req, 500, "ServiceException", "%s", store_last_error(D->store));
+    api_provisioned_sync(fname); /* (an alias's provisioned instances follow it) */
     http_json(req, create ? 201 : 200, alias_view(&a, lambda));
 }

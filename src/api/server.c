@@ -132,6 +132,12 @@ static void dispatch(struct evhttp_request *req, void *arg)
     case ROUTE_L_ALIAS_CREATE:
     case ROUTE_L_ALIAS_UPDATE:
     case ROUTE_L_ALIAS_DELETE: return api_aliases(req, r.name, r.sub, r.id);
+    case ROUTE_FN_PROVISIONED:
+    case ROUTE_FN_PROVISIONED_PUT:
+    case ROUTE_FN_PROVISIONED_DELETE:
+    case ROUTE_L_PROVISIONED_GET:
+    case ROUTE_L_PROVISIONED_PUT:
+    case ROUTE_L_PROVISIONED_DELETE: return api_provisioned(req, r.name, r.sub, r.id);
     case ROUTE_TOKEN_LIST: return api_tokens_list(req);
     case ROUTE_TOKEN_CREATE: return api_tokens_create(req);
     case ROUTE_TOKEN_DELETE: return api_token_delete(req, r.name);

@@ -534,6 +534,7 @@ int cmd_serve(int argc, char **argv)
         cgroup_shutdown();
         return 1;
     }
+    api_provisioned_start();
     api_async_resume();
     scheduler_start();
     struct evhttp *api = api_start(addr, max_conns, err, sizeof err);

@@ -382,6 +382,14 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
         instance_kill(inst);
         return;
     }
+    fn_t *fn = inst->pool->fn;
+    if (fn->provisioned && inst->pool->n_instances <= fn->provisioned) {
+        /* Provisioned: kept however long it is idle, and looked at again
+         * an idle period later (it may not be provisioned by then). */
+        struct timeval tv = {.tv_sec = fn->cfg.idle_timeout_s};
+        evtimer_add(inst->idle_ev, &tv);
+        return;
+    }
     log_debug("function %s: reaping idle instance %llu", inst->pool->fn->cfg.name,
               (unsigned long long)inst->id);
     instance_kill(inst);
@@ -582,6 +590,7 @@ static void instance_exited(instance_t *inst, int status)
     fn_ref(fn); /* the instance may hold the last reference */
     instance_free(inst);
     pool_pump(pool);
+    provision_after_exit(fn, was_starting);
     fn_unref(fn);
 }
 

@@ -49,6 +49,11 @@ struct fn {
     bool removed;
     bool pinned;     /* see registry_add_pinned */
     int published;   /* a published version's own (registry_add_version): its number; 0 for $LATEST */
+    /* Provisioned concurrency (provisioned.c): instances kept initialized,
+     * the timer that replaces one that died, and why it falls short. */
+    int provisioned;
+    struct event *provision_ev;
+    char provision_error[160];
     fn_watch_t watch;
     int refs; /* instances and invocations still pointing here */
     /* Its egress rules' interface group (net/egress.h), made for the list
@@ -113,6 +118,9 @@ struct invocation {
 };
 
 enum { LOG_KEEP = 64 * 1024, LOG_MAX_PER_CALL = 1 << 20 };
+
+/* provisioned.c: an instance of fn ended (during its init: failed_init). */
+void provision_after_exit(fn_t *fn, bool failed_init);
 
 /* registry.c */
 /* Reserves inst's link out when its function has network "egress" (its

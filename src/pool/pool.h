@@ -36,6 +36,20 @@ fn_t *registry_add_version(const fn_config_t *cfg);
 int fn_published(const fn_t *fn);
 /* Removes name's version (every one: version 0), as registry_remove. */
 void registry_remove_versions(const char *name, int version);
+/* Each live published version's function of name. */
+void registry_versions_each(const char *name, void (*cb)(fn_t *fn, void *arg), void *arg);
+
+/* Provisioned concurrency (provisioned.c): fn keeps n instances started and
+ * initialized, never reaped for being idle (while it has no more than n),
+ * replaced when one dies. n 0: none. */
+void pool_set_provisioned(fn_t *fn, int n);
+int pool_provisioned(const fn_t *fn);
+/* Tops fn up to its provisioned instances (at the set, and after an exit). */
+void pool_provision(fn_t *fn);
+/* Its instances initialized (idle or running a call). */
+int pool_provisioned_ready(const fn_t *fn);
+/* Why it is short of them ("" when nothing went wrong). */
+const char *pool_provision_error(const fn_t *fn);
 
 /* A pinned function (a chamber's): not listed or found by name, its one
  * instance is started by pool_start_instance and never reaped for being idle

@@ -162,6 +162,8 @@ void fn_unref(fn_t *fn)
         }
     if (fn->log_fd >= 0)
         close(fn->log_fd);
+    if (fn->provision_ev)
+        event_free(fn->provision_ev);
     for (int b = 0; b < SANDBOX_BACKENDS; b++) {
         if (fn->pools[b].scale_ev)
             event_free(fn->pools[b].scale_ev);
@@ -211,6 +213,15 @@ void registry_remove(fn_t *fn)
         unlink(path);
     }
     fn_unref(fn);
+}
+
+void registry_versions_each(const char *name, void (*cb)(fn_t *fn, void *arg), void *arg)
+{
+    for (fn_t *f = D->functions, *next; f; f = next) {
+        next = f->next;
+        if (!f->removed && f->published && !strcmp(f->cfg.name, name))
+            cb(f, arg);
+    }
 }
 
 void registry_remove_versions(const char *name, int version)

@@ -61,6 +61,10 @@ static const char *SCHEMA =
     " function TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL, extra_version INTEGER NOT NULL,"
     " extra_weight REAL NOT NULL, description TEXT NOT NULL, revision TEXT NOT NULL, created_at INTEGER NOT NULL,"
     " updated_at INTEGER NOT NULL, PRIMARY KEY (function, name));"
+    /* Provisioned concurrency per version or alias (store/versions.h). */
+    "CREATE TABLE IF NOT EXISTS provisioned ("
+    " function TEXT NOT NULL, qualifier TEXT NOT NULL, requested INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY (function, qualifier));"
     /* Functions' schedules (store/schedules.h). */
     "CREATE TABLE IF NOT EXISTS schedules ("
     " function TEXT NOT NULL, id TEXT NOT NULL, expression TEXT NOT NULL, input TEXT, enabled INTEGER NOT NULL,"
@@ -249,7 +253,8 @@ int store_delete(store_t *s, const char *name)
                                       "DELETE FROM dead_letters WHERE function=?1",
                                       "DELETE FROM dead_letter_drops WHERE function=?1",
                                       "DELETE FROM schedules WHERE function=?1",
-                                      "DELETE FROM aliases WHERE function=?1"};
+                                      "DELETE FROM aliases WHERE function=?1",
+                                      "DELETE FROM provisioned WHERE function=?1"};
     for (size_t i = 0; i < sizeof OWN / sizeof *OWN; i++)
         if (sqlite3_prepare_v2(s->db, OWN[i], -1, &st, NULL) == SQLITE_OK) {
             sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);

@@ -220,3 +220,80 @@ int store_aliases_each(store_t *s, const char *fn, alias_fn cb, void *arg)
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "list aliases");
 }
+
+/* ---- provisioned concurrency ---- */
+
+int store_provisioned_put(store_t *s, const provisioned_t *p)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT OR REPLACE INTO provisioned (function, qualifier, requested, updated_at)"
+                           " VALUES (?1, ?2, ?3, ?4)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "save provisioned concurrency");
+    sqlite3_bind_text(st, 1, p->function, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, p->qualifier, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, p->requested);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)p->updated_at);
+    return done(s, st, "save provisioned concurrency");
+}
+
+static void provisioned_row(sqlite3_stmt *st, provisioned_t *p)
+{
+    memset(p, 0, sizeof *p);
+    text_col(p->function, sizeof p->function, st, 0);
+    text_col(p->qualifier, sizeof p->qualifier, st, 1);
+    p->requested = sqlite3_column_int(st, 2);
+    p->updated_at = (uint64_t)sqlite3_column_int64(st, 3);
+}
+
+int store_provisioned_get(store_t *s, const char *fn, const char *qualifier, provisioned_t *out)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT function, qualifier, requested, updated_at FROM provisioned"
+                           " WHERE function=?1 AND qualifier=?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "read provisioned concurrency");
+    sqlite3_bind_text(st, 1, fn, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, qualifier, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        provisioned_row(st, out);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return STORE_OK;
+    return rc == SQLITE_DONE ? STORE_NOT_FOUND : store_fail(s, "read provisioned concurrency");
+}
+
+int store_provisioned_delete(store_t *s, const char *fn, const char *qualifier)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "DELETE FROM provisioned WHERE function=?1 AND qualifier=?2", -1, &st, NULL) !=
+        SQLITE_OK)
+        return store_fail(s, "delete provisioned concurrency");
+    sqlite3_bind_text(st, 1, fn, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, qualifier, -1, SQLITE_TRANSIENT);
+    int rc = done(s, st, "delete provisioned concurrency");
+    return rc == STORE_OK && sqlite3_changes(s->db) == 0 ? STORE_NOT_FOUND : rc;
+}
+
+int store_provisioned_each(store_t *s, const char *fn, provisioned_fn cb, void *arg)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT function, qualifier, requested, updated_at FROM provisioned"
+                           " WHERE ?1 IS NULL OR function=?1 ORDER BY function, qualifier",
+                           -1, &st, NULL) != SQLITE_OK)
+        return store_fail(s, "list provisioned concurrency");
+    if (fn)
+        sqlite3_bind_text(st, 1, fn, -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        provisioned_t p;
+        provisioned_row(st, &p);
+        cb(&p, arg);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? STORE_OK : store_fail(s, "list provisioned concurrency");
+}

@@ -48,3 +48,19 @@ int store_alias_get(store_t *s, const char *fn, const char *name, alias_t *out);
 int store_alias_delete(store_t *s, const char *fn, const char *name);
 typedef void (*alias_fn)(const alias_t *a, void *arg);
 int store_aliases_each(store_t *s, const char *fn, alias_fn cb, void *arg);
+
+/* Provisioned concurrency: instances kept initialized for a qualifier (a
+ * published version's number or an alias's name) of a function. */
+typedef struct provisioned {
+    char function[FN_NAME_MAX + 1];
+    char qualifier[ALIAS_NAME_MAX + 1];
+    int requested;
+    uint64_t updated_at;
+} provisioned_t;
+
+int store_provisioned_put(store_t *s, const provisioned_t *p);
+int store_provisioned_get(store_t *s, const char *fn, const char *qualifier, provisioned_t *out);
+int store_provisioned_delete(store_t *s, const char *fn, const char *qualifier);
+/* Each of fn's (every function's: fn NULL), by function and qualifier. */
+typedef void (*provisioned_fn)(const provisioned_t *p, void *arg);
+int store_provisioned_each(store_t *s, const char *fn, provisioned_fn cb, void *arg);
