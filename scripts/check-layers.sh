@@ -1,8 +1,12 @@
 #!/bin/sh
 # The layers of the daemon's parts (../shared/DESIGN.md, "Layering"): each
 # part may include the headers of the parts listed for it, and no other. A
-# lower part never includes a higher one's: api/ is a front end, and the
-# invocation core (pool/, runtime_api/) knows nothing of HTTP's front ends.
+# lower part never includes a higher one's: the invocation core (pool/,
+# runtime_api/) knows nothing of HTTP's front ends. Above it, api/ holds what
+# the front ends share (route table, auth, the write path, answers); events/
+# (Event invocations, schedules) uses it; the front ends are rest/ (and the
+# resources Lambda shares with it), lambda/, glambdar/, chambers/ and
+# router/; server/ dispatches the API listener's routes to all of them.
 # make unit runs it; a line per include that breaks the rule, exit 1.
 allowed() {
   case "$1" in
@@ -14,7 +18,13 @@ allowed() {
     builder) echo "builder net sandbox util" ;;
     runtime_api|pool) echo "pool runtime_api http net sandbox store util" ;;
     api) echo "api builder http net pool runtime_api sandbox store util" ;;
-    cli) echo "cli api builder http net pool runtime_api sandbox store util" ;;
+    events) echo "events api builder http net pool runtime_api sandbox store util" ;;
+    rest) echo "rest events api builder http net pool runtime_api sandbox store util" ;;
+    lambda|glambdar) echo "$1 rest events api builder http net pool runtime_api sandbox store util" ;;
+    chambers) echo "chambers api builder http net pool runtime_api sandbox store util" ;;
+    router) echo "router api builder http net pool runtime_api sandbox store util" ;;
+    server) echo "server router chambers glambdar lambda rest events api builder http net pool runtime_api sandbox store util" ;;
+    cli) echo "cli server router chambers glambdar lambda rest events api builder http net pool runtime_api sandbox store util" ;;
     *) echo "" ;;
   esac
 }

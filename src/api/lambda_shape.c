@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "api/fn_spec.h"
+#include "http/http_util.h"
+#include "pool/pool.h"
 #include "runtime_api/runtimes.h"
 #include "util/base64.h"
 #include "util/util.h"
@@ -139,4 +142,20 @@ bool lambda_function_name(const char *given, char out[FN_NAME_MAX + 1])
         return false;
     snprintf(out, FN_NAME_MAX + 1, "%s", name);
     return true;
+}
+
+/* The function a route names, or NULL after a 404 that quotes it as Lambda
+ * does (an ARN as given; a name as its ARN; a qualifier appended). Only
+ * $LATEST exists: any other qualifier names nothing (api.h). */
+fn_t *lambda_find(struct evhttp_request *req, const char *given)
+{
+    char name[FN_NAME_MAX + 1], q[80];
+    const char *qual = api_query(req, "Qualifier", q, sizeof q);
+    bool latest = !qual || !strcmp(qual, "$LATEST");
+    fn_t *fn = latest && lambda_function_name(given, name) ? registry_find(name) : NULL;
+    if (!fn)
+        http_error(req, 404, "ResourceNotFoundException", "Function not found: %s%.200s%s%.64s",
+                   strstr(given, ":function:") ? "" : "arn:aws:lambda:" LAMBDA_REGION ":" LAMBDA_ACCOUNT ":function:", given,
+                   qual ? ":" : "", qual ? qual : "");
+    return fn;
 }

@@ -68,7 +68,7 @@ enum sandbox_backend fn_backend(const fn_t *fn);
 
 /* How an invocation ended, as the pool reports it to whoever started it
  * (each front end makes its own answer of it: api/invoke_answer.c, the
- * Event invocations of api/async_invoke.c). Valid during the callback. */
+ * Event invocations of events/async_invoke.c). Valid during the callback. */
 enum invoke_outcome_kind {
     OUTCOME_RESULT,         /* the runtime's response: body, len */
     OUTCOME_FUNCTION_ERROR, /* the runtime's /error: body, len, error_type_header */

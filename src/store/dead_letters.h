@@ -3,7 +3,7 @@
  * (their retries spent, or too old to try again) with no failure
  * destination to take them. At most DEAD_LETTERS_MAX per function: a new
  * one beyond that drops the oldest, and the drops are counted. Listed,
- * replayed and deleted through the REST API (api/routes_events.c). */
+ * replayed and deleted through the REST API (rest/routes_events.c). */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -2,7 +2,7 @@
 /* A function's settings for its Event invocations (Lambda's
  * EventInvokeConfig): how many times a failed event is tried again, how long
  * an event may wait, and where the record of its success or final failure
- * goes. One row per function that has any (api/async_invoke.c reads it as
+ * goes. One row per function that has any (events/async_invoke.c reads it as
  * each attempt ends, from a cache the store keeps: store_internal.h;
  * docs/lambda.md, "Event invocations"). */
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 #pragma once
 /* Accepted Event invocations (Lambda's InvocationType Event), kept until
  * they succeeded or finally failed, so that a daemon killed at any moment
- * runs each of them after its restart (api/async_invoke.c). A row is
+ * runs each of them after its restart (events/async_invoke.c). A row is
  * committed before the 202 is sent; the database runs in WAL mode with
  * synchronous=NORMAL, so a commit survives the daemon's death (kill -9),
  * not the machine's (docs/lambda.md, "Event invocations"). */

@@ -1,7 +1,7 @@
 #pragma once
 /* Schedules: a function invoked at the times of a rate() or cron()
  * expression (util/schedule_expr.h), each firing a kept Event invocation
- * (api/scheduler.c; docs/api.md, "Schedules"). A firing and the schedule's
+ * (events/scheduler.c; docs/api.md, "Schedules"). A firing and the schedule's
  * next time are committed together with the event, so a daemon killed at any
  * moment neither loses a firing nor makes one twice. */
 #include <stdbool.h>

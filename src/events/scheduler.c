@@ -3,7 +3,7 @@
  * row, and a daemon has few): the ones due fire, each once however many of
  * its times passed, and the timer is armed again, for a minute at most so
  * that a wall clock that stepped is noticed. */
-#include "api/scheduler.h"
+#include "events/scheduler.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/async_invoke.h"
+#include "events/async_invoke.h"
 #include "pool/daemon.h"
 #include "pool/pool.h"
 #include "store/schedules.h"

@@ -4,7 +4,7 @@
  * too (a client's half-close reaches the server, whose answer still comes
  * back). The splice closes when both directions have ended, or at once on an
  * error of either side. */
-#include "api/tcp_splice.h"
+#include "chambers/tcp_splice.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "rest/rest.h"
 #include "api/lambda_shape.h"
 #include "api/qualifier.h"
 #include "http/http_util.h"

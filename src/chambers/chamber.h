@@ -35,3 +35,10 @@ json_t *chambers_json(void);
 void chamber_destroy(chamber_t *c);
 /* Shutdown: closes every chamber's port (instances are stopped by the pool). */
 void chambers_shutdown(void);
+
+/* impulse's routes, /chambers and /chambers/{id} (routes_chambers.c). */
+struct evhttp_request;
+void api_chambers_list(struct evhttp_request *req);
+void api_chambers_create(struct evhttp_request *req);
+void api_chamber_get(struct evhttp_request *req, const char *id);
+void api_chamber_delete(struct evhttp_request *req, const char *id);

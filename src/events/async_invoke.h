@@ -18,10 +18,10 @@
  * runs: the caller answers with an error, not a 202). */
 int api_invoke_async(fn_t *fn, struct evbuffer *event, char id[37]);
 /* The same for a record sent to a destination: hops, the destinations it
- * came through (api/async_record.h). */
+ * came through (events/async_record.h). */
 int api_invoke_async_hop(fn_t *fn, struct evbuffer *event, char id[37], int hops);
 /* Runs an event already kept in the store (id, accepted_at: its row's; a
- * schedule keeps its firings with the schedule's times, api/scheduler.c). */
+ * schedule keeps its firings with the schedule's times, events/scheduler.c). */
 void api_async_run_kept(fn_t *fn, struct evbuffer *event, const char *id, int hops, uint64_t accepted_at);
 /* At start: runs every event a previous daemon accepted and did not finish. */
 void api_async_resume(void);

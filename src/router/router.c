@@ -1,4 +1,4 @@
-#include "api/router.h"
+#include "router/router.h"
 
 #include <ctype.h>
 #include <event2/buffer.h>
@@ -16,7 +16,7 @@
 #include "api/fn_spec.h"
 #include "api/invoke_answer.h"
 #include "api/qualifier.h"
-#include "api/router_tls.h"
+#include "router/router_tls.h"
 #include "http/conn_limit.h"
 #include "http/http_util.h"
 #include "pool/pool.h"

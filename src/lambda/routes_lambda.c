@@ -12,7 +12,8 @@
 #include <strings.h>
 
 #include "api/api.h"
-#include "api/async_invoke.h"
+#include "rest/rest.h"
+#include "events/async_invoke.h"
 #include "api/invoke_answer.h"
 #include "api/lambda_shape.h"
 #include "api/qualifier.h"
@@ -23,22 +24,6 @@
 #include "util/util.h"
 
 enum { LAMBDA_EVENT_MAX = 6 * 1024 * 1024 };
-
-/* The function a route names, or NULL after a 404 that quotes it as Lambda
- * does (an ARN as given; a name as its ARN; a qualifier appended). Only
- * $LATEST exists: any other qualifier names nothing (api.h). */
-fn_t *lambda_find(struct evhttp_request *req, const char *given)
-{
-    char name[FN_NAME_MAX + 1], q[80];
-    const char *qual = api_query(req, "Qualifier", q, sizeof q);
-    bool latest = !qual || !strcmp(qual, "$LATEST");
-    fn_t *fn = latest && lambda_function_name(given, name) ? registry_find(name) : NULL;
-    if (!fn)
-        http_error(req, 404, "ResourceNotFoundException", "Function not found: %s%.200s%s%.64s",
-                   strstr(given, ":function:") ? "" : "arn:aws:lambda:" LAMBDA_REGION ":" LAMBDA_ACCOUNT ":function:", given,
-                   qual ? ":" : "", qual ? qual : "");
-    return fn;
-}
 
 /* A FunctionName with its qualifier (NAME:QUAL, ACCOUNT:function:NAME:QUAL,
  * or the ARN with it) and the Qualifier parameter, which must agree. For a

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "api/chamber.h"
+#include "chambers/chamber.h"
 #include "api/fn_spec.h"
 #include "http/http_util.h"
 #include "pool/pool.h"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "rest/rest.h"
 #include "api/apigw.h"
 #include "api/fn_spec.h"
 #include "api/invoke_answer.h"
@@ -24,67 +25,6 @@
 #include "util/util.h"
 
 enum { EVENT_MAX_BYTES = 6 * 1024 * 1024 };
-
-enum { API_JSON_MAX_VALUES = 200000 };
-
-static bool json_values_over(const char *s, size_t len, long max)
-{
-    long n = 0;
-    bool in_str = false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_str = false;
-        } else if (c == '"') {
-            in_str = true;
-        } else if ((c == ',' || c == '[' || c == '{') && ++n > max) {
-            return true;
-        }
-    }
-    return false;
-}
-
-json_t *api_json_body(struct evhttp_request *req)
-{
-    size_t len;
-    cleanup_free char *body = http_body(req, &len);
-    if (!body) {
-        http_error(req, 500, "ServiceException", "out of memory");
-        return NULL;
-    }
-    /* A spec has a few thousand values at most; millions would keep the
-     * loop parsing for seconds. Count separators (outside strings) first. */
-    if (json_values_over(body, len, API_JSON_MAX_VALUES)) {
-        http_error(req, 400, "InvalidRequestContentException", "request body has more than %d JSON values",
-                   API_JSON_MAX_VALUES);
-        return NULL;
-    }
-    json_error_t e;
-    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
-    if (!j)
-        http_error(req, 400, "InvalidRequestContentException", "request body is not valid JSON: %s (line %d, column %d)",
-                   e.text, e.line, e.column);
-    return j;
-}
-
-json_t *api_json_object_body(struct evhttp_request *req)
-{
-    json_t *j = api_json_body(req);
-    if (j && !json_is_object(j)) {
-        json_decref(j);
-        http_error(req, 400, "InvalidParameterValueException", "request body must be a JSON object");
-        return NULL;
-    }
-    return j;
-}
-
-void api_not_found(struct evhttp_request *req, const char *name)
-{
-    http_error(req, 404, "ResourceNotFoundException", "function '%s' not found", name);
-}
 
 static int by_name(const void *a, const void *b)
 {
@@ -251,12 +191,6 @@ void api_function_logs(struct evhttp_request *req, const char *name)
     http_send(req, 200, start, all ? (size_t)(all + len - start) : 0);
 }
 
-void api_collect_code(const char *code_sha256, const char *task_key, void *arg)
-{
-    (void)arg;
-    store_gc_code(D->store, code_sha256, pool_task_in_use(task_key) ? "" : task_key);
-}
-
 void api_function_versions(struct evhttp_request *req, const char *name)
 {
     if (!registry_find(name))
@@ -276,7 +210,7 @@ void api_function_instances(struct evhttp_request *req, const char *name)
 }
 
 /* Whether functions can have isolation "microvm" here, and how VMs run. */
-static json_t *microvm_json(void)
+json_t *api_microvm_json(void)
 {
     return json_pack("{s:b, s:s, s:s?}", "available", D->cfg.microvm_ok, "accelerator", microvm_accelerator(),
                      "reason", D->cfg.microvm_ok ? NULL : D->cfg.microvm_why);
@@ -289,18 +223,6 @@ void api_runtimes(struct evhttp_request *req)
         json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:b}", "name", r->name, "language",
                                              r->language, "interpreter",
                                              r->interpreter, "available", runtime_available(r)));
-    http_json(req, 200, json_pack("{s:o, s:o}", "runtimes", arr, "microvm", microvm_json()));
+    http_json(req, 200, json_pack("{s:o, s:o}", "runtimes", arr, "microvm", api_microvm_json()));
 }
 
-void api_health(struct evhttp_request *req)
-{
-    json_t *egress = egress_available() ? json_pack("{s:b}", "available", 1)
-                                        : json_pack("{s:b, s:s}", "available", 0, "why", egress_why());
-    http_json(req, D->draining ? 503 : 200,
-              json_pack("{s:s, s:s, s:o, s:o, s:s, s:i, s:i, s:i, s:{s:i, s:i, s:i}}", "status",
-                        D->draining ? "draining" : "ok", "isolation", sandbox_backend_name(D->cfg.isolation),
-                        "microvm", microvm_json(), "egress", egress, "cgroup",
-                        cgroup_version_name(cgroup_version()), "instances", pool_instance_count(), "inflight",
-                        D->n_inflight, "connections", conn_limit_open(api_conns), "premade", "nodejs",
-                        shells_ready("nodejs"), "python", shells_ready("python"), "csharp", shells_ready("csharp")));
-}

@@ -10,6 +10,12 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "chambers/chamber.h"
+#include "glambdar/glambdar.h"
+#include "lambda/lambda.h"
+#include "rest/rest.h"
+#include "router/router.h"
+#include "server/server.h"
 #include "api/auth.h"
 #include "api/fn_spec.h"
 #include "api/lambda_shape.h"
@@ -17,30 +23,14 @@
 #include "api/sigv4.h"
 #include "http/conn_limit.h"
 #include "http/http_util.h"
+#include "net/egress.h"
+#include "pool/pool.h"
+#include "sandbox/microvm.h"
 #include "pool/daemon.h"
 #include "util/log.h"
 #include "util/util.h"
 
 enum { API_MAX_BODY = 50 * 1024 * 1024, API_MAX_HEADERS = 64 * 1024, API_TIMEOUT_S = 60 };
-
-const char *api_query(struct evhttp_request *req, const char *key, char *buf, size_t size)
-{
-    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-    if (!q)
-        return NULL;
-    struct evkeyvalq params;
-    TAILQ_INIT(&params);
-    if (evhttp_parse_query_str(q, &params) < 0)
-        return NULL;
-    const char *v = evhttp_find_header(&params, key);
-    const char *out = NULL;
-    if (v) {
-        snprintf(buf, size, "%s", v);
-        out = buf;
-    }
-    evhttp_clear_headers(&params);
-    return out;
-}
 
 static void method_not_allowed(struct evhttp_request *req, const char *allow)
 {
@@ -181,4 +171,17 @@ struct evhttp *api_start(const char *addr, int max_connections, char *err, size_
     tcp_nodelay(evhttp_bound_socket_get_fd(bound));
     api_conns = conn_limit_install(h, bound, max_connections);
     return h;
+}
+
+void api_health(struct evhttp_request *req)
+{
+    json_t *egress = egress_available() ? json_pack("{s:b}", "available", 1)
+                                        : json_pack("{s:b, s:s}", "available", 0, "why", egress_why());
+    http_json(req, D->draining ? 503 : 200,
+              json_pack("{s:s, s:s, s:o, s:o, s:s, s:i, s:i, s:i, s:{s:i, s:i, s:i}}", "status",
+                        D->draining ? "draining" : "ok", "isolation", sandbox_backend_name(D->cfg.isolation),
+                        "microvm", api_microvm_json(), "egress", egress, "cgroup",
+                        cgroup_version_name(cgroup_version()), "instances", pool_instance_count(), "inflight",
+                        D->n_inflight, "connections", conn_limit_open(api_conns), "premade", "nodejs",
+                        shells_ready("nodejs"), "python", shells_ready("python"), "csharp", shells_ready("csharp")));
 }

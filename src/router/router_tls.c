@@ -5,7 +5,7 @@
  * first time a host is seen and kept in <data-dir>/tls/<host>.pem, so a
  * client that pinned one keeps it across restarts. No crypto is written here:
  * OpenSSL makes the keys, the certificates and the handshakes. */
-#include "api/router_tls.h"
+#include "router/router_tls.h"
 
 #include <errno.h>
 #include <event2/bufferevent_ssl.h>
@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/router.h"
+#include "router/router.h"
 #include "util/log.h"
 #include "util/util.h"
 

@@ -4,13 +4,13 @@
  * for how long: the function's event invoke config (store/event_config.h),
  * read as each attempt ends; its end goes to a destination or the dead
  * letters (async_record.c). */
-#include "api/async_invoke.h"
+#include "events/async_invoke.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/async_record.h"
+#include "events/async_record.h"
 #include "api/qualifier.h"
 #include "pool/daemon.h"
 #include "store/event_config.h"

@@ -1,4 +1,4 @@
-#include "api/chamber.h"
+#include "chambers/chamber.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -14,7 +14,7 @@
 
 #include "api/apigw.h"
 #include "api/invoke_answer.h"
-#include "api/tcp_splice.h"
+#include "chambers/tcp_splice.h"
 #include "http/conn_limit.h"
 #include "http/http_util.h"
 #include "pool/pool.h"

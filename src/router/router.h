@@ -23,3 +23,9 @@ json_t *router_info(void);
 /* 1 added/removed, 0 nothing to do, -1 refused (err), -2 storage failure. */
 int router_host_add(const char *host, char *err, size_t errlen);
 int router_host_remove(const char *host, char *err, size_t errlen);
+
+/* The router's hosts through the API (routes_router.c): GET /api/v1/router,
+ * PUT/DELETE /api/v1/router/hosts/{host}. */
+struct evhttp_request;
+void api_router(struct evhttp_request *req);
+void api_router_host(struct evhttp_request *req, const char *host, bool add);

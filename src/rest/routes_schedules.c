@@ -1,4 +1,4 @@
-/* A function's schedules (store/schedules.h, api/scheduler.c) under
+/* A function's schedules (store/schedules.h, events/scheduler.c) under
  * /api/v1/functions/{name}/schedules[/{id}]: GET lists them or shows one,
  * PUT creates or replaces one, DELETE removes one. And the test clock,
  * POST /api/v1/test/clock, on a daemon started with --clock-offset.
@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/scheduler.h"
+#include "rest/rest.h"
+#include "events/scheduler.h"
 #include "http/http_util.h"
 #include "pool/daemon.h"
 #include "pool/pool.h"

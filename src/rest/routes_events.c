@@ -14,8 +14,9 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "api/async_invoke.h"
-#include "api/async_record.h"
+#include "rest/rest.h"
+#include "events/async_invoke.h"
+#include "events/async_record.h"
 #include "api/lambda_shape.h"
 #include "http/http_util.h"
 #include "pool/pool.h"

@@ -2,7 +2,7 @@
 #include <event2/http.h>
 
 #include "api/api.h"
-#include "api/router.h"
+#include "router/router.h"
 #include "http/http_util.h"
 #include "util/log.h"
 

@@ -6,14 +6,14 @@
  *    "responsePayload": the last answer}
  * delivered to the destination function as an Event invocation of its own
  * (kept, tried again, with destinations of its own). docs/lambda.md. */
-#include "api/async_record.h"
+#include "events/async_record.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/async_invoke.h"
+#include "events/async_invoke.h"
 #include "api/lambda_shape.h"
 #include "pool/daemon.h"
 #include "store/dead_letters.h"
