@@ -10,3 +10,5 @@ int cmd_check(int argc, char **argv);
 /* The API's tokens (token.c). */
 int cmd_token(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
+/* publish, versions, alias, provision, event-config, dead-letters (manage.c). */
+int cmd_manage(int argc, char **argv);

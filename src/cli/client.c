@@ -1,7 +1,7 @@
 /* The client commands of the impuls binary, against a running daemon at
  * --addr or IMPULS_ADDR (default 127.0.0.1:8080):
  *   deploy PATH   a .js/.py/.go/.cs file (inline code), a .zip, or a directory (zipped)
- *   invoke NAME [JSON|-]   ls   get NAME   rm NAME   logs NAME [--tail N] [-f]
+ *   invoke NAME[:QUALIFIER] [JSON|-]   ls   get NAME   rm NAME   logs NAME [--tail N] [-f]
  *   instances NAME
  *   chambers [start APP VERSION [--runtime R] | get ID | rm ID]
  * Exit codes: 0 done; 1 the daemon refused (its message is printed); 2 bad
@@ -172,8 +172,14 @@ static int cmd_invoke(const opts_t *o, const char *name, const char *event)
     } else {
         len = event ? strlen(event) : 0;
     }
-    char path[160];
-    snprintf(path, sizeof path, "/api/v1/functions/%s/invoke%s", name, o->local ? "?local=true" : "");
+    /* NAME:QUALIFIER runs a published version or an alias's pick. */
+    char path[512], fn[FN_NAME_MAX + 1];
+    const char *colon = strchr(name, ':');
+    snprintf(fn, sizeof fn, "%.*s", (int)(colon ? (size_t)(colon - name) : strlen(name)), name);
+    char *q = colon ? evhttp_encode_uri(colon + 1) : NULL;
+    snprintf(path, sizeof path, "/api/v1/functions/%s/invoke%s%s%s%s", fn, q ? "?qualifier=" : "", q ? q : "",
+             o->local ? (q ? "&" : "?") : "", o->local ? "local=true" : "");
+    free(q);
     http_response_t r;
     int rc = cli_call(o->addr, "POST", path, len ? event : NULL, len, &r);
     if (rc == EXIT_OK) {
@@ -342,7 +348,7 @@ static void client_usage(FILE *f)
     fprintf(f, "usage: impuls [--addr HOST:PORT] [--json] COMMAND ...\n"
                "  deploy PATH [--name N] [--runtime R] [--handler H] [--memory MB] [--timeout S]\n"
                "              [--isolation namespace|microvm]\n"
-               "  invoke NAME [JSON|-] [--local]\n"
+               "  invoke NAME[:QUALIFIER] [JSON|-] [--local]\n"
                "  ls | get NAME | rm NAME | instances NAME\n"
                "  logs NAME [--tail N] [-f]\n"
                "  chambers [start APP VERSION [--runtime R] | get ID | rm ID]\n");
@@ -418,7 +424,10 @@ int cmd_client(int argc, char **argv)
         return cmd_ls(&o);
     if (!strcmp(cmd, "deploy") && n == 2)
         return cmd_deploy(&o, a[1]);
-    if (needs_name && n >= 2 && !fn_name_valid(a[1]))
+    char bare[FN_NAME_MAX + 2]; /* (invoke's NAME may have a :QUALIFIER) */
+    snprintf(bare, sizeof bare, "%.*s", (int)strcspn(n >= 2 ? a[1] : "", !strcmp(cmd, "invoke") ? ":" : ""),
+             n >= 2 ? a[1] : "");
+    if (needs_name && n >= 2 && !fn_name_valid(bare))
         return usage_error("function name '%s' must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", a[1]);
     if (!strcmp(cmd, "invoke") && (n == 2 || n == 3))
         return cmd_invoke(&o, a[1], n == 3 ? a[2] : NULL);

@@ -12,11 +12,14 @@ static void usage(FILE *f)
                "commands:\n"
                "  serve       run the daemon (impuls serve --help)\n"
                "  deploy PATH  create or update a function from a .js/.py file, a .zip or a directory\n"
-               "  invoke NAME [JSON|-]   ls   get NAME   rm NAME   logs NAME [-f]   instances NAME\n"
+               "  invoke NAME[:QUALIFIER] [JSON|-]   ls   get NAME   rm NAME   logs NAME [-f]   instances NAME\n"
                "  chambers [start APP VERSION [--runtime R] | get ID | rm ID]\n"
                "  up [-d DIR] [-a HOST]   down [NAME...] [--force]   check   (SmolFaaS's workflow: docs/build.md)\n"
                "  token create --scope admin|deploy|invoke|read [--functions PATTERN] [--expires 30d] | ls | rm ID\n"
                "  schedule put FUNCTION ID EXPRESSION [--input JSON] [--disabled] | ls FUNCTION | rm FUNCTION ID\n"
+               "  publish NAME   versions NAME | rm NAME N   alias set|ls|rm   provision NAME QUALIFIER N | ls | rm\n"
+               "  event-config NAME [--retries N] [--max-age S] [--on-success F] [--on-failure F] | rm NAME\n"
+               "  dead-letters NAME | replay NAME [ID] | rm NAME [ID]   (impuls publish --help for the details)\n"
                "client options: --addr HOST:PORT (or IMPULS_ADDR; default 127.0.0.1:8080), --json;\n"
                "  the API token sent: IMPULS_TOKEN, or the first line of IMPULS_TOKEN_FILE (mode 0600)\n");
 }
@@ -49,6 +52,10 @@ int main(int argc, char **argv)
         return cmd_token(argc - 1, argv + 1);
     if (!strcmp(argv[1], "schedule"))
         return cmd_schedule(argc - 1, argv + 1);
+    static const char *const MANAGE[] = {"publish", "versions", "alias", "provision", "event-config", "dead-letters"};
+    for (size_t i = 0; i < sizeof MANAGE / sizeof *MANAGE; i++)
+        if (!strcmp(argv[1], MANAGE[i]))
+            return cmd_manage(argc - 1, argv + 1);
     if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(stdout);
         return 0;
