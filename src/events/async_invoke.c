@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "events/async_record.h"
+#include "events/scheduler.h"
 #include "api/qualifier.h"
 #include "pool/daemon.h"
 #include "store/event_config.h"
@@ -191,7 +192,9 @@ static void handle_outcome(attempt_t *a, const invoke_outcome_t *o)
         async_end(&end, &cfg, ASYNC_SUCCESS);
         return finish(a);
     }
-    uint64_t now = now_ms(); /* (a wall clock: it may have stepped back since) */
+    /* (a wall clock: it may have stepped back since; the test clock's, so
+     * that a test can age an event without waiting) */
+    uint64_t now = scheduler_now_ms();
     bool too_old = now > a->accepted_at && now - a->accepted_at >= (uint64_t)event_config_age_s(&cfg) * 1000;
     /* A throttle (the function's queue full) is not an attempt: the event
      * waits, backing off, for as long as an event may wait. */
@@ -205,7 +208,8 @@ static void handle_outcome(attempt_t *a, const invoke_outcome_t *o)
     }
     a->throttles = 0;
     if (too_old || a->n > event_config_retries(&cfg)) { /* (async_end says so in the log) */
-        async_end(&end, &cfg, too_old ? ASYNC_TOO_OLD : ASYNC_RETRIES_SPENT);
+        if (!async_end(&end, &cfg, too_old ? ASYNC_TOO_OLD : ASYNC_RETRIES_SPENT))
+            return attempt_free(a); /* its end is nowhere: the event stays kept, for the next start */
         return finish(a);
     }
     if (D->draining)

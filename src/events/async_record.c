@@ -18,6 +18,7 @@
 #include "pool/daemon.h"
 #include "store/dead_letters.h"
 #include "util/base64.h"
+#include "util/log.h"
 #include "util/util.h"
 
 static const char *const CONDITION[] = {"Success", "RetriesExhausted", "EventAgeExceeded"};
@@ -87,7 +88,7 @@ static void log_end(fn_t *fn, const async_end_t *e, async_condition_t c, const c
     fn_log_write(fn, line, (size_t)(k < (int)sizeof line ? k : (int)sizeof line - 1));
 }
 
-static void keep_letter(const async_end_t *e, async_condition_t c, const char *why)
+static bool keep_letter(const async_end_t *e, async_condition_t c, const char *why)
 {
     json_t *answer = response_payload(e->outcome);
     char *error = answer ? json_dumps(answer, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
@@ -97,14 +98,18 @@ static void keep_letter(const async_end_t *e, async_condition_t c, const char *w
                        .condition = CONDITION[c], .error = error, .status = async_invoke_status(e->outcome),
                        .attempts = e->attempts, .accepted_at = e->accepted_at, .failed_at = now_ms()};
     snprintf(l.id, sizeof l.id, "%s", e->id);
-    char where[300];
-    if (store_dead_letter_add(D->store, fn_cfg(e->fn)->name, &l, DEAD_LETTERS_MAX) == STORE_OK)
+    char where[400];
+    bool kept = store_dead_letter_add(D->store, fn_cfg(e->fn)->name, &l, DEAD_LETTERS_MAX) == STORE_OK;
+    if (kept)
         snprintf(where, sizeof where, "%skept as a dead letter", why);
     else
-        snprintf(where, sizeof where, "%sand it could not be kept as a dead letter: %s", why,
-                 store_last_error(D->store));
+        snprintf(where, sizeof where, "%sand it could not be kept as a dead letter (%s): the event stays, for the "
+                                      "next start to run again", why, store_last_error(D->store));
     free(error);
     log_end(e->fn, e, c, where);
+    if (!kept) /* (the function's log may be on the same full disk) */
+        log_error("async invocation %s of %s: %s", e->id, fn_cfg(e->fn)->name, where);
+    return kept;
 }
 
 /* The record to the destination as an Event invocation of its own: 0, or
@@ -142,14 +147,15 @@ static int send_record(const async_end_t *e, async_condition_t c, const char *de
     return 0;
 }
 
-void async_end(const async_end_t *e, const event_config_t *cfg, async_condition_t c)
+bool async_end(const async_end_t *e, const event_config_t *cfg, async_condition_t c)
 {
     const char *dest = c == ASYNC_SUCCESS ? cfg->on_success : cfg->on_failure;
     char why[300] = "";
     if (*dest && send_record(e, c, dest, why, sizeof why) == 0)
-        return;
+        return true;
     if (c != ASYNC_SUCCESS)
-        keep_letter(e, c, why);
-    else if (*why)
+        return keep_letter(e, c, why);
+    if (*why)
         log_end(e->fn, e, c, why);
+    return true;
 }

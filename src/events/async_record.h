@@ -5,6 +5,7 @@
  * to the function's dead letters (store/dead_letters.h). */
 #include <event2/buffer.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "pool/pool.h"
@@ -34,5 +35,8 @@ int async_invoke_status(const invoke_outcome_t *o);
  * string, or {"base64": ...} when they are not UTF-8; null when empty. */
 json_t *async_payload_json(const void *data, size_t len);
 /* Sends e's record on, or keeps it as a dead letter, as cfg says; each
- * failure is a line in the function's log. */
-void async_end(const async_end_t *e, const event_config_t *cfg, async_condition_t c);
+ * failure is a line in the function's log. false when a failure's end could
+ * be neither sent nor kept (the store refused both): the caller then keeps
+ * the event itself, to be run again by the next start, rather than lose it.
+ * (A success whose record cannot be sent is logged, and done.) */
+bool async_end(const async_end_t *e, const event_config_t *cfg, async_condition_t c);

@@ -11,5 +11,6 @@ void scheduler_start(void);
 void scheduler_kick(void);
 void scheduler_stop(void);
 /* The schedules' clock, ms since the epoch: the wall clock, plus the test
- * clock's offset on a daemon started with --clock-offset. */
+ * clock's offset on a daemon started with --clock-offset. Kept events age by
+ * it too (async_invoke.c: an event's maximum age). */
 uint64_t scheduler_now_ms(void);

@@ -292,3 +292,20 @@ def test_a_loop_of_destinations_stops_after_16_hops():
         # Each record carries the one before as its requestPayload.
         last = max(records(d, "ping") + records(d, "pong"), key=lambda r: json.dumps(r).count("requestContext"))
         assert json.dumps(last).count('"condition": "Success"') == 16
+
+
+def test_an_event_older_than_its_maximum_age_fails_for_good_as_event_age_exceeded():
+    # The test clock ages kept events: no waiting for the 60 s minimum.
+    with running_daemon(["--clock-offset", "0"]) as d:
+        make(d, "old", WORKER, env={"FAIL": "1"})
+        r = d.request("PUT", "/api/v1/functions/old/event-invoke-config", {"max_event_age_s": 60})
+        assert r.status == 200, r
+        rid = send_event(d, "old", {"n": 1})
+        retry = f"[impuls] async invocation {rid} failed (HTTP 200); attempt 2 in 1 s"
+        wait_for(lambda: retry in d.request("GET", "/api/v1/functions/old/logs").body.decode(), 30,
+                 "the first attempt did not fail")
+        assert d.request("POST", "/api/v1/test/clock", {"advance_s": 61}).status == 200
+        got = wait_for(lambda: letters(d, "old")["dead_letters"], 30, "no dead letter")
+        assert [(l["id"], l["condition"], l["attempts"]) for l in got] == [(rid, "EventAgeExceeded", 2)]
+        log = d.request("GET", "/api/v1/functions/old/logs").body.decode()
+        assert "older than its maximum event age" in log

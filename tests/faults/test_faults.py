@@ -109,3 +109,53 @@ def test_full_data_dir_fails_cleanly(small_data_dir):
         d.stop()
         assert d.leftovers() == []
         os.unlink(d.log_path)
+
+
+def test_an_event_whose_end_cannot_be_kept_stays_for_the_next_start(small_data_dir):
+    """A final failure whose dead letter the full disk refuses is not lost:
+    the event stays kept, and the next start runs it again and keeps it."""
+    d = Daemon(data_dir=os.path.join(small_data_dir, "data"), extra_args=["--prewarm", "0"])
+    os.makedirs(d.data_dir)
+    d.log_path = os.path.join(tempfile.gettempdir(), f"impuls-full-ev-{os.getpid()}.log")
+    d.start()
+    filler = os.path.join(small_data_dir, "filler")
+    try:
+        d.create(name="bad", runtime="python3.11", handler="index.handler",
+                 code="import time\ndef handler(e, c):\n    time.sleep(e['s'])\n    raise ValueError('no')\n")
+        assert d.request("PUT", "/api/v1/functions/bad/event-invoke-config", {"max_retry_attempts": 0}).status == 200
+        r = d.request("POST", "/2015-03-31/functions/bad/invocations", {"s": 1.5},
+                      headers={"X-Amz-Invocation-Type": "Event"})
+        assert r.status == 202, r
+        rid = r.headers["X-Amzn-RequestId"]
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+        try:  # full while the attempt runs
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:
+            pass
+        os.close(fd)
+        want = f"async invocation {rid} of bad: "
+        deadline = time.monotonic() + 30
+        while want not in d.read_log():
+            assert time.monotonic() < deadline, d.read_log()[-2000:]
+            time.sleep(0.05)
+        line = [l for l in d.read_log().splitlines() if want in l][0]
+        assert line.endswith(": the event stays, for the next start to run again"), line
+        os.unlink(filler)
+        assert d.request("GET", "/api/v1/functions/bad/dead-letters").json()["dead_letters"] == []
+        assert d.request("GET", "/api/v1/functions/bad").json()["events"]["queued"] == 1
+        assert d.stop() == 0
+        d.start()  # runs it again; this time its end is kept
+        deadline = time.monotonic() + 30
+        while not d.request("GET", "/api/v1/functions/bad/dead-letters").json()["dead_letters"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        (letter,) = d.request("GET", "/api/v1/functions/bad/dead-letters").json()["dead_letters"]
+        assert (letter["id"], letter["condition"]) == (rid, "RetriesExhausted")
+        assert d.request("GET", "/api/v1/functions/bad").json()["events"]["queued"] == 0
+    finally:
+        if os.path.exists(filler):
+            os.unlink(filler)
+        d.stop()
+        assert d.leftovers() == []
+        os.unlink(d.log_path)
