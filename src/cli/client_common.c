@@ -88,3 +88,9 @@ int cli_spec_set_zip(json_t *spec, const char *zip, size_t len)
     free(b64);
     return rc;
 }
+
+const char *cli_str(json_t *j, const char *key, const char *none)
+{
+    const char *v = json_string_value(json_object_get(j, key));
+    return v ? v : none;
+}

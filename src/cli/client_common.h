@@ -10,6 +10,9 @@
 /* 0 done; 1 the daemon refused; 2 bad usage or input; 3 unreachable. */
 enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
+/* A string field of an answer, or `none` when it has none (an answer
+ * without it prints as that, not a crash). */
+const char *cli_str(json_t *j, const char *key, const char *none);
 /* The daemon's address: IMPULS_ADDR, else 127.0.0.1:8080. */
 const char *cli_default_addr(void);
 /* An answer of 400 or more: prints "impuls: MESSAGE (TYPE, HTTP N)" and

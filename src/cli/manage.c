@@ -40,12 +40,6 @@ static void usage(FILE *f)
                "  (with --addr HOST:PORT and --json as the other client commands)\n");
 }
 
-static const char *str(json_t *j, const char *key)
-{
-    const char *v = json_string_value(json_object_get(j, key));
-    return v ? v : "-";
-}
-
 /* /api/v1/functions/NAME/WHAT[/ID][TAIL], the parts encoded. */
 static void path_of(char *out, size_t size, const char *name, const char *what, const char *id, const char *tail)
 {
@@ -113,8 +107,8 @@ static void say_versions(json_t *j, int status, void *arg)
     json_array_foreach(json_object_get(j, "versions"), i, v)
     {
         printf("%-8d %-10s %-20s %s\n", (int)json_integer_value(json_object_get(v, "version")),
-               json_is_true(json_object_get(v, "published")) ? "yes" : "no", str(v, "version_label"),
-               str(v, "updated_at"));
+               json_is_true(json_object_get(v, "published")) ? "yes" : "no", cli_str(v, "version_label", "-"),
+               cli_str(v, "updated_at", "-"));
     }
 }
 
@@ -127,8 +121,8 @@ static void say_alias(json_t *a, const char *fn)
     if (json_is_integer(v))
         snprintf(version, sizeof version, "%d", (int)json_integer_value(v));
     else
-        snprintf(version, sizeof version, "%s", str(a, "version"));
-    printf("%s:%s -> version %s", fn, str(a, "name"), version);
+        snprintf(version, sizeof version, "%s", cli_str(a, "version", "-"));
+    printf("%s:%s -> version %s", fn, cli_str(a, "name", "-"), version);
     if (json_is_object(routing))
         printf(", %g%% to version %d", json_number_value(json_object_get(routing, "weight")) * 100,
                (int)json_integer_value(json_object_get(routing, "version")));
@@ -216,10 +210,10 @@ static int alias_set(const manage_opts_t *o, const char *fn, const char *alias, 
 
 static void say_provisioned_one(json_t *p, const char *fn)
 {
-    printf("%s:%s (version %d): %d of %d ready, %s\n", fn, str(p, "qualifier"),
+    printf("%s:%s (version %d): %d of %d ready, %s\n", fn, cli_str(p, "qualifier", "-"),
            (int)json_integer_value(json_object_get(p, "version")),
            (int)json_integer_value(json_object_get(p, "available")),
-           (int)json_integer_value(json_object_get(p, "requested")), str(p, "status"));
+           (int)json_integer_value(json_object_get(p, "requested")), cli_str(p, "status", "-"));
 }
 
 static void say_provisioned(json_t *j, int status, void *arg) { say_provisioned_one(j, arg); }
@@ -237,8 +231,8 @@ static void say_event_config(json_t *j, int status, void *arg)
 {
     printf("%s: %d retries, events kept %d s, on success %s, on failure %s\n", (const char *)arg,
            (int)json_integer_value(json_object_get(j, "max_retry_attempts")),
-           (int)json_integer_value(json_object_get(j, "max_event_age_s")), str(j, "on_success"),
-           str(j, "on_failure"));
+           (int)json_integer_value(json_object_get(j, "max_event_age_s")), cli_str(j, "on_success", "-"),
+           cli_str(j, "on_failure", "-"));
 }
 
 static void say_letters(json_t *j, int status, void *arg)
@@ -248,8 +242,8 @@ static void say_letters(json_t *j, int status, void *arg)
     json_t *l;
     json_array_foreach(json_object_get(j, "dead_letters"), i, l)
     {
-        printf("%-36s %-18s %-8d %s\n", str(l, "id"), str(l, "condition"),
-               (int)json_integer_value(json_object_get(l, "attempts")), str(l, "failed_at"));
+        printf("%-36s %-18s %-8d %s\n", cli_str(l, "id", "-"), cli_str(l, "condition", "-"),
+               (int)json_integer_value(json_object_get(l, "attempts")), cli_str(l, "failed_at", "-"));
     }
     printf("%d dropped (at most %d kept)\n", (int)json_integer_value(json_object_get(j, "dropped")),
            (int)json_integer_value(json_object_get(j, "max")));
@@ -259,7 +253,7 @@ static void say_replayed(json_t *j, int status, void *arg)
 {
     json_t *ids = json_object_get(j, "request_ids");
     if (!ids && json_object_get(j, "request_id"))
-        printf("replayed as %s\n", str(j, "request_id"));
+        printf("replayed as %s\n", cli_str(j, "request_id", "-"));
     else
         printf("replayed %d dead letter(s)\n", (int)json_array_size(ids));
 }

@@ -19,12 +19,6 @@ static void usage(FILE *f)
                "  (with --addr HOST:PORT and --json as the other client commands)\n");
 }
 
-static const char *str(json_t *j, const char *key)
-{
-    const char *v = json_string_value(json_object_get(j, key));
-    return v ? v : "-";
-}
-
 /* /api/v1/functions/FN/schedules[/ID], each part encoded. */
 static void path_of(char *out, size_t size, const char *fn, const char *id)
 {
@@ -64,7 +58,7 @@ static int put(const char *addr, bool json, char **a, const char *input, bool di
             printf("%s\n", r.body);
         else
             printf("%s %s/%s: %s, next at %s\n", r.status == 201 ? "scheduled" : "rescheduled", a[0], a[1],
-                   str(j, "expression"), str(j, "next_fire_at"));
+                   cli_str(j, "expression", "-"), cli_str(j, "next_fire_at", "-"));
         json_decref(j);
     }
     http_response_clear(&r);
@@ -86,9 +80,9 @@ static int list(const char *addr, bool json, const char *fn)
         json_t *s;
         json_array_foreach(json_object_get(j, "schedules"), i, s)
         {
-            printf("%-20s %-28s %-7s %-24s %s\n", str(s, "id"), str(s, "expression"),
-                   json_is_true(json_object_get(s, "enabled")) ? "yes" : "no", str(s, "next_fire_at"),
-                   str(s, "last_fired_at"));
+            printf("%-20s %-28s %-7s %-24s %s\n", cli_str(s, "id", "-"), cli_str(s, "expression", "-"),
+                   json_is_true(json_object_get(s, "enabled")) ? "yes" : "no", cli_str(s, "next_fire_at", "-"),
+                   cli_str(s, "last_fired_at", "-"));
         }
         json_decref(j);
     }

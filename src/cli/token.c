@@ -23,13 +23,6 @@ static void usage(FILE *f)
                "   IMPULS_TOKEN's, or IMPULS_TOKEN_FILE's first line)\n");
 }
 
-/* A string field of j, or "" (an answer without it prints as nothing, not a crash). */
-static const char *str(json_t *j, const char *key)
-{
-    const char *v = json_string_value(json_object_get(j, key));
-    return v ? v : "";
-}
-
 static void when(json_int_t t, char out[32])
 {
     time_t tt = (time_t)t;
@@ -62,10 +55,10 @@ static int create(const char *addr, bool json, const char *scope, const char *fu
         if (json)
             printf("%s\n", r.body);
         else if (aws) /* a profile's lines of an AWS credentials file */
-            printf("aws_access_key_id = %s\naws_secret_access_key = %s\n", str(j, "aws_access_key_id"),
-                   str(j, "aws_secret_access_key"));
+            printf("aws_access_key_id = %s\naws_secret_access_key = %s\n", cli_str(j, "aws_access_key_id", ""),
+                   cli_str(j, "aws_secret_access_key", ""));
         else
-            printf("%s\n", str(j, "token"));
+            printf("%s\n", cli_str(j, "token", ""));
         json_decref(j);
     }
     http_response_clear(&r);
@@ -86,10 +79,10 @@ static int list(const char *addr, bool json)
         json_array_foreach(json_object_get(j, "tokens"), i, t)
         {
             char created[32], expires[32];
-            const char *fns = str(t, "functions");
+            const char *fns = cli_str(t, "functions", "");
             when(json_integer_value(json_object_get(t, "created_at")), created);
             when(json_integer_value(json_object_get(t, "expires_at")), expires);
-            printf("%-12s %-7s %-20s %-20s %s\n", str(t, "id"), str(t, "scope"), *fns ? fns : "*", created, expires);
+            printf("%-12s %-7s %-20s %-20s %s\n", cli_str(t, "id", ""), cli_str(t, "scope", ""), *fns ? fns : "*", created, expires);
         }
         json_decref(j);
     }

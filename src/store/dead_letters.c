@@ -65,13 +65,7 @@ int store_dead_letter_add(store_t *s, const char *fn, const dead_letter_t *l, in
             rc = step_done(s, st, "count dropped letters");
         }
     }
-    if (sqlite3_exec(s->db, rc == STORE_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK && rc == STORE_OK)
-        rc = store_fail(s, "keep a dead letter");
-    /* A failed COMMIT may leave the transaction open (busy, I/O): every
-     * later write of the daemon's one connection would be in it. */
-    if (!sqlite3_get_autocommit(s->db))
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
+    return store_end_transaction(s, rc, "keep a dead letter");
 }
 
 int store_dead_letters_each(store_t *s, const char *fn, const char *id, dead_letter_fn cb, void *arg)

@@ -14,18 +14,6 @@ static int finish(store_t *s, sqlite3_stmt *st, const char *what)
     return rc == SQLITE_DONE ? STORE_OK : store_fail(s, what);
 }
 
-/* Ends a transaction: COMMIT when rc is STORE_OK, else ROLLBACK; never
- * leaves one open (every later write of the daemon's one connection would
- * be in it). */
-static int end_transaction(store_t *s, int rc, const char *what)
-{
-    if (sqlite3_exec(s->db, rc == STORE_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK && rc == STORE_OK)
-        rc = store_fail(s, what);
-    if (!sqlite3_get_autocommit(s->db))
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
-}
-
 static int count_of(store_t *s, const char *fn, const char *id, int *n, bool *exists)
 {
     sqlite3_stmt *st;
@@ -74,7 +62,7 @@ int store_schedule_put(store_t *s, const schedule_t *sc, bool *created)
     }
     if (created)
         *created = !exists;
-    return end_transaction(s, rc, "save schedule");
+    return store_end_transaction(s, rc, "save schedule");
 }
 
 #define COLUMNS "function, id, expression, input, enabled, created_at, updated_at, last_fired_at, next_at"
@@ -161,5 +149,5 @@ int store_schedule_fired(store_t *s, const char *fn, const char *id, uint64_t fi
     }
     if (rc == STORE_OK && sqlite3_changes(s->db) == 0)
         rc = STORE_NOT_FOUND; /* deleted meanwhile: no firing either */
-    return end_transaction(s, rc, "keep a schedule's firing");
+    return store_end_transaction(s, rc, "keep a schedule's firing");
 }

@@ -80,6 +80,15 @@ int store_fail(store_t *s, const char *what)
 
 const char *store_last_error(store_t *s) { return s->err; }
 
+int store_end_transaction(store_t *s, int rc, const char *what)
+{
+    if (sqlite3_exec(s->db, rc == STORE_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK && rc == STORE_OK)
+        rc = store_fail(s, what);
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 store_t *store_open(const char *data_dir, char *err, size_t errlen)
 {
     store_t *s = calloc(1, sizeof *s);

@@ -22,6 +22,12 @@ struct store {
     event_config_slot_t event_configs[EVENT_CONFIG_SLOTS];
 };
 
+/* Ends a transaction begun with BEGIN IMMEDIATE: COMMIT when rc is STORE_OK,
+ * else ROLLBACK; returns rc, or STORE_ERR when the COMMIT failed. Never
+ * leaves one open (a failed COMMIT may: busy, I/O), as every later write of
+ * the daemon's one connection would be in it. */
+int store_end_transaction(store_t *s, int rc, const char *what);
+
 /* Drops fn's cached event invoke config (its row changed or went). */
 void event_config_forget(store_t *s, const char *fn);
 
