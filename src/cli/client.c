@@ -28,7 +28,7 @@ enum { INPUT_MAX = 50 << 20 };
 
 typedef struct opts {
     const char *addr;
-    bool json, local, follow;
+    bool json, local, follow, async;
     const char *name, *runtime, *handler, *isolation;
     int memory_mb, timeout_s, tail;
 } opts_t;
@@ -177,12 +177,16 @@ static int cmd_invoke(const opts_t *o, const char *name, const char *event)
     const char *colon = strchr(name, ':');
     snprintf(fn, sizeof fn, "%.*s", (int)(colon ? (size_t)(colon - name) : strlen(name)), name);
     char *q = colon ? evhttp_encode_uri(colon + 1) : NULL;
-    snprintf(path, sizeof path, "/api/v1/functions/%s/invoke%s%s%s%s", fn, q ? "?qualifier=" : "", q ? q : "",
-             o->local ? (q ? "&" : "?") : "", o->local ? "local=true" : "");
+    char query[400];
+    snprintf(query, sizeof query, "%s%s%s%s", q ? "&qualifier=" : "", q ? q : "", o->local ? "&local=true" : "",
+             o->async ? "&invocation_type=Event" : "");
+    snprintf(path, sizeof path, "/api/v1/functions/%s/invoke%s%s", fn, *query ? "?" : "", *query ? query + 1 : "");
     free(q);
     http_response_t r;
     int rc = cli_call(o->addr, "POST", path, len ? event : NULL, len, &r);
-    if (rc == EXIT_OK) {
+    if (rc == EXIT_OK && o->async && !o->json) {
+        printf("accepted %s\n", r.request_id);
+    } else if (rc == EXIT_OK) {
         fwrite(r.body, 1, r.body_len, stdout);
         if (r.body_len && r.body[r.body_len - 1] != '\n')
             putchar('\n');
@@ -348,7 +352,7 @@ static void client_usage(FILE *f)
     fprintf(f, "usage: impuls [--addr HOST:PORT] [--json] COMMAND ...\n"
                "  deploy PATH [--name N] [--runtime R] [--handler H] [--memory MB] [--timeout S]\n"
                "              [--isolation namespace|microvm]\n"
-               "  invoke NAME[:QUALIFIER] [JSON|-] [--local]\n"
+               "  invoke NAME[:QUALIFIER] [JSON|-] [--local] [--async]\n"
                "  ls | get NAME | rm NAME | instances NAME\n"
                "  logs NAME [--tail N] [-f]\n"
                "  chambers [start APP VERSION [--runtime R] | get ID | rm ID]\n");
@@ -370,6 +374,7 @@ int cmd_client(int argc, char **argv)
     static struct option longopts[] = {
         {"addr", required_argument, 0, 'a'},    {"json", no_argument, 0, 'j'},
         {"local", no_argument, 0, 'l'},         {"follow", no_argument, 0, 'f'},
+        {"async", no_argument, 0, 'A'},
         {"name", required_argument, 0, 'n'},    {"runtime", required_argument, 0, 'r'},
         {"handler", required_argument, 0, 'H'}, {"memory", required_argument, 0, 'm'},
         {"timeout", required_argument, 0, 't'}, {"tail", required_argument, 0, 'T'},
@@ -385,6 +390,7 @@ int cmd_client(int argc, char **argv)
         case 'a': o.addr = optarg; break;
         case 'j': o.json = true; break;
         case 'l': o.local = true; break;
+        case 'A': o.async = true; break;
         case 'f': o.follow = true; break;
         case 'n': o.name = optarg; break;
         case 'r': o.runtime = optarg; break;

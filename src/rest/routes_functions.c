@@ -14,6 +14,7 @@
 #include "api/invoke_answer.h"
 #include "api/qualifier.h"
 #include "api/source_build.h"
+#include "events/async_invoke.h"
 #include "http/conn_limit.h"
 #include "http/http_util.h"
 #include "net/egress.h"
@@ -111,6 +112,18 @@ void api_invoke(struct evhttp_request *req, fn_t *fn)
 {
     if (D->draining)
         return http_error(req, 503, "ServiceUnavailable", "the daemon is shutting down");
+    /* X-Impuls-Invocation-Type: Event (or ?invocation_type=Event): kept and
+     * run in the background, as Lambda's InvocationType Event
+     * (events/async_invoke.h). */
+    char tq[24];
+    const char *type = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Impuls-Invocation-Type");
+    if (!type)
+        type = api_query(req, "invocation_type", tq, sizeof tq);
+    if (type && strcasecmp(type, "Event") && strcasecmp(type, "RequestResponse"))
+        return http_error(req, 400, "InvalidParameterValueException",
+                          "the invocation type (X-Impuls-Invocation-Type, ?invocation_type=) must be RequestResponse "
+                          "or Event");
+    bool async = type && !strcasecmp(type, "Event");
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     if (len > EVENT_MAX_BYTES)
@@ -141,6 +154,20 @@ void api_invoke(struct evhttp_request *req, fn_t *fn)
     if (b == SANDBOX_PROCESS && D->cfg.no_local) {
         evbuffer_free(event);
         return http_error(req, 403, "Forbidden", "local (unsandboxed) invocations are disabled on this daemon (--no-local)");
+    }
+    if (async && b == SANDBOX_PROCESS) {
+        evbuffer_free(event);
+        return http_error(req, 400, "InvalidParameterValueException",
+                          "an Event invocation runs as the function's isolation says: ?local=true is for calls "
+                          "answered at once");
+    }
+    if (async) {
+        char id[37];
+        if (api_invoke_async(fn, event, id) < 0) /* (it takes event over) */
+            return http_error(req, 500, "StorageException", "the event could not be kept: %s",
+                              store_last_error(D->store));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "X-Impuls-Request-Id", id);
+        return http_json(req, 202, json_pack("{s:s}", "request_id", id));
     }
     const char *lt = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Impuls-Log-Type");
     answer_invoke(fn, b, req, event, lt && !strcasecmp(lt, "Tail"), ANSWER_REST);

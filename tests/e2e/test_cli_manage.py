@@ -66,6 +66,8 @@ def test_provision_event_config_and_dead_letters(daemon):
     assert rc == 0 and out.splitlines()[-1] == "0 dropped (at most 1000 kept)"
     assert cli(daemon, "dead-letters", "rm", "f") == (0, "removed every dead letter of f\n", "")
     assert cli(daemon, "dead-letters", "replay", "f") == (0, "replayed 0 dead letter(s)\n", "")
+    rc, out, err = cli(daemon, "invoke", "f", '{"bg": 1}', "--async")
+    assert rc == 0 and err == "" and out.startswith("accepted ") and len(out.split()[1]) == 36, (out, err)
     rc, out, err = cli(daemon, "dead-letters", "rm", "f", "nope")
     assert (rc, err) == (1, "impuls: function 'f' has no dead letter 'nope' (ResourceNotFoundException, HTTP 404)\n")
 

@@ -309,3 +309,27 @@ def test_an_event_older_than_its_maximum_age_fails_for_good_as_event_age_exceede
         assert [(l["id"], l["condition"], l["attempts"]) for l in got] == [(rid, "EventAgeExceeded", 2)]
         log = d.request("GET", "/api/v1/functions/old/logs").body.decode()
         assert "older than its maximum event age" in log
+
+
+def test_the_rest_api_makes_event_invocations_too(daemon):
+    make(daemon, "bg", WORKER)
+    r = daemon.request("POST", "/api/v1/functions/bg/invoke", {"n": 1}, headers={"X-Impuls-Invocation-Type": "Event"})
+    assert r.status == 202, r
+    rid = r.json()["request_id"]
+    assert r.headers["X-Impuls-Request-Id"] == rid
+    r = daemon.request("POST", "/api/v1/functions/bg/invoke?invocation_type=Event", {"n": 2})
+    assert r.status == 202, r
+    wait_for(lambda: sorted(log_lines(daemon, "bg", "got ")) == ['{"n": 1}', '{"n": 2}'], 30, "the events did not run")
+    assert f"START RequestId: {rid} " in daemon.request("GET", "/api/v1/functions/bg/logs").body.decode()
+    for headers, query, message in (
+            ({"X-Impuls-Invocation-Type": "Later"}, "", "the invocation type (X-Impuls-Invocation-Type, "
+                                                        "?invocation_type=) must be RequestResponse or Event"),
+            ({}, "?invocation_type=x", "the invocation type (X-Impuls-Invocation-Type, ?invocation_type=) must be "
+                                       "RequestResponse or Event"),
+            ({"X-Impuls-Invocation-Type": "Event"}, "?local=true",
+             "an Event invocation runs as the function's isolation says: ?local=true is for calls answered at once")):
+        r = daemon.request("POST", f"/api/v1/functions/bg/invoke{query}", {"n": 3}, headers=headers)
+        assert (r.status, r.json()["errorMessage"]) == (400, message), r
+    r = daemon.request("POST", "/api/v1/functions/bg/invoke", b"{bad", headers={"X-Impuls-Invocation-Type": "Event"})
+    assert r.status == 400, r
+    assert daemon.request("GET", "/api/v1/functions/bg").json()["events"]["queued"] == 0

@@ -2,7 +2,8 @@
 registry, installed once per session into a temporary dir) against the
 daemon: CreateFunction, ListFunctions, GetFunction, Invoke (Tail logs, the
 payload as a Uint8Array, a function error), UpdateFunctionCode,
-DeleteFunction, and Lambda's errors as the SDK names them; once more against
+DeleteFunction, and Lambda's errors as the SDK names them; versions, aliases,
+provisioned and reserved concurrency and the event invoke config; once more against
 a daemon checking SigV4 (--aws-credentials) with the right key and a wrong
 one."""
 import base64
@@ -71,6 +72,20 @@ async function main() {
       FunctionName: `${name}:${out.v1.Version}`, Payload: Buffer.from('{"a": 1}')}))));
     out.versions = await step(() => client.send(new L.ListVersionsByFunctionCommand({FunctionName})));
     out.aliases = await step(() => client.send(new L.ListAliasesCommand({FunctionName})));
+    out.provision = await step(() => client.send(new L.PutProvisionedConcurrencyConfigCommand({
+      FunctionName, Qualifier: "canary", ProvisionedConcurrentExecutions: 1})));
+    for (let i = 0; i < 300; i++) {
+      out.provisioned = await step(() => client.send(new L.GetProvisionedConcurrencyConfigCommand({FunctionName, Qualifier: "canary"})));
+      if (out.provisioned.Status === "READY") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    out.provisionedList = await step(() => client.send(new L.ListProvisionedConcurrencyConfigsCommand({FunctionName})));
+    out.unprovision = await step(() => client.send(new L.DeleteProvisionedConcurrencyConfigCommand({FunctionName, Qualifier: "canary"})));
+    out.reserve = await step(() => client.send(new L.PutFunctionConcurrencyCommand({FunctionName, ReservedConcurrentExecutions: 3})));
+    out.reserved = await step(() => client.send(new L.GetFunctionConcurrencyCommand({FunctionName})));
+    out.eventConfig = await step(() => client.send(new L.PutFunctionEventInvokeConfigCommand({
+      FunctionName, MaximumRetryAttempts: 1, MaximumEventAgeInSeconds: 120})));
+    out.eventConfigGot = await step(() => client.send(new L.GetFunctionEventInvokeConfigCommand({FunctionName})));
     out.busy = await step(() => client.send(new L.DeleteFunctionCommand({FunctionName, Qualifier: out.v1.Version})));
     out.unalias = await step(() => client.send(new L.DeleteAliasCommand({FunctionName, Name: "canary"})));
     out.gone = await step(() => client.send(new L.GetAliasCommand({FunctionName, Name: "canary"})));
@@ -194,6 +209,14 @@ def test_the_sdk_publishes_versions_and_routes_aliases(sdk_dir, daemon):
     assert (out["one"]["ExecutedVersion"], json.loads(out["one"]["Payload"])["node"]) == ("1", {"a": 1})
     assert [v["Version"] for v in out["versions"]["Versions"]] == ["$LATEST", "1", "2"]
     assert [a["Name"] for a in out["aliases"]["Aliases"]] == ["canary"]
+    assert (out["provision"]["httpStatus"], out["provision"]["RequestedProvisionedConcurrentExecutions"]) == (202, 1)
+    assert (out["provisioned"]["Status"], out["provisioned"]["AvailableProvisionedConcurrentExecutions"]) == (
+        "READY", 1)
+    assert [c["FunctionArn"] for c in out["provisionedList"]["ProvisionedConcurrencyConfigs"]] == [
+        arn("sdk-v") + ":canary"]
+    assert out["unprovision"]["httpStatus"] == 204
+    assert (out["reserve"]["ReservedConcurrentExecutions"], out["reserved"]["ReservedConcurrentExecutions"]) == (3, 3)
+    assert (out["eventConfig"]["MaximumRetryAttempts"], out["eventConfigGot"]["MaximumEventAgeInSeconds"]) == (1, 120)
     assert out["busy"]["error"]["name"] == "ResourceConflictException"
     assert out["unalias"] == {"httpStatus": 204}
     assert out["gone"]["error"] == {"name": "ResourceNotFoundException", "httpStatus": 404,
