@@ -19,7 +19,8 @@ static void usage(FILE *f)
                "  schedule put FUNCTION ID EXPRESSION [--input JSON] [--disabled] | ls FUNCTION | rm FUNCTION ID\n"
                "  publish NAME   versions NAME | rm NAME N   alias set|ls|rm   provision NAME QUALIFIER N | ls | rm\n"
                "  event-config NAME [--retries N] [--max-age S] [--on-success F] [--on-failure F] | rm NAME\n"
-               "  dead-letters NAME | replay NAME [ID] | rm NAME [ID]   (impuls publish --help for the details)\n"
+               "  dead-letters NAME | replay NAME [ID] | rm NAME [ID]   concurrency NAME [N] | rm NAME\n"
+               "  (impuls publish --help for the details of these)\n"
                "client options: --addr HOST:PORT (or IMPULS_ADDR; default 127.0.0.1:8080), --json;\n"
                "  the API token sent: IMPULS_TOKEN, or the first line of IMPULS_TOKEN_FILE (mode 0600)\n");
 }
@@ -52,7 +53,8 @@ int main(int argc, char **argv)
         return cmd_token(argc - 1, argv + 1);
     if (!strcmp(argv[1], "schedule"))
         return cmd_schedule(argc - 1, argv + 1);
-    static const char *const MANAGE[] = {"publish", "versions", "alias", "provision", "event-config", "dead-letters"};
+    static const char *const MANAGE[] = {"publish",      "versions",     "alias",      "provision",
+                                         "event-config", "dead-letters", "concurrency"};
     for (size_t i = 0; i < sizeof MANAGE / sizeof *MANAGE; i++)
         if (!strcmp(argv[1], MANAGE[i]))
             return cmd_manage(argc - 1, argv + 1);

@@ -7,6 +7,7 @@
  *   provision NAME QUALIFIER N | provision ls NAME | provision rm NAME QUALIFIER
  *   event-config NAME [--retries N] [--max-age SECONDS] [--on-success F] [--on-failure F] | event-config rm NAME
  *   dead-letters NAME | dead-letters replay NAME [ID] | dead-letters rm NAME [ID]
+ *   concurrency NAME [N] | concurrency rm NAME
  * Each prints a line saying what was done, a table, or with --json the
  * daemon's answer. Exit codes as the other client commands. */
 #include <event2/http.h>
@@ -37,6 +38,7 @@ static void usage(FILE *f)
                "       impuls event-config NAME [--retries 0-2] [--max-age SECONDS] [--on-success F] [--on-failure F]\n"
                "       impuls event-config rm NAME\n"
                "       impuls dead-letters NAME | dead-letters replay NAME [ID] | dead-letters rm NAME [ID]\n"
+               "       impuls concurrency NAME [N] | concurrency rm NAME   (N 0-1000; rm: the default, 10)\n"
                "  (with --addr HOST:PORT and --json as the other client commands)\n");
 }
 
@@ -276,6 +278,14 @@ static int event_config(const manage_opts_t *o, const char *fn)
     return call(o, "PUT", path, body, say_event_config, (void *)fn);
 }
 
+/* ---- reserved concurrency: the function's concurrency ---- */
+
+static void say_concurrency(json_t *j, int status, void *arg)
+{
+    printf("%s: at most %d calls at once\n", (const char *)arg,
+           (int)json_integer_value(json_object_get(j, "concurrency")));
+}
+
 /* ---- the commands ---- */
 
 static bool parse_count(const char *s, long lo, long hi, int *out)
@@ -389,6 +399,19 @@ int cmd_manage(int argc, char **argv)
         path_of(path, sizeof path, fn, "event-invoke-config", NULL, NULL);
         snprintf(line, sizeof line, "%s: Event settings back to the defaults", fn);
         return call(&o, "DELETE", path, NULL, say_line, line);
+    }
+    if (!strcmp(cmd, "concurrency") && only_fn_opts && (n == 1 || n == 2)) {
+        path_of(path, sizeof path, fn, "", NULL, NULL);
+        int count = FN_CONCURRENCY_DEFAULT;
+        if (n == 1 && !sub)
+            return call(&o, "GET", path, NULL, say_concurrency, (void *)fn);
+        if (n == 2 && !sub && !parse_count(a[1], 0, 1000, &count)) {
+            fprintf(stderr, "impuls: N is a number of calls from 0 to 1000, not '%s'\n", a[1]);
+            return EXIT_USAGE;
+        }
+        if (n == 2 && sub && strcmp(a[0], "rm"))
+            return bad_usage();
+        return call(&o, "PUT", path, json_pack("{s:i}", "concurrency", count), say_concurrency, (void *)fn);
     }
     if (!strcmp(cmd, "dead-letters") && only_fn_opts) {
         if (n == 1) {

@@ -68,6 +68,11 @@ def test_provision_event_config_and_dead_letters(daemon):
     assert cli(daemon, "dead-letters", "replay", "f") == (0, "replayed 0 dead letter(s)\n", "")
     rc, out, err = cli(daemon, "invoke", "f", '{"bg": 1}', "--async")
     assert rc == 0 and err == "" and out.startswith("accepted ") and len(out.split()[1]) == 36, (out, err)
+    assert cli(daemon, "concurrency", "f") == (0, "f: at most 10 calls at once\n", "")
+    assert cli(daemon, "concurrency", "f", "0") == (0, "f: at most 0 calls at once\n", "")
+    assert cli(daemon, "invoke", "f")[2] == ("impuls: the function's concurrency is 0: every call is throttled "
+                                             "(TooManyRequestsException, HTTP 429)\n")
+    assert cli(daemon, "concurrency", "rm", "f") == (0, "f: at most 10 calls at once\n", "")
     rc, out, err = cli(daemon, "dead-letters", "rm", "f", "nope")
     assert (rc, err) == (1, "impuls: function 'f' has no dead letter 'nope' (ResourceNotFoundException, HTTP 404)\n")
 
@@ -84,6 +89,8 @@ def test_bad_usage_is_exit_2_and_names_the_problem(daemon):
             (("event-config", "f", "--retries", "3"), "impuls: --retries takes 0, 1 or 2, not '3'"),
             (("event-config", "f", "--max-age", "59"), "impuls: --max-age takes seconds from 60 to 21600, not '59'"),
             (("versions", "f", "--routing", "1=0.5"), "usage: impuls publish NAME"),
-            (("dead-letters", "replay", "f", "a", "b"), "usage: impuls publish NAME")):
+            (("dead-letters", "replay", "f", "a", "b"), "usage: impuls publish NAME"),
+            (("concurrency", "f", "1001"), "impuls: N is a number of calls from 0 to 1000, not '1001'"),
+            (("concurrency", "f", "1", "2"), "usage: impuls publish NAME")):
         rc, out, e = cli(daemon, *args)
         assert (rc, out) == (2, "") and e.startswith(err), (args, e)
