@@ -16,7 +16,7 @@ DEB_PKGS := build-essential clang libclang-rt-14-dev pkg-config libevent-dev lib
             curl jq openssl iproute2 systemd groff-base python3 python3-pytest python3-pip nodejs golang-go mono-complete \
             bubblewrap wrk awscli \
             autoconf automake libtool cmake gnuplot-nox nginx docker.io docker-compose debootstrap \
-            qemu-system-x86 cpio squashfs-tools
+            qemu-system-x86 cpio squashfs-tools prometheus
 
 SRC      := $(sort $(wildcard src/*/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(SRC))

@@ -65,6 +65,8 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
     int n = path ? split_path(path, seg) : -1;
     if (n == 1 && !strcmp(seg[0], "healthz"))
         return pick(out, m, "GET, HEAD", ROUTE_HEALTH, 0, 0, 0);
+    if (n == 1 && !strcmp(seg[0], "metrics"))
+        return pick(out, m, "GET", ROUTE_METRICS, 0, 0, 0);
     /* Glambdar's routes, kept as its users' scripts call them. */
     if (n == 1 && !strcmp(seg[0], "deploy"))
         return pick(out, m, "POST", 0, ROUTE_GL_DEPLOY, 0, 0);
@@ -236,6 +238,7 @@ enum route_scope route_scope(enum route_id id)
     case ROUTE_BAD_NAME:
     case ROUTE_BAD_METHOD: return SCOPE_ANY;
     case ROUTE_RUNTIMES:
+    case ROUTE_METRICS:
     case ROUTE_FN_LIST:
     case ROUTE_FN_GET:
     case ROUTE_FN_LOGS:

@@ -9,6 +9,7 @@ enum route_id {
     ROUTE_BAD_NAME,   /* 400: {name} is not a valid function name */
     ROUTE_BAD_METHOD, /* 405: allow says what is */
     ROUTE_HEALTH,
+    ROUTE_METRICS, /* GET /metrics: Prometheus's text format */
     ROUTE_RUNTIMES,
     ROUTE_FN_LIST,
     ROUTE_FN_CREATE,

@@ -53,6 +53,7 @@ typedef struct sbuild {
 
 static sbuild_t *builds;
 static int n_builds;
+static uint64_t n_finished[3]; /* by source_build_counts's order: built, refused, failed */
 
 bool source_needs_build(const char *runtime) { return runtime && runtime_builds_source(runtime_find(runtime)); }
 
@@ -329,6 +330,7 @@ static void on_word(evutil_socket_t fd, short what, void *arg)
         message = len > 1 ? strndup(word + 1, len - 1) : strdup("the build process ended without a word");
         log_info("build %s: %s", b->task_key, rc == -1 ? "the source does not build" : message);
     }
+    n_finished[rc == 0 ? 0 : rc == -1 ? 1 : 2]++;
     source_built_fn done = b->done;
     void *done_arg = b->arg;
     char key[65];
@@ -427,4 +429,12 @@ void source_builds_shutdown(void)
         build_free(b);
         done(arg, -2, key, "the daemon is shutting down");
     }
+}
+
+void source_build_counts(uint64_t *built, uint64_t *refused, uint64_t *failed, int *running)
+{
+    *built = n_finished[0];
+    *refused = n_finished[1];
+    *failed = n_finished[2];
+    *running = n_builds;
 }

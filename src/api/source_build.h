@@ -8,6 +8,7 @@
  * the runtime, the handler and the source. */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum { SOURCE_BUILDS_MAX = 2, SOURCE_BUILD_TIMEOUT_S = 300 };
 
@@ -30,5 +31,8 @@ int source_build_start(const char *fn_name, const char *runtime, const char *han
 void source_build_forget(const char *fn_name);
 /* Stops the builds still running (shutdown); each one's callback gets -2. */
 void source_builds_shutdown(void);
+/* Builds since the start: built, refused (the source does not build),
+ * failed (the build itself: time, space, a crash); and running now. */
+void source_build_counts(uint64_t *built, uint64_t *refused, uint64_t *failed, int *running);
 /* A zip, by its first bytes (a stored source blob is a zip or one file). */
 bool source_is_zip(const void *data, size_t len);

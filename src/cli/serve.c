@@ -228,6 +228,7 @@ int cmd_serve(int argc, char **argv)
 {
     static daemon_t d;
     D = &d;
+    metrics_mark_start();
     const char *addr = getenv("IMPULS_ADDR") ? getenv("IMPULS_ADDR") : "127.0.0.1:8080";
     const char *data = getenv("IMPULS_DATA_DIR") ? getenv("IMPULS_DATA_DIR") : "var";
     const char *rtdir = getenv("IMPULS_RUNTIME_DIR");

@@ -8,6 +8,7 @@
 #include <sys/queue.h>
 
 #include "net/egress.h"
+#include "pool/metrics.h"
 #include "pool/pool.h"
 #include "sandbox/sandbox.h"
 
@@ -54,6 +55,7 @@ struct fn {
     int provisioned;
     struct event *provision_ev;
     char provision_error[160];
+    fn_metrics_t metrics; /* its calls in figures (metrics.c) */
     fn_watch_t watch;
     int refs; /* instances and invocations still pointing here */
     /* Its egress rules' interface group (net/egress.h), made for the list
@@ -118,6 +120,11 @@ struct invocation {
 };
 
 enum { LOG_KEEP = 64 * 1024, LOG_MAX_PER_CALL = 1 << 20 };
+
+/* metrics.c: a call of fn ended (o, after duration_ms); an instance served
+ * a call (its first: init_ms >= 0) with this memory peak. */
+void metrics_count_call(fn_t *fn, const invoke_outcome_t *o, double duration_ms);
+void metrics_count_start(instance_t *inst, double init_ms, int64_t memory_peak);
 
 /* provisioned.c: an instance of fn ended (during its init: failed_init). */
 void provision_after_exit(fn_t *fn, bool failed_init);

@@ -323,6 +323,7 @@ static double account(invocation_t *inv)
                 inst->first_served = true;
                 init_ms = inst->init_ms;
             }
+            metrics_count_start(inst, init_ms, peak);
         }
         char init[64] = "";
         if (init_ms >= 0)
@@ -369,11 +370,12 @@ static void end_stream(invocation_t *inv, bool complete)
 static void finish(invocation_t *inv, invoke_outcome_t *o)
 {
     if (direct_streaming(inv)) { /* too late for another answer */
-        account(inv);
+        metrics_count_call(inv->pool->fn, o, account(inv));
         return end_stream(inv, false);
     }
     o->duration_ms = account(inv);
     o->request_id = inv->id;
+    metrics_count_call(inv->pool->fn, o, o->duration_ms);
     if (inv->want_log_tail) {
         size_t loglen = evbuffer_get_length(inv->log);
         size_t take = loglen > LOG_TAIL_BYTES ? LOG_TAIL_BYTES : loglen;
@@ -424,7 +426,8 @@ void invocation_end_direct(invocation_t *inv, bool complete, const char *why)
         int n = snprintf(line, sizeof line, "[impuls] RequestId: %s the answer was cut short: %s\n", inv->id, why);
         fn_log_write(inv->pool->fn, line, (size_t)n);
     }
-    account(inv);
+    invoke_outcome_t o = {.kind = complete ? OUTCOME_RESULT : OUTCOME_ERROR, .status = 502};
+    metrics_count_call(inv->pool->fn, &o, account(inv));
     end_stream(inv, complete);
 }
 

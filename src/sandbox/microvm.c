@@ -315,6 +315,7 @@ int microvm_spawn(const sandbox_spec_t *spec, sandbox_t *sb, char *err, size_t e
     close(ctl[1]);
     close(log[1]);
     sb->pid = pid;
+    sb->vm_booted = saved < 0;
     sb->ctl_fd = ctl[0];
     sb->log_fd = log[0];
     sb->rapi_fd = api;

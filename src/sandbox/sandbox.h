@@ -92,6 +92,7 @@ typedef struct sandbox {
     cgroup_t cg;
     char api_path[108]; /* microvm: the Runtime API's socket path, removed at release */
     int64_t vm_peak;    /* microvm: the runtime's memory, as the guest last reported it */
+    bool vm_booted;     /* microvm: its VM booted (no saved VM to restore yet) */
 } sandbox_t;
 
 /* The task and runtime dirs as the process sees them. */

@@ -110,6 +110,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
     case ROUTE_FN_SCHEDULE_PUT:
     case ROUTE_FN_SCHEDULE_DELETE: return api_schedules(req, r.name, r.sub, r.id);
     case ROUTE_TEST_CLOCK: return api_test_clock(req);
+    case ROUTE_METRICS: return api_metrics(req);
     case ROUTE_FN_PUBLISH: return api_publish(req, r.name, false);
     case ROUTE_L_PUBLISH: return api_publish(req, r.name, true);
     case ROUTE_L_VERSIONS: return lambda_versions(req, r.name);

@@ -11,3 +11,6 @@ struct evhttp *api_start(const char *addr, int max_connections, char *err, size_
 extern struct conn_limit *api_conns; /* the public listener's connections */
 
 void api_health(struct evhttp_request *req);
+/* GET /metrics (metrics.c), and the process's start, for its start time. */
+void api_metrics(struct evhttp_request *req);
+void metrics_mark_start(void);
