@@ -96,7 +96,8 @@ static bool keep_letter(const async_end_t *e, async_condition_t c, const char *w
     size_t len = evbuffer_get_length(e->event);
     dead_letter_t l = {.event = len ? evbuffer_pullup(e->event, -1) : NULL, .event_len = len,
                        .condition = CONDITION[c], .error = error, .status = async_invoke_status(e->outcome),
-                       .attempts = e->attempts, .accepted_at = e->accepted_at, .failed_at = now_ms()};
+                       .attempts = e->attempts, .accepted_at = e->accepted_at, .failed_at = now_ms(),
+                       .version = fn_published(e->fn)};
     snprintf(l.id, sizeof l.id, "%s", e->id);
     char where[400];
     bool kept = store_dead_letter_add(D->store, fn_cfg(e->fn)->name, &l, DEAD_LETTERS_MAX) == STORE_OK;

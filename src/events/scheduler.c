@@ -26,7 +26,7 @@ enum {
     LOOK_AGAIN_MS = 60 * 1000,   /* the longest the timer waits */
     RETRY_MS = 1000,             /* after a firing could not be kept */
     LATE_MS = 60 * 1000,         /* a firing this late (the clock stepped) is a catch-up, logged */
-    COUNT_MISSED_MAX = 100000,   /* its missed times counted at most */
+    COUNT_MISSED_MAX = 1000,     /* a cron's missed times counted at most (each a step of the loop thread) */
 };
 
 static struct event *timer;

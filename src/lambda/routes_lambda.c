@@ -30,6 +30,7 @@ enum { LAMBDA_EVENT_MAX = 6 * 1024 * 1024 };
  * call (an alias picks one of its versions) or a look (its own version). */
 static fn_t *lambda_find_qualified(struct evhttp_request *req, const char *given, bool call, resolved_t *r)
 {
+    memset(r, 0, sizeof *r);
     char bare[512], q[QUALIFIER_MAX + 2] = "", param[QUALIFIER_MAX + 2];
     snprintf(bare, sizeof bare, "%s", given);
     char *fn_part = strstr(bare, ":function:");
@@ -105,6 +106,16 @@ void lambda_get(struct evhttp_request *req, const char *name, bool with_code)
 
 void lambda_delete(struct evhttp_request *req, const char *name)
 {
+    /* A version's number deletes that version; no qualifier the whole
+     * function; any other qualifier (an alias, $LATEST) nothing. */
+    char q[QUALIFIER_MAX + 2];
+    const char *qual = api_query(req, "Qualifier", q, sizeof q);
+    const char *fn_part = strstr(name, ":function:"), *colon = strchr(fn_part ? fn_part + 10 : name, ':');
+    const char *given = qual && *qual ? qual : colon ? colon + 1 : NULL;
+    if (given && !qualifier_is_number(given))
+        return http_error(req, 400, "InvalidParameterValueException",
+                          "$LATEST version cannot be deleted without deleting the function, and an alias is deleted "
+                          "with DeleteAlias: give a version's number, or no qualifier.");
     resolved_t r;
     fn_t *fn = lambda_find_qualified(req, name, false, &r);
     if (!fn)
@@ -114,11 +125,6 @@ void lambda_delete(struct evhttp_request *req, const char *name)
         snprintf(own, sizeof own, "%s", fn_cfg(fn)->name);
         return api_version_delete(req, own, r.version);
     }
-    char q[QUALIFIER_MAX + 2];
-    const char *qual = api_query(req, "Qualifier", q, sizeof q);
-    if ((qual && !strcmp(qual, "$LATEST")) || strstr(name, ":$LATEST"))
-        return http_error(req, 400, "InvalidParameterValueException",
-                          "$LATEST version cannot be deleted without deleting the function.");
     char own[FN_NAME_MAX + 1]; /* the function (and its name) goes with the delete */
     snprintf(own, sizeof own, "%s", fn_cfg(fn)->name);
     api_function_delete(req, own);

@@ -250,13 +250,14 @@ static void leave_state(instance_t *inst)
         zygote_stop(p); /* none left to share it */
 }
 
-bool instance_make_room(void)
+bool instance_make_room(const pool_t *filling)
 {
     if (D->n_instances < D->cfg.max_instances)
         return true;
     instance_t *oldest = NULL;
     for (instance_t *i = D->instances; i; i = i->next)
-        if (i->state == INST_IDLE && !i->pool->fn->pinned && (!oldest || i->idle_since_ms < oldest->idle_since_ms))
+        if (i->state == INST_IDLE && !i->pool->fn->pinned && i->pool != filling && !provision_keeps(i->pool) &&
+            (!oldest || i->idle_since_ms < oldest->idle_since_ms))
             oldest = i;
     if (!oldest)
         return false;
@@ -383,7 +384,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
         return;
     }
     fn_t *fn = inst->pool->fn;
-    if (fn->provisioned && inst->pool->n_instances <= fn->provisioned) {
+    if (provision_keeps(inst->pool)) {
         /* Provisioned: kept however long it is idle, and looked at again
          * an idle period later (it may not be provisioned by then). */
         struct timeval tv = {.tv_sec = fn->cfg.idle_timeout_s};
@@ -415,6 +416,7 @@ void instance_next(instance_t *inst, struct evhttp_request *req)
         pool->n_starting--;
         inst->state = INST_BUSY;
         inst->init_ms = mono_ms() - inst->spawned_ms;
+        provision_ready(pool->fn);
         if (inst->from_zygote)
             zygote_clone_result(pool, true);
         if (pool->fn->watch.ready)

@@ -54,6 +54,7 @@ struct fn {
      * the timer that replaces one that died, and why it falls short. */
     int provisioned;
     struct event *provision_ev;
+    int provision_delay_s; /* the wait before the next top-up after failed inits (doubling) */
     char provision_error[160];
     fn_metrics_t metrics; /* its calls in figures (metrics.c) */
     fn_watch_t watch;
@@ -126,8 +127,17 @@ enum { LOG_KEEP = 64 * 1024, LOG_MAX_PER_CALL = 1 << 20 };
 void metrics_count_call(fn_t *fn, const invoke_outcome_t *o, double duration_ms);
 void metrics_count_start(instance_t *inst, double init_ms, int64_t memory_peak);
 
-/* provisioned.c: an instance of fn ended (during its init: failed_init). */
+/* registry.c: the pool a function's calls go to (but ?local=true's): its
+ * isolation's, or on a daemon of --isolation process the process pool
+ * (that daemon has no sandboxes to give). */
+pool_t *fn_calls_pool(fn_t *fn);
+
+/* provisioned.c: an instance of fn ended (during its init: failed_init);
+ * one finished its init; does the pool keep its instances (provisioned, and
+ * no more than that many)? */
 void provision_after_exit(fn_t *fn, bool failed_init);
+void provision_ready(fn_t *fn);
+bool provision_keeps(const pool_t *pool);
 
 /* registry.c */
 /* Reserves inst's link out when its function has network "egress" (its
@@ -138,9 +148,10 @@ int fn_egress_lease(instance_t *inst, char *err, size_t errlen);
 /* instance.c */
 instance_t *instance_spawn(pool_t *pool);
 /* Room for one more instance under --max-instances: true below the limit;
- * at it, the instance idle the longest (of any function but a chamber's)
- * is stopped to make room; false when every instance is busy. */
-bool instance_make_room(void);
+ * at it, the instance idle the longest (of any function but a chamber's, of
+ * no pool that keeps its instances provisioned, and not of `filling`, the
+ * pool the room is for) is stopped to make room; false when there is none. */
+bool instance_make_room(const pool_t *filling);
 void instance_kill(instance_t *inst);
 /* Reads what the runtime printed so far into the log (and the invocation). */
 void instance_drain_log(instance_t *inst);

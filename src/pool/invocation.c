@@ -89,11 +89,7 @@ void pool_invoke_as(fn_t *fn, struct evbuffer *event, const char *request_id, in
 static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend backend, struct evhttp_request *req,
                             struct evbuffer *event, bool want_log_tail)
 {
-    if (D->cfg.isolation == SANDBOX_PROCESS)
-        backend = SANDBOX_PROCESS; /* the daemon has no sandboxes to give */
-    else if (backend != SANDBOX_PROCESS)
-        backend = fn_backend(fn); /* namespace or microvm, as the function says */
-    pool_t *pool = &fn->pools[backend];
+    pool_t *pool = backend == SANDBOX_PROCESS ? &fn->pools[SANDBOX_PROCESS] : fn_calls_pool(fn);
     if (!inv->id[0])
         uuid4(inv->id);
     inv->pool = pool;
@@ -206,7 +202,7 @@ void pool_pump(pool_t *pool)
     while (need-- > 0 && pool->n_instances < fn->cfg.concurrency) {
         if (zygote_wait(pool) && !shell_ready(pool))
             return; /* zygotes.c pumps again once its zygote is ready or gone */
-        if (!instance_make_room()) {
+        if (!instance_make_room(pool)) {
             /* Every instance of the daemon is busy: the calls wait for the
              * function's own, or, with none, are throttled as Lambda's are
              * at the account's concurrency limit. */

@@ -31,6 +31,11 @@ static void open_log(fn_t *fn)
 
 void fn_log_write(fn_t *fn, const char *data, size_t len)
 {
+    /* A version's lines go through its function's (one file, one count of
+     * its size: one rotation). */
+    fn_t *owner = fn->published ? registry_find(fn->cfg.name) : NULL;
+    if (owner)
+        fn = owner;
     if (fn->log_fd < 0 || len == 0)
         return;
     if (fn->log_size > LOG_ROTATE_BYTES) { /* counted, not fstat'ed: written only here */
@@ -114,6 +119,11 @@ enum sandbox_backend fn_backend(const fn_t *fn)
 }
 
 bool fn_removed(const fn_t *fn) { return fn->removed; }
+
+pool_t *fn_calls_pool(fn_t *fn)
+{
+    return &fn->pools[D->cfg.isolation == SANDBOX_PROCESS ? SANDBOX_PROCESS : fn_backend(fn)];
+}
 
 void fn_ref(fn_t *fn) { fn->refs++; }
 

@@ -18,6 +18,7 @@
 #include "events/async_invoke.h"
 #include "events/async_record.h"
 #include "api/lambda_shape.h"
+#include "api/qualifier.h"
 #include "http/http_util.h"
 #include "pool/pool.h"
 #include "store/dead_letters.h"
@@ -299,6 +300,7 @@ void api_dead_letters_delete(struct evhttp_request *req, const char *name, const
  * and replay in turn. */
 typedef struct letter_copy {
     char id[37];
+    int version; /* the published version it called (replayed on it); 0: $LATEST */
     size_t len;
     unsigned char *event;
 } letter_copy_t;
@@ -330,6 +332,7 @@ static void copy_letter(const dead_letter_t *l, void *arg)
     }
     memcpy(c->event, l->event_len ? l->event : "", l->event_len);
     c->len = l->event_len;
+    c->version = l->version;
     snprintf(c->id, sizeof c->id, "%s", l->id);
     ls->n++;
 }
@@ -354,9 +357,16 @@ void api_dead_letters_replay(struct evhttp_request *req, const char *name, const
             evbuffer_free(event);
             event = NULL;
         }
+        resolved_t r; /* (a letter of a published version is replayed on it, while it is there) */
+        fn_t *to = event && ls.v[i].version ? qualifier_version(name, ls.v[i].version, &r) : fn;
+        if (!to && event) {
+            evbuffer_free(event);
+            event = NULL;
+            snprintf(err, sizeof err, "%s", r.message);
+        }
         if (!err[0] && !event)
             snprintf(err, sizeof err, "out of memory");
-        else if (event && api_invoke_async(fn, event, new_id) < 0) /* (it takes event over) */
+        else if (event && api_invoke_async(to, event, new_id) < 0) /* (it takes event over) */
             snprintf(err, sizeof err, "the event could not be kept: %s", store_last_error(D->store));
         else if (event) {
             store_dead_letters_remove(D->store, name, ls.v[i].id);

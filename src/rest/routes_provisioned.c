@@ -93,6 +93,20 @@ void api_provisioned_sync(const char *name)
     free(w);
 }
 
+/* The instances every other config keeps (all functions'), for the
+ * daemon-wide limit. */
+typedef struct others {
+    const char *fn, *qualifier;
+    long sum;
+} others_t;
+
+static void add_other(const provisioned_t *p, void *arg)
+{
+    others_t *o = arg;
+    if (strcmp(p->function, o->fn) || strcmp(p->qualifier, o->qualifier))
+        o->sum += p->requested;
+}
+
 static void sync_named(const provisioned_t *p, void *arg)
 {
     char *last = arg; /* (rows come by function: each synced once) */
@@ -237,6 +251,12 @@ void api_provisioned(struct evhttp_request *req, const char *name, const char *q
         return http_error(req, 400, "InvalidParameterValueException",
                           "provisioned concurrency (%d for version %d) may not exceed its concurrency (%d)",
                           (int)(others + want), v, cap);
+    others_t all = {.fn = fname, .qualifier = q};
+    store_provisioned_each(D->store, NULL, add_other, &all);
+    if (all.sum + want > D->cfg.max_instances)
+        return http_error(req, 400, "InvalidParameterValueException",
+                          "provisioned instances of every function (%ld) may not exceed the daemon's --max-instances "
+                          "(%d)", all.sum + (long)want, D->cfg.max_instances);
     memset(&p, 0, sizeof p);
     snprintf(p.function, sizeof p.function, "%s", fname);
     snprintf(p.qualifier, sizeof p.qualifier, "%s", q);

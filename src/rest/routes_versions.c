@@ -284,7 +284,8 @@ static int parse_alias(json_t *body, alias_t *a, bool create, bool lambda, int *
                 weight = w;
             }
         } else {
-            if (!json_is_object(routing) || json_object_size(routing) != 2) {
+            if (!json_is_object(routing) || json_object_size(routing) != 2 || !json_object_get(routing, "version") ||
+                !json_object_get(routing, "weight")) {
                 snprintf(err, errlen, "routing is {\"version\": N, \"weight\": 0.0-1.0}, or null");
                 return -1;
             }
@@ -304,8 +305,8 @@ static int parse_alias(json_t *body, alias_t *a, bool create, bool lambda, int *
                 return -1;
             }
             double w = json_is_number(weight) ? json_number_value(weight) : -1;
-            if (!(w >= 0 && w <= 1)) {
-                snprintf(err, errlen, "a version's weight must be a number from 0.0 to 1.0");
+            if (!(w >= 0 && w < 1)) { /* (1.0 would send it every call: Lambda's bound is below 1) */
+                snprintf(err, errlen, "a version's weight must be a number from 0.0 to below 1.0");
                 return -1;
             }
             a->extra_version = ev;

@@ -20,7 +20,8 @@ int store_dead_letter_add(store_t *s, const char *fn, const dead_letter_t *l, in
         return store_fail(s, "keep a dead letter");
     int rc = sqlite3_prepare_v2(s->db,
                                 "INSERT OR REPLACE INTO dead_letters (id, function, event, condition, error, status,"
-                                " attempts, accepted_at, failed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                " attempts, accepted_at, failed_at, version)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                                 -1, &st, NULL) == SQLITE_OK ? STORE_OK : store_fail(s, "keep a dead letter");
     if (rc == STORE_OK) {
         sqlite3_bind_text(st, 1, l->id, -1, SQLITE_TRANSIENT);
@@ -32,6 +33,7 @@ int store_dead_letter_add(store_t *s, const char *fn, const dead_letter_t *l, in
         sqlite3_bind_int(st, 7, l->attempts);
         sqlite3_bind_int64(st, 8, (sqlite3_int64)l->accepted_at);
         sqlite3_bind_int64(st, 9, (sqlite3_int64)l->failed_at);
+        sqlite3_bind_int(st, 10, l->version);
         rc = step_done(s, st, "keep a dead letter");
     }
     /* Beyond max: the oldest go, counted. */
@@ -72,7 +74,7 @@ int store_dead_letters_each(store_t *s, const char *fn, const char *id, dead_let
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, event, condition, error, status, attempts, accepted_at, failed_at"
+                           "SELECT id, event, condition, error, status, attempts, accepted_at, failed_at, version"
                            " FROM dead_letters WHERE function=?1 AND (?2 IS NULL OR id=?2) ORDER BY failed_at, rowid",
                            -1, &st, NULL) != SQLITE_OK)
         return store_fail(s, "read dead letters");
@@ -86,7 +88,8 @@ int store_dead_letters_each(store_t *s, const char *fn, const char *id, dead_let
                            .error = (const char *)sqlite3_column_text(st, 3), .status = sqlite3_column_int(st, 4),
                            .attempts = sqlite3_column_int(st, 5),
                            .accepted_at = (uint64_t)sqlite3_column_int64(st, 6),
-                           .failed_at = (uint64_t)sqlite3_column_int64(st, 7)};
+                           .failed_at = (uint64_t)sqlite3_column_int64(st, 7),
+                           .version = sqlite3_column_int(st, 8)};
         const char *got = (const char *)sqlite3_column_text(st, 0);
         snprintf(l.id, sizeof l.id, "%s", got ? got : "");
         cb(&l, arg);

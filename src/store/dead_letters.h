@@ -20,6 +20,7 @@ typedef struct dead_letter {
     int status;              /* the Invoke API's status of the last attempt (200: the function's error) */
     int attempts;
     uint64_t accepted_at, failed_at; /* ms since the epoch */
+    int version;             /* the published version it called; 0: $LATEST */
 } dead_letter_t;
 
 /* Keeps l (max: how many the function keeps; the oldest beyond go). */

@@ -135,6 +135,7 @@ store_t *store_open(const char *data_dir, char *err, size_t errlen)
         "ALTER TABLE functions ADD COLUMN egress_allow TEXT",
         "ALTER TABLE async_events ADD COLUMN hops INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE async_events ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE dead_letters ADD COLUMN version INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE versions ADD COLUMN published_at INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE versions ADD COLUMN published_description TEXT NOT NULL DEFAULT ''",
         NULL,

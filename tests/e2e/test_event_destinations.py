@@ -333,3 +333,23 @@ def test_the_rest_api_makes_event_invocations_too(daemon):
     r = daemon.request("POST", "/api/v1/functions/bg/invoke", b"{bad", headers={"X-Impuls-Invocation-Type": "Event"})
     assert r.status == 400, r
     assert daemon.request("GET", "/api/v1/functions/bg").json()["events"]["queued"] == 0
+
+
+def test_a_dead_letter_of_a_published_version_is_replayed_on_that_version(daemon):
+    make(daemon, "v", WORKER, env={"FAIL": "1"})
+    assert daemon.request("PUT", "/api/v1/functions/v/event-invoke-config", {"max_retry_attempts": 0}).status == 200
+    assert daemon.request("POST", "/api/v1/functions/v/publish", b"").status == 201
+    assert daemon.request("PUT", "/api/v1/functions/v", {"env": {"FAIL": "0"}}).status == 200  # $LATEST works
+    r = daemon.request("POST", "/api/v1/functions/v/invoke?qualifier=1&invocation_type=Event", {"n": 1})
+    assert r.status == 202, r
+    first = r.json()["request_id"]
+    wait_for(lambda: letters(daemon, "v")["dead_letters"], 30, "no dead letter")
+    r = daemon.request("POST", f"/api/v1/functions/v/dead-letters/{first}/replay")
+    assert r.status == 202, r
+    (again,) = r.json()["request_ids"]
+    # Replayed on version 1 (which still fails), not on $LATEST.
+    got = wait_for(lambda: [l for l in letters(daemon, "v")["dead_letters"] if l["id"] == again], 30,
+                   "the replay did not fail on version 1")
+    assert got[0]["condition"] == "RetriesExhausted"
+    log = daemon.request("GET", "/api/v1/functions/v/logs?tail=1000").body.decode()
+    assert f"START RequestId: {again} Version: 1" in log

@@ -70,6 +70,17 @@ def test_publish_alias_invoke_and_delete_through_awscli(daemon, tmp_path):
     assert [a["Name"] for a in aws_ok(daemon, "list-aliases", "--function-name", "f")["Aliases"]] == ["live"]
     meta, payload = invoke(daemon, tmp_path, "--function-name", "f:live")
     assert (meta["ExecutedVersion"], payload) == ("1", {"v": 1})
+    # An alias is no qualifier of DeleteFunction: refused, and the function stays.
+    for extra in (["--function-name", "f", "--qualifier", "live"], ["--function-name", "f:live"],
+                  ["--function-name", "f", "--qualifier", "$LATEST"]):
+        rc, out, err = aws(daemon, "delete-function", *extra)
+        assert (rc, err) == (CLIENT_ERROR, aws_error(
+            "DeleteFunction", "InvalidParameterValueException",
+            "$LATEST version cannot be deleted without deleting the function, and an alias is deleted with "
+            "DeleteAlias: give a version's number, or no qualifier.")), extra
+    assert aws_ok(daemon, "get-function", "--function-name", "f")["Configuration"]["FunctionName"] == "f"
+    r = daemon.request("GET", "/2015-03-31/functions/bad!name:live")  # (no name: nothing resolved)
+    assert (r.status, r.json()["Message"]) == (404, f"Function not found: {arn('bad!name')}:live"), r
     rc, out, err = aws(daemon, "delete-function", "--function-name", "f", "--qualifier", "1")
     assert (rc, err) == (CLIENT_ERROR, aws_error(
         "DeleteFunction", "ResourceConflictException",

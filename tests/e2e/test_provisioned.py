@@ -144,3 +144,19 @@ def test_provisioned_concurrency_through_awscli(daemon):
     assert (rc, err) == (254, aws_error("GetProvisionedConcurrencyConfig",
                                         "ProvisionedConcurrencyConfigNotFoundException",
                                         "No Provisioned Concurrency Config found for this function"))
+
+
+def test_provisioned_instances_keep_within_max_instances_and_are_not_evicted():
+    with running_daemon(["--prewarm", "0", "--max-instances", "2"]) as d:
+        make_p(d)
+        r = d.request("PUT", "/api/v1/functions/p/provisioned/1", {"instances": 3})
+        assert (r.status, r.json()["errorMessage"]) == (
+            400, "provisioned instances of every function (3) may not exceed the daemon's --max-instances (2)")
+        assert d.request("PUT", "/api/v1/functions/p/provisioned/1", {"instances": 2}).status == 200
+        wait_ready(d, "1")
+        r = d.request("POST", "/api/v1/functions", {"name": "other", "runtime": "python3.11",
+                                                    "handler": "index.handler", "code": CODE % 9})
+        assert r.status == 201, r
+        r = d.invoke("other", {})  # no room: the provisioned idle ones are not stopped for it
+        assert (r.status, r.json()["errorType"]) == (429, "TooManyRequestsException"), r
+        assert wait_ready(d, "1")["available"] == 2

@@ -126,6 +126,10 @@ def test_aliases_route_and_split_calls_exactly(daemon):
     ({"name": "a", "version": 1, "routing": {"version": "$LATEST", "weight": 0.5}}, 400,
      "an alias's second version must be a published one, not $LATEST"),
     ({"name": "a", "version": 1, "routing": {"version": 1}}, 400, 'routing is {"version": N, "weight": 0.0-1.0}, or null'),
+    ({"name": "a", "version": 1, "routing": {"a": 1, "b": 2}}, 400,
+     'routing is {"version": N, "weight": 0.0-1.0}, or null'),
+    ({"name": "a", "version": "$LATEST", "routing": {"version": 1, "weight": 1.0}}, 400,
+     "a version's weight must be a number from 0.0 to below 1.0"),
     ({"name": "a", "version": 1, "description": 5}, 400, "description must be a string of at most 256 bytes"),
     ({"name": "a", "version": 1, "extra": 1}, 400, "unknown field 'extra' (an alias takes name, version, description, "
                                                    "routing)"),
