@@ -88,6 +88,18 @@ build/san/%.o: src/%.c $(wildcard src/*/*.h)
 	@echo "  CC-SAN  $<"
 	@$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
 
+# The daemon with the counting for /metrics compiled out: the reference of
+# make bench's metrics row (bench/metrics.py).
+NOMETRICS_OBJ := $(patsubst src/%.c,build/nometrics/%.o,$(SRC))
+build/nometrics/%.o: src/%.c $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC-NOM  $<"
+	@$(CC) $(CFLAGS) -DIMPULS_NO_METRICS -c -o $@ $<
+
+build/impuls-nometrics: $(NOMETRICS_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 # The daemon itself with sanitizers, for the e2e suite (make e2e-asan).
 build/impuls-asan: $(SAN_OBJ) build/san/cli/main.o
 	@echo "  LD      $@"

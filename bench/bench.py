@@ -22,6 +22,8 @@
   density: idle warm instances' PSS vs bare interpreters (density.py).
   events: an Event invocation's 202 (kept in the store first) vs a DryRun,
          and the insert's commit with synchronous=FULL vs NORMAL (events.py).
+  metrics: warm Node c1 req/s as built vs built without the counting for
+         /metrics (-DIMPULS_NO_METRICS; metrics.py).
   egress: cold start with network "egress" vs "none", and a download by a
          function vs outside any sandbox, in the tests' world of two network
          namespaces (egress.py).
@@ -57,6 +59,7 @@ import microvm  # noqa: E402
 import microvm_daemon  # noqa: E402
 import tls  # noqa: E402
 import load  # noqa: E402
+import metrics  # noqa: E402
 import refs  # noqa: E402
 import scaleup  # noqa: E402
 import scaling  # noqa: E402
@@ -71,7 +74,7 @@ BUILD = os.path.join(HERE, "..", "build")
 FLOOR_BIN = os.path.join(BUILD, "bench-floor")  # built by run.sh
 BOOTSTRAP_BIN = os.path.join(BUILD, "bench-bootstrap")  # bench/ref/bootstrap.c, built by run.sh
 STEPS = ("warm_node", "warm_python", "warm_native", "workerd", "cold", "percall", "go", "csharp", "microvm", "tls",
-         "egress", "events", "floor", "density", "scaling")
+         "egress", "events", "metrics", "floor", "density", "scaling")
 RESULTS = {}
 
 
@@ -298,6 +301,7 @@ def main():
     step("tls", tls.run, RESULTS)
     step("egress", egress.run, RESULTS, COLD_RUNS, COLD_GAP)
     step("events", events.run, RESULTS)
+    step("metrics", metrics.run, RESULTS)
     step("microvm", microvm.run, RESULTS)
     step("microvm", microvm_daemon.run, RESULTS)
     step("scaling", scaling.run, RESULTS)
@@ -431,6 +435,7 @@ def report(only):
     for rows in (warm_rows(), added_rows(), cold_rows(), golang.rows(RESULTS, line), csharp.rows(RESULTS, line),
                  microvm.rows(RESULTS, line), microvm_daemon.rows(RESULTS, line),
                  tls.rows(RESULTS, line), egress.rows(RESULTS, line), events.rows(RESULTS, line),
+                 metrics.rows(RESULTS, line),
                  density.rows(RESULTS)):
         for r in rows:
             print(r)

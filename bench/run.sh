@@ -9,6 +9,8 @@ mkdir -p ../build
 # Makefile, as only the bench uses them.
 cc -O2 -Wall -Wextra -Werror -o ../build/bench-floor floor.c
 cc -O2 -static -Wall -Wextra -Werror -o ../build/bench-bootstrap ref/bootstrap.c
+# The daemon without the counting for /metrics: the metrics row's reference.
+make -C .. --no-print-directory build/impuls-nometrics
 # The workerd reference (npm package `workerd`), as package-lock.json pins it.
 if [ ! -d node_modules/workerd ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   # Without it the workerd rows fail and the others are still measured.
