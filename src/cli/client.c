@@ -250,40 +250,27 @@ static int cmd_rm(const opts_t *o, const char *name)
 
 static int cmd_logs(const opts_t *o, const char *name)
 {
-    char path[160];
-    char *last = NULL; /* the last line printed, to resume after it */
-    int rc;
-    do {
-        snprintf(path, sizeof path, "/api/v1/functions/%s/logs?tail=%d", name, last ? 10000 : o->tail);
-        http_response_t r;
-        rc = cli_call(o->addr, "GET", path, NULL, 0, &r);
-        if (rc != EXIT_OK) {
-            http_response_clear(&r);
-            break;
-        }
-        const char *start = r.body;
-        if (last) {
-            char *at = NULL;
-            for (char *p = strstr(r.body, last); p; p = strstr(p + 1, last))
-                at = p;
-            start = at ? at + strlen(last) : r.body;
-        }
-        fputs(start, stdout);
+    /* The last lines, then (-f) what is written after them: the daemon
+     * holds each follow until there is more (a long poll), and the offset
+     * it answers says where the next one goes on. */
+    char path[200];
+    snprintf(path, sizeof path, "/api/v1/functions/%s/logs?tail=%d", name, o->tail);
+    http_response_t r;
+    int rc = cli_call(o->addr, "GET", path, NULL, 0, &r);
+    long long offset = r.log_offset;
+    if (rc == EXIT_OK)
+        fwrite(r.body, 1, r.body_len, stdout);
+    http_response_clear(&r);
+    while (rc == EXIT_OK && o->follow && offset >= 0) {
         fflush(stdout);
-        if (r.body_len) {
-            char *end = r.body + r.body_len - 1, *b = end;
-            while (b > r.body && b[-1] != '\n')
-                b--;
-            if (b > r.body) /* include the newline before it, so a match is a whole line */
-                b--;
-            free(last);
-            last = strndup(b, (size_t)(end - b + 1));
+        snprintf(path, sizeof path, "/api/v1/functions/%s/logs?follow=1&offset=%lld", name, offset);
+        rc = cli_call(o->addr, "GET", path, NULL, 0, &r);
+        if (rc == EXIT_OK) {
+            fwrite(r.body, 1, r.body_len, stdout);
+            offset = r.log_offset;
         }
         http_response_clear(&r);
-        if (o->follow)
-            sleep(1);
-    } while (o->follow);
-    free(last);
+    }
     return rc;
 }
 

@@ -153,9 +153,13 @@ int http_call(const char *addr, const char *method, const char *path, const char
         return -1;
     }
     *hend = '\0';
-    for (char *line = strstr(buf, "\r\n"); line; line = strstr(line + 2, "\r\n"))
+    out->log_offset = -1;
+    for (char *line = strstr(buf, "\r\n"); line; line = strstr(line + 2, "\r\n")) {
         if (!strncasecmp(line + 2, "X-Impuls-Request-Id:", 20))
             sscanf(line + 22, " %63[^\r\n]", out->request_id);
+        else if (!strncasecmp(line + 2, "X-Impuls-Log-Offset:", 20))
+            sscanf(line + 22, " %lld", &out->log_offset);
+    }
     out->body_len = len - (size_t)(hend + 4 - buf);
     out->body = malloc(out->body_len + 1);
     memcpy(out->body, hend + 4, out->body_len);

@@ -7,6 +7,7 @@ typedef struct http_response {
     char *body;         /* NUL-terminated, owned */
     size_t body_len;
     char request_id[64];
+    long long log_offset; /* X-Impuls-Log-Offset (GET .../logs), or -1 */
 } http_response_t;
 
 /* addr is "HOST:PORT". Sends the API token (http_api_token), when there is

@@ -596,6 +596,7 @@ int cmd_serve(int argc, char **argv)
     egress_shutdown();
     api_drop_retries();
     scheduler_stop();
+    api_logs_shutdown();
     evhttp_free(api);
     if (router)
         evhttp_free(router);

@@ -20,6 +20,8 @@ void api_function_get(struct evhttp_request *req, const char *name);
 void api_function_delete(struct evhttp_request *req, const char *name);
 void api_function_invoke(struct evhttp_request *req, const char *name);
 void api_function_logs(struct evhttp_request *req, const char *name);
+/* Lets the logs' followers go (shutdown; routes_logs.c). */
+void api_logs_shutdown(void);
 void api_function_instances(struct evhttp_request *req, const char *name);
 void api_function_versions(struct evhttp_request *req, const char *name);
 /* Invokes fn with the request as its event (shaped by the function's style). */

@@ -183,41 +183,6 @@ void api_function_invoke(struct evhttp_request *req, const char *name)
     api_invoke(req, fn);
 }
 
-void api_function_logs(struct evhttp_request *req, const char *name)
-{
-    fn_t *fn = registry_find(name);
-    if (!fn)
-        return api_not_found(req, name);
-    char q[32];
-    long tail = 100;
-    if (api_query(req, "tail", q, sizeof q)) {
-        char *end;
-        tail = strtol(q, &end, 10);
-        if (*end || tail < 1 || tail > 10000)
-            return http_error(req, 400, "InvalidParameterValueException", "tail must be an integer from 1 to 10000");
-    }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/logs/%s.log", D->cfg.data_dir, name);
-    /* The last lines are in the last few hundred KiB at most. */
-    size_t len = 0;
-    cleanup_free char *all = read_file(path, 64u << 20, &len);
-    const char *start = all ? all + len : "";
-    if (all) {
-        long lines = 0;
-        const char *p = all + len;
-        if (p > all && p[-1] == '\n')
-            p--;
-        while (p > all) {
-            if (p[-1] == '\n' && ++lines == tail)
-                break;
-            p--;
-        }
-        start = p;
-    }
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; charset=utf-8");
-    http_send(req, 200, start, all ? (size_t)(all + len - start) : 0);
-}
-
 void api_function_versions(struct evhttp_request *req, const char *name)
 {
     if (!registry_find(name))
