@@ -6,6 +6,8 @@ Update/DeleteAlias with RoutingConfig, GetFunction and DeleteFunction of a
 version, and the errors as awscli reports them."""
 import json
 
+import pytest
+
 from lambda_helpers import arn, aws, aws_error, aws_ok, sha_b64, zip_bytes
 
 CLIENT_ERROR = 254
@@ -25,6 +27,7 @@ def invoke(d, tmp_path, *extra):
     return meta, json.loads(out.read_text())
 
 
+@pytest.mark.once  # (some 30 s of awscli starts; test_versions.py runs the same paths under ASan)
 def test_publish_alias_invoke_and_delete_through_awscli(daemon, tmp_path):
     z1, data1 = zip_of(tmp_path, 1)
     aws_ok(daemon, "create-function", "--function-name", "f", "--runtime", "nodejs20.x", "--handler",
