@@ -327,8 +327,13 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.a
                     os.rmdir(sub)
                 except OSError:
                     pass
-        if not before["paths"]["/run/containerd"]:
-            for d in ("/run/containerd/s", "/run/containerd"):   # only when empty
+        # Made by the test's dockerd (and containerd) where the host had none:
+        # dockerd makes /run/docker/plugins whatever its --exec-root is.
+        for top, dirs in (("/run/containerd", ("/run/containerd/s", "/run/containerd")),
+                          ("/run/docker", ("/run/docker/plugins", "/run/docker"))):
+            if before["paths"][top]:
+                continue
+            for d in dirs:                    # only when empty
                 try:
                     os.rmdir(d)
                 except OSError:
