@@ -107,12 +107,17 @@ void lambda_get(struct evhttp_request *req, const char *name, bool with_code)
 void lambda_delete(struct evhttp_request *req, const char *name)
 {
     /* A version's number deletes that version; no qualifier the whole
-     * function; any other qualifier (an alias, $LATEST) nothing. */
-    char q[QUALIFIER_MAX + 2];
+     * function; $LATEST or an alias nothing (anything else names nothing:
+     * the 404 below). */
+    char q[QUALIFIER_MAX + 2], bare[FN_NAME_MAX + 1];
     const char *qual = api_query(req, "Qualifier", q, sizeof q);
     const char *fn_part = strstr(name, ":function:"), *colon = strchr(fn_part ? fn_part + 10 : name, ':');
     const char *given = qual && *qual ? qual : colon ? colon + 1 : NULL;
-    if (given && !qualifier_is_number(given))
+    snprintf(bare, sizeof bare, "%.*s", colon ? (int)(colon - (fn_part ? fn_part + 10 : name)) : FN_NAME_MAX,
+             fn_part ? fn_part + 10 : name);
+    alias_t alias;
+    if (given && (!strcmp(given, "$LATEST") ||
+                  (qualifier_alias_valid(given) && store_alias_get(D->store, bare, given, &alias) == STORE_OK)))
         return http_error(req, 400, "InvalidParameterValueException",
                           "$LATEST version cannot be deleted without deleting the function, and an alias is deleted "
                           "with DeleteAlias: give a version's number, or no qualifier.");
