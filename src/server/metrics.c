@@ -9,7 +9,9 @@
 #include <dirent.h>
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,17 +68,28 @@ static void fn_sample(struct evbuffer *out, const char *name, const fn_t *fn, co
     evbuffer_add_printf(out, "} %.17g\n", value);
 }
 
-/* Every live function and its published versions, in one array. */
+/* Every live function and its published versions, in one array (grown as
+ * needed: a function left out would be a series that silently stops). */
 typedef struct fn_list {
-    const fn_t *fn[4096];
-    int n;
+    const fn_t **fn;
+    int n, cap;
+    bool short_of_memory;
 } fn_list_t;
 
 static void add_one(fn_t *fn, void *arg)
 {
     fn_list_t *l = arg;
-    if (l->n < (int)(sizeof l->fn / sizeof *l->fn))
-        l->fn[l->n++] = fn;
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        const fn_t **more = realloc(l->fn, (size_t)cap * sizeof *more);
+        if (!more) {
+            l->short_of_memory = true;
+            return;
+        }
+        l->fn = more;
+        l->cap = cap;
+    }
+    l->fn[l->n++] = fn;
 }
 
 static void add_with_versions(fn_t *fn, void *arg)
@@ -204,13 +217,15 @@ static void daemon_wide(struct evbuffer *out)
 
 void api_metrics(struct evhttp_request *req)
 {
-    static fn_list_t list; /* (large: not on the stack; the loop thread only) */
-    list.n = 0;
+    fn_list_t list = {0};
     registry_each(add_with_versions, &list);
-    struct evbuffer *out = evbuffer_new();
-    if (!out)
+    struct evbuffer *out = list.short_of_memory ? NULL : evbuffer_new();
+    if (!out) {
+        free(list.fn);
         return http_error(req, 500, "ServiceException", "out of memory");
+    }
     per_function(out, &list);
+    free(list.fn);
     daemon_wide(out);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     http_reply(req, 200, "OK", out);
