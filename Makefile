@@ -16,7 +16,7 @@ DEB_PKGS := build-essential clang libclang-rt-14-dev pkg-config libevent-dev lib
             curl jq openssl iproute2 systemd groff-base python3 python3-pytest python3-pip nodejs golang-go mono-complete \
             bubblewrap wrk awscli \
             autoconf automake libtool cmake gnuplot-nox nginx docker.io docker-compose debootstrap \
-            qemu-system-x86 cpio squashfs-tools prometheus
+            qemu-system-x86 cpio squashfs-tools prometheus chromium fonts-dejavu-core
 
 SRC      := $(sort $(wildcard src/*/*.c))
 LIB_SRC  := $(filter-out src/cli/main.c,$(SRC))
@@ -214,6 +214,9 @@ install: build
 	rm -rf $(DESTDIR)$(PREFIX)/share/impuls/runtimes
 	cp -R runtimes $(DESTDIR)$(PREFIX)/share/impuls/runtimes
 	chmod -R u=rwX,go=rX $(DESTDIR)$(PREFIX)/share/impuls/runtimes
+	rm -rf $(DESTDIR)$(PREFIX)/share/impuls/console
+	cp -R console $(DESTDIR)$(PREFIX)/share/impuls/console
+	chmod -R u=rwX,go=rX $(DESTDIR)$(PREFIX)/share/impuls/console
 	sed 's|@BINDIR@|$(BINDIR)|g' dist/impuls.service.in > $(DESTDIR)$(UNITDIR)/impuls.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/impuls.service
 	install -m 0644 dist/impuls.8 $(DESTDIR)$(PREFIX)/share/man/man8/impuls.8

@@ -5,8 +5,8 @@
 # runtime_api/) knows nothing of HTTP's front ends. Above it, api/ holds what
 # the front ends share (route table, auth, the write path, answers); events/
 # (Event invocations, schedules) uses it; the front ends are rest/ (and the
-# resources Lambda shares with it), lambda/, glambdar/, chambers/ and
-# router/; server/ dispatches the API listener's routes to all of them.
+# resources Lambda shares with it), lambda/, glambdar/, chambers/,
+# router/ and console/ (the web console's static files); server/ dispatches the API listener's routes to all of them.
 # make unit runs it; a line per include that breaks the rule, exit 1.
 allowed() {
   case "$1" in
@@ -23,8 +23,9 @@ allowed() {
     lambda|glambdar) echo "$1 rest events api builder http net pool runtime_api sandbox store util" ;;
     chambers) echo "chambers api builder http net pool runtime_api sandbox store util" ;;
     router) echo "router api builder http net pool runtime_api sandbox store util" ;;
-    server) echo "server router chambers glambdar lambda rest events api builder http net pool runtime_api sandbox store util" ;;
-    cli) echo "cli server router chambers glambdar lambda rest events api builder http net pool runtime_api sandbox store util" ;;
+    console) echo "console http pool util" ;;
+    server) echo "server console router chambers glambdar lambda rest events api builder http net pool runtime_api sandbox store util" ;;
+    cli) echo "cli server console router chambers glambdar lambda rest events api builder http net pool runtime_api sandbox store util" ;;
     *) echo "" ;;
   esac
 }

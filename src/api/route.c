@@ -67,6 +67,11 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
         return pick(out, m, "GET, HEAD", ROUTE_HEALTH, 0, 0, 0);
     if (n == 1 && !strcmp(seg[0], "metrics"))
         return pick(out, m, "GET", ROUTE_METRICS, 0, 0, 0);
+    /* The web console's files (public: its API calls carry the token). */
+    if (n >= 1 && n <= 2 && !strcmp(seg[0], "console")) {
+        snprintf(out->name, sizeof out->name, "%s", n == 2 ? seg[1] : "");
+        return pick(out, m, "GET", ROUTE_CONSOLE, 0, 0, 0);
+    }
     /* Glambdar's routes, kept as its users' scripts call them. */
     if (n == 1 && !strcmp(seg[0], "deploy"))
         return pick(out, m, "POST", 0, ROUTE_GL_DEPLOY, 0, 0);
@@ -149,6 +154,8 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
         return pick(out, m, "GET", ROUTE_RUNTIMES, 0, 0, 0);
     if (n == 3 && !strcmp(seg[2], "router"))
         return pick(out, m, "GET", ROUTE_ROUTER, 0, 0, 0);
+    if (n == 3 && !strcmp(seg[2], "figures"))
+        return pick(out, m, "GET", ROUTE_FIGURES, 0, 0, 0);
     if (n == 3 && !strcmp(seg[2], "tokens"))
         return pick(out, m, "GET, POST", ROUTE_TOKEN_LIST, ROUTE_TOKEN_CREATE, 0, 0);
     if (n == 4 && !strcmp(seg[2], "test") && !strcmp(seg[3], "clock"))
@@ -171,7 +178,7 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
     bool provisioned = n >= 5 && !strcmp(seg[4], "provisioned");
     bool one_of = schedules || aliases || provisioned || (n == 6 && !strcmp(seg[4], "versions")); /* .../{kind}/{id} */
     if ((n > 5 && !letters && !one_of) || n > 7 || (n > 6 && one_of) ||
-        (n == 5 && strcmp(seg[4], "invoke") && strcmp(seg[4], "logs") && strcmp(seg[4], "instances") &&
+        (n == 5 && strcmp(seg[4], "invoke") && strcmp(seg[4], "logs") && strcmp(seg[4], "instances") && strcmp(seg[4], "figures") &&
          strcmp(seg[4], "versions") && strcmp(seg[4], "event-invoke-config") && strcmp(seg[4], "publish") &&
          !letters && !schedules && !aliases && !provisioned) ||
         (n == 7 && strcmp(seg[6], "replay")) || (n >= 6 && (!seg[5][0] || strlen(seg[5]) >= sizeof out->sub)))
@@ -187,6 +194,8 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
         return pick(out, m, "POST", 0, ROUTE_FN_INVOKE, 0, 0);
     if (!strcmp(seg[4], "logs"))
         return pick(out, m, "GET", ROUTE_FN_LOGS, 0, 0, 0);
+    if (!strcmp(seg[4], "figures"))
+        return pick(out, m, "GET", ROUTE_FN_FIGURES, 0, 0, 0);
     if (!strcmp(seg[4], "versions") && n == 5)
         return pick(out, m, "GET", ROUTE_FN_VERSIONS, 0, 0, 0);
     if (!strcmp(seg[4], "versions")) {
@@ -233,7 +242,8 @@ void route_match(enum evhttp_cmd_type m, const char *path, route_t *out)
 enum route_scope route_scope(enum route_id id)
 {
     switch (id) {
-    case ROUTE_HEALTH: return SCOPE_OPEN;
+    case ROUTE_HEALTH:
+    case ROUTE_CONSOLE: return SCOPE_OPEN;
     case ROUTE_NOT_FOUND:
     case ROUTE_BAD_NAME:
     case ROUTE_BAD_METHOD: return SCOPE_ANY;
@@ -244,6 +254,8 @@ enum route_scope route_scope(enum route_id id)
     case ROUTE_FN_LOGS:
     case ROUTE_FN_INSTANCES:
     case ROUTE_FN_VERSIONS:
+    case ROUTE_FIGURES:
+    case ROUTE_FN_FIGURES:
     case ROUTE_ROUTER:
     case ROUTE_CH_LIST:
     case ROUTE_CH_GET:
@@ -317,6 +329,7 @@ bool route_names_function(enum route_id id)
     case ROUTE_FN_LOGS:
     case ROUTE_FN_INSTANCES:
     case ROUTE_FN_VERSIONS:
+    case ROUTE_FN_FIGURES:
     case ROUTE_FN_EVENT_CONFIG_GET:
     case ROUTE_FN_EVENT_CONFIG_PUT:
     case ROUTE_FN_EVENT_CONFIG_DELETE:

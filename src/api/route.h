@@ -45,6 +45,9 @@ enum route_id {
     ROUTE_FN_PROVISIONED, /* GET: the list, or the one with sub */
     ROUTE_FN_PROVISIONED_PUT,
     ROUTE_FN_PROVISIONED_DELETE,
+    ROUTE_FIGURES,    /* GET /api/v1/figures: every function's figures now (the console's list) */
+    ROUTE_FN_FIGURES, /* GET /api/v1/functions/{name}/figures: its last hour by minute */
+    ROUTE_CONSOLE,    /* GET /console/[{file}]: the web console's static files; name holds the file */
     ROUTE_GL_DEPLOY, /* Glambdar: POST /deploy */
     ROUTE_ROUTER,    /* GET /api/v1/router */
     ROUTE_ROUTER_HOST_PUT, /* /api/v1/router/hosts/{host}; name holds the host */

@@ -1,7 +1,10 @@
 /* Per-function figures (metrics.h), counted by the pool as calls end. */
 #include "pool/metrics.h"
 
+#include <stdlib.h>
+
 #include "pool/internal.h"
+#include "util/util.h"
 
 const double METRIC_DURATION_BUCKETS[DURATION_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                                           1,     2.5,    5,     10,   30,    60,   300, 900};
@@ -27,6 +30,29 @@ void fn_metrics_instances(const fn_t *fn, int *starting, int *idle, int *busy, i
     }
 }
 
+/* The call in its minute's and second's slots (a slot left from an earlier
+ * minute or second starts again). */
+static void count_in_ring(fn_metrics_t *m, enum metric_outcome k, int bucket)
+{
+    if (!m->ring && !(m->ring = calloc(1, sizeof *m->ring)))
+        return; /* (the chart misses a call; the counters above have it) */
+    int64_t second = (int64_t)(m->last_at_ms / 1000), minute = second / 60;
+    minute_figures_t *mf = &m->ring->minutes[minute % FIGURE_MINUTES];
+    if (mf->minute != minute)
+        *mf = (minute_figures_t){.minute = minute};
+    second_figures_t *sf = &m->ring->seconds[second % FIGURE_SECONDS];
+    if (sf->second != second)
+        *sf = (second_figures_t){.second = second};
+    figure_counts_t *counts[] = {&mf->n, &sf->n};
+    for (int i = 0; i < 2; i++) {
+        counts[i]->calls++;
+        counts[i]->errors += k == METRIC_ERROR || k == METRIC_TIMEOUT || k == METRIC_CRASH;
+        counts[i]->throttles += k == METRIC_THROTTLED;
+    }
+    if (k != METRIC_THROTTLED) /* (a throttled call never ran: its 0 ms would pull the quantiles down) */
+        mf->buckets[bucket]++;
+}
+
 void metrics_count_call(fn_t *fn, const invoke_outcome_t *o, double duration_ms)
 {
 #ifndef IMPULS_NO_METRICS
@@ -46,6 +72,10 @@ void metrics_count_call(fn_t *fn, const invoke_outcome_t *o, double duration_ms)
     m->buckets[b]++;
     m->count++;
     m->sum_s += s;
+    m->last_outcome = (int)k;
+    m->last_at_ms = now_ms();
+    m->last_duration_ms = duration_ms;
+    count_in_ring(m, k, b);
 #else
     (void)fn, (void)o, (void)duration_ms;
 #endif
@@ -68,4 +98,49 @@ void metrics_count_start(instance_t *inst, double init_ms, int64_t memory_peak)
 #else
     (void)inst, (void)init_ms, (void)memory_peak;
 #endif
+}
+
+static void add_counts(figure_counts_t *to, const figure_counts_t *n)
+{
+    to->calls += n->calls;
+    to->errors += n->errors;
+    to->throttles += n->throttles;
+}
+
+void fn_figures_minute(const fn_t *fn, int64_t minute, minute_figures_t *out)
+{
+    const figure_ring_t *r = fn->metrics.ring;
+    if (!r || minute < 0 || r->minutes[minute % FIGURE_MINUTES].minute != minute)
+        return;
+    const minute_figures_t *mf = &r->minutes[minute % FIGURE_MINUTES];
+    add_counts(&out->n, &mf->n);
+    for (int b = 0; b <= DURATION_BUCKETS; b++)
+        out->buckets[b] += mf->buckets[b];
+}
+
+void fn_figures_last_minute(const fn_t *fn, uint64_t now_ms, figure_counts_t *last)
+{
+    const figure_ring_t *r = fn->metrics.ring;
+    int64_t now_s = (int64_t)(now_ms / 1000);
+    for (int i = 0; r && i < FIGURE_SECONDS; i++)
+        if (r->seconds[i].second > now_s - FIGURE_SECONDS && r->seconds[i].second <= now_s)
+            add_counts(last, &r->seconds[i].n);
+}
+
+double figures_quantile(const uint32_t buckets[DURATION_BUCKETS + 1], double q)
+{
+    uint64_t total = 0;
+    for (int b = 0; b <= DURATION_BUCKETS; b++)
+        total += buckets[b];
+    if (!total)
+        return -1;
+    double rank = q * (double)total, below = 0;
+    for (int b = 0; b < DURATION_BUCKETS; b++) {
+        if (below + buckets[b] >= rank && buckets[b]) {
+            double lo = b ? METRIC_DURATION_BUCKETS[b - 1] : 0, hi = METRIC_DURATION_BUCKETS[b];
+            return 1000 * (lo + (hi - lo) * (rank - below) / buckets[b]);
+        }
+        below += buckets[b];
+    }
+    return 1000 * METRIC_DURATION_BUCKETS[DURATION_BUCKETS - 1];
 }

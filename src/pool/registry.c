@@ -183,6 +183,7 @@ void fn_unref(fn_t *fn)
         egress_group_close(fn->egress_group);
     json_decref(fn->egress_allowed);
     fn_config_clear(&fn->cfg);
+    free(fn->metrics.ring);
     free(fn);
 }
 

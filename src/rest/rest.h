@@ -24,6 +24,10 @@ void api_function_logs(struct evhttp_request *req, const char *name);
 void api_logs_shutdown(void);
 void api_function_instances(struct evhttp_request *req, const char *name);
 void api_function_versions(struct evhttp_request *req, const char *name);
+/* The daemon's recent figures (routes_figures.c): every function's now, and
+ * one function's last hour by minute. */
+void api_figures(struct evhttp_request *req);
+void api_function_figures(struct evhttp_request *req, const char *name);
 /* Invokes fn with the request as its event (shaped by the function's style). */
 void api_invoke(struct evhttp_request *req, struct fn *fn);
 

@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "chambers/chamber.h"
+#include "console/console.h"
 #include "glambdar/glambdar.h"
 #include "lambda/lambda.h"
 #include "rest/rest.h"
@@ -76,6 +77,9 @@ static void dispatch(struct evhttp_request *req, void *arg)
     case ROUTE_FN_LOGS: return api_function_logs(req, r.name);
     case ROUTE_FN_INSTANCES: return api_function_instances(req, r.name);
     case ROUTE_FN_VERSIONS: return api_function_versions(req, r.name);
+    case ROUTE_FIGURES: return api_figures(req);
+    case ROUTE_FN_FIGURES: return api_function_figures(req, r.name);
+    case ROUTE_CONSOLE: return console_file(req, r.name);
     case ROUTE_GL_DEPLOY: return api_glambdar_deploy(req);
     case ROUTE_ROUTER: return api_router(req);
     case ROUTE_ROUTER_HOST_PUT: return api_router_host(req, r.name, true);

@@ -15,6 +15,7 @@ PREFIX = "/usr/local"
 FILES = ["etc/systemd/system/impuls.service", "usr/local/bin/impuls", "usr/local/lib/impuls/libimpuls-zygote.so",
          "usr/local/share/impuls/runtimes/nodejs/bootstrap.js", "usr/local/share/impuls/runtimes/python/bootstrap.py",
          "usr/local/share/impuls/runtimes/go/aws-lambda-go/lambda/entry.go",
+         "usr/local/share/impuls/console/index.html", "usr/local/share/impuls/console/main.js",
          "usr/local/share/man/man8/impuls.8"]
 
 
@@ -85,6 +86,10 @@ def test_the_installed_daemon_runs_from_its_place(dest, monkeypatch):
         d.create(name="js", runtime="nodejs20", code="exports.handler = async () => 'installed too'")
         assert d.invoke("py").json() == "installed"
         assert d.invoke("js").json() == "installed too"
+        # The web console, from beside its runtimes.
+        r = d.request("GET", "/console/main.js")
+        with open(os.path.join(ROOT, "console", "main.js"), "rb") as f:
+            assert (r.status, r.body) == (200, f.read())
     finally:
         assert d.stop() == 0
         assert d.leftovers() == []

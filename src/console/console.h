@@ -1,0 +1,8 @@
+#pragma once
+/* The web console's static files (docs/console.md): GET /console/ and
+ * /console/{file}, served as they are from the tree's console/ folder
+ * (installed: share/impuls/console, beside the runtimes). */
+#include <event2/http.h>
+
+/* file: the one path segment after /console/, "" for the folder itself. */
+void console_file(struct evhttp_request *req, const char *file);
