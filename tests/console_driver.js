@@ -18,6 +18,9 @@ const text = (page, sel) => page.$eval(sel, (e) => e.textContent).catch(() => nu
 const waitText = (page, sel, want) =>
   page.waitForFunction((s, w) => { const e = document.querySelector(s); return e && e.textContent.includes(w); },
                        WAIT, sel, want);
+const waitCount = (page, sel, want, n) =>
+  page.waitForFunction((s, w, n) => { const e = document.querySelector(s); return e && e.textContent.split(w).length - 1 >= n; },
+                       WAIT, sel, want, n);
 // Does anything overflow the window's width (a phone's: 390 px)?
 const overflows = (page) => page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
 
@@ -86,7 +89,7 @@ async function main() {
     await waitText(page, "#logs", "console says console");
     const r = await api("POST", "/api/v1/functions/hello/invoke", {who: "curl"});
     out.otherCall = r.status;
-    await waitText(page, "#logs", "console says curl");
+    await waitCount(page, "#logs", "REPORT RequestId", 2); // (the other call's last line)
     out.logs = await text(page, "#logs");
     out.logsState = await text(page, "#logs-state");
 
@@ -95,14 +98,13 @@ async function main() {
                                      document.querySelector("#chart polyline.p50") &&
                                      document.querySelector("#chart polyline.p99"), WAIT);
     out.bars = await page.$$eval("#chart rect.bar", (b) => b.length);
-    await page.waitForSelector("#instances", WAIT);
+    await page.waitForFunction(() => document.querySelectorAll("#instances tbody tr").length > 0, WAIT);
     out.instancesShown = await page.$$eval("#instances tbody tr", (rows) => rows.length);
 
     // 5b. Edit: a new timeout, through the form.
     await page.$eval("#e-timeout", (e) => { e.value = "12"; });
     await page.click("#e-submit");
-    await page.waitForFunction(() => document.querySelector("#notice") &&
-                                      document.querySelector("#notice").textContent.length > 0, WAIT);
+    await waitText(page, "#notice", "Saved"); // (it said "Created hello." until then)
     out.editNotice = await text(page, "#notice");
     out.timeoutAfterEdit = JSON.parse((await api("GET", "/api/v1/functions/hello")).text).timeout_s;
 

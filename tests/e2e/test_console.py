@@ -9,12 +9,12 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 
 import pytest
 
 from chamber_helpers import chamber_daemon, make_chamber, wait_status
 from impuls_daemon import ROOT, Daemon
+from npm_helpers import npm_installed
 
 PUPPETEER = "puppeteer-core@24.43.1"  # (Node 18+; 25.x wants Node 22)
 SHOTS = os.path.join(ROOT, "build", "console-screenshots")
@@ -29,21 +29,9 @@ def driver_dir():
     """puppeteer-core installed from the npm registry, once, beside the driver."""
     chromium = shutil.which("chromium")
     assert chromium, "Debian's chromium is not installed (make deps installs it)"
-    d = tempfile.mkdtemp(prefix="impuls-console-")
-    try:
-        with open(os.path.join(d, "package.json"), "w") as f:
-            json.dump({"name": "impuls-console-test", "version": "1.0.0", "private": True}, f)
-        p = subprocess.run(["npm", "install", "--no-audit", "--no-fund", PUPPETEER], cwd=d,
-                           capture_output=True, text=True, timeout=300)
-        if p.returncode != 0:
-            ping = subprocess.run(["npm", "ping"], cwd=d, capture_output=True, text=True, timeout=60)
-            if ping.returncode != 0:
-                pytest.skip(f"the npm registry cannot be reached: {ping.stderr.strip()[-300:]}")
-            pytest.fail(f"npm install failed: {p.stderr[-2000:]}")
+    with npm_installed(PUPPETEER, "impuls-console-") as d:
         shutil.copy(os.path.join(ROOT, "tests", "console_driver.js"), d)
         yield d, chromium
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def started(extra_args):

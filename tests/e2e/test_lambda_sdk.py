@@ -6,16 +6,14 @@ DeleteFunction, and Lambda's errors as the SDK names them; versions, aliases,
 provisioned and reserved concurrency and the event invoke config; once more against
 a daemon checking SigV4 (--aws-credentials) with the right key and a wrong
 one."""
-import base64
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
 from conftest import running_daemon
+from npm_helpers import npm_installed
 from lambda_helpers import NODE_ZIP, NODE_ZIP_V2, arn, check_config, config, not_found
 
 SCRIPT = r"""
@@ -124,17 +122,7 @@ main().catch((e) => { console.error(e); process.exit(1); });
 @pytest.fixture(scope="session")
 def sdk_dir():
     """@aws-sdk/client-lambda installed from the npm registry, once."""
-    d = tempfile.mkdtemp(prefix="impuls-sdk-")
-    try:
-        with open(os.path.join(d, "package.json"), "w") as f:
-            json.dump({"name": "impuls-sdk-test", "version": "1.0.0", "private": True}, f)
-        p = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "@aws-sdk/client-lambda"], cwd=d,
-                           capture_output=True, text=True, timeout=300)
-        if p.returncode != 0:
-            ping = subprocess.run(["npm", "ping"], cwd=d, capture_output=True, text=True, timeout=60)
-            if ping.returncode != 0:
-                pytest.skip(f"the npm registry cannot be reached: {ping.stderr.strip()[-300:]}")
-            pytest.fail(f"npm install failed: {p.stderr[-2000:]}")
+    with npm_installed("@aws-sdk/client-lambda", "impuls-sdk-") as d:
         with open(os.path.join(d, "lambda_steps.js"), "w") as f:
             f.write(SCRIPT)
         with open(os.path.join(d, "v1.zip"), "wb") as f:
@@ -142,8 +130,6 @@ def sdk_dir():
         with open(os.path.join(d, "v2.zip"), "wb") as f:
             f.write(NODE_ZIP_V2)
         yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def run_sdk(sdk_dir, d, name, key_id="AKIDANY", secret="anything", mode="all"):
