@@ -12,9 +12,10 @@ PCTS = ("50", "75", "90", "99")  # what wrk --latency prints
 POST = os.path.join(HERE, "post.lua")
 
 
-def run(url, conns, duration=DURATION, script=POST, args=(), headers=()):
-    """(requests/s, {percentile: ms}) of one wrk run; headers: "Name: value"."""
-    cmd = ["wrk", "-t", "1", "-c", str(conns), "-d", duration, "--latency", "-s", script,
+def run(url, conns, duration=DURATION, script=POST, args=(), headers=(), cpu=None):
+    """(requests/s, {percentile: ms}) of one wrk run; headers: "Name: value";
+    cpu: the one CPU wrk runs on (taskset), or any."""
+    cmd = (["taskset", "-c", str(cpu)] if cpu is not None else []) + ["wrk", "-t", "1", "-c", str(conns), "-d", duration, "--latency", "-s", script,
            *[a for h in headers for a in ("-H", h)], url]
     if args:
         cmd += ["--"] + [str(a) for a in args]

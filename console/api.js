@@ -4,8 +4,10 @@
 const TOKEN_KEY = 'impuls-token';
 
 // sessionStorage: the token lives as long as this tab, never in a cookie or on disk for long.
+// Where the browser refuses storage (cookies blocked), it lives in this page only.
+let unstored = '';
 export function token() {
-  try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch { return ''; }
+  try { return sessionStorage.getItem(TOKEN_KEY) || unstored; } catch { return unstored; }
 }
 
 const hooks = { unauthorized: () => {}, tokenChanged: () => {} };
@@ -13,12 +15,14 @@ export function onUnauthorized(fn) { hooks.unauthorized = fn; }
 export function onTokenChanged(fn) { hooks.tokenChanged = fn; }
 
 export function saveToken(value) {
-  sessionStorage.setItem(TOKEN_KEY, value);
+  unstored = value;
+  try { sessionStorage.setItem(TOKEN_KEY, value); } catch { /* kept in unstored */ }
   hooks.tokenChanged();
 }
 
 export function forgetToken() {
-  sessionStorage.removeItem(TOKEN_KEY);
+  unstored = '';
+  try { sessionStorage.removeItem(TOKEN_KEY); } catch { /* nothing was stored */ }
   hooks.tokenChanged();
 }
 
@@ -59,7 +63,9 @@ export async function call(method, path, { body, headers = {}, signal, raw = fal
     if (err.name === 'AbortError') throw err;
     throw new ApiError(0, `cannot reach the daemon (${err.message})`);
   }
-  if (res.status === 401) {
+  // A function's own answer (an invoke's) may be a 401 too: the daemon marks every answer
+  // of a call with X-Impuls-Duration-Ms, and a function cannot set X-Impuls-* headers.
+  if (res.status === 401 && !fromFunction(res)) {
     const message = await errorMessage(res);
     // Only if the token sent is still the one stored: a 401 for a request made before a
     // new token was entered is stale, and must neither forget it nor ask again.
@@ -75,6 +81,9 @@ export async function call(method, path, { body, headers = {}, signal, raw = fal
   const type = res.headers.get('Content-Type') || '';
   return type.includes('application/json') ? res.json() : res.text();
 }
+
+// Is res a function's answer (its call was accepted), not the daemon's own?
+export const fromFunction = (res) => res.headers.has('X-Impuls-Duration-Ms');
 
 export const get = (path, opts) => call('GET', path, opts);
 export const post = (path, body, opts) => call('POST', path, { ...opts, body });

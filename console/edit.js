@@ -41,7 +41,8 @@ export function editSection(name, fn, reload, signal) {
     clearError();
     const changes = {};
     if (handler.value.trim() !== '' && handler.value.trim() !== current.handler) changes.handler = handler.value.trim();
-    if (!code.disabled && code.value !== current.code) changes.code = code.value;
+    // (a textarea gives CRLF back as LF: code stored with CRLF is not a change)
+    if (!code.disabled && code.value !== (current.code || '').replace(/\r\n?/g, '\n')) changes.code = code.value;
     if (memory.value !== '' && Number(memory.value) !== current.memory_mb) changes.memory_mb = Number(memory.value);
     if (timeout.value !== '' && Number(timeout.value) !== current.timeout_s) changes.timeout_s = Number(timeout.value);
     if (Object.keys(changes).length === 0) { showNotice('Nothing changed.'); return; }

@@ -1,7 +1,7 @@
 // invoke.js: the Invoke section: send a JSON payload, show status, duration, body and
 // the call's own log tail (X-Impuls-Log-Type: Tail, docs/api.md "POST …/invoke").
 
-import { call, errorMessage, fnPath } from './api.js';
+import { call, errorMessage, fnPath, fromFunction } from './api.js';
 import { h } from './dom.js';
 import { clearError, reportError, showError } from './status.js';
 import { decodeBase64Utf8, prettyBody } from './format.js';
@@ -42,7 +42,7 @@ export function invokeSection(name, signal, afterInvoke = () => {}) {
         headers: { 'Content-Type': 'application/json', 'X-Impuls-Log-Type': 'Tail' },
       });
       // A 403 is the token's scope, not the function's answer.
-      if (res.status === 403) { showError(await errorMessage(res)); result.dataset.state = 'idle'; return; }
+      if (res.status === 403 && !fromFunction(res)) { showError(await errorMessage(res)); result.dataset.state = 'idle'; return; }
       const answer = await res.text();
       status.textContent = String(res.status);
       status.className = res.ok ? 'ok' : 'bad';

@@ -11,7 +11,8 @@ import { chambersPage } from './chambers.js';
 const ROUTES = [
   { re: /^#\/functions$/, page: functionsPage, nav: '#/functions' },
   { re: /^#\/new$/, page: createPage, nav: '#/new' },
-  { re: /^#\/fn\/([^/]+)$/, page: functionPage, nav: '#/functions' },
+  // (a function's name as the daemon allows it: never '.' or '..', which a URL would fold away)
+  { re: /^#\/fn\/([A-Za-z0-9][A-Za-z0-9_-]{0,63})$/, page: functionPage, nav: '#/functions' },
   { re: /^#\/chambers$/, page: chambersPage, nav: '#/chambers' },
 ];
 

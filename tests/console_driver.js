@@ -93,6 +93,22 @@ async function main() {
     out.logs = await text(page, "#logs");
     out.logsState = await text(page, "#logs-state");
 
+    // 4b. The list, at once (its last minute is the last 60 s): its instances, last call and rate.
+    await page.goto(`${base}/console/#/functions`);
+    await page.waitForFunction(() => {
+      // (refreshed every 5 s: until its instance is idle again after the other call)
+      const r = document.querySelector("#functions tr[data-fn='hello']");
+      return r && r.querySelector(".rate").textContent.startsWith("2/min") &&
+             r.querySelector(".instances").textContent === "1 idle, 0 busy";
+    }, WAIT);
+    out.row = await page.$eval("#functions tr[data-fn='hello']", (tr) =>
+      Object.fromEntries([".name", ".runtime", ".instances", ".last", ".rate"].map(
+        (c) => [c, tr.querySelector(c).textContent])));
+    await page.screenshot({path: path.join(shots, "functions.png"), fullPage: true});
+
+    await page.goto(`${base}/console/#/fn/hello`);
+    await waitCount(page, "#logs", "REPORT RequestId", 2);
+
     // 5. The chart: one bar a minute, the two lines.
     await page.waitForFunction(() => document.querySelectorAll("#chart rect.bar").length === 60 &&
                                      document.querySelector("#chart polyline.p50") &&
@@ -108,25 +124,26 @@ async function main() {
     out.editNotice = await text(page, "#notice");
     out.timeoutAfterEdit = JSON.parse((await api("GET", "/api/v1/functions/hello")).text).timeout_s;
 
-    // 6. The list: its instances, last call and last minute.
-    await page.goto(`${base}/console/#/functions`);
-    await page.waitForFunction(() => {
-      const r = document.querySelector("#functions tr[data-fn='hello'] .rate");
-      return r && r.textContent.startsWith("2/min");
-    }, WAIT);
-    out.row = await page.$eval("#functions tr[data-fn='hello']", (tr) =>
-      Object.fromEntries([".name", ".runtime", ".instances", ".last", ".rate"].map(
-        (c) => [c, tr.querySelector(c).textContent])));
-    await page.screenshot({path: path.join(shots, "functions.png"), fullPage: true});
-
     // 7. Nothing of the hostile text became markup; it shows as text.
-    out.injected = await page.evaluate(() => document.querySelectorAll("img[src='x'], #logs script").length);
+    await page.goto(`${base}/console/#/functions`);
+    await page.waitForSelector("#functions tr[data-fn='hello']", WAIT);
     await page.goto(`${base}/console/#/fn/hello`);
     await waitText(page, "#logs", XSS);
     await page.waitForSelector("#chart circle.dot.p99", WAIT);
     out.injectedOnFunctionPage = await page.evaluate(() =>
       document.querySelectorAll("img[src='x'], body script:not([src])").length);
     await page.screenshot({path: path.join(shots, "function.png"), fullPage: true});
+
+    // 7b. A function's own 401 is its result, not the daemon asking for a token.
+    await api("POST", "/api/v1/functions", {name: "deny", runtime: "python311", handler: "index.handler",
+      code: "def handler(e, c):\n    return {'statusCode': 401, 'body': 'not you'}\n"});
+    await page.goto(`${base}/console/#/fn/deny`);
+    await page.waitForSelector("#invoke", WAIT);
+    await page.click("#invoke");
+    await waitText(page, "#result-body", "not you");
+    out.deny = {status: await text(page, "#result-status"),
+                tokenFormShown: await page.$eval("#token-form", (f) => !f.hidden)};
+    await api("DELETE", "/api/v1/functions/deny");
 
     // 8. Chambers: the running one, destroyed from the page.
     await page.goto(`${base}/console/#/chambers`);
@@ -139,7 +156,7 @@ async function main() {
     // 9. At a phone's width: nothing wider than the screen, on every page.
     await page.setViewport({width: 390, height: 844, isMobile: true});
     out.phoneOverflow = {};
-    for (const [route, sel] of [["#/functions", "#functions"], ["#/fn/hello", "#chart rect.bar"],
+    for (const [route, sel] of [["#/functions", "#functions tr[data-fn]"], ["#/fn/hello", "#chart rect.bar"],
                                 ["#/new", "#create-form"], ["#/chambers", "#no-chambers"]]) {
       await page.goto(`${base}/console/${route}`);
       await page.waitForSelector(sel, WAIT);

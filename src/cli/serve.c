@@ -75,26 +75,25 @@ static void on_sigterm(evutil_socket_t s, short w, void *a)
     event_add(drain_timer, &tv);
 }
 
-static int default_runtime_dir(char out[4096])
+/* A folder of the tree beside the binary: build/impuls -> ../NAME;
+ * installed: <prefix>/bin -> ../share/impuls/NAME. */
+static int tree_dir(const char *name, char out[4096])
 {
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n < 0)
         return -1;
     exe[n] = '\0';
-    /* build/impuls -> ../runtimes; installed: <prefix>/bin -> ../share/impuls/runtimes */
-    char *dir = dirname(exe);
-    snprintf(out, 4096, "%s/../runtimes", dir);
-    char real[PATH_MAX];
-    if (realpath(out, real)) {
-        snprintf(out, 4096, "%s", real);
-        return 0;
+    char *dir = dirname(exe), real[PATH_MAX];
+    const char *const WHERE[] = {"%s/../%s", "%s/../share/impuls/%s"};
+    for (size_t i = 0; i < sizeof WHERE / sizeof *WHERE; i++) {
+        snprintf(out, 4096, WHERE[i], dir, name);
+        if (realpath(out, real)) {
+            snprintf(out, 4096, "%s", real);
+            return 0;
+        }
     }
-    snprintf(out, 4096, "%s/../share/impuls/runtimes", dir);
-    if (realpath(out, real)) {
-        snprintf(out, 4096, "%s", real);
-        return 0;
-    }
+    out[0] = '\0';
     return -1;
 }
 
@@ -445,10 +444,12 @@ int cmd_serve(int argc, char **argv)
             return 1;
         }
         snprintf(D->cfg.runtime_dir, sizeof D->cfg.runtime_dir, "%s", real);
-    } else if (default_runtime_dir(D->cfg.runtime_dir) < 0) {
+    } else if (tree_dir("runtimes", D->cfg.runtime_dir) < 0) {
         log_error("cannot find the runtimes/ directory beside the binary; pass --runtime-dir");
         return 1;
     }
+    if (tree_dir("console", D->cfg.console_dir) < 0)
+        log_info("no console/ directory beside the binary: /console/ answers 404");
 
     /* One daemon per data dir. */
     char path[4096];

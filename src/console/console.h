@@ -1,7 +1,7 @@
 #pragma once
 /* The web console's static files (docs/console.md): GET /console/ and
- * /console/{file}, served as they are from the tree's console/ folder
- * (installed: share/impuls/console, beside the runtimes). */
+ * /console/{file}, served as they are from the tree's console/ folder beside
+ * the binary (installed: share/impuls/console), found at start (serve.c). */
 #include <event2/http.h>
 
 /* file: the one path segment after /console/, "" for the folder itself. */

@@ -41,7 +41,7 @@ static const char *content_type(const char *name)
 /* The file's bytes into out; an errno, or EFBIG past CONSOLE_FILE_MAX. */
 static int read_file(const char *path, struct evbuffer *out)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC); /* (a FIFO would block) */
     if (fd < 0)
         return errno;
     struct stat st;
@@ -72,8 +72,10 @@ void console_file(struct evhttp_request *req, const char *file)
     const char *type = content_type(name);
     if (!type)
         return http_error(req, 404, "NotFound", "no such console file");
-    char full[sizeof D->cfg.runtime_dir + 300];
-    snprintf(full, sizeof full, "%s/../console/%s", D->cfg.runtime_dir, name);
+    if (!D->cfg.console_dir[0])
+        return http_error(req, 404, "NotFound", "this daemon has no console/ directory beside its binary");
+    char full[sizeof D->cfg.console_dir + 300];
+    snprintf(full, sizeof full, "%s/%s", D->cfg.console_dir, name);
     struct evbuffer *body = evbuffer_new();
     int err = body ? read_file(full, body) : ENOMEM;
     if (err) {

@@ -12,6 +12,7 @@ typedef struct daemon_cfg {
     char addr[256];
     char data_dir[4096];
     char runtime_dir[4096]; /* host path of runtimes/ */
+    char console_dir[4096]; /* the web console's files (beside the binary, as runtimes/ by default); "" if none */
     char root_mnt[4096];    /* empty dir each sandbox mounts its root on */
     int queue_max;          /* queued invocations per function before 429 */
     int max_instances;      /* live instances of all functions at once (--max-instances) */

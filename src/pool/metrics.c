@@ -30,17 +30,13 @@ void fn_metrics_instances(const fn_t *fn, int *starting, int *idle, int *busy, i
     }
 }
 
-/* The call in its minute's and second's slots (a slot left from an earlier
- * minute or second starts again). */
-static void count_in_ring(fn_metrics_t *m, enum metric_outcome k, int bucket)
+void figure_ring_count(figure_ring_t *r, enum metric_outcome k, int bucket, uint64_t at_ms)
 {
-    if (!m->ring && !(m->ring = calloc(1, sizeof *m->ring)))
-        return; /* (the chart misses a call; the counters above have it) */
-    int64_t second = (int64_t)(m->last_at_ms / 1000), minute = second / 60;
-    minute_figures_t *mf = &m->ring->minutes[minute % FIGURE_MINUTES];
-    if (mf->minute != minute)
+    int64_t second = (int64_t)(at_ms / 1000), minute = second / 60;
+    minute_figures_t *mf = &r->minutes[minute % FIGURE_MINUTES];
+    if (mf->minute != minute) /* (a slot left from an earlier minute starts again) */
         *mf = (minute_figures_t){.minute = minute};
-    second_figures_t *sf = &m->ring->seconds[second % FIGURE_SECONDS];
+    second_figures_t *sf = &r->seconds[second % FIGURE_SECONDS];
     if (sf->second != second)
         *sf = (second_figures_t){.second = second};
     figure_counts_t *counts[] = {&mf->n, &sf->n};
@@ -75,7 +71,8 @@ void metrics_count_call(fn_t *fn, const invoke_outcome_t *o, double duration_ms)
     m->last_outcome = (int)k;
     m->last_at_ms = now_ms();
     m->last_duration_ms = duration_ms;
-    count_in_ring(m, k, b);
+    if (m->ring || (m->ring = calloc(1, sizeof *m->ring))) /* (else the chart misses a call; the counters have it) */
+        figure_ring_count(m->ring, k, b, m->last_at_ms);
 #else
     (void)fn, (void)o, (void)duration_ms;
 #endif
@@ -107,9 +104,8 @@ static void add_counts(figure_counts_t *to, const figure_counts_t *n)
     to->throttles += n->throttles;
 }
 
-void fn_figures_minute(const fn_t *fn, int64_t minute, minute_figures_t *out)
+void figure_ring_minute(const figure_ring_t *r, int64_t minute, minute_figures_t *out)
 {
-    const figure_ring_t *r = fn->metrics.ring;
     if (!r || minute < 0 || r->minutes[minute % FIGURE_MINUTES].minute != minute)
         return;
     const minute_figures_t *mf = &r->minutes[minute % FIGURE_MINUTES];
@@ -118,9 +114,8 @@ void fn_figures_minute(const fn_t *fn, int64_t minute, minute_figures_t *out)
         out->buckets[b] += mf->buckets[b];
 }
 
-void fn_figures_last_minute(const fn_t *fn, uint64_t now_ms, figure_counts_t *last)
+void figure_ring_last_minute(const figure_ring_t *r, uint64_t now_ms, figure_counts_t *last)
 {
-    const figure_ring_t *r = fn->metrics.ring;
     int64_t now_s = (int64_t)(now_ms / 1000);
     for (int i = 0; r && i < FIGURE_SECONDS; i++)
         if (r->seconds[i].second > now_s - FIGURE_SECONDS && r->seconds[i].second <= now_s)

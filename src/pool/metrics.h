@@ -61,10 +61,13 @@ const fn_metrics_t *fn_metrics(const fn_t *fn);
  * in its queues. */
 void fn_metrics_instances(const fn_t *fn, int *starting, int *idle, int *busy, int *queued);
 
-/* Adds fn's figures of minute `minute` (since the epoch) into *out (its
- * minute field untouched), and of the 60 seconds up to now_ms into *last. */
-void fn_figures_minute(const fn_t *fn, int64_t minute, minute_figures_t *out);
-void fn_figures_last_minute(const fn_t *fn, uint64_t now_ms, figure_counts_t *last);
+/* The ring (fn_metrics(fn)->ring, NULL until the first call): a call that
+ * ended at at_ms with outcome k and duration bucket `bucket` counted in it;
+ * its figures of minute `minute` (since the epoch) added into *out (its
+ * minute field untouched); of the 60 seconds up to now_ms into *last. */
+void figure_ring_count(figure_ring_t *r, enum metric_outcome k, int bucket, uint64_t at_ms);
+void figure_ring_minute(const figure_ring_t *r, int64_t minute, minute_figures_t *out);
+void figure_ring_last_minute(const figure_ring_t *r, uint64_t now_ms, figure_counts_t *last);
 /* The q-quantile (0 < q < 1) of the durations counted in buckets, in ms,
  * interpolated within its bucket as Prometheus's histogram_quantile does
  * (the top bound for the open bucket); -1 when nothing was counted. */

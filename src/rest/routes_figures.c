@@ -31,12 +31,12 @@ static void add_fn(fn_t *fn, void *arg)
     int starting, idle, busy, queued;
     fn_metrics_instances(fn, &starting, &idle, &busy, &queued);
     s->starting += starting, s->idle += idle, s->busy += busy, s->queued += queued;
-    fn_figures_last_minute(fn, s->now_ms, &s->last_minute);
     const fn_metrics_t *m = fn_metrics(fn);
+    figure_ring_last_minute(m->ring, s->now_ms, &s->last_minute);
     if (m->last_at_ms && (!s->last || m->last_at_ms > s->last->last_at_ms))
         s->last = m;
     for (int i = 0; s->with_minutes && i < FIGURE_MINUTES; i++)
-        fn_figures_minute(fn, s->first_minute + i, &s->minutes[i]);
+        figure_ring_minute(m->ring, s->first_minute + i, &s->minutes[i]);
 }
 
 static void sum_function(fn_t *fn, fn_sum_t *s, bool with_minutes)

@@ -32,7 +32,10 @@ void iso8601(char out[32], uint64_t epoch_ms)
 {
     time_t s = (time_t)(epoch_ms / 1000);
     struct tm tm;
-    gmtime_r(&s, &tm);
+    if (!gmtime_r(&s, &tm)) { /* (a time no year of int holds: never one of ours) */
+        snprintf(out, 32, "1970-01-01T00:00:00.000Z");
+        return;
+    }
     char base[24];
     strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out, 32, "%s.%03uZ", base, (unsigned)(epoch_ms % 1000));
