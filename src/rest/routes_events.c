@@ -348,6 +348,7 @@ void api_dead_letters_replay(struct evhttp_request *req, const char *name, const
     int rc = store_dead_letters_each(D->store, name, *id ? id : NULL, copy_letter, &ls);
     json_t *ids = json_array();
     char err[300] = "";
+    int status = 500; /* of err: 409 for a letter whose version is gone (it stays) */
     if (ls.short_of_memory)
         snprintf(err, sizeof err, "out of memory");
     for (size_t i = 0; i < ls.n; i++) {
@@ -362,7 +363,9 @@ void api_dead_letters_replay(struct evhttp_request *req, const char *name, const
         if (!to && event) {
             evbuffer_free(event);
             event = NULL;
-            snprintf(err, sizeof err, "%s", r.message);
+            status = 409;
+            snprintf(err, sizeof err, "dead letter %s called version %d, which is deleted: it stays (delete it to "
+                     "drop it)", ls.v[i].id, ls.v[i].version);
         }
         if (!err[0] && !event)
             snprintf(err, sizeof err, "out of memory");
@@ -382,6 +385,9 @@ void api_dead_letters_replay(struct evhttp_request *req, const char *name, const
     }
     if (rc == STORE_ERR || err[0]) {
         json_decref(ids);
+        if (rc != STORE_ERR && status == 409)
+            return http_error(req, 409, "ResourceConflictException", "%s; the letters before it were replayed, "
+                              "those after it were not", err);
         return http_error(req, 500, "StorageException", "%s (the letters replayed before it are gone)",
                           err[0] ? err : store_last_error(D->store));
     }

@@ -353,3 +353,10 @@ def test_a_dead_letter_of_a_published_version_is_replayed_on_that_version(daemon
     assert got[0]["condition"] == "RetriesExhausted"
     log = daemon.request("GET", "/api/v1/functions/v/logs?tail=1000").body.decode()
     assert f"START RequestId: {again} Version: 1" in log
+    # Its version deleted, a letter of it is no longer replayable: a 409 that says so, the letter kept.
+    assert daemon.request("DELETE", "/api/v1/functions/v/versions/1").status == 204
+    r = daemon.request("POST", f"/api/v1/functions/v/dead-letters/{again}/replay")
+    assert (r.status, r.json()["errorMessage"]) == \
+        (409, f"dead letter {again} called version 1, which is deleted: it stays (delete it to drop it); the "
+              "letters before it were replayed, those after it were not")
+    assert [l["id"] for l in letters(daemon, "v")["dead_letters"]] == [again]
