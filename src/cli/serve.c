@@ -156,7 +156,8 @@ static void usage(void)
                     "                    [--router-https HOST:PORT] [--router-http HOST:PORT]\n"
                     "                    [--router-cert FILE --router-key FILE]\n"
                     "                    [--chamber-ports LO-HI (6000-6999)] [--prewarm N (2)]\n"
-                    "                    [--auth tokens|none] [--aws-credentials FILE] [--scale-delay MS (2)] [--python-zygote N (1)]\n"
+                    "                    [--auth tokens|none] [--aws-credentials FILE] [--scale-delay MS (2)] [--saturated-wait MS (50)]\n"
+                    "                    [--python-zygote N (1)]\n"
                     "                    [--egress on|off] [--egress-allow CIDR[:PORT],...] [--egress-subnet CIDR (10.201.0.0/16)]\n"
                     "                    [--egress-rate MBIT/S (100)] [--egress-conns N (256)] [--egress-resolv-conf FILE]\n"
                     "  --prewarm   sandboxes per language made ahead of demand (0: none)\n"
@@ -166,6 +167,7 @@ static void usage(void)
                     "  --clock-offset S  tests only: the schedules' clock runs S seconds ahead, and\n"
                     "              POST /api/v1/test/clock moves it on\n"
                     "  --scale-delay  how long a call waits for a busy instance before a new one is started\n"
+                    "  --saturated-wait  how long, while the machine's CPU is saturated (0: never longer)\n"
                     "  --aws-credentials  check the Lambda API's SigV4 signatures against the keys in FILE\n"
                     "  --auth tokens|none  tokens: every route but /healthz needs a bearer token (impuls token);\n"
                     "              needed (or none, said) when --addr is not a loopback address\n"
@@ -247,6 +249,7 @@ int cmd_serve(int argc, char **argv)
     D->cfg.pids_max = 256;
     D->cfg.init_timeout_s = 10;
     D->cfg.scale_delay_ms = 2;
+    D->cfg.saturated_wait_ms = 50;
     static struct option opts[] = {
         {"addr", required_argument, 0, 'a'},        {"data-dir", required_argument, 0, 'd'},
         {"runtime-dir", required_argument, 0, 'r'}, {"cgroup", required_argument, 0, 'c'},
@@ -254,6 +257,7 @@ int cmd_serve(int argc, char **argv)
         {"max-connections", required_argument, 0, 'm'},
         {"max-instances", required_argument, 0, 'M'},
         {"clock-offset", required_argument, 0, 1006},
+        {"saturated-wait", required_argument, 0, 1007},
         {"no-local", no_argument, 0, 'L'},
         {"init-timeout", required_argument, 0, 'I'},
         {"router-addr", required_argument, 0, 'R'},
@@ -405,6 +409,12 @@ int cmd_serve(int argc, char **argv)
         case 'S':
             if (!parse_int(optarg, 0, 1000, &D->cfg.scale_delay_ms)) {
                 fprintf(stderr, "impuls: --scale-delay takes milliseconds from 0 to 1000\n");
+                return 2;
+            }
+            break;
+        case 1007:
+            if (!parse_int(optarg, 0, 10000, &D->cfg.saturated_wait_ms)) {
+                fprintf(stderr, "impuls: --saturated-wait takes milliseconds from 0 to 10000\n");
                 return 2;
             }
             break;

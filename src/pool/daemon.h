@@ -34,6 +34,7 @@ typedef struct daemon_cfg {
     char vm_run_dir[64];
     int init_timeout_s; /* a runtime must ask for work within this */
     int scale_delay_ms; /* a queued call waits this long for a busy instance before one is started */
+    int saturated_wait_ms; /* ... and this long while the machine's CPU is saturated (util/cpu_busy.h) */
     /* The test clock (--clock-offset, tests only): the schedules' clock runs
      * this far ahead of the wall clock, and POST /api/v1/test/clock moves it. */
     bool test_clock;

@@ -9,9 +9,15 @@
 
 #include "http/http_util.h"
 #include "pool/internal.h"
+#include "util/cpu_busy.h"
 #include "util/lambda_arn.h"
 #include "util/log.h"
 #include "util/util.h"
+
+/* The machine counts as saturated at this busy share of its CPUs (a queued
+ * call then waits up to --saturated-wait for a busy instance of its
+ * function before instances are added again: scale_up_allowance). */
+#define SATURATED_SHARE 0.95
 
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 
@@ -166,6 +172,16 @@ static int scale_up_allowance(pool_t *pool, int busy, int need)
     double now = mono_ms();
     double waited = now - TAILQ_FIRST(&pool->queue)->enqueued_ms;
     double since = now - pool->last_scale_ms;
+    /* On saturated cores an instance more runs no call sooner: it adds a
+     * cold start's CPU and the switching between more runnable processes.
+     * So while the machine's CPU is busy, a queued call waits up to
+     * --saturated-wait for one of the busy instances before the one-per-
+     * delay scaling goes on (an instance blocked on I/O leaves the CPU idle,
+     * and then nothing waits longer than before). */
+    if (waited < D->cfg.saturated_wait_ms && cpu_saturated(now, SATURATED_SHARE)) {
+        arm_scale_timer(pool, delay);
+        return 0;
+    }
     if (waited >= delay && since >= delay) {
         pool->last_scale_ms = now;
         if (need > 1)

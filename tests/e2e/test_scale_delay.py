@@ -2,6 +2,7 @@
 every instance of its function busy waits up to the delay for one of them
 before a new instance is started; instances are then added one per delay.
 With no instance running, or a delay of 0, an instance starts at once."""
+import os
 import threading
 import time
 
@@ -12,8 +13,8 @@ from conftest import checked_daemon
 SLEEPER = "import time\n\ndef handler(event, context):\n    time.sleep(event['s'])\n    return event['s']\n"
 
 
-def slow_daemon(delay_ms):
-    for d in checked_daemon(["--scale-delay", str(delay_ms), "--prewarm", "0"]):
+def slow_daemon(delay_ms, *extra):
+    for d in checked_daemon(["--scale-delay", str(delay_ms), "--prewarm", "0", *extra]):
         d.create(name="sleeper", runtime="python311", handler="main.handler", code=SLEEPER, concurrency=4)
         assert d.invoke("sleeper", {"s": 0}).status == 200  # one warm instance
         yield d
@@ -104,3 +105,72 @@ def test_the_delay_must_be_a_number_of_milliseconds_up_to_1000(tmp_path):
         r = subprocess.run([BIN, "serve", "--scale-delay", bad, "--data-dir", str(tmp_path)],
                            capture_output=True, text=True, timeout=10)
         assert (r.returncode, r.stderr) == (2, "impuls: --scale-delay takes milliseconds from 0 to 1000\n")
+
+
+# While the machine's CPU is saturated (--saturated-wait, docs/operations.md
+# "Scaling up"), a call that finds its function's instances busy waits up to
+# the saturated wait for one of them, not the scale-up delay: an instance
+# more would run no call sooner on saturated cores.
+
+def cpu_busy_share(seconds):
+    """The machine's busy share over `seconds`, from /proc/stat (as the daemon reads it)."""
+    def reading():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+        return sum(v) - v[3] - v[4], sum(v)
+    b0, t0 = reading()
+    time.sleep(seconds)
+    b1, t1 = reading()
+    return (b1 - b0) / (t1 - t0)
+
+
+@pytest.fixture
+def saturated():
+    """Every CPU of the machine busy with a nice-19 spinner (the daemon and
+    the test still get the CPU they ask for first)."""
+    import subprocess
+    hogs = [subprocess.Popen(["nice", "-n", "19", "sh", "-c", "while :; do :; done"]) for _ in range(os.cpu_count())]
+    try:
+        share = cpu_busy_share(0.5)
+        assert share >= 0.97, f"{os.cpu_count()} spinners kept the CPUs only {share:.2f} busy: the test needs them full"
+        yield
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+
+
+@pytest.fixture
+def long_saturated_wait():
+    yield from slow_daemon(2, "--saturated-wait", "3000")
+
+
+@pytest.fixture
+def no_saturated_wait():
+    yield from slow_daemon(2, "--saturated-wait", "0")
+
+
+def test_on_saturated_cpus_a_call_waits_for_a_busy_instance(long_saturated_wait, saturated):
+    took, instances = overlapping(long_saturated_wait, 0.6, 0)
+    assert instances == 1  # no instance was started for it, though the scale-up delay is 2 ms
+    assert 0.3 <= took < 3.0  # it waited for the first call (~0.5 s left), not for the saturated wait
+
+
+def test_a_saturated_wait_of_zero_scales_as_before(no_saturated_wait, saturated):
+    took, instances = overlapping(no_saturated_wait, 0.6, 0)
+    assert instances == 2
+
+
+def test_without_saturation_the_scale_up_delay_alone_counts(long_saturated_wait):
+    assert cpu_busy_share(0.5) < 0.9  # (the machine is not saturated by something else)
+    took, instances = overlapping(long_saturated_wait, 0.6, 0)
+    assert instances == 2
+
+
+def test_the_saturated_wait_must_be_a_number_of_milliseconds_up_to_10000(tmp_path):
+    import subprocess
+    from impuls_daemon import BIN
+    for bad in ("-1", "10001", "x", ""):
+        r = subprocess.run([BIN, "serve", "--saturated-wait", bad, "--data-dir", str(tmp_path)],
+                           capture_output=True, text=True, timeout=10)
+        assert (r.returncode, r.stderr) == (2, "impuls: --saturated-wait takes milliseconds from 0 to 10000\n")

@@ -1,0 +1,19 @@
+#pragma once
+/* Is the machine's CPU saturated now? From /proc/stat's aggregate line: the
+ * share of CPU time not idle since the previous look, looked at no more
+ * than every CPU_BUSY_PERIOD_MS (a look between answers the last). The
+ * scheduler asks it before it adds an instance to busy ones: an instance
+ * more on saturated cores runs no call sooner, it only adds switching
+ * (pool/invocation.c, docs/operations.md "Scaling up"). */
+#include <stdbool.h>
+
+enum { CPU_BUSY_PERIOD_MS = 50 };
+
+/* The busy share (0 to 1) over the last period, or -1 when /proc/stat
+ * cannot be read (then nothing counts as saturated). now_ms: a monotonic
+ * clock in ms. */
+double cpu_busy_share(double now_ms);
+/* Busy at least `threshold` (0 to 1) over the last period. */
+bool cpu_saturated(double now_ms, double threshold);
+/* (tests) the share from two readings of /proc/stat's first line. */
+double cpu_busy_between(const char *before, const char *after);
