@@ -3,6 +3,7 @@
  * posts a response or an error, or failed by timeout, crash or overload.
  * Each answer carries the request id and duration, and the function's log
  * gets Lambda's START / END / REPORT lines around what the function printed. */
+#include <event2/event.h>
 #include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,32 @@
  * call then waits up to --saturated-wait for a busy instance of its
  * function before instances are added again: scale_up_allowance). */
 #define SATURATED_SHARE 0.95
+
+/* While calls are in flight the machine's CPU is looked at every period, so
+ * that a call that queues finds the share of the last period: a look made
+ * only when a call waits would just start one, and the first call that
+ * waits after a quiet spell would never see saturation. */
+static bool cpu_look_pending;
+static void keep_cpu_looks(void);
+
+static void on_cpu_look(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what, (void)arg;
+    cpu_look_pending = false;
+    if (D->n_inflight > 0)
+        keep_cpu_looks();
+}
+
+static void keep_cpu_looks(void)
+{
+    if (cpu_look_pending)
+        return;
+    cpu_busy_share(mono_ms());
+    struct timeval tv = {0, (CPU_BUSY_PERIOD_MS + 1) * 1000}; /* (+1: a look a hair early answers the last) */
+    /* (a once-event: libevent frees it, also when the loop ends with it pending) */
+    if (event_base_once(D->base, -1, EV_TIMEOUT, on_cpu_look, NULL, &tv) == 0)
+        cpu_look_pending = true;
+}
 
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 
@@ -112,6 +139,7 @@ static void pool_invoke_inv(invocation_t *inv, fn_t *fn, enum sandbox_backend ba
     inv->timer = evtimer_new(D->base, on_timer, inv);
     fn_ref(fn);
     D->n_inflight++;
+    keep_cpu_looks();
 
     if (fn->cfg.concurrency == 0) { /* (Lambda's reserved concurrency 0) */
         invocation_respond_error(inv, 429, "TooManyRequestsException",

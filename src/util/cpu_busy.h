@@ -1,7 +1,8 @@
 #pragma once
 /* Is the machine's CPU saturated now? From /proc/stat's aggregate line: the
  * share of CPU time not idle since the previous look, looked at no more
- * than every CPU_BUSY_PERIOD_MS (a look between answers the last). The
+ * than every CPU_BUSY_PERIOD_MS (a look between answers the last; the pool
+ * looks every period while calls are in flight). The
  * scheduler asks it before it adds an instance to busy ones: an instance
  * more on saturated cores runs no call sooner, it only adds switching
  * (pool/invocation.c, docs/operations.md "Scaling up"). */
