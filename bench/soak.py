@@ -13,8 +13,8 @@ that sleeps 1.5 s on every 25th of its calls (504 expected then), and one
 updated every SOAK_UPDATE_S (its answers name a version: the one current
 when the call was made, or the next). The load: WORKERS threads, each on
 one kept-alive connection, each call paced to its slot of the total rate
-(open loop while the daemon keeps up; a slot missed is taken at once, never
-made up in a burst)."""
+(open loop while the daemon keeps up; a worker that fell behind its slots,
+held by a slow call, calls back to back until it has caught up)."""
 import http.client
 import json
 import os
