@@ -50,7 +50,14 @@ static void load_fn(const fn_config_t *c, void *arg)
     registry_add(c);
 }
 
-static void on_sigchld(evutil_socket_t s, short w, void *a) { pool_reap(); }
+static void drain_tick(evutil_socket_t s, short w, void *a);
+
+static void on_sigchld(evutil_socket_t s, short w, void *a)
+{
+    pool_reap();
+    if (D->draining) /* the last one reaped: no need to wait for the next tick */
+        drain_tick(-1, 0, NULL);
+}
 
 static void drain_tick(evutil_socket_t s, short w, void *a)
 {
@@ -73,6 +80,7 @@ static void on_sigterm(evutil_socket_t s, short w, void *a)
     drain_timer = event_new(D->base, -1, EV_PERSIST, drain_tick, NULL);
     struct timeval tv = {0, 20000};
     event_add(drain_timer, &tv);
+    drain_tick(-1, 0, NULL); /* with nothing in flight, the instances go now */
 }
 
 /* A folder of the tree beside the binary: build/impuls -> ../NAME;
