@@ -1,53 +1,89 @@
-/* How busy the machine's CPUs are (cpu_busy.h). */
+/* How busy the CPUs the daemon may run on are (cpu_busy.h). */
 #include "util/cpu_busy.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-/* user nice system idle iowait irq softirq steal of a "cpu ..." line; false
- * for another line. guest time is in user already. */
-static bool parse(const char *line, unsigned long long *busy, unsigned long long *total)
+/* The busy and total time of the CPUs in `cpus`, summed over their "cpuN
+ * user nice system idle iowait irq softirq steal" lines of /proc/stat's
+ * text; false when none is there. guest time is in user already. */
+static const char *next_line(const char *s)
 {
-    unsigned long long v[8] = {0};
-    if (strncmp(line, "cpu ", 4) || sscanf(line + 4, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-                                           &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 4)
-        return false;
-    *total = 0;
-    for (int i = 0; i < 8; i++)
-        *total += v[i];
-    *busy = *total - v[3] - v[4]; /* (idle and iowait: nothing to run) */
-    return true;
+    const char *nl = strchr(s, '\n');
+    return nl && nl[1] ? nl + 1 : NULL;
 }
 
-double cpu_busy_between(const char *before, const char *after)
+static bool sum(const char *text, const cpu_set_t *cpus, unsigned long long *busy, unsigned long long *total)
 {
-    unsigned long long b0, t0, b1, t1;
-    if (!parse(before, &b0, &t0) || !parse(after, &b1, &t1) || t1 <= t0 || b1 < b0)
+    bool any = false;
+    *busy = *total = 0;
+    for (const char *line = text; line; line = next_line(line)) {
+        char *end;
+        if (strncmp(line, "cpu", 3) || line[3] < '0' || line[3] > '9')
+            continue;
+        unsigned long n = strtoul(line + 3, &end, 10);
+        if (n >= CPU_SETSIZE || !CPU_ISSET(n, cpus))
+            continue;
+        unsigned long long v[8] = {0};
+        if (sscanf(end, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                   &v[7]) < 4)
+            continue;
+        unsigned long long t = 0;
+        for (int i = 0; i < 8; i++)
+            t += v[i];
+        *total += t;
+        *busy += t - v[3] - v[4]; /* (idle and iowait: nothing to run) */
+        any = true;
+    }
+    return any;
+}
+
+static double share_of(unsigned long long b0, unsigned long long t0, unsigned long long b1, unsigned long long t1)
+{
+    if (t1 <= t0 || b1 < b0)
         return -1;
     double share = (double)(b1 - b0) / (double)(t1 - t0);
     return share > 1 ? 1 : share;
 }
 
-static char last_line[256];
+double cpu_busy_between(const char *before, const char *after, const cpu_set_t *cpus)
+{
+    unsigned long long b0, t0, b1, t1;
+    if (!sum(before, cpus, &b0, &t0) || !sum(after, cpus, &b1, &t1))
+        return -1;
+    return share_of(b0, t0, b1, t1);
+}
+
+static unsigned long long last_busy, last_total;
+static bool have_last;
 static double last_ms = -1e18, last_share = -1;
 
 double cpu_busy_share(double now_ms)
 {
     if (now_ms - last_ms < CPU_BUSY_PERIOD_MS)
         return last_share;
-    char line[256] = "";
-    FILE *f = fopen("/proc/stat", "re");
-    if (!f || !fgets(line, sizeof line, f)) {
-        if (f)
-            fclose(f);
+    /* (a machine of some hundred CPUs fills it; the lines beyond are not counted) */
+    static char text[32768];
+    cpu_set_t cpus;
+    unsigned long long busy, total;
+    int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0 || sched_getaffinity(0, sizeof cpus, &cpus) < 0 || (text[n] = 0, !sum(text, &cpus, &busy, &total))) {
+        have_last = false;
         return last_share = -1;
     }
-    fclose(f);
     /* A look long after the last one would average a quiet past into now:
      * it only starts a new period. */
-    bool fresh = last_line[0] && now_ms - last_ms <= 4 * CPU_BUSY_PERIOD_MS;
-    last_share = fresh ? cpu_busy_between(last_line, line) : -1;
-    snprintf(last_line, sizeof last_line, "%s", line);
+    bool fresh = have_last && now_ms - last_ms <= 4 * CPU_BUSY_PERIOD_MS;
+    last_share = fresh ? share_of(last_busy, last_total, busy, total) : -1;
+    last_busy = busy;
+    last_total = total;
+    have_last = true;
     last_ms = now_ms;
     return last_share;
 }

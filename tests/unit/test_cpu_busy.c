@@ -1,6 +1,7 @@
-/* The machine's busy share from two readings of /proc/stat's first line
- * (util/cpu_busy.c), which the scheduler asks before it adds an instance to
- * busy ones; and a reading of this machine's own /proc/stat. */
+/* The busy share of the CPUs the daemon may run on, from two readings of
+ * /proc/stat (util/cpu_busy.c), which the scheduler asks before it adds an
+ * instance to busy ones; and a reading of this machine's own /proc/stat. */
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,22 +10,47 @@
 
 #include "util/cpu_busy.h"
 
-static void the_share_is_the_time_not_idle_between_two_readings(void **state)
+static cpu_set_t cpus_of(int a, int b)
 {
-    /* user nice system idle iowait irq softirq steal guest guest_nice */
-    const char *a = "cpu  100 0 50 800 50 0 0 0 0 0\n";
-    /* +90 user, +10 system, +40 idle: 100 of 140 */
-    assert_float_equal(cpu_busy_between(a, "cpu  190 0 60 840 50 0 0 0 0 0\n"), 100.0 / 140, 1e-9);
-    assert_float_equal(cpu_busy_between("cpu  0 0 0 0 0 0 0 0\n", "cpu  5 0 5 0 0 0 0 0\n"), 1.0, 1e-9);
-    assert_float_equal(cpu_busy_between("cpu  0 0 0 0\n", "cpu  0 0 0 10\n"), 0.0, 1e-9); /* (4 fields: old kernels) */
+    cpu_set_t s;
+    CPU_ZERO(&s);
+    CPU_SET(a, &s);
+    if (b >= 0)
+        CPU_SET(b, &s);
+    return s;
+}
+
+/* user nice system idle iowait irq softirq steal guest guest_nice */
+static const char *before = "cpu  300 0 60 1600 60 0 0 0 0 0\n"
+                            "cpu0 100 0 50 800 50 0 0 0 0 0\n"
+                            "cpu1 200 0 10 800 10 0 0 0 0 0\n"
+                            "intr 12345 0 1 2\nctxt 99\n";
+/* cpu0: +90 user, +10 system, +40 idle; cpu1: +0 busy, +100 idle */
+static const char *after = "cpu  390 0 70 1740 60 0 0 0 0 0\n"
+                           "cpu0 190 0 60 840 50 0 0 0 0 0\n"
+                           "cpu1 200 0 10 900 10 0 0 0 0 0\n"
+                           "intr 12399 0 1 2\nctxt 199\n";
+
+static void the_share_is_the_time_not_idle_of_the_cpus_counted(void **state)
+{
+    cpu_set_t both = cpus_of(0, 1), first = cpus_of(0, -1), second = cpus_of(1, -1);
+    assert_float_equal(cpu_busy_between(before, after, &both), 100.0 / 240, 1e-9);
+    /* A daemon kept to cpu0 counts cpu0 alone: its share, not the machine's. */
+    assert_float_equal(cpu_busy_between(before, after, &first), 100.0 / 140, 1e-9);
+    assert_float_equal(cpu_busy_between(before, after, &second), 0.0, 1e-9);
+    assert_float_equal(cpu_busy_between("cpu0 0 0 0 0 0 0 0 0\n", "cpu0 5 0 5 0 0 0 0 0\n", &first), 1.0, 1e-9);
+    assert_float_equal(cpu_busy_between("cpu0 0 0 0 0\n", "cpu0 0 0 0 10\n", &first), 0.0, 1e-9); /* (4 fields: old kernels) */
 }
 
 static void what_is_no_reading_gives_no_share(void **state)
 {
-    assert_true(cpu_busy_between("cpu0 1 2 3 4\n", "cpu0 2 3 4 5\n") == -1); /* (one CPU's line) */
-    assert_true(cpu_busy_between("cpu  1 2 3 4\n", "cpu  1 2 3 4\n") == -1); /* (no time passed) */
-    assert_true(cpu_busy_between("", "cpu  1 2 3 4\n") == -1);
-    assert_true(cpu_busy_between("cpu  x\n", "cpu  1 2 3 4\n") == -1);
+    cpu_set_t first = cpus_of(0, -1), third = cpus_of(2, -1);
+    assert_true(cpu_busy_between(before, after, &third) == -1); /* (no line of a CPU counted) */
+    assert_true(cpu_busy_between("cpu  1 2 3 4\n", "cpu  2 3 4 5\n", &first) == -1); /* (the aggregate alone) */
+    assert_true(cpu_busy_between("cpu0 1 2 3 4\n", "cpu0 1 2 3 4\n", &first) == -1); /* (no time passed) */
+    assert_true(cpu_busy_between("", "cpu0 1 2 3 4\n", &first) == -1);
+    assert_true(cpu_busy_between("cpu0 x\n", "cpu0 1 2 3 4\n", &first) == -1);
+    assert_true(cpu_busy_between("cpu0 1 2 3 4", "cpu0 2 3 4 5", &first) == 0.75); /* (no newline at the end) */
 }
 
 static void this_machine_gives_a_share_after_a_period(void **state)
@@ -43,7 +69,7 @@ static void this_machine_gives_a_share_after_a_period(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(the_share_is_the_time_not_idle_between_two_readings),
+        cmocka_unit_test(the_share_is_the_time_not_idle_of_the_cpus_counted),
         cmocka_unit_test(what_is_no_reading_gives_no_share),
         cmocka_unit_test(this_machine_gives_a_share_after_a_period),
     };
