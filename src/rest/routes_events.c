@@ -363,9 +363,13 @@ void api_dead_letters_replay(struct evhttp_request *req, const char *name, const
         if (!to && event) {
             evbuffer_free(event);
             event = NULL;
-            status = 409;
-            snprintf(err, sizeof err, "dead letter %s called version %d, which is deleted: it stays (delete it to "
-                     "drop it)", ls.v[i].id, ls.v[i].version);
+            if (r.status == 404) {
+                status = 409;
+                snprintf(err, sizeof err, "dead letter %s called version %d, which is deleted: it stays (delete it "
+                         "to drop it)", ls.v[i].id, ls.v[i].version);
+            } else { /* the store could not say: the letter stays too */
+                snprintf(err, sizeof err, "dead letter %s: %s", ls.v[i].id, r.message);
+            }
         }
         if (!err[0] && !event)
             snprintf(err, sizeof err, "out of memory");
