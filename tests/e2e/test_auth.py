@@ -321,6 +321,7 @@ def test_without_auth_tokens_the_token_routes_are_a_409(daemon):
     assert not os.path.exists(os.path.join(daemon.data_dir, "auth.key"))
 
 
+@pytest.mark.once  # awscli's own start is most of its time: the same under ASan
 def test_aws_keys_with_a_scope_sign_for_awscli(d, tmp_path):
     admin = admin_token(d)
     r = d.request("POST", "/api/v1/tokens", {"scope": "invoke", "aws": True}, headers=bearer(admin))

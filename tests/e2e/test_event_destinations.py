@@ -73,6 +73,7 @@ def letters(d, name):
     return r.json()
 
 
+@pytest.mark.once  # awscli's own start is most of its time: the same under ASan
 def test_awscli_puts_gets_updates_lists_and_deletes_an_event_invoke_config(daemon):
     make(daemon, "src", WORKER)
     make(daemon, "sink", SINK)

@@ -112,6 +112,7 @@ def test_the_runtime_guides_handler_verbatim(d):
     assert {"name": "go", "language": "go", "interpreter": None, "available": True} in r.json()["runtimes"]
 
 
+@pytest.mark.once  # a Go build (some 9 s): the same under ASan
 def test_a_compile_error_is_a_400_with_file_and_line_and_nothing_is_kept(d):
     before = sorted(os.listdir(os.path.join(d.data_dir, "tasks")))
     r = d.request("POST", "/api/v1/functions", {"name": "broken", "runtime": "go1.x",
@@ -279,6 +280,7 @@ def test_an_oversized_result_is_a_clear_502(d):
     assert d.invoke("big", {"n": 3}).json() == "xxx"
 
 
+@pytest.mark.once  # Go builds (some 9 s): the same under ASan
 def test_updates_of_a_go_function_keep_its_build_and_its_rules(d):
     d.create(name="upd", runtime="go", code=GUIDE)
     # A field that does not touch the code: the same build goes on serving.

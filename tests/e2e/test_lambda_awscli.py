@@ -19,6 +19,9 @@ from lambda_helpers import (L, NODE_ALWAYS_FAILS, NODE_SRC, NODE_ZIP, NODE_ZIP_V
                             aws, aws_create, aws_error, aws_invoke, aws_ok, check_config, config, fn_log,
                             lambda_error, not_found, wait_log, zip_bytes)
 
+pytestmark = pytest.mark.once  # awscli's own start (about a second a command) is most of the time; under
+# ASan the Lambda API's routes are driven by tests/badinput/test_bad_lambda.py and test_lambda_sdk.py
+
 CLIENT_ERROR = 254  # awscli's exit code for an error the service answered
 
 

@@ -74,6 +74,7 @@ def signed_request(d, method, path, body=b"", query="", **kw):
     return d.request(method, path + (f"?{query}" if query else ""), body or None, headers)
 
 
+@pytest.mark.once  # awscli's own start is most of its time: the same under ASan
 def test_awscli_with_either_key(signed, zip_path, tmp_path):
     f = aws_ok(signed, "create-function", "--function-name", "s1", "--runtime", "nodejs20.x", "--handler",
                "index.handler", "--zip-file", f"fileb://{zip_path}", "--role", "r", **first())

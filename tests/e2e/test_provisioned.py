@@ -117,6 +117,7 @@ def test_provisioned_counts_against_the_version_s_concurrency_with_its_aliases(d
     assert r.status == 404
 
 
+@pytest.mark.once  # awscli's own start is most of its time: the same under ASan
 def test_provisioned_concurrency_through_awscli(daemon):
     make_p(daemon)
     rc, out, err = aws(daemon, "put-provisioned-concurrency-config", "--function-name", "p", "--qualifier", "live",

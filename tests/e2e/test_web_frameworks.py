@@ -13,6 +13,10 @@ from conftest import running_daemon
 from impuls_daemon import free_port
 from up_helpers import Workspace
 
+# The npm installs of `impuls up` are most of the time: the same under ASan
+# (the router's and API Gateway's shapes are driven there by test_apigw_payload.py).
+pytestmark = pytest.mark.once
+
 # Each adapter with the Express it is known to work with. serverless-http 4
 # takes Express 5. @codegenie/serverless-express 4.16 and later hand Express's
 # finalhandler (its 404) a request socket without .on(), "TypeError: ee.on is
