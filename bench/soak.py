@@ -5,7 +5,9 @@ then two checks: no call ended other than as its function said it would,
 and the daemon's RSS, open fds, cgroups, mounts and instances stay flat from
 minute 2 to the end (from a third of the run in a shorter one): the least-
 squares slope of each, sampled every SAMPLE_S, times the window, within a
-small bound. Prints each slope; exits 1 when either check fails.
+small bound (for fds and cgroups, plus what the instances' own rise, itself
+bounded, brings: the daemon's fds per instance are measured at the start).
+Prints each slope; exits 1 when either check fails.
 
 The functions: Node, Python, a static C bootstrap (provided), an HTTP server
 (mode http), one that always raises (500 expected), one with a 1 s timeout
@@ -182,18 +184,27 @@ def slope(points):
     return sum((t - tm) * (y - ym) for t, y in points) / den if den else 0.0
 
 
-def flat_bound(key, first):
-    """How far the fitted line may rise over the window and still be flat."""
-    return {"rss_kib": max(8192, first * 0.10), "fds": 16, "cgroups": 4, "mounts": 4, "instances": 4}[key]
+def flat_bound(key, first, rises, fds_per_instance):
+    """How far the fitted line may rise over the window and still be flat.
+    fds and cgroups come with instances (the instance count has a bound of
+    its own: one that times out, one updated every minute, come and go): the
+    rise that the instances' rise explains is allowed on top."""
+    more = max(0.0, rises.get("instances", 0.0))
+    return {"rss_kib": max(8192, first * 0.10), "fds": 16 + fds_per_instance * more, "cgroups": 4 + more,
+            "mounts": 4, "instances": 4}[key]
 
 
 def main():
     d = Daemon().start()
     try:
+        bare = sample(d, 0)
         make_functions(d)
         for i in range(7):  # every function warm (and the C one compiled) before anything is measured
             name, event, _ = call_for(i)
             d.invoke(name, event, timeout=60)
+        warm = sample(d, 0)
+        # The daemon's fds per instance, in this run (with the spares' fds: an over-estimate).
+        fds_per_instance = (warm["fds"] - bare["fds"]) / max(1, warm["instances"])
         probe = Load(d.port, None, 5)
         most = probe.run()
         rate = LOAD_SHARE * most
@@ -225,15 +236,18 @@ def main():
         window = [s for s in samples if s["t"] >= window_start]
         flat = len(window) >= 3
         span = window[-1]["t"] - window[0]["t"] if flat else 0
-        for key in ("rss_kib", "fds", "cgroups", "mounts", "instances"):
+        rises = {}
+        for key in ("instances", "rss_kib", "fds", "cgroups", "mounts"):
             if not flat:
                 break
             per_min = 60 * slope([(s["t"], s[key]) for s in window])
-            rise, bound = per_min * span / 60, flat_bound(key, window[0][key])
+            rise = rises[key] = per_min * span / 60
+            bound = flat_bound(key, window[0][key], rises, fds_per_instance)
             ok = rise <= bound
             flat = flat and ok
             print(f"  {key:10} {window[0][key]:>8} -> {window[-1][key]:>8}   slope {per_min:+9.2f}/min   "
                   f"rise over {span:.0f} s {rise:+9.1f} (at most {bound:.0f}) {'flat' if ok else 'GROWS'}")
+        print(f"  (the daemon's fds per instance in this run: {fds_per_instance:.1f})")
         ok = flat and not load.unexpected
         print("soak:", "flat, no unexpected answer" if ok else "FAILED")
         return 0 if ok else 1
