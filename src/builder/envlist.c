@@ -1,6 +1,5 @@
 #include "builder/envlist.h"
 
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,25 +41,10 @@ int env_set(envlist_t *e, const char *key, const char *value)
     return 0;
 }
 
-/* The CPUs this process may run on (its affinity), at most BUILD_JOBS_MAX. */
-static int build_jobs(void)
-{
-    cpu_set_t set;
-    int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
-    return n < 1 ? 1 : n > BUILD_JOBS_MAX ? BUILD_JOBS_MAX : n;
-}
-
 int env_base(envlist_t *e)
 {
-    /* make (and node-gyp, by JOBS) compiles on every CPU the step may use:
-     * a package that builds native code (curl, an addon) otherwise takes
-     * one core of several. */
-    char jobs[16], makeflags[24];
-    snprintf(jobs, sizeof jobs, "%d", build_jobs());
-    snprintf(makeflags, sizeof makeflags, "-j%s", jobs);
     return env_set(e, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") |
-           env_set(e, "HOME", "/tmp") | env_set(e, "TMPDIR", "/tmp") | env_set(e, "LANG", "C.UTF-8") |
-           env_set(e, "MAKEFLAGS", makeflags) | env_set(e, "JOBS", jobs);
+           env_set(e, "HOME", "/tmp") | env_set(e, "TMPDIR", "/tmp") | env_set(e, "LANG", "C.UTF-8");
 }
 
 const char *env_get(const envlist_t *e, const char *key)

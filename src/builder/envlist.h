@@ -10,9 +10,7 @@ typedef struct envlist {
 
 /* Returns 0 or -1 (out of memory). */
 int env_set(envlist_t *e, const char *key, const char *value);
-/* The base of every step: PATH, HOME=/tmp, TMPDIR, LANG, and MAKEFLAGS=-jN
- * and JOBS=N with N the CPUs the caller may run on (at most BUILD_JOBS_MAX). */
-enum { BUILD_JOBS_MAX = 8 };
+/* The base of every step: PATH, HOME=/tmp, TMPDIR, LANG. */
 int env_base(envlist_t *e);
 const char *env_get(const envlist_t *e, const char *key);
 void env_free(envlist_t *e);
