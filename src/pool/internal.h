@@ -64,6 +64,7 @@ struct fn {
     uint32_t egress_group;
     json_t *egress_allowed;
     fn_t *next;
+    fn_t *name_next; /* the next in its name's bucket (registry.c) */
 };
 
 struct instance {
