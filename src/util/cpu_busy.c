@@ -7,29 +7,38 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The busy and total time of the CPUs in `cpus`, summed over their "cpuN
- * user nice system idle iowait irq softirq steal" lines of /proc/stat's
- * text; false when none is there. guest time is in user already. */
 static const char *next_line(const char *s)
 {
     const char *nl = strchr(s, '\n');
     return nl && nl[1] ? nl + 1 : NULL;
 }
 
+/* The busy and total time of the CPUs in `cpus`, summed over their "cpuN
+ * user nice system idle iowait irq softirq steal" lines of /proc/stat's
+ * text; false when none is there. guest time is in user already. The "cpu"
+ * lines come first: the rest (the long "intr" line) is not read. */
 static bool sum(const char *text, const cpu_set_t *cpus, unsigned long long *busy, unsigned long long *total)
 {
     bool any = false;
     *busy = *total = 0;
-    for (const char *line = text; line; line = next_line(line)) {
+    for (const char *line = text; line && !strncmp(line, "cpu", 3); line = next_line(line)) {
         char *end;
-        if (strncmp(line, "cpu", 3) || line[3] < '0' || line[3] > '9')
-            continue;
+        if (line[3] < '0' || line[3] > '9')
+            continue; /* (the aggregate "cpu " line) */
         unsigned long n = strtoul(line + 3, &end, 10);
         if (n >= CPU_SETSIZE || !CPU_ISSET(n, cpus))
             continue;
         unsigned long long v[8] = {0};
-        if (sscanf(end, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
-                   &v[7]) < 4)
+        int fields = 0;
+        for (const char *p = end; fields < 8; fields++) {
+            while (*p == ' ')
+                p++;
+            if (*p < '0' || *p > '9')
+                break;
+            v[fields] = strtoull(p, &end, 10);
+            p = end;
+        }
+        if (fields < 4)
             continue;
         unsigned long long t = 0;
         for (int i = 0; i < 8; i++)
@@ -65,7 +74,8 @@ double cpu_busy_share(double now_ms)
 {
     if (now_ms - last_ms < CPU_BUSY_PERIOD_MS)
         return last_share;
-    /* (a machine of some hundred CPUs fills it; the lines beyond are not counted) */
+    /* (a machine of some hundred CPUs fills it: the CPUs whose lines come
+     * beyond are not counted) */
     static char text[32768];
     cpu_set_t cpus;
     unsigned long long busy, total;
@@ -73,7 +83,13 @@ double cpu_busy_share(double now_ms)
     ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
     if (fd >= 0)
         close(fd);
-    if (n <= 0 || sched_getaffinity(0, sizeof cpus, &cpus) < 0 || (text[n] = 0, !sum(text, &cpus, &busy, &total))) {
+    if (n > 0) {
+        text[n] = 0;
+        char *last = n == (ssize_t)sizeof text - 1 ? strrchr(text, '\n') : NULL;
+        if (last) /* (a full buffer: its cut last line is not counted) */
+            last[1] = 0;
+    }
+    if (n <= 0 || sched_getaffinity(0, sizeof cpus, &cpus) < 0 || !sum(text, &cpus, &busy, &total)) {
         have_last = false;
         return last_share = -1;
     }

@@ -4,7 +4,8 @@
  * narrows it: CPUs it cannot use are not its to count): the share of their
  * time not idle since the previous look, looked at no more than every
  * CPU_BUSY_PERIOD_MS (a look between answers the last; the pool looks every
- * period while calls are in flight). The scheduler asks it before it adds
+ * period while calls are in flight; a change of the affinity between two
+ * looks makes one share of no meaning). The scheduler asks it before it adds
  * an instance to busy ones: an instance more on saturated cores runs no
  * call sooner, it only adds switching (pool/invocation.c, docs/operations.md
  * "Scaling up"). */
