@@ -19,9 +19,9 @@ from lambda_helpers import (L, NODE_ALWAYS_FAILS, NODE_SRC, NODE_ZIP, NODE_ZIP_V
                             aws, aws_create, aws_error, aws_invoke, aws_ok, check_config, config, fn_log,
                             lambda_error, not_found, wait_log, zip_bytes)
 
-pytestmark = pytest.mark.once  # awscli's own start (about a second a command) is most of the time; under
-# ASan the Lambda API's routes are driven by tests/badinput/test_bad_lambda.py and test_lambda_sdk.py
-
+# The tests that run awscli are marked once (not again under ASan): its own start is most
+# of their time; under ASan the Lambda API's routes are driven by the curl test here,
+# tests/badinput/test_bad_lambda.py and test_lambda_sdk.py.
 CLIENT_ERROR = 254  # awscli's exit code for an error the service answered
 
 
@@ -53,6 +53,7 @@ def check_tail(lines, own_output, memory=128):
     return rid
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_create_list_get_invoke_node_and_python(daemon, zips, tmp_path):
     node = aws_create(daemon, "hello-node", "nodejs20.x", "index.handler", zips["node"],
                       "--environment", "Variables={GREETING=hi,OTHER=x y}", "--description", "a node function",
@@ -104,6 +105,7 @@ def test_create_list_get_invoke_node_and_python(daemon, zips, tmp_path):
     assert payload == b'{"py": "just a string", "greeting": null, "fn": "hello-py"}'
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_function_errors_come_back_as_unhandled(daemon, zips, tmp_path):
     aws_create(daemon, "en", "nodejs20.x", "index.handler", zips["node"])
     aws_create(daemon, "ep", "python3.9", "app.handler", zips["py"])
@@ -127,6 +129,7 @@ def test_function_errors_come_back_as_unhandled(daemon, zips, tmp_path):
                                b'{"py": {"ok": 1}, "greeting": null, "fn": "ep"}')
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_a_timeout_is_sandbox_timedout(daemon, zips, tmp_path):
     f = aws_create(daemon, "sl", "python3.11", "app.handler", zips["py"], "--timeout", "1")
     assert f["Timeout"] == 1
@@ -142,6 +145,7 @@ def test_a_timeout_is_sandbox_timedout(daemon, zips, tmp_path):
     assert payload == b'{"py": {"sleep": 0}, "greeting": null, "fn": "sl"}'
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_update_code_and_configuration(daemon, zips, tmp_path):
     first = aws_create(daemon, "up", "nodejs20.x", "index.handler", zips["node"])
     lm1, rev1 = check_config(first, config("up", "nodejs20.x", "index.handler", NODE_ZIP))
@@ -172,6 +176,7 @@ def test_update_code_and_configuration(daemon, zips, tmp_path):
         "python39", "app.other", 512, 20, {"GREETING": "hello"}, "changed", 3)
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_delete_then_not_found_and_errors_as_awscli_reports_them(daemon, zips):
     aws_create(daemon, "gone", "nodejs18.x", "index.handler", zips["node"])
     rc, out, err = aws(daemon, "create-function", "--function-name", "gone", "--runtime", "nodejs18.x",
@@ -195,12 +200,14 @@ def test_delete_then_not_found_and_errors_as_awscli_reports_them(daemon, zips):
     assert daemon.request("GET", "/api/v1/functions/gone").status == 404
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_not_found_by_arn_names_the_function_once(daemon):
     rc, out, err = aws(daemon, "get-function", "--function-name", arn("nope"))
     assert (rc, out, err) == (CLIENT_ERROR, "", aws_error("GetFunction", "ResourceNotFoundException",
                                                           not_found("nope")))
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_an_unknown_qualifier_is_not_found(daemon, zips, tmp_path):
     aws_create(daemon, "q", "nodejs20.x", "index.handler", zips["node"])
     rc, out, err = aws(daemon, "get-function-configuration", "--function-name", "q", "--qualifier", "7")
@@ -208,6 +215,7 @@ def test_an_unknown_qualifier_is_not_found(daemon, zips, tmp_path):
                                                           not_found("q") + ":7"))
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_event_invocation_runs_later(daemon, zips, tmp_path):
     aws_create(daemon, "ev", "python3.11", "app.handler", zips["py"])
     rc, out, err = aws(daemon, "invoke", "--function-name", "ev", "--invocation-type", "Event",
@@ -220,6 +228,7 @@ def test_event_invocation_runs_later(daemon, zips, tmp_path):
     assert log.count("START RequestId:") == 1 and "[impuls]" not in log
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_a_failing_event_is_retried_twice_then_kept_as_a_dead_letter(daemon, zips, tmp_path):
     aws_create(daemon, "evf", "nodejs20.x", "index.handler", zips["fails"])
     t0 = time.monotonic()
@@ -245,6 +254,7 @@ def test_a_failing_event_is_retried_twice_then_kept_as_a_dead_letter(daemon, zip
     assert fn_log(daemon, "evf").count("START RequestId:") == 3
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_every_retry_of_an_event_gets_the_same_payload(daemon, zips, tmp_path):
     aws_create(daemon, "evp", "nodejs20.x", "index.handler", zips["node"])
     rc, out, err = aws(daemon, "invoke", "--function-name", "evp", "--invocation-type", "Event",
@@ -259,6 +269,7 @@ def test_every_retry_of_an_event_gets_the_same_payload(daemon, zips, tmp_path):
     assert "after 3 attempts; kept as a dead letter" in log
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_dry_run(daemon, zips, tmp_path):
     aws_create(daemon, "dr", "nodejs20.x", "index.handler", zips["node"])
     rc, out, err = aws(daemon, "invoke", "--function-name", "dr", "--invocation-type", "DryRun",
@@ -269,6 +280,7 @@ def test_dry_run(daemon, zips, tmp_path):
     assert daemon.instances("dr") == []
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_throttled_when_the_queue_is_full(zips, tmp_path):
     with running_daemon(["--queue-max", "1"]) as d:
         aws_create(d, "th", "python3.11", "app.handler", zips["py"], "--timeout", "20")
@@ -300,6 +312,7 @@ def test_throttled_when_the_queue_is_full(zips, tmp_path):
                 "py": {"sleep": 2.5, "i": i}, "greeting": None, "fn": "th"}
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_a_provided_al2023_shell_runtime(daemon, zips, tmp_path):
     f = aws_create(daemon, "sh", "provided.al2023", "my.handler", zips["shell"])
     check_config(f, config("sh", "provided.al2023", "my.handler", SHELL_ZIP))
@@ -314,6 +327,7 @@ def test_a_provided_al2023_shell_runtime(daemon, zips, tmp_path):
                                    "stackTrace": ["bootstrap"]}
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_rest_and_lambda_functions_are_the_same(daemon, zips, tmp_path):
     # Made through REST (inline code), seen and invoked through awscli.
     src = "def handler(event, context):\n    return {'rest': event}\n"
@@ -385,6 +399,7 @@ def test_unsigned_curl_works_without_credentials(daemon):
     lambda_error(r, 404, "ResourceNotFoundException", not_found("cu"))
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_pending_retries_are_dropped_at_shutdown_and_on_delete(zips, tmp_path):
     with running_daemon() as d:
         aws_create(d, "pend", "nodejs20.x", "index.handler", zips["fails"])
@@ -405,6 +420,7 @@ def test_pending_retries_are_dropped_at_shutdown_and_on_delete(zips, tmp_path):
         # The daemon stops (exit 0, nothing left: running_daemon) with pend's last retry pending.
 
 
+@pytest.mark.once  # awscli's own start (about a second a command) is most of its time
 def test_the_isolation_tag_sets_a_functions_isolation(zips, tmp_path):
     # Lambda has no field for it: the create's tag impuls:isolation is the
     # function's isolation, and get-function reports it as that tag. Other
