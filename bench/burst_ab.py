@@ -10,7 +10,7 @@ and each against the interpreter's (p50 to p50, p99 to p99).
   python3 bench/burst_ab.py OLD_BINARY NEW_BINARY [python|node] [ROUNDS] [RUNS]
 
 e.g. build the old commit in a git worktree and compare its build/impuls with
-this tree's (both daemons use this tree's runtimes/)."""
+this tree's (each daemon uses the runtimes/ beside its binary)."""
 import os
 import sys
 
