@@ -50,13 +50,15 @@ static void load_fn(const fn_config_t *c, void *arg)
     registry_add(c);
 }
 
-static void drain_tick(evutil_socket_t s, short w, void *a);
+static bool nothing_left(void) { return pool_instance_count() == 0 && shells_count() == 0 && zygotes_count() == 0; }
 
 static void on_sigchld(evutil_socket_t s, short w, void *a)
 {
     pool_reap();
-    if (D->draining) /* the last one reaped: no need to wait for the next tick */
-        drain_tick(-1, 0, NULL);
+    /* Draining with nothing in flight, the instances were killed at the last
+     * tick: the daemon exits with the last one reaped, not at the next tick. */
+    if (D->draining && D->n_inflight == 0 && nothing_left())
+        event_base_loopexit(D->base, NULL);
 }
 
 static void drain_tick(evutil_socket_t s, short w, void *a)
@@ -66,7 +68,7 @@ static void drain_tick(evutil_socket_t s, short w, void *a)
         return;
     pool_kill_all();
     pool_reap();
-    if ((pool_instance_count() == 0 && shells_count() == 0 && zygotes_count() == 0) || waited > DRAIN_MAX_S + STOP_MAX_S)
+    if (nothing_left() || waited > DRAIN_MAX_S + STOP_MAX_S)
         event_base_loopexit(D->base, NULL);
 }
 

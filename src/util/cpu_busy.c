@@ -2,7 +2,6 @@
 #include "util/cpu_busy.h"
 
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
