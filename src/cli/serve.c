@@ -611,6 +611,7 @@ int cmd_serve(int argc, char **argv)
 
     event_base_dispatch(D->base);
 
+    fn_logs_shutdown();
     source_builds_shutdown();
     chambers_shutdown();
     shells_shutdown();

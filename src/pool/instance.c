@@ -361,6 +361,11 @@ void instance_drain_log(instance_t *inst)
     log_flush_partial(inst);
 }
 
+void instance_end_log_line(instance_t *inst)
+{
+    log_flush_partial(inst);
+}
+
 static void on_log(evutil_socket_t fd, short what, void *arg)
 {
     instance_t *inst = arg;

@@ -44,8 +44,11 @@ struct fn {
     fn_config_t cfg;
     char task_dir[4096];
     pool_t pools[SANDBOX_BACKENDS]; /* indexed by enum sandbox_backend */
-    int log_fd;      /* append-only function log */
+    int log_fd;      /* append-only function log (fn_log.c) */
     off_t log_size;  /* its size, for rotation */
+    char *log_buf;   /* lines held until this loop turn's flush, or NULL */
+    size_t log_held;
+    LIST_ENTRY(fn) log_pending; /* while log_buf is held */
     char log_name[160]; /* logs/<log_name>.log */
     bool removed;
     bool pinned;     /* see registry_add_pinned */
@@ -125,6 +128,12 @@ enum { LOG_KEEP = 64 * 1024, LOG_MAX_PER_CALL = 1 << 20 };
 
 /* metrics.c: a call of fn ended (o, after duration_ms); an instance served
  * a call (its first: init_ms >= 0) with this memory peak. */
+/* The function's log file (fn_log.c): its path (suffix "" or ".1"), opened
+ * at add, flushed and closed when the function is freed. */
+void fn_log_path(const fn_t *fn, char out[4096], const char *suffix);
+void fn_log_open(fn_t *fn);
+void fn_log_close(fn_t *fn);
+
 void metrics_count_call(fn_t *fn, const invoke_outcome_t *o, double duration_ms);
 void metrics_count_start(instance_t *inst, double init_ms, int64_t memory_peak);
 
@@ -156,6 +165,8 @@ bool instance_make_room(const pool_t *filling);
 void instance_kill(instance_t *inst);
 /* Reads what the runtime printed so far into the log (and the invocation). */
 void instance_drain_log(instance_t *inst);
+/* What the function left of an unfinished line goes to the log as a line. */
+void instance_end_log_line(instance_t *inst);
 /* The runtime asked for work: deliver a queued call or park the request. */
 void instance_next(instance_t *inst, struct evhttp_request *req);
 /* The current invocation is done; the instance returns for more work. */

@@ -110,6 +110,10 @@ void fn_unref(fn_t *fn);
 bool fn_removed(const fn_t *fn);
 /* Appends to the function's log (a line of the platform's: "[impuls] ..."). */
 void fn_log_write(fn_t *fn, const char *data, size_t len);
+/* Writes what the functions' logs hold for this loop turn (fn_log.c): before
+ * a log file is read; fn_logs_shutdown also at exit. */
+void fn_logs_flush(void);
+void fn_logs_shutdown(void);
 
 /* Does a live instance still run the code in tasks/<task_key>? */
 bool pool_task_in_use(const char *task_key);

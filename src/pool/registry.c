@@ -12,8 +12,6 @@
 #include "util/log.h"
 #include "util/util.h"
 
-enum { LOG_ROTATE_BYTES = 8 << 20 };
-
 /* Every function (its $LATEST, its versions, chambers' pinned copies) in a
  * bucket of its name: a call finds its function without walking all of
  * them (with 100 functions the walk was 2 % of the daemon's CPU). */
@@ -26,47 +24,6 @@ static fn_t **bucket(const char *name)
     for (const unsigned char *c = (const unsigned char *)name; *c; c++)
         h = (h ^ *c) * 16777619u;
     return &by_name[h % NAME_BUCKETS];
-}
-
-static void log_path(const fn_t *fn, char out[4096], const char *suffix)
-{
-    snprintf(out, 4096, "%s/logs/%s.log%s", D->cfg.data_dir, fn->log_name, suffix);
-}
-
-static void open_log(fn_t *fn)
-{
-    char path[4096];
-    log_path(fn, path, "");
-    fn->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fn->log_fd < 0)
-        log_warn("cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    fn->log_size = fn->log_fd >= 0 && fstat(fn->log_fd, &st) == 0 ? st.st_size : 0;
-}
-
-void fn_log_write(fn_t *fn, const char *data, size_t len)
-{
-    /* A version's lines go through its function's (one file, one count of
-     * its size: one rotation). */
-    fn_t *owner = fn->published ? registry_find(fn->cfg.name) : NULL;
-    if (owner)
-        fn = owner;
-    if (fn->log_fd < 0 || len == 0)
-        return;
-    if (fn->log_size > LOG_ROTATE_BYTES) { /* counted, not fstat'ed: written only here */
-        /* Keep one older file: bounded disk use whatever a function prints. */
-        char cur[4096], old[4096];
-        log_path(fn, cur, "");
-        log_path(fn, old, ".1");
-        rename(cur, old);
-        close(fn->log_fd);
-        open_log(fn);
-        if (fn->log_fd < 0)
-            return;
-    }
-    ssize_t n = write(fn->log_fd, data, len);
-    if (n > 0) /* a full disk loses log lines, never an invocation */
-        fn->log_size += n;
 }
 
 fn_t *registry_find(const char *name)
@@ -116,7 +73,7 @@ static fn_t *add(const fn_config_t *cfg, const char *log_name)
         fn->pools[b].backend = (enum sandbox_backend)b;
         TAILQ_INIT(&fn->pools[b].queue);
     }
-    open_log(fn);
+    fn_log_open(fn);
     fn->refs = 1; /* the registry's own */
     fn->next = D->functions;
     D->functions = fn;
@@ -203,8 +160,7 @@ void fn_unref(fn_t *fn)
             break;
         }
     unbucket(fn);
-    if (fn->log_fd >= 0)
-        close(fn->log_fd);
+    fn_log_close(fn);
     if (fn->provision_ev)
         event_free(fn->provision_ev);
     for (int b = 0; b < SANDBOX_BACKENDS; b++) {
@@ -253,9 +209,9 @@ void registry_remove(fn_t *fn)
     retire_instances(fn, true);
     if (!fn->published) { /* (a version's log is its function's) */
         char path[4096];
-        log_path(fn, path, "");
+        fn_log_path(fn, path, "");
         unlink(path);
-        log_path(fn, path, ".1");
+        fn_log_path(fn, path, ".1");
         unlink(path);
     }
     fn_unref(fn);

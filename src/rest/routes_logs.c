@@ -50,6 +50,7 @@ static void set_offset(struct evhttp_request *req, long long offset)
  * start), at most FOLLOW_CHUNK; false when there are none (yet). */
 static bool answer_from(struct evhttp_request *req, const char *path, long long offset, bool even_empty)
 {
+    fn_logs_flush(); /* what this loop turn wrote is in the file */
     long long size = size_of(path);
     if (size < offset)
         offset = 0; /* rotated since: the new file from its start */
@@ -158,6 +159,7 @@ void api_function_logs(struct evhttp_request *req, const char *name)
         return api_not_found(req, name);
     char q[32], path[4096];
     log_file(name, path);
+    fn_logs_flush(); /* what this loop turn wrote is in the file */
     const char *fv = api_query(req, "follow", q, sizeof q);
     if (fv && strcmp(fv, "1") && strcmp(fv, "true"))
         return http_error(req, 400, "InvalidParameterValueException", "follow must be 1 or true");
