@@ -110,7 +110,11 @@ void shell_spec_init(shell_spec_t *ss, const runtime_def_t *rt, uint64_t id)
         .memory_mb = SHELL_MEMORY_MB,
         .pids_max = D->cfg.pids_max,
         .tmp_mb = D->cfg.tmp_mb,
-        .cpu_weight = 100,
+        /* A function's share of the CPU at the default memory size: a spare
+         * booting during a burst of cold starts takes no more than the
+         * claimed instances it would serve (at 100 it took 8x theirs, and
+         * the burst's p99 grew: docs/performance.md, "Pre-made sandboxes"). */
+        .cpu_weight = instance_cpu_weight(&(fn_config_t){.memory_mb = FN_MEMORY_DEFAULT}),
         .uid = instance_uid(id),
         .pooled = true,
         .tasks_root = ss->tasks,

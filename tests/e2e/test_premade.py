@@ -3,9 +3,11 @@ handler claims a sandbox whose runtime already runs; the function must not be
 able to tell, except by its speed: same code, environment, limits and
 isolation as a sandbox made for it."""
 import json
+import os
 import time
 
 from conftest import PY_SANDBOX_PROBES, Daemon
+from impuls_daemon import CGROUP_ROOT
 
 PY_PROBE = PY_SANDBOX_PROBES + r'''
 import resource
@@ -93,6 +95,37 @@ def test_the_memory_limit_is_the_functions_not_the_shells(daemon):
     assert [i["premade"] for i in daemon.instances("hog")] in ([True], [])
     assert (r.status, r.json()["errorType"]) == (502, "Runtime.OutOfMemory")
     assert r.json()["errorMessage"] == "Runtime exited: out of memory (limit 64 MB)"
+
+
+def cpu_weights(d):
+    """{cgroup name: its CPU weight file's value} of the daemon's sandboxes,
+    and how a weight reads in it (v1: cpu.shares = weight * 1024 / 100)."""
+    v1 = os.path.join(CGROUP_ROOT, "cpu", d.cgroup_parent())
+    base, name, reads = (v1, "cpu.shares", lambda w: w * 1024 // 100) if os.path.isdir(v1) else \
+        (os.path.join(CGROUP_ROOT, d.cgroup_parent()), "cpu.weight", lambda w: w)
+    out = {}
+    for cg in os.listdir(base):
+        path = os.path.join(base, cg, name)
+        if cg.startswith("i-") and os.path.exists(path):
+            with open(path) as f:
+                out[cg] = int(f.read())
+    return out, reads
+
+
+def test_a_spare_boots_at_a_default_functions_cpu_weight_and_takes_its_own_when_claimed(daemon):
+    # A spare must not take more CPU than the instances it would serve: in a
+    # burst of cold starts it competes with the ones claimed before it.
+    premade_ready(daemon, "python311")
+    first = {f"i-{i['id']}" for i in daemon.instances("first-python311")}
+    weights, reads = cpu_weights(daemon)
+    spares = set(weights) - first
+    assert spares and first <= set(weights), weights
+    assert set(weights.values()) == {reads(12)}, weights  # 128 MB: 12 (100 per GiB)
+    daemon.create(name="big", runtime="python311", memory_mb=1024, code="def handler(e, c):\n    return 1")
+    assert daemon.invoke("big").status == 200
+    [big] = daemon.instances("big")
+    assert big["premade"] and f"i-{big['id']}" in spares
+    assert cpu_weights(daemon)[0][f"i-{big['id']}"] == reads(100)
 
 
 def test_env_an_interpreter_reads_at_start_takes_the_ordinary_path(daemon):
