@@ -15,11 +15,6 @@
 #include "util/log.h"
 #include "util/util.h"
 
-/* The machine counts as saturated at this busy share of its CPUs (a queued
- * call then waits up to --saturated-wait for a busy instance of its
- * function before instances are added again: scale_up_allowance). */
-#define SATURATED_SHARE 0.95
-
 /* While calls are in flight the machine's CPU is looked at every period, so
  * that a call that queues finds the share of the last period: a look made
  * only when a call waits would just start one, and the first call that
@@ -39,8 +34,8 @@ static void keep_cpu_looks(void)
 {
     if (cpu_look_pending)
         return;
-    cpu_busy_share(mono_ms());
-    struct timeval tv = {0, (CPU_BUSY_PERIOD_MS + 1) * 1000}; /* (+1: a look a hair early answers the last) */
+    cpu_saturated(mono_ms());
+    struct timeval tv = {0, (CPU_PRESSURE_PERIOD_MS + 1) * 1000}; /* (+1: a look a hair early answers the last) */
     /* (a once-event: libevent frees it, also when the loop ends with it pending) */
     if (event_base_once(D->base, -1, EV_TIMEOUT, on_cpu_look, NULL, &tv) == 0)
         cpu_look_pending = true;
@@ -202,11 +197,19 @@ static int scale_up_allowance(pool_t *pool, int busy, int need)
     double since = now - pool->last_scale_ms;
     /* On saturated cores an instance more runs no call sooner: it adds a
      * cold start's CPU and the switching between more runnable processes.
-     * So while the machine's CPU is busy, a queued call waits up to
+     * So while the machine's CPU is saturated (util/cpu_busy.h: busy, or
+     * its tasks waiting for a CPU), a queued call waits up to
      * --saturated-wait for one of the busy instances before the one-per-
      * delay scaling goes on (an instance blocked on I/O leaves the CPU idle,
      * and then nothing waits longer than before). */
-    if (waited < D->cfg.saturated_wait_ms && cpu_saturated(now, SATURATED_SHARE)) {
+    int saturated = cpu_saturated(now);
+    if (waited < D->cfg.saturated_wait_ms && cpu_last_look_ms() < now - waited) {
+        /* The last look saw only the time before this call queued (a quiet
+         * spell before a burst looks unsaturated): wait for the next. */
+        arm_scale_timer(pool, CPU_PRESSURE_PERIOD_MS);
+        return 0;
+    }
+    if (waited < D->cfg.saturated_wait_ms && saturated > 0) {
         arm_scale_timer(pool, delay);
         return 0;
     }

@@ -1,4 +1,5 @@
-/* How busy the CPUs the daemon may run on are (cpu_busy.h). */
+/* How busy the CPUs the daemon may run on are, and how contended the
+ * machine's CPU is (cpu_busy.h). */
 #include "util/cpu_busy.h"
 
 #include <fcntl.h>
@@ -69,6 +70,19 @@ static unsigned long long last_busy, last_total;
 static bool have_last;
 static double last_ms = -1e18, last_share = -1;
 
+long long cpu_pressure_total(const char *text)
+{
+    if (strncmp(text, "some ", 5))
+        return -1;
+    const char *t = strstr(text, " total=");
+    const char *nl = strchr(text, '\n');
+    if (!t || (nl && t > nl))
+        return -1;
+    char *end;
+    long long v = strtoll(t + 7, &end, 10);
+    return end == t + 7 || v < 0 ? -1 : v;
+}
+
 double cpu_busy_share(double now_ms)
 {
     if (now_ms - last_ms < CPU_BUSY_PERIOD_MS)
@@ -103,4 +117,46 @@ double cpu_busy_share(double now_ms)
     return last_share;
 }
 
-bool cpu_saturated(double now_ms, double threshold) { return cpu_busy_share(now_ms) >= threshold; }
+static long long last_stall_us = -1; /* "some" total at the last look; -1: none */
+static double stall_ms = -1e18, last_pressure = -1;
+
+double cpu_pressure_share(double now_ms)
+{
+    if (now_ms - stall_ms < CPU_PRESSURE_PERIOD_MS)
+        return last_pressure;
+    char text[256];
+    int fd = open("/proc/pressure/cpu", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
+    if (fd >= 0)
+        close(fd);
+    text[n > 0 ? n : 0] = 0;
+    long long stall = cpu_pressure_total(text);
+    if (stall < 0) { /* no PSI here (or it is off): never a pressure */
+        last_stall_us = -1;
+        return last_pressure = -1;
+    }
+    bool fresh = last_stall_us >= 0 && stall >= last_stall_us && now_ms - stall_ms <= 4 * CPU_PRESSURE_PERIOD_MS &&
+                 now_ms > stall_ms;
+    last_pressure = fresh ? (double)(stall - last_stall_us) / ((now_ms - stall_ms) * 1000) : -1;
+    last_stall_us = stall;
+    stall_ms = now_ms;
+    return last_pressure;
+}
+
+int cpu_saturated_by(double busy, double pressure)
+{
+    if (busy >= CPU_SATURATED_BUSY || pressure >= CPU_SATURATED_PRESSURE)
+        return 1;
+    return busy < 0 && pressure < 0 ? -1 : 0;
+}
+
+int cpu_saturated(double now_ms)
+{
+    return cpu_saturated_by(cpu_busy_share(now_ms), cpu_pressure_share(now_ms));
+}
+
+double cpu_last_look_ms(void)
+{
+    double t = last_share >= 0 ? last_ms : -1e18;
+    return last_pressure >= 0 && stall_ms > t ? stall_ms : t;
+}

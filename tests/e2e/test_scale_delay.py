@@ -132,6 +132,21 @@ def cpu_busy_share(seconds):
     return (b1 - b0) / (t1 - t0)
 
 
+def cpu_pressure_share(seconds):
+    """The share of `seconds` in which some task of the machine waited for a
+    CPU (/proc/pressure/cpu, as the daemon reads it), or 0 without PSI."""
+    def total():
+        try:
+            with open("/proc/pressure/cpu") as f:
+                return int(f.readline().split("total=")[1])
+        except OSError:
+            return None
+    t0 = total()
+    time.sleep(seconds)
+    t1 = total()
+    return 0 if t0 is None or t1 is None else (t1 - t0) / 1e6 / seconds
+
+
 @pytest.fixture
 def saturated():
     """Every CPU the daemon may run on busy with a nice-19 spinner (the daemon
@@ -171,7 +186,8 @@ def test_a_saturated_wait_of_zero_scales_as_before(no_saturated_wait, saturated)
 
 
 def test_without_saturation_the_scale_up_delay_alone_counts(long_saturated_wait):
-    assert cpu_busy_share(0.5) < 0.9  # (the machine is not saturated by something else)
+    # (the machine is not saturated by something else: neither measure)
+    assert cpu_busy_share(0.5) < 0.9 and cpu_pressure_share(0.5) < 0.2
     took, instances = overlapping(long_saturated_wait, 0.6, 0)
     assert instances == 2
 

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "util/cpu_busy.h"
 
@@ -66,12 +69,59 @@ static void this_machine_gives_a_share_after_a_period(void **state)
     assert_true(cpu_busy_share(1000 + 100 * CPU_BUSY_PERIOD_MS) == -1);
 }
 
+static void this_machine_gives_a_pressure_after_a_period_if_it_has_psi(void **state)
+{
+    FILE *f = fopen("/proc/pressure/cpu", "r");
+    if (f)
+        fclose(f);
+    assert_true(cpu_pressure_share(5000) == -1); /* (a first look only starts a period) */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    usleep(20 * 1000);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    double p = cpu_pressure_share(5000 + ms);
+    if (f) { /* (a share of the time; PSI's total may catch up with a wait in one step: over 1) */
+        assert_true(p >= 0);
+        assert_true(cpu_last_look_ms() >= 5000 + ms); /* (this look gave a value) */
+    } else {
+        assert_true(p == -1); /* no PSI: never a pressure */
+    }
+}
+
+static void the_pressure_is_the_some_lines_total(void **state)
+{
+    assert_true(cpu_pressure_total("some avg10=13.57 avg60=13.36 avg300=14.79 total=4390327599\n"
+                                   "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n") == 4390327599LL);
+    assert_true(cpu_pressure_total("some avg10=0.00 avg60=0.00 avg300=0.00 total=0") == 0); /* (no newline) */
+    assert_true(cpu_pressure_total("full avg10=0.00 avg60=0.00 avg300=0.00 total=7\n") == -1); /* (not "some") */
+    assert_true(cpu_pressure_total("some avg10=0.00\nfull avg10=0.00 total=7\n") == -1);    /* (another line's) */
+    assert_true(cpu_pressure_total("some avg10=0.00 total=x\n") == -1);
+    assert_true(cpu_pressure_total("some avg10=0.00 total=-5\n") == -1);
+    assert_true(cpu_pressure_total("") == -1);
+}
+
+static void saturated_is_busy_or_contended(void **state)
+{
+    assert_int_equal(cpu_saturated_by(0.96, -1), 1);  /* busy, no PSI */
+    assert_int_equal(cpu_saturated_by(0.90, -1), 0);
+    assert_int_equal(cpu_saturated_by(0.90, 0.42), 1); /* 8 connections on 2 cores: idle gaps, but a queue */
+    assert_int_equal(cpu_saturated_by(0.78, 0.14), 0); /* 2 connections: nobody waits long */
+    assert_int_equal(cpu_saturated_by(-1, 0.9), 1);    /* either measure says it */
+    assert_int_equal(cpu_saturated_by(-1, 0.1), 0);
+    assert_int_equal(cpu_saturated_by(0.5, -1), 0);
+    assert_int_equal(cpu_saturated_by(-1, -1), -1);    /* neither: not known */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_share_is_the_time_not_idle_of_the_cpus_counted),
         cmocka_unit_test(what_is_no_reading_gives_no_share),
         cmocka_unit_test(this_machine_gives_a_share_after_a_period),
+        cmocka_unit_test(this_machine_gives_a_pressure_after_a_period_if_it_has_psi),
+        cmocka_unit_test(the_pressure_is_the_some_lines_total),
+        cmocka_unit_test(saturated_is_busy_or_contended),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
