@@ -611,6 +611,8 @@ int cmd_serve(int argc, char **argv)
 
     event_base_dispatch(D->base);
 
+    /* The loop has ended: lines written from here (the shutdown steps below
+     * fail queued calls) go to the file at once. */
     fn_logs_shutdown();
     source_builds_shutdown();
     chambers_shutdown();

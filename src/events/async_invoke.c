@@ -14,6 +14,7 @@
 #include "events/scheduler.h"
 #include "api/qualifier.h"
 #include "pool/daemon.h"
+#include "pool/pool.h"
 #include "store/event_config.h"
 #include "store/events.h"
 #include "util/log.h"
@@ -97,9 +98,12 @@ static void attempt_free(attempt_t *a)
 }
 
 /* Done with for good: its row goes (a failure to remove it means one more
- * run after a restart, which at-least-once allows). */
+ * run after a restart, which at-least-once allows). Its log lines are
+ * written first (they are gathered for the loop turn's end: pool.h), so
+ * that a crash never leaves an event gone with no sign that it ran. */
 static void finish(attempt_t *a)
 {
+    fn_logs_flush();
     store_event_remove(D->store, a->id);
     attempt_free(a);
 }

@@ -27,6 +27,7 @@ enum {
 
 static LIST_HEAD(, fn) pending = LIST_HEAD_INITIALIZER(pending); /* functions with held bytes */
 static struct event *flush_ev;
+static bool loop_ended; /* fn_logs_shutdown: from then on lines are written as they come */
 
 void fn_log_path(const fn_t *fn, char out[4096], const char *suffix)
 {
@@ -92,6 +93,8 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
  * lines are written at once, as they come). */
 static bool start_gathering(fn_t *fn)
 {
+    if (loop_ended)
+        return false;
     if (!flush_ev)
         flush_ev = event_new(D->base, -1, 0, on_flush, NULL);
     if (!flush_ev || !(fn->log_buf = malloc(LOG_GATHER)))
@@ -130,6 +133,7 @@ void fn_log_close(fn_t *fn)
 
 void fn_logs_shutdown(void)
 {
+    loop_ended = true;
     fn_logs_flush();
     if (flush_ev)
         event_free(flush_ev);

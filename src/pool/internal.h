@@ -128,12 +128,6 @@ enum { LOG_KEEP = 64 * 1024, LOG_MAX_PER_CALL = 1 << 20 };
 
 /* metrics.c: a call of fn ended (o, after duration_ms); an instance served
  * a call (its first: init_ms >= 0) with this memory peak. */
-/* The function's log file (fn_log.c): its path (suffix "" or ".1"), opened
- * at add, flushed and closed when the function is freed. */
-void fn_log_path(const fn_t *fn, char out[4096], const char *suffix);
-void fn_log_open(fn_t *fn);
-void fn_log_close(fn_t *fn);
-
 void metrics_count_call(fn_t *fn, const invoke_outcome_t *o, double duration_ms);
 void metrics_count_start(instance_t *inst, double init_ms, int64_t memory_peak);
 
@@ -154,6 +148,12 @@ bool provision_keeps(const pool_t *pool);
  * function's rules made first): 0, or -1 with err. Namespace backend only. */
 int fn_egress_lease(instance_t *inst, char *err, size_t errlen);
 
+
+/* The function's log file (fn_log.c): its path (suffix "" or ".1"), opened
+ * at add, flushed and closed when the function is freed. */
+void fn_log_path(const fn_t *fn, char out[4096], const char *suffix);
+void fn_log_open(fn_t *fn);
+void fn_log_close(fn_t *fn);
 
 /* instance.c */
 instance_t *instance_spawn(pool_t *pool);

@@ -187,6 +187,8 @@ static void arm_scale_timer(pool_t *pool, double ms)
  * waits up to the scale-up delay for one of them, and instances are then
  * added one per delay. With no running instance, or a delay of 0, all that
  * are needed are started at once, as Lambda does. */
+enum { LOOK_WAIT_MS = 2 * CPU_PRESSURE_PERIOD_MS }; /* the most a call waits for a look after it queued */
+
 static int scale_up_allowance(pool_t *pool, int busy, int need)
 {
     int delay = D->cfg.scale_delay_ms;
@@ -203,10 +205,14 @@ static int scale_up_allowance(pool_t *pool, int busy, int need)
      * delay scaling goes on (an instance blocked on I/O leaves the CPU idle,
      * and then nothing waits longer than before). */
     int saturated = cpu_saturated(now);
-    if (waited < D->cfg.saturated_wait_ms && cpu_last_look_ms() < now - waited) {
-        /* The last look saw only the time before this call queued (a quiet
-         * spell before a burst looks unsaturated): wait for the next. */
-        arm_scale_timer(pool, CPU_PRESSURE_PERIOD_MS);
+    double enqueued = now - waited;
+    if (waited < D->cfg.saturated_wait_ms && waited < LOOK_WAIT_MS &&
+        cpu_last_look_ms() < enqueued + CPU_PRESSURE_PERIOD_MS / 2) {
+        /* The last look saw (mostly) the time before this call queued, and
+         * a quiet spell before a burst looks unsaturated: wait for the next
+         * look, a pressure period on. Bounded: without PSI looks come every
+         * busy period, and without /proc none comes at all. */
+        arm_scale_timer(pool, CPU_PRESSURE_PERIOD_MS / 2 + 1);
         return 0;
     }
     if (waited < D->cfg.saturated_wait_ms && saturated > 0) {
@@ -305,6 +311,20 @@ void invocation_retry(invocation_t *inv)
 void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_request *next_req)
 {
     fn_t *fn = inst->pool->fn;
+    /* Output from before this call is not its own (so this comes before
+     * the instance is the call's). A warm call does not
+     * read the pipe for it (a syscall per call): what the instance printed
+     * between calls is in the log already unless it came in the same turn
+     * of the loop, and then it is logged within this call, as on Lambda,
+     * where such output shows in the next invocation's log. Init output is
+     * read: it comes before the first START. The end of a call always
+     * reads: a runtime's output must come before its END line, and epoll
+     * does not promise to report its pipe before its post (without that
+     * read tests/e2e/test_log_order.py failed about one run in six). */
+    if (inst->first_served)
+        instance_end_log_line(inst);
+    else
+        instance_drain_log(inst);
     inv->inst = inst;
     inst->inv = inv;
     inst->state = INST_BUSY;
@@ -318,19 +338,6 @@ void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_reque
             evhttp_connection_set_closecb(next_conn, NULL, NULL);
     }
     sandbox_reset_peak(&inst->sb);
-    /* Output from before this call is not its own. A warm call does not
-     * read the pipe for it (a syscall per call): what the instance printed
-     * between calls is in the log already unless it came in the same turn
-     * of the loop, and then it is logged within this call, as on Lambda,
-     * where such output shows in the next invocation's log. Init output is
-     * read: it comes before the first START. The end of a call always
-     * reads: a runtime's output must come before its END line, and epoll
-     * does not promise to report its pipe before its post (without that
-     * read tests/e2e/test_log_order.py failed about one run in six). */
-    if (inst->first_served)
-        instance_end_log_line(inst);
-    else
-        instance_drain_log(inst);
     if (inv->direct_path) {
         arm_timer(inv, fn->cfg.timeout_s);
         direct_deliver(inv, inst); /* it says when the call started */

@@ -131,8 +131,9 @@ double cpu_pressure_share(double now_ms)
         close(fd);
     text[n > 0 ? n : 0] = 0;
     long long stall = cpu_pressure_total(text);
-    if (stall < 0) { /* no PSI here (or it is off): never a pressure */
+    if (stall < 0) { /* no PSI here (or it is off): never a pressure; tried again a period on */
         last_stall_us = -1;
+        stall_ms = now_ms;
         return last_pressure = -1;
     }
     bool fresh = last_stall_us >= 0 && stall >= last_stall_us && now_ms - stall_ms <= 4 * CPU_PRESSURE_PERIOD_MS &&

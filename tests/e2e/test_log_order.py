@@ -4,8 +4,8 @@ instance's log pipe as a call ends because epoll may report the runtime's
 answer before its pipe (an earlier form of this test, without that read,
 failed about one run in six). The log's lines are gathered per loop turn and
 written together (src/pool/fn_log.c): these tests also check that nothing is
-lost or reordered by that, for writes larger than what is gathered, and for a
-call that ends as the daemon stops."""
+lost or reordered by that, for writes larger than what is gathered, and that
+a call that ends while the daemon stops has all its lines in the file."""
 import os
 import re
 import threading

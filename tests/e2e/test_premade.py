@@ -6,6 +6,8 @@ import json
 import os
 import time
 
+import pytest
+
 from conftest import PY_SANDBOX_PROBES, Daemon
 from impuls_daemon import CGROUP_ROOT
 
@@ -118,6 +120,8 @@ def test_a_spare_boots_at_a_default_functions_cpu_weight_and_takes_its_own_when_
     premade_ready(daemon, "python311")
     first = {f"i-{i['id']}" for i in daemon.instances("first-python311")}
     weights, reads = cpu_weights(daemon)
+    if not weights:  # cgroup v2 with no cpu controller for the daemon: no weight is set at all
+        pytest.skip("the daemon's cgroups have no CPU weight here (docs/operations.md, the cgroup table)")
     spares = set(weights) - first
     assert spares and first <= set(weights), weights
     assert set(weights.values()) == {reads(12)}, weights  # 128 MB: 12 (100 per GiB)
